@@ -1,0 +1,1 @@
+"""Vendor connector plugins shipped with deskbridge (one sub-package per vendor)."""

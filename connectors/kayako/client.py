@@ -1,0 +1,141 @@
+"""Kayako Classic REST client: routes in, raw records (plain dicts) out. No mapping here."""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree.ElementTree import Element, ParseError
+
+import httpx
+from defusedxml import ElementTree
+
+from deskbridge.errors import PayloadError
+from deskbridge.http import HttpSession, reject_html
+
+API_PATH = "/api/index.php"
+Record = dict[str, Any]
+
+
+def parse_xml(response: httpx.Response) -> Element:
+    """The XML root of a response, or a PayloadError saying what arrived instead."""
+    reject_html(response, "kayako", _route_of(response))
+    try:
+        return ElementTree.fromstring(response.content)
+    except ParseError as exc:
+        raise PayloadError(
+            f"malformed XML ({exc}); body starts {response.text[:80]!r}",
+            vendor="kayako",
+            resource=_route_of(response),
+            status=response.status_code,
+        ) from None
+
+
+def _route_of(response: httpx.Response) -> str:
+    return response.request.url.params.get("e", str(response.request.url.path))
+
+
+def record(el: Element) -> Record:
+    """Attributes and simple children as strings; repeated or structured children as lists."""
+    out: Record = dict(el.attrib)
+    for child in el:
+        if len(child) or child.attrib:
+            out.setdefault(child.tag, []).append(record(child) | _text(child))
+        elif child.tag in out:
+            previous = out[child.tag]
+            out[child.tag] = [*previous, child.text or ""] if isinstance(previous, list) else [previous, child.text or ""]
+        else:
+            out[child.tag] = child.text or ""
+    return out
+
+
+def _text(el: Element) -> Record:
+    return {"contents": el.text or ""} if el.text and el.text.strip() else {}
+
+
+def ticket_record(el: Element) -> Record:
+    """A ``<ticket>``: fields, ``note`` (staff notes and time tracks) and ``posts`` when present."""
+    out: Record = dict(el.attrib)
+    for child in el:
+        if child.tag == "posts":
+            out["posts"] = [post_record(p) for p in child]
+        elif child.tag in ("note", "watcher", "workflow"):
+            out.setdefault(child.tag, []).append(dict(child.attrib) | {"contents": child.text or ""})
+        else:
+            out[child.tag] = child.text or ""
+    return out
+
+
+def post_record(el: Element) -> Record:
+    out = record(el)
+    attachments = out.pop("attachments", None)
+    if attachments:
+        out["attachments"] = [
+            {k: v for k, v in a.items() if k != "contents"} for item in attachments for a in item.get("attachment", [])
+        ]
+    return out
+
+
+class KayakoClient:
+    """Typed calls over one :class:`HttpSession`; every method returns raw records."""
+
+    def __init__(self, session: HttpSession) -> None:
+        self.session = session
+
+    async def _get(self, route: str, resource: str, record_id: str | None = None) -> Element:
+        return await self.session.fetch(
+            "GET", API_PATH, params={"e": route}, parse=parse_xml, resource=resource, record_id=record_id
+        )
+
+    async def _send(self, method: str, route: str, resource: str, data: dict[str, Any]) -> httpx.Response:
+        return await self.session.fetch(
+            method, API_PATH, params={"e": route}, data=data, parse=lambda r: r, resource=resource
+        )
+
+    async def lookup(self, route: str) -> list[Record]:
+        """``/Base/Department``, ``/Tickets/TicketStatus`` and the like."""
+        root = await self._get(route, route.rsplit("/", 1)[-1].lower())
+        return [record(child) for child in root]
+
+    async def users(self, marker: int, max_items: int = 1000) -> list[Record]:
+        root = await self._get(f"/Base/User/Filter/{marker}/{max_items}", "users")
+        return [record(child) for child in root]
+
+    async def list_tickets(
+        self, departments: str, statuses: str, count: int, start: int, sort: str, order: str
+    ) -> list[Record]:
+        route = f"/Tickets/Ticket/ListAll/{departments}/{statuses}/-1/-1/{count}/{start}/{sort}/{order}"
+        root = await self._get(route, "tickets")
+        return [ticket_record(child) for child in root]
+
+    async def ticket(self, ticket_id: str) -> Record | None:
+        """One ticket with its posts, or ``None`` when the helpdesk no longer has it."""
+        root = await self.session.fetch(
+            "GET",
+            API_PATH,
+            params={"e": f"/Tickets/Ticket/{ticket_id}"},
+            parse=lambda r: None if r.status_code == 404 else parse_xml(r),
+            resource="tickets",
+            record_id=ticket_id,
+            allow=(404,),
+        )
+        return None if root is None or not len(root) else ticket_record(root[0])
+
+    async def posts(self, ticket_id: str) -> list[Record]:
+        root = await self._get(f"/Tickets/TicketPost/ListAll/{ticket_id}", "posts", ticket_id)
+        return [post_record(child) for child in root]
+
+    async def create(self, controller: str, data: dict[str, Any]) -> Record:
+        """POST a new post, note, time track or ticket; returns the created record."""
+        response = await self._send("POST", f"/Tickets/{controller}", controller.lower(), data)
+        root = parse_xml(response)
+        item = root[0]
+        return ticket_record(item) if item.tag == "ticket" else record(item) | _text(item)
+
+    async def update_ticket(self, ticket_id: str, data: dict[str, Any]) -> Record:
+        response = await self._send("PUT", f"/Tickets/Ticket/{ticket_id}", "tickets", data)
+        return ticket_record(parse_xml(response)[0])
+
+    async def delete(self, controller: str, *ids: str) -> None:
+        route = "/".join((f"/Tickets/{controller}", *ids))
+        await self.session.fetch(
+            "DELETE", API_PATH, params={"e": route}, parse=lambda r: None, resource=controller.lower()
+        )

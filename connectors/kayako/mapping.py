@@ -1,0 +1,179 @@
+"""Kayako raw records -> canonical rows. Pure functions: no I/O, tested on recorded payloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from deskbridge import mappings
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lookups:
+    """Titles by id, read once per run from the helpdesk's lookup routes."""
+
+    departments: dict[str, str] = field(default_factory=dict)
+    statuses: dict[str, str] = field(default_factory=dict)
+    resolved_statuses: frozenset[str] = frozenset()
+    priorities: dict[str, str] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_records(cls, departments: list[Row], statuses: list[Row], priorities: list[Row], types: list[Row]) -> Lookups:
+        return cls(
+            departments=_titles(departments),
+            statuses=_titles(statuses),
+            resolved_statuses=frozenset(s["id"] for s in statuses if s.get("markasresolved") == "1"),
+            priorities=_titles(priorities),
+            types=_titles(types),
+        )
+
+    @property
+    def open_statuses(self) -> list[str]:
+        return [sid for sid in self.statuses if sid not in self.resolved_statuses]
+
+
+def _titles(records: list[Row]) -> dict[str, str]:
+    return {r["id"]: r.get("title", "") for r in records if "id" in r}
+
+
+def epoch(value: str | None) -> datetime | None:
+    """Kayako epoch seconds; ``0`` or empty means not set."""
+    if not value or value == "0":
+        return None
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+def _id(value: str | None, prefix: str) -> str | None:
+    return f"{prefix}:{value}" if value and value != "0" else None
+
+
+def ticket_row(raw: Row, lookups: Lookups) -> Row:
+    vocab = mappings.load("kayako")
+    status = lookups.statuses.get(raw.get("statusid", ""))
+    resolved = raw.get("statusid") in lookups.resolved_statuses
+    priority = lookups.priorities.get(raw.get("priorityid", ""))
+    return {
+        "source_id": raw["id"],
+        "number": raw.get("displayid") or raw["id"],
+        "subject": raw.get("subject"),
+        "status": status,
+        "status_category": vocab.values("status").to_canonical(status, "resolved" if resolved else "open"),
+        "priority": priority,
+        "priority_level": vocab.values("priority").to_canonical(priority),
+        "type": lookups.types.get(raw.get("typeid", "")),
+        "department": lookups.departments.get(raw.get("departmentid", "")),
+        "requester_id": _id(raw.get("userid"), "user"),
+        "assignee_id": _id(raw.get("ownerstaffid"), "staff"),
+        "created_at": epoch(raw.get("creationtime")),
+        "updated_at": epoch(raw.get("lastactivity")),
+        "resolved_at": epoch(raw.get("lastactivity")) if resolved else None,
+        "due_at": epoch(raw.get("resolutiondue")),
+        "tags": raw.get("tags") or None,
+        "raw": {k: v for k, v in raw.items() if k not in ("posts", "note")},
+    }
+
+
+def post_row(raw: Row) -> Row:
+    staff = raw.get("staffid", "0") not in ("", "0")
+    return {
+        "source_id": f"post:{raw['id']}",
+        "ticket_id": raw["ticketid"],
+        "kind": "reply",
+        "visibility": "private" if raw.get("isprivate") == "1" else "public",
+        "author_id": _id(raw.get("staffid"), "staff") if staff else _id(raw.get("userid"), "user"),
+        "author_name": raw.get("fullname"),
+        "author_kind": "staff" if staff else "requester",
+        "body": raw.get("contents", ""),
+        "is_html": raw.get("ishtml") == "1",
+        "created_at": epoch(raw.get("dateline")),
+        "raw": raw,
+    }
+
+
+def note_row(raw: Row) -> Row:
+    return {
+        "source_id": f"note:{raw['id']}",
+        "ticket_id": raw["ticketid"],
+        "kind": "note",
+        "visibility": "private",
+        "author_id": _id(raw.get("creatorstaffid"), "staff"),
+        "author_name": raw.get("creatorstaffname"),
+        "author_kind": "staff",
+        "body": raw.get("contents", ""),
+        "is_html": False,
+        "created_at": epoch(raw.get("creationdate")),
+        "raw": raw,
+    }
+
+
+def timetrack_row(raw: Row) -> Row:
+    return {
+        "source_id": raw["id"],
+        "ticket_id": raw["ticketid"],
+        "worker_id": _id(raw.get("workerstaffid"), "staff"),
+        "worker_name": raw.get("workerstaffname"),
+        "seconds_worked": int(raw.get("timeworked") or 0),
+        "seconds_billable": int(raw.get("timebillable") or 0),
+        "work_time": epoch(raw.get("workdate")),
+        "bill_time": epoch(raw.get("billdate")),
+        "note": raw.get("contents", ""),
+        "created_by_id": _id(raw.get("creatorstaffid"), "staff"),
+        "raw": raw,
+    }
+
+
+def attachment_rows(post: Row) -> list[Row]:
+    return [
+        {
+            "source_id": a["id"],
+            "ticket_id": post["ticketid"],
+            "note_id": f"post:{post['id']}",
+            "filename": a.get("filename"),
+            "size_bytes": int(a["filesize"]) if a.get("filesize") else None,
+            "content_type": a.get("filetype"),
+            "created_at": epoch(a.get("dateline")),
+            "raw": a,
+        }
+        for a in post.get("attachments", [])
+    ]
+
+
+def staff_row(raw: Row) -> Row:
+    return {
+        "source_id": f"staff:{raw['id']}",
+        "kind": "staff",
+        "name": raw.get("fullname"),
+        "email": raw.get("email"),
+        "organization": None,
+        "is_active": raw.get("isenabled") == "1",
+        "raw": raw,
+    }
+
+
+def user_row(raw: Row) -> Row:
+    email = raw.get("email")
+    return {
+        "source_id": f"user:{raw['id']}",
+        "kind": "requester",
+        "name": raw.get("fullname"),
+        "email": email[0] if isinstance(email, list) else email,
+        "organization": raw.get("userorganizationid") or None,
+        "is_active": raw.get("isenabled") == "1",
+        "raw": raw,
+    }
+
+
+def ticket_children(raw: Row) -> tuple[list[Row], list[Row]]:
+    """Staff notes and time tracks carried by a ListAll or GET ticket element."""
+    notes, tracks = [], []
+    for note in raw.get("note", []):
+        kind = note.get("type")
+        if kind == "ticket":
+            notes.append(note_row(note))
+        elif kind == "timetrack":
+            tracks.append(timetrack_row(note))
+    return notes, tracks

@@ -1,0 +1,230 @@
+"""How Kayako data is read: a newest-first ``lastactivity`` walk plus reconcile passes.
+
+* **Changed walk** (incremental): ``Ticket/ListAll`` over every department and status, sorted by
+  ``lastactivity`` DESC, until tickets fall below the watermark minus a lookback. Each changed
+  ticket costs one more request (its posts). Checkpointed per page: a resumed walk skips the
+  ``lastactivity`` band it already committed.
+* **Open reconcile** (every run): ``ListAll`` over the unresolved statuses, sorted by ticket id.
+  ListAll carries each ticket's staff notes and time tracks, which don't move ``lastactivity``,
+  so this pass costs one request per page of open tickets, not one per ticket. Open tickets the
+  warehouse knows but the listing lacks are fetched one by one: a 404 marks them deleted.
+* **Closed reconcile** (every ``closed_reconcile_every``): the same over resolved statuses, and a
+  full re-read of users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from deskbridge.contract import Batch, ReadContext, Scope
+from deskbridge.errors import PayloadError
+from deskbridge.http import HttpSession
+
+from . import mapping as m
+from .client import KayakoClient, Record
+
+USER_PAGE = 1000
+
+
+@dataclass
+class WalkState:
+    high: int | None = None  # newest lastactivity when the walk began: the next watermark
+    done_below: int | None = None  # every ticket with lastactivity above this is committed
+    floor: int | None = None  # stop below this (None: read everything)
+    started: str | None = None
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> WalkState | None:
+        return cls(**data) if data else None
+
+
+@dataclass
+class Pass:
+    """Ticket ids one run has already handled, so passes don't redo each other's work."""
+
+    walked: set[str] = field(default_factory=set)
+    listed: set[str] = field(default_factory=set)
+
+
+class KayakoReader:
+    def __init__(self, client: KayakoClient, session: HttpSession, options: Any, ctx: ReadContext) -> None:
+        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+        self.state: dict[str, Any] = dict(ctx.state.get("tickets", {}))
+        self.people_state: dict[str, Any] = dict(ctx.state.get("people", {}))
+        self.seen = Pass()
+
+    async def read(self) -> AsyncIterator[Batch]:
+        self.session.category = "incremental"
+        lookups = await self._lookups()
+        async for batch in self._people():
+            yield batch
+        async for batch in self._walk(lookups):
+            yield batch
+        self.session.category = "reconcile"
+        async for batch in self._reconcile(lookups, lookups.open_statuses, closed=False):
+            yield batch
+        if self._closed_due():
+            async for batch in self._reconcile(lookups, sorted(lookups.resolved_statuses), closed=True):
+                yield batch
+            async for batch in self._users(0, full=True):
+                yield batch
+
+    async def _lookups(self) -> m.Lookups:
+        routes = ("/Base/Department", "/Tickets/TicketStatus", "/Tickets/TicketPriority", "/Tickets/TicketType")
+        records = await asyncio.gather(*(self.client.lookup(r) for r in routes))
+        lookups = m.Lookups.from_records(*records)
+        self.departments = ",".join(d["id"] for d in records[0] if d.get("app", "tickets") == "tickets")
+        self.all_statuses = ",".join(lookups.statuses)
+        return lookups
+
+    # -- people ---------------------------------------------------------------------------
+    async def _people(self) -> AsyncIterator[Batch]:
+        staff = await self.client.lookup("/Base/Staff")
+        batch = Batch(complete=[Scope("people", None, {"kind": "staff"})])
+        batch.add("people", [m.staff_row(s) for s in staff])
+        yield batch
+        async for batch in self._users(int(self.people_state.get("max_user_id", 0)) + 1, full=False):
+            yield batch
+
+    async def _users(self, marker: int, *, full: bool) -> AsyncIterator[Batch]:
+        since = datetime.now(UTC)
+        while True:
+            users = await self.client.users(marker, USER_PAGE)
+            top = max((int(u["id"]) for u in users), default=marker - 1)
+            self.people_state["max_user_id"] = max(int(self.people_state.get("max_user_id", 0)), top)
+            batch = Batch(state={"people": dict(self.people_state)})
+            batch.add("people", [m.user_row(u) for u in users])
+            last = len(users) < USER_PAGE
+            if full and last:
+                batch.complete.append(Scope("people", None, {"kind": "requester"}, since=since))
+            yield batch
+            if last:
+                return
+            marker = top + 1
+
+    # -- changed walk -----------------------------------------------------------------------
+    async def _walk(self, lookups: m.Lookups) -> AsyncIterator[Batch]:
+        walk = None if self.ctx.full_refresh else WalkState.load(self.state.get("walk"))
+        resumed = walk is not None
+        if walk is None:
+            watermark = None if self.ctx.full_refresh else self.state.get("watermark")
+            floor = watermark - self.options.lookback_s if watermark is not None else None
+            walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat())
+        skip_band = (walk.done_below, walk.high) if resumed else None
+        async for page, last in self._pages(self.all_statuses, "lastactivity", "DESC"):
+            if walk.high is None and page:
+                walk.high = int(page[0]["lastactivity"])
+            todo = [t for t in page if self._wanted(t, walk.floor, skip_band)]
+            batch = await self._changed_batch(todo, lookups)
+            lowest = min((int(t["lastactivity"]) for t in page), default=walk.floor or 0)
+            done = last or (walk.floor is not None and lowest < walk.floor)
+            walk.done_below = lowest
+            if done:
+                self._finish_walk(walk, batch)
+            else:
+                self.state["walk"] = walk.__dict__.copy()
+            batch.state["tickets"] = dict(self.state)
+            yield batch
+            self.ctx.progress("tickets", len(self.seen.walked), None)
+            if done:
+                return
+
+    def _wanted(self, ticket: Record, floor: int | None, skip_band: tuple[int | None, int | None] | None) -> bool:
+        activity = int(ticket["lastactivity"])
+        if ticket["id"] in self.seen.walked or (floor is not None and activity < floor):
+            return False
+        if skip_band and skip_band[0] is not None and skip_band[1] is not None:
+            return not skip_band[0] < activity <= skip_band[1]
+        return True
+
+    def _finish_walk(self, walk: WalkState, batch: Batch) -> None:
+        if walk.floor is None:  # a walk over everything: what it did not see is gone
+            since = datetime.fromisoformat(walk.started) if walk.started else None
+            batch.complete.append(Scope("tickets", None, since=since))
+            self.state["closed_reconciled_at"] = time.time()
+        self.state["watermark"] = walk.high if walk.high is not None else self.state.get("watermark")
+        self.state["walk"] = None
+
+    async def _changed_batch(self, tickets: list[Record], lookups: m.Lookups) -> Batch:
+        posts = await asyncio.gather(*(self.client.posts(t["id"]) for t in tickets))
+        batch = Batch()
+        for ticket, ticket_posts in zip(tickets, posts, strict=True):
+            self._add_ticket(batch, ticket | {"posts": ticket_posts}, lookups)
+            self.seen.walked.add(ticket["id"])
+        ids = tuple(t["id"] for t in tickets)
+        batch.complete += [Scope("notes", ids), Scope("time_entries", ids), Scope("attachments", ids)]
+        return batch
+
+    @staticmethod
+    def _add_ticket(batch: Batch, ticket: Record, lookups: m.Lookups) -> None:
+        batch.add("tickets", [m.ticket_row(ticket, lookups)])
+        notes, tracks = m.ticket_children(ticket)
+        batch.add("notes", notes)
+        batch.add("time_entries", tracks)
+        for post in ticket.get("posts", ()):
+            batch.add("notes", [m.post_row(post)])
+            batch.add("attachments", m.attachment_rows(post))
+
+    # -- reconcile --------------------------------------------------------------------------
+    async def _reconcile(self, lookups: m.Lookups, statuses: list[str], *, closed: bool) -> AsyncIterator[Batch]:
+        if not statuses:
+            return
+        known = {lookups.statuses[s] for s in statuses}
+        stored = set(self.ctx.warehouse.ids("tickets", status=sorted(known)))
+        async for page, _ in self._pages(",".join(statuses), "ticketid", "ASC"):
+            fresh = [t for t in page if t["id"] not in self.seen.walked]
+            self.seen.listed.update(t["id"] for t in page)
+            batch = Batch()
+            for ticket in fresh:
+                self._add_ticket(batch, ticket, lookups)
+            ids = tuple(t["id"] for t in fresh)
+            batch.complete += [Scope("notes", ids, {"kind": "note"}), Scope("time_entries", ids)]
+            yield batch
+        missing = sorted(stored - self.seen.listed - self.seen.walked, key=int)
+        if missing:
+            yield await self._recheck(missing, lookups)
+        if closed:
+            self.state["closed_reconciled_at"] = time.time()
+            yield Batch(state={"tickets": dict(self.state)})
+
+    async def _recheck(self, ids: list[str], lookups: m.Lookups) -> Batch:
+        """Tickets the warehouse expects but the listing lacked: re-read each, or mark it gone."""
+        found = await asyncio.gather(*(self.client.ticket(i) for i in ids))
+        batch = Batch(deleted={"tickets": [i for i, t in zip(ids, found, strict=True) if t is None]})
+        present = [t for t in found if t is not None]
+        for ticket in present:
+            self._add_ticket(batch, ticket, lookups)
+        kept = tuple(t["id"] for t in present)
+        batch.complete += [Scope("notes", kept), Scope("time_entries", kept), Scope("attachments", kept)]
+        return batch
+
+    def _closed_due(self) -> bool:
+        last = self.state.get("closed_reconciled_at")
+        return last is None or time.time() - float(last) >= self.options.closed_reconcile_every_s
+
+    # -- paging -------------------------------------------------------------------------------
+    async def _pages(self, statuses: str, sort: str, order: str) -> AsyncIterator[tuple[list[Record], bool]]:
+        """Offset pages with a small overlap; steps back when rows shifted up under us."""
+        size, overlap = self.options.page_size, max(1, self.options.page_size // 20)
+        start, previous_last, step_backs = 0, None, 0
+        while True:
+            page = await self.client.list_tickets(self.departments, statuses, size, start, sort, order)
+            head = {t["id"] for t in page[: overlap + 1]}
+            if previous_last is not None and page and previous_last not in head and start > 0:
+                step_backs += 1  # a deletion above us shifted rows up: look again, a bit earlier
+                if step_backs > 20:
+                    raise PayloadError("listing keeps shifting under the paginator", vendor="kayako")
+                start = max(0, start - size // 2)
+                previous_last = None
+                continue
+            last = len(page) < size
+            yield page, last
+            if last:
+                return
+            previous_last = page[-1]["id"]
+            start += size - overlap

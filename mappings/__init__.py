@@ -1,0 +1,1 @@
+"""Field and value mapping files, shipped as package data."""

@@ -1,0 +1,220 @@
+"""The connector contract: what a vendor plugin provides and what the engine promises it.
+
+A vendor plugin is a package that registers a :class:`Plugin` under the entry-point group
+``deskbridge.connectors``::
+
+    [project.entry-points."deskbridge.connectors"]
+    kayako = "deskbridge_connectors.kayako:plugin"
+
+The :class:`Plugin` is cheap to import (listing connectors imports nothing heavy); it names
+the :class:`Connector` subclass and the vendor emulator by import path.
+
+A connector
+
+* declares its **streams** (:class:`StreamSpec`): which canonical entity each fills and how it
+  is fetched incrementally (:class:`CursorKind`);
+* **reads** (:meth:`Connector.read`): an async iterator of :class:`Batch` objects. Each batch
+  holds canonical rows (built by the connector's pure mapping functions from raw vendor
+  records), the cursor state that covers them, and what the batch proves deleted. The engine
+  commits every batch, rows and cursor together, in one DuckDB transaction: a batch is the unit
+  of checkpointing, so a run killed anywhere resumes from the last committed batch;
+* declares the **write operations** it supports (:class:`WriteOp`) and performs them
+  (:meth:`Connector.write`), returning the vendor's id of what it created.
+
+Canonical rows are dicts with ``source_id`` (a string), the canonical fields of the entity's
+table (see :mod:`deskbridge.models`) and ``raw`` (the vendor payload of that record). The
+engine adds the connection name, hashes, timestamps and strips secrets from ``raw``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .config import ConnectionConfig
+    from .emulation import Emulator
+
+Row = dict[str, Any]
+
+
+class CursorKind(StrEnum):
+    """How a stream finds what changed since the last run."""
+
+    TIMESTAMP = "timestamp"  # a vendor modification time, walked newest-first to a watermark
+    ID_WALK = "id_walk"  # probe ids past the highest known one; re-read what can still change
+    SNAPSHOT = "snapshot"  # read everything, keep what hashes differently
+    WINDOW = "window"  # overlapping time windows over a vendor date search
+    WITH_PARENT = "with_parent"  # re-read whenever its ticket is re-read
+    FULL = "full"  # small lookups re-read in full every run
+
+
+class WriteOp(StrEnum):
+    """Write operations a connector may support."""
+
+    CREATE_TICKET = "create_ticket"
+    UPDATE_FIELDS = "update_fields"
+    CHANGE_STATUS = "change_status"
+    CLOSE_TICKET = "close_ticket"
+    DELETE_TICKET = "delete_ticket"
+    ADD_NOTE = "add_note"
+    UPDATE_NOTE = "update_note"
+    DELETE_NOTE = "delete_note"
+    ADD_TIME_ENTRY = "add_time_entry"
+    DELETE_TIME_ENTRY = "delete_time_entry"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream: a named flow of records into one canonical entity."""
+
+    name: str
+    entity: str
+    cursor: CursorKind
+    description: str = ""
+    state_version: int = 1
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A set of rows a batch has read in full: stored rows inside it that the batch did not
+    carry are gone at the vendor and get ``deleted_at``.
+
+    ``ticket_ids`` limits the scope to the children of those tickets (or to those tickets, for
+    the ``tickets`` entity). ``None`` means the whole connection: then every row not synced since
+    ``since`` (the start of the pass that read them all, which may span resumed runs; default:
+    this run's start) is gone. ``match`` adds column equalities (e.g. ``{"kind": "reply"}`` when
+    only replies were re-read).
+    """
+
+    entity: str
+    ticket_ids: tuple[str, ...] | None = None
+    match: Mapping[str, str] = field(default_factory=dict)
+    since: datetime | None = None
+
+
+@dataclass
+class Batch:
+    """What the engine commits in one transaction."""
+
+    rows: dict[str, list[Row]] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)  # stream name -> new cursor state
+    complete: list[Scope] = field(default_factory=list)
+    deleted: dict[str, list[str]] = field(default_factory=dict)  # entity -> source ids gone
+
+    def add(self, entity: str, rows: list[Row]) -> None:
+        self.rows.setdefault(entity, []).extend(rows)
+
+    def __len__(self) -> int:
+        return sum(map(len, self.rows.values()))
+
+
+class WarehouseView(ABC):
+    """Read-only questions a connector may ask about what the warehouse already holds."""
+
+    @abstractmethod
+    def ids(self, entity: str, *, deleted: bool = False, **equals: Any) -> list[str]:
+        """Source ids of this connection's rows of ``entity`` with the given column values."""
+
+    @abstractmethod
+    def hashes(self, entity: str) -> dict[str, str]:
+        """``{source_id: content_hash}`` of this connection's live rows of ``entity``."""
+
+
+@dataclass
+class ReadContext:
+    """What the engine hands a connector for one run."""
+
+    connection: str
+    state: dict[str, Any]  # stream name -> last committed state (absent: first run)
+    full_refresh: bool
+    warehouse: WarehouseView
+    started_at: datetime
+    last_runs: dict[str, datetime] = field(default_factory=dict)  # pass name -> last done
+    progress: Callable[[str, int, int | None], None] = lambda stream, done, total: None
+
+
+class ConnectorOptions(BaseModel):
+    """Vendor-specific settings under ``[connections.<name>.options]``; subclass per vendor."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Connector(ABC):
+    """Base of every vendor connector.
+
+    Subclasses set ``vendor``, ``streams``, ``write_ops`` and ``Options``, and build their
+    vendor client from ``config`` in ``__init__``, passing ``transport`` to httpx.
+    """
+
+    vendor: ClassVar[str]
+    streams: ClassVar[tuple[StreamSpec, ...]]
+    write_ops: ClassVar[frozenset[WriteOp]] = frozenset()
+    Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+
+    def __init__(
+        self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.config = config
+        self.options = self.Options.model_validate(config.options)
+
+    @property
+    @abstractmethod
+    def request_counts(self) -> Mapping[str, int]:
+        """Requests made so far by category: ``incremental`` and ``reconcile``."""
+
+    @abstractmethod
+    async def check(self) -> str:
+        """Prove connectivity and auth with one cheap call; return a one-line summary."""
+
+    @abstractmethod
+    def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
+        """Yield batches of canonical rows with the cursor state that covers them."""
+
+    async def write(self, op: WriteOp, ticket_id: str | None, payload: Row) -> str | None:
+        """Perform ``op`` (on ``ticket_id`` where it applies); return the created record's id."""
+        raise NotImplementedError(f"{self.vendor} does not support {op}")
+
+    async def aclose(self) -> None:
+        """Release network resources."""
+
+    async def __aenter__(self) -> Connector:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+@dataclass(frozen=True)
+class Plugin:
+    """The entry point object: a vendor's name and where its heavy parts live."""
+
+    name: str
+    title: str
+    connector: str  # "module:Class"
+    emulator: str  # "module:Class"
+    credentials: tuple[str, ...]  # credential keys the connector needs
+    docs: str = ""
+
+    def connector_class(self) -> type[Connector]:
+        return _load(self.connector)  # type: ignore[no-any-return]
+
+    def emulator_class(self) -> type[Emulator]:
+        return _load(self.emulator)  # type: ignore[no-any-return]
+
+
+def _load(path: str) -> Any:
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+Progress = Callable[[str, int, int | None], None]

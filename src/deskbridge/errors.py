@@ -1,0 +1,89 @@
+"""Errors named by what the engine should do with them.
+
+* :class:`FatalError`: stop the run (bad credentials, a 4xx, a payload we cannot read).
+* :class:`RetriableError`: try again after a pause (429, 5xx, timeouts, dropped connections).
+* :class:`SkippableError`: one record is bad; record it and go on.
+
+Each carries where it happened (vendor, resource, record id, HTTP status) as attributes, and
+its message is already redacted: secrets never reach ``str(error)``.
+"""
+
+from __future__ import annotations
+
+
+class DeskbridgeError(Exception):
+    """Base of every error deskbridge raises on purpose."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        vendor: str | None = None,
+        resource: str | None = None,
+        record_id: str | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.vendor, self.resource, self.record_id, self.status = vendor, resource, record_id, status
+        where = " ".join(
+            part
+            for part in (
+                vendor,
+                resource and f"{resource}",
+                record_id and f"record {record_id}",
+                status and f"HTTP {status}",
+            )
+            if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ConfigError(DeskbridgeError):
+    """The configuration is wrong; the message names the key."""
+
+
+class FatalError(DeskbridgeError):
+    """The run cannot go on."""
+
+
+class AuthError(FatalError):
+    """The vendor refused the credentials."""
+
+
+class PermissionDenied(FatalError):
+    """The credentials are valid but lack a permission."""
+
+
+class PayloadError(FatalError):
+    """The vendor answered with something that is not the documented payload."""
+
+
+class VendorRejected(FatalError):
+    """The vendor refused a request on its business rules (validation, missing record)."""
+
+
+class NotFound(FatalError):
+    """The vendor has no such record."""
+
+
+class RetriableError(DeskbridgeError):
+    """A transient failure; ``retry_after`` is the vendor's hint in seconds, if any."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **where: object) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, **where)  # type: ignore[arg-type]
+
+
+class SkippableError(DeskbridgeError):
+    """One record cannot be read or written; the others can."""
+
+
+class StateVersionError(FatalError):
+    """Stored cursor state has a shape this version does not know."""
+
+
+class UnmappedValueError(ValueError):
+    """A value has no mapping; the message lists the values that do."""
+
+    def __init__(self, what: str, value: object, known: list[str] | tuple[str, ...]) -> None:
+        self.what, self.value, self.known = what, value, tuple(known)
+        super().__init__(f"no mapping for {what} {value!r}; known values: {', '.join(map(str, known))}")

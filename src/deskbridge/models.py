@@ -1,0 +1,149 @@
+"""The canonical model: every warehouse table, declared once; the DDL is derived from it.
+
+Synced entities share :class:`Synced` columns: the connection they came from, the vendor's
+source id (a string, unique per connection and entity), the vendor payload with secrets
+stripped (``raw``), a content hash over the canonical fields, and the sync bookkeeping.
+A connector's mapping returns plain dicts holding the canonical fields of one table; the
+warehouse adds the bookkeeping columns.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlmodel import Field, SQLModel
+
+SCHEMA_VERSION = 1
+SYNCED_ENTITIES = ("tickets", "notes", "time_entries", "people", "attachments")
+BOOKKEEPING = ("raw", "content_hash", "first_seen_at", "last_synced_at", "deleted_at", "run_id")
+
+
+class Synced(SQLModel):
+    connection: str = Field(primary_key=True, description="Connection name from config.")
+    source_id: str = Field(primary_key=True, description="The vendor's id for this record.")
+    raw: Any = Field(default=None, sa_type=JSON, description="Vendor payload, secrets stripped.")
+    content_hash: str = Field(description="Hash of the canonical fields; changes when content does.")
+    first_seen_at: datetime = Field(description="When deskbridge first saw the record (UTC).")
+    last_synced_at: datetime = Field(description="When a sync last read the record (UTC).")
+    deleted_at: datetime | None = Field(default=None, description="When the record was found gone at the vendor.")
+    run_id: int | None = Field(default=None, description="sync_runs.run_id that last changed the row.")
+
+
+class Ticket(Synced, table=True):
+    __tablename__ = "tickets"
+    number: str | None = Field(default=None, description="Human-facing ticket number (display id).")
+    subject: str | None = Field(default=None, description="Ticket subject or title.")
+    status: str | None = Field(default=None, description="Vendor status label.")
+    status_category: str | None = Field(default=None, description="Canonical status: new, open, pending, resolved, closed.")
+    priority: str | None = Field(default=None, description="Vendor priority label.")
+    priority_level: str | None = Field(default=None, description="Canonical priority: low, normal, high, urgent.")
+    type: str | None = Field(default=None, description="Vendor ticket type label.")
+    department: str | None = Field(default=None, description="Department, queue or category label.")
+    requester_id: str | None = Field(default=None, description="people.source_id of the requester.")
+    assignee_id: str | None = Field(default=None, description="people.source_id of the assigned agent.")
+    created_at: datetime | None = Field(default=None, description="Creation time (UTC).")
+    updated_at: datetime | None = Field(default=None, description="Vendor's last activity or update time (UTC).")
+    resolved_at: datetime | None = Field(default=None, description="When the ticket was resolved or closed (UTC).")
+    due_at: datetime | None = Field(default=None, description="Due time (UTC).")
+    tags: str | None = Field(default=None, description="Tags, space separated.")
+
+
+class Note(Synced, table=True):
+    __tablename__ = "notes"
+    ticket_id: str = Field(description="tickets.source_id the note belongs to.")
+    kind: str = Field(description="reply (a message on the conversation) or note (internal).")
+    visibility: str = Field(description="public (the requester sees it) or private.")
+    author_id: str | None = Field(default=None, description="people.source_id of the author.")
+    author_name: str | None = Field(default=None, description="Author name as the vendor shows it.")
+    author_kind: str | None = Field(default=None, description="staff or requester.")
+    body: str | None = Field(default=None, description="Text of the note or reply.")
+    is_html: bool | None = Field(default=None, description="Whether body is HTML.")
+    created_at: datetime | None = Field(default=None, description="When it was written (UTC).")
+
+
+class TimeEntry(Synced, table=True):
+    __tablename__ = "time_entries"
+    ticket_id: str = Field(description="tickets.source_id the time was logged on.")
+    worker_id: str | None = Field(default=None, description="people.source_id of who did the work.")
+    worker_name: str | None = Field(default=None, description="Worker name as the vendor shows it.")
+    seconds_worked: int | None = Field(default=None, description="Time worked, in seconds.")
+    seconds_billable: int | None = Field(default=None, description="Time billable, in seconds.")
+    work_time: datetime | None = Field(default=None, description="When the work was done (UTC).")
+    bill_time: datetime | None = Field(default=None, description="When it is billed (UTC).")
+    note: str | None = Field(default=None, description="Text logged with the entry.")
+    created_by_id: str | None = Field(default=None, description="people.source_id of who logged it.")
+
+
+class Person(Synced, table=True):
+    __tablename__ = "people"
+    kind: str = Field(description="staff or requester.")
+    name: str | None = Field(default=None, description="Full name.")
+    email: str | None = Field(default=None, description="Primary e-mail address.")
+    organization: str | None = Field(default=None, description="Organization or company.")
+    is_active: bool | None = Field(default=None, description="Whether the account is enabled.")
+
+
+class Attachment(Synced, table=True):
+    __tablename__ = "attachments"
+    ticket_id: str = Field(description="tickets.source_id of the ticket.")
+    note_id: str | None = Field(default=None, description="notes.source_id it is attached to, if any.")
+    filename: str | None = Field(default=None, description="File name.")
+    size_bytes: int | None = Field(default=None, description="Size in bytes.")
+    content_type: str | None = Field(default=None, description="MIME type.")
+    created_at: datetime | None = Field(default=None, description="Upload time (UTC).")
+
+
+class TicketHistory(SQLModel, table=True):
+    __tablename__ = "ticket_history"
+    connection: str = Field(primary_key=True, description="Connection name.")
+    source_id: str = Field(primary_key=True, description="tickets.source_id.")
+    content_hash: str = Field(primary_key=True, description="Hash of this version.")
+    seen_at: datetime = Field(primary_key=True, description="When this version was first seen (UTC).")
+    run_id: int | None = Field(default=None, description="Run that saw it.")
+    subject: str | None = Field(default=None, description="Subject in this version.")
+    status: str | None = Field(default=None, description="Vendor status in this version.")
+    status_category: str | None = Field(default=None, description="Canonical status in this version.")
+    priority: str | None = Field(default=None, description="Vendor priority in this version.")
+    assignee_id: str | None = Field(default=None, description="Assignee in this version.")
+    updated_at: datetime | None = Field(default=None, description="Vendor update time in this version.")
+
+
+class SyncRun(SQLModel, table=True):
+    __tablename__ = "sync_runs"
+    run_id: int = Field(primary_key=True, description="Run number, increasing.")
+    connection: str = Field(description="Connection name.")
+    started_at: datetime = Field(description="Start (UTC).")
+    ended_at: datetime | None = Field(default=None, description="End (UTC); null while running or if killed.")
+    status: str = Field(description="running, success, failed, interrupted.")
+    full_refresh: bool = Field(default=False, description="Whether cursors were ignored.")
+    counts: Any = Field(default=None, sa_type=JSON, description="Rows written per stream.")
+    requests: int = Field(default=0, description="HTTP requests made by the incremental read.")
+    reconcile_requests: int = Field(default=0, description="HTTP requests made by reconcile passes.")
+    error: str | None = Field(default=None, description="Error message of a failed run (secrets redacted).")
+
+
+class SyncState(SQLModel, table=True):
+    __tablename__ = "sync_state"
+    connection: str = Field(primary_key=True, description="Connection name.")
+    stream: str = Field(primary_key=True, description="Stream name.")
+    state: Any = Field(default=None, sa_type=JSON, description="Cursor state (connector-defined).")
+    state_version: int = Field(description="Version of the state's shape, checked on load.")
+    updated_at: datetime = Field(description="When the cursor last moved (UTC).")
+
+
+ENTITY_MODELS: dict[str, type[Synced]] = {
+    "tickets": Ticket,
+    "notes": Note,
+    "time_entries": TimeEntry,
+    "people": Person,
+    "attachments": Attachment,
+}
+
+
+def canonical_fields(entity: str) -> tuple[str, ...]:
+    """Columns a mapping fills for ``entity`` (everything but keys and bookkeeping)."""
+    model = ENTITY_MODELS[entity]
+    skip = {"connection", "source_id", *BOOKKEEPING}
+    return tuple(name for name in model.model_fields if name not in skip)

@@ -1,0 +1,70 @@
+"""Redaction: secrets never reach a log line, an error message or the warehouse."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+MASK = "***"
+SENSITIVE_NAMES = frozenset(
+    {
+        "apikey", "api_key", "salt", "signature", "token", "access_token", "refresh_token",
+        "password", "passwd", "secret", "secret_key", "secretkey", "identifier", "accesskey",
+        "client_secret", "authorization", "admin_password", "x-api-key", "x-auth-token",
+    }
+)  # fmt: skip
+
+
+def is_sensitive(name: str) -> bool:
+    key = name.lower().strip()
+    return key in SENSITIVE_NAMES or key.endswith(("_password", "_secret", "_token", "_apikey"))
+
+
+def sanitize_url(url: str) -> str:
+    """The URL with the values of sensitive query parameters masked."""
+    parts = urlsplit(str(url))
+    if not parts.query:
+        return str(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    clean = [(k, MASK if is_sensitive(k) else v) for k, v in pairs]
+    return urlunsplit(parts._replace(query=urlencode(clean, safe="/=,-")))
+
+
+def redact_mapping(obj: Any) -> Any:
+    """A deep copy of ``obj`` with the values of sensitive keys masked."""
+    if isinstance(obj, dict):
+        return {k: MASK if is_sensitive(str(k)) else redact_mapping(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [redact_mapping(v) for v in obj]
+    return obj
+
+
+class Scrubber:
+    """Removes known secret values (and their URL-encoded forms) from any text."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._pattern: re.Pattern[str] | None = None
+        self._secrets: set[str] = set()
+        self.add(secrets)
+
+    def add(self, secrets: Iterable[str]) -> None:
+        from urllib.parse import quote, quote_plus
+
+        for secret in secrets:
+            if secret and len(secret) >= 4:
+                self._secrets.update({secret, quote(secret, safe=""), quote_plus(secret)})
+        ordered = sorted(self._secrets, key=len, reverse=True)
+        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+
+    def __call__(self, text: str) -> str:
+        return self._pattern.sub(MASK, text) if self._pattern else text
+
+
+SCRUBBER = Scrubber()
+"""Process-wide: every connection registers its secret values here when it is built."""
+
+
+def scrub(text: str) -> str:
+    return SCRUBBER(text)

@@ -1,0 +1,43 @@
+"""Rich tables for the console."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+from rich.table import Table
+
+from .status import connection_status, recent_runs
+
+
+def _ago(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f}{unit} ago"
+    return f"{seconds:.0f}s ago"
+
+
+def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
+    conns = Table("connection", "last run", "last success", "failures in a row", "tickets", "notes",
+                  "time entries", "people", "attachments", title="Connections")  # fmt: skip
+    for st in connection_status(con):
+        c = st.counts
+        conns.add_row(st.connection, st.last_status or "-", _ago(st.lag_s), str(st.consecutive_failures),
+                      *(str(c[e]) for e in ("tickets", "notes", "time_entries", "people", "attachments")))  # fmt: skip
+    runs = Table("run", "connection", "status", "started", "seconds", "requests", "reconcile", "error", title="Recent runs")
+    for run_id, name, status, started, ended, req, rec, _counts, error in recent_runs(con):
+        secs = f"{(ended - started).total_seconds():.1f}" if ended else "-"
+        runs.add_row(str(run_id), name, status, f"{started:%Y-%m-%d %H:%M:%S}", secs, str(req), str(rec), (error or "")[:80])
+    cursors = Table("connection", "stream", "cursor", "moved", title="Cursors")
+    for name, stream, state, moved in con.execute(
+        "SELECT connection, stream, state, updated_at FROM sync_state ORDER BY 1, 2"
+    ).fetchall():
+        cursors.add_row(name, stream, _short(state), f"{moved:%Y-%m-%d %H:%M:%S}")
+    return [conns, cursors, runs]
+
+
+def _short(state: Any) -> str:
+    text = str(state)
+    return text if len(text) < 70 else text[:67] + "..."

@@ -1,0 +1,78 @@
+"""Serving vendor emulators on loopback: ``deskbridge sandbox`` and the demo."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+
+from . import registry
+from .emulation import ADMIN_PREFIX, Emulator
+
+HOST = "127.0.0.1"
+
+
+def build_emulator(vendor: str, **options: Any) -> Emulator:
+    return registry.get(vendor).emulator_class()(**options)
+
+
+def bind(port: int = 0) -> socket.socket:
+    """A listening loopback socket (port 0: any free port)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, port))
+    sock.listen(128)
+    return sock
+
+
+def describe(emulator: Emulator, port: int) -> dict[str, Any]:
+    base = f"http://{HOST}:{port}"
+    return {
+        "vendor": emulator.vendor,
+        "base_url": base,
+        "credentials": emulator.credentials(),
+        "admin_url": base + ADMIN_PREFIX,
+    }
+
+
+def _server(emulator: Emulator) -> uvicorn.Server:
+    config = uvicorn.Config(emulator.app, log_level="warning", access_log=False, lifespan="off")
+    return uvicorn.Server(config)
+
+
+def serve_forever(emulator: Emulator, sock: socket.socket) -> None:
+    """Serve until interrupted (Ctrl-C or SIGTERM)."""
+    _server(emulator).run(sockets=[sock])
+
+
+@dataclass
+class RunningSandbox:
+    emulator: Emulator
+    port: int
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{HOST}:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+def start_in_thread(emulator: Emulator, port: int = 0) -> RunningSandbox:
+    """Serve ``emulator`` on a loopback port from a background thread; returns once listening."""
+    sock = bind(port)
+    server = _server(emulator)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise RuntimeError(f"the {emulator.vendor} sandbox failed to start")
+        threading.Event().wait(0.02)
+    return RunningSandbox(emulator, sock.getsockname()[1], server, thread)

@@ -1,0 +1,110 @@
+"""DuckDB DDL derived from the SQLModel tables, and forward migration on open."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from . import models
+from .errors import FatalError
+
+TABLES: tuple[type[SQLModel], ...] = (
+    *models.ENTITY_MODELS.values(),
+    models.TicketHistory,
+    models.SyncRun,
+    models.SyncState,
+)
+
+# Steps that additive migration cannot derive; keyed by the version they lead to.
+MIGRATIONS: dict[int, tuple[str, ...]] = {}
+
+
+def duck_type(column: sa.Column[Any]) -> str:
+    if isinstance(column.type, sa.JSON):
+        return "JSON"
+    kind = column.type.impl if isinstance(column.type, sa.TypeDecorator) else column.type
+    return {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", datetime: "TIMESTAMPTZ"}.get(
+        kind.python_type, "VARCHAR"
+    )
+
+
+def arrow_type(column: sa.Column[Any]) -> pa.DataType:
+    return {
+        "JSON": pa.string(),
+        "BOOLEAN": pa.bool_(),
+        "BIGINT": pa.int64(),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+        "DOUBLE": pa.float64(),
+    }.get(duck_type(column), pa.string())
+
+
+def arrow_schema(model: type[SQLModel]) -> pa.Schema:
+    table = model.__table__  # type: ignore[attr-defined]
+    return pa.schema([pa.field(c.name, arrow_type(c)) for c in table.columns])
+
+
+def create_table_sql(model: type[SQLModel]) -> str:
+    table = model.__table__  # type: ignore[attr-defined]
+    cols = []
+    for column in table.columns:
+        null = " NOT NULL" if column.primary_key else ""
+        default = " DEFAULT nextval('sync_run_ids')" if column.name == "run_id" and model is models.SyncRun else ""
+        cols.append(f"    {column.name} {duck_type(column)}{null}{default}")
+    keys = ", ".join(c.name for c in table.primary_key.columns)
+    body = ",\n".join([*cols, f"    PRIMARY KEY ({keys})"])
+    return f"CREATE TABLE IF NOT EXISTS {table.name} (\n{body}\n)"
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Create what is missing and bring an older warehouse forward; returns the version."""
+    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    found = int(row[0]) if row else 0
+    if found > models.SCHEMA_VERSION:
+        raise FatalError(
+            f"warehouse schema version {found} is newer than this deskbridge "
+            f"(knows {models.SCHEMA_VERSION}); upgrade deskbridge"
+        )
+    con.execute("CREATE SEQUENCE IF NOT EXISTS sync_run_ids START 1")
+    for model in TABLES:
+        con.execute(create_table_sql(model))
+        _add_missing_columns(con, model)
+    for version in range(found + 1, models.SCHEMA_VERSION + 1):
+        for statement in MIGRATIONS.get(version, ()):
+            con.execute(statement)
+    con.execute(
+        "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('migrated_at', ?)",
+        [str(models.SCHEMA_VERSION), datetime.now().astimezone().isoformat()],
+    )
+    return models.SCHEMA_VERSION
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, model: type[SQLModel]) -> None:
+    table = model.__table__  # type: ignore[attr-defined]
+    have = {
+        name
+        for (name,) in con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]
+        ).fetchall()
+    }
+    for column in table.columns:
+        if column.name not in have:
+            con.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {duck_type(column)}")
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """(table, column, type, meaning) for every column, for the data dictionary."""
+    out = []
+    for model in TABLES:
+        table = model.__table__  # type: ignore[attr-defined]
+        fields = model.model_fields
+        for column in table.columns:
+            info = fields.get(column.name)
+            meaning = (info.description if info else "") or ""
+            out.append((table.name, column.name, duck_type(column), meaning))
+    return out
