@@ -69,6 +69,7 @@ class ConnectionConfig(BaseModel):
     rate_limit_per_s: float = Field(0.0, ge=0)
     timeout_s: float = Field(30.0, gt=0)
     retries: int = Field(5, ge=0, le=20)
+    retry_backoff_s: float = Field(0.5, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("credentials")
@@ -86,6 +87,7 @@ class ConnectionConfig(BaseModel):
             rate_limit_per_s=self.rate_limit_per_s,
             timeout_s=self.timeout_s,
             retries=self.retries,
+            backoff_initial_s=self.retry_backoff_s,
         )
 
     def secret(self, key: str) -> str:

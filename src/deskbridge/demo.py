@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from rich.table import Table
 from . import registry
 from .config import ConnectionConfig
 from .runner import sync_with_progress
-from .sandbox import RunningSandbox, build_emulator, start_in_thread
+from .sandbox import build_emulator, sandbox_connection, start_in_thread
 from .warehouse import Warehouse
 
 QUERIES = {
@@ -40,36 +39,14 @@ QUERIES = {
 }
 
 
-def available_vendors() -> list[str]:
-    """Vendors whose connector and emulator are both installed and importable."""
-    names = []
-    for name, plugin in registry.plugins().items():
-        try:
-            plugin.connector_class(), plugin.emulator_class()
-        except (ImportError, AttributeError):
-            continue
-        names.append(name)
-    return names
-
-
-def _connection(sandbox: RunningSandbox) -> ConnectionConfig:
-    vendor = sandbox.emulator.vendor
-    refs = {}
-    for key, value in sandbox.emulator.credentials().items():
-        env = f"DESKBRIDGE_DEMO_{vendor.upper()}_{key.upper()}"
-        os.environ[env] = value
-        refs[key] = f"env:{env}"
-    return ConnectionConfig(name=f"{vendor}_demo", type=vendor, base_url=sandbox.base_url, credentials=refs)
-
-
 def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
     started = time.perf_counter()
-    vendors = available_vendors()
+    vendors = registry.complete()
     sandboxes = [start_in_thread(build_emulator(v, tickets=tickets)) for v in vendors]
     try:
         for box in sandboxes:
             console.print(f"[bold]{box.emulator.vendor}[/] sandbox on {box.base_url} ({tickets} tickets)")
-        conns = [_connection(box) for box in sandboxes]
+        conns = [sandbox_connection(box.emulator, box.base_url) for box in sandboxes]
         with Warehouse(db) as wh:
             console.rule("1. sync (first run pulls everything; a rerun of the demo is incremental)")
             ok = asyncio.run(_sync_all(wh, conns, console))

@@ -29,7 +29,7 @@ def sanitize_url(url: str) -> str:
         return str(url)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
     clean = [(k, MASK if is_sensitive(k) else v) for k, v in pairs]
-    return urlunsplit(parts._replace(query=urlencode(clean, safe="/=,-")))
+    return urlunsplit(parts._replace(query=urlencode(clean, safe="/=,-*")))
 
 
 def redact_mapping(obj: Any) -> Any:

@@ -28,3 +28,15 @@ def get(name: str) -> Plugin:
     if name not in known:
         raise ConfigError(f"unknown connector type {name!r}; known: {', '.join(sorted(known))}")
     return known[name]
+
+
+def complete() -> list[str]:
+    """Vendors whose connector and emulator are both installed and importable."""
+    names = []
+    for name, plugin in sorted(plugins().items()):
+        try:
+            plugin.connector_class(), plugin.emulator_class()
+        except (ImportError, AttributeError):
+            continue
+        names.append(name)
+    return names

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import threading
 from dataclasses import dataclass
@@ -11,9 +12,22 @@ from typing import Any
 import uvicorn
 
 from . import registry
+from .config import ConnectionConfig
 from .emulation import ADMIN_PREFIX, Emulator
 
 HOST = "127.0.0.1"
+
+
+def sandbox_connection(emulator: Emulator, base_url: str, name: str | None = None, **settings: Any) -> ConnectionConfig:
+    """A connection to a running emulator; its credentials go through environment variables."""
+    vendor = emulator.vendor
+    name = name or f"{vendor}_demo"
+    refs = {}
+    for key, value in emulator.credentials().items():
+        env = f"DESKBRIDGE_SANDBOX_{name.upper()}_{key.upper()}"
+        os.environ[env] = value
+        refs[key] = f"env:{env}"
+    return ConnectionConfig(name=name, type=vendor, base_url=base_url, credentials=refs, **settings)
 
 
 def build_emulator(vendor: str, **options: Any) -> Emulator:

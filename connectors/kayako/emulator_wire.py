@@ -1,0 +1,322 @@
+"""Kayako's wire format: requests as PHP reads them, and XML as SWIFT_XML writes it.
+
+Requests: variables come from the query string for GET and DELETE, the form body for POST,
+the raw body parsed as a query string for PUT, and a JSON body (any verb) for authentication
+only. XML: one element per line, CDATA on all text, self-closing empty values, control
+characters removed, ``]]>`` split across two CDATA sections, attributes escaped as PHP's
+htmlspecialchars does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl, unquote_plus
+
+from .sandbox_data import Note, Post, Row, Store, Ticket, TimeTrack, User, is_numeric
+
+HEADER = '<?xml version="1.0" encoding="UTF-8"?>'
+T = TypeVar("T")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#039;"})
+_ROLES = {1: "user", 2: "manager"}
+
+
+PHP_WHITESPACE = " \t\n\r\0\x0b"
+_LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
+_CANONICAL_INT = re.compile(r"^(0|-?[1-9][0-9]*)$")
+
+
+# -- PHP semantics of request variables -----------------------------------------------------
+def php_empty(value: str | None) -> bool:
+    """PHP's empty() on a request variable: unset, "" and "0"."""
+    return value is None or value in ("", "0")
+
+
+def php_intval(value: str | None) -> int:
+    """PHP's (int) cast of a string: its leading integer, else 0."""
+    match = _LEADING_INT.match(value or "")
+    return int(match.group(1)) if match else 0
+
+
+def php_key(value: str | None) -> int | None:
+    """The integer array key a string selects in PHP (canonical integers only)."""
+    return int(value) if value is not None and _CANONICAL_INT.match(value) else None
+
+
+def arg(params: list[str], index: int, default: str = "") -> str:
+    return params[index] if len(params) > index else default
+
+
+def blank(value: str | None) -> bool:
+    """The controllers' ``!isset || empty() || trim() == ''`` test."""
+    return value is None or value in ("", "0") or value.strip(PHP_WHITESPACE) == ""
+
+
+def csv_ids(raw: str) -> list[int]:
+    """Kayako's RetrieveIDListFromCSV: one number, a CSV of numbers, else [0]."""
+    if is_numeric(raw):
+        return [int(float(raw))]
+    if "," in raw:
+        return [int(float(part)) for part in raw.split(",") if is_numeric(part)]
+    return [0]
+
+
+def optional_ids(raw: str) -> frozenset[int] | None:
+    return None if is_numeric(raw) and float(raw) == -1 else frozenset(csv_ids(raw))
+
+
+def record(table: dict[int, T], raw: str) -> T | None:
+    return table.get(int(float(raw))) if is_numeric(raw) else None
+
+
+def same_id(record_id: int, raw: str) -> bool:
+    """PHP's loose ``==`` between a stored id and the id in the URL."""
+    return is_numeric(raw) and float(raw) == record_id
+
+
+def note_color(raw: str | None) -> int:
+    return 1 if php_empty(raw) else php_intval(raw)
+
+
+def b64_file(text: str) -> bytes:
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        return b""
+
+
+@dataclass(slots=True)
+class Call:
+    """One API request as the PHP side sees it."""
+
+    method: str
+    route: list[str]
+    variables: dict[str, str]  # what authentication reads
+    form: dict[str, str]  # what the controllers read ($_POST)
+
+    @classmethod
+    def parse(cls, method: str, query: str, content_type: str, body: bytes) -> Call:
+        get = dict(parse_qsl(query, keep_blank_values=True))
+        route = get.get("e") or unquote_plus(query.split("&", 1)[0].split("=", 1)[0])
+        segments = route.strip("/").split("/") if route.strip("/") else []
+        while segments and segments[-1] == "":
+            segments.pop()
+        text = body.decode("utf-8", "replace")
+        form: dict[str, str] = {}
+        if method == "PUT" or (method == "POST" and
+                               content_type.startswith("application/x-www-form-urlencoded")):
+            form = dict(parse_qsl(text, keep_blank_values=True))
+        variables = get if method in ("GET", "DELETE") else form
+        if "application/json" in content_type:
+            form, variables = {}, _json_object(text)
+        return cls(method, segments, variables, form)
+
+
+def _json_object(text: str) -> dict[str, str]:
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def signature(secret: str, salt: str) -> str:
+    """Base64 of the raw HMAC-SHA256 of the salt, keyed with the secret."""
+    return base64.b64encode(hmac.new(secret.encode(), salt.encode(), hashlib.sha256).digest()).decode()
+
+
+def signature(secret: str, salt: str) -> str:
+    """Base64 of the raw HMAC-SHA256 of the salt, keyed with the secret."""
+    return base64.b64encode(hmac.new(secret.encode(), salt.encode(), hashlib.sha256).digest()).decode()
+
+
+def auth_failure(variables: dict[str, str], api_key: str, secret: str) -> str | None:
+    """Kayako's check (apikey and signature trimmed, spaces read as +); None when it passes."""
+    salt = variables.get("salt")
+    if php_empty(salt):
+        return "NO SALT PROVIDED!"
+    key = variables.get("apikey", "").strip(PHP_WHITESPACE)
+    sent = variables.get("signature", "").replace(" ", "+").strip(PHP_WHITESPACE)
+    expected = signature(secret, salt)  # type: ignore[arg-type]
+    if not key or key != api_key or not sent or not hmac.compare_digest(sent, expected):
+        return "FAILED TO AUTHENTICATE"
+    return None
+
+
+# -- XML -----------------------------------------------------------------------------------
+def tag(name: str, value: Any, attrs: str = "") -> str:
+    """One element: ``<name attrs><![CDATA[value]]></name>``, or self-closing when empty."""
+    text = value if isinstance(value, str) else str(value)
+    if text == "":
+        return f"<{name}{attrs} />"
+    if "]]>" in text or _CONTROL.search(text):
+        text = _CONTROL.sub("", text).replace("]]>", "]]]]><![CDATA[>")
+    return f"<{name}{attrs}><![CDATA[{text}]]></{name}>"
+
+
+def attrs(*pairs: tuple[str, Any]) -> str:
+    return "".join(f' {k}="{str(v).translate(_ESCAPES)}"' for k, v in pairs)
+
+
+def php_int(value: int) -> str:
+    """An (int)-cast value: PHP 7 compares int 0 equal to '', so the writer emits it empty."""
+    return str(value) if value else ""
+
+
+def document(lines: list[str]) -> str:
+    return HEADER + "\n" + "\n".join(lines)
+
+
+def wrap(root: str, inner: list[str]) -> str:
+    return document([f"<{root}>", *inner, f"</{root}>"])
+
+
+def rows(root: str, item: str, table: Iterable[Row]) -> str:
+    """A lookup list; list values repeat their tag, dict values nest under a parent tag."""
+    lines = [f"<{root}>"]
+    for row in table:
+        lines.append(f"<{item}>")
+        _row_lines(row, lines)
+        lines.append(f"</{item}>")
+    lines.append(f"</{root}>")
+    return document(lines)
+
+
+def _row_lines(row: Row, lines: list[str]) -> None:
+    for key, value in row.items():
+        if isinstance(value, list):
+            lines.extend(tag(key, v) for v in value)
+        elif isinstance(value, dict):
+            lines.append(f"<{key}>")
+            _row_lines(value, lines)
+            lines.append(f"</{key}>")
+        else:
+            lines.append(tag(key, value))
+
+
+def users(store: Store, selected: Iterable[User]) -> str:
+    lines = ["<users>"]
+    for u in selected:
+        lines += ["<user>", tag("id", u.id), tag("usergroupid", php_int(u.usergroupid)),
+                  tag("userrole", _ROLES.get(u.userrole, "user")),
+                  tag("userorganizationid", php_int(u.userorganizationid)),
+                  tag("salutation", u.salutation), tag("userexpiry", 0), tag("fullname", u.fullname)]
+        lines += [tag("email", e) for e in u.emails]
+        lines += [tag("designation", u.designation), tag("phone", u.phone), tag("dateline", u.dateline),
+                  tag("lastvisit", u.lastvisit), tag("isenabled", u.isenabled), tag("timezone", ""),
+                  tag("enabledst", 0), tag("slaplanid", 0), tag("slaplanexpiry", 0), "</user>"]
+    lines.append("</users>")
+    return document(lines)
+
+
+def tickets(store: Store, selected: Iterable[Ticket], with_posts: bool, posts_desc: bool) -> str:
+    """The ``<tickets>`` list: notes and time tracks always, ``<posts>`` only when asked."""
+    lines = ["<tickets>"]
+    for ticket in selected:
+        _ticket_lines(store, ticket, lines)
+        if with_posts:
+            ordered = sorted(ticket.posts.values(), key=lambda p: p.id, reverse=posts_desc)
+            lines.append("<posts>")
+            for post in ordered:
+                _post_lines(post, post.contents, lines)
+                lines.append("</post>")
+            lines.append("</posts>")
+        lines.append("</ticket>")
+    lines.append("</tickets>")
+    return document(lines)
+
+
+def _ticket_lines(store: Store, t: Ticket, lines: list[str]) -> None:
+    lk = store.lookups
+    user = store.users.get(t.userid)
+    org_id = user.userorganizationid if user else 0
+    lines += [f'<ticket id="{t.id}" flagtype="{t.flagtype}">', tag("displayid", t.displayid),
+              tag("departmentid", t.departmentid), tag("statusid", t.statusid),
+              tag("priorityid", t.priorityid), tag("typeid", t.typeid), tag("userid", t.userid),
+              tag("userorganization", lk.organizations.get(org_id, "")),
+              tag("userorganizationid", php_int(org_id)), tag("ownerstaffid", t.ownerstaffid),
+              tag("ownerstaffname", t.ownerstaffname), tag("fullname", t.fullname),
+              tag("email", t.email), tag("lastreplier", t.lastreplier), tag("subject", t.subject),
+              tag("creationtime", t.dateline), tag("lastactivity", t.lastactivity),
+              tag("laststaffreply", t.laststaffreply), tag("lastuserreply", t.lastuserreply),
+              tag("slaplanid", t.slaplanid), tag("nextreplydue", t.duetime),
+              tag("resolutiondue", t.resolutiondue), tag("replies", t.replies),
+              tag("ipaddress", t.ipaddress), tag("creator", t.creator),
+              tag("creationmode", t.creationmode), tag("creationtype", t.creationtype),
+              tag("isescalated", t.isescalated), tag("escalationruleid", 0),
+              tag("templategroupid", t.tgroupid), tag("tags", " ".join(t.tags))]
+    if t.tgroupid in lk.templategroups:
+        lines.append(tag("templategroupname", lk.templategroups[t.tgroupid]))
+    lines += [tag("watcher", "", attrs(("staffid", s), ("name", lk.staff[s]["fullname"])))
+              for s in t.watchers if s in lk.staff]
+    lines += [tag("workflow", "", attrs(("id", w), ("title", lk.workflows[w])))
+              for w in t.workflows if w in lk.workflows]
+    for n in sorted(t.notes.values(), key=lambda n: (n.dateline, n.id)):
+        lines.append(note_line(n))
+    for kind, key, found in (("user", "userid", store.user_notes.get(t.userid, ())),
+                             ("userorganization", "userorganizationid", store.org_notes.get(org_id, ()))):
+        for un in sorted(found, key=lambda n: n.dateline):
+            lines.append(tag("note", un.contents, attrs(
+                ("type", kind), ("id", un.id), (key, un.linkid), ("notecolor", un.notecolor),
+                ("creatorstaffid", un.staffid), ("forstaffid", 0), ("creatorstaffname", un.staffname),
+                ("creationdate", un.dateline))))
+    for x in sorted(t.timetracks.values(), key=lambda x: (x.billdate, x.id)):
+        lines.append(timetrack_line(x, "note", (("type", "timetrack"),)))
+
+
+def note_line(n: Note) -> str:
+    return tag("note", n.contents, attrs(
+        ("type", "ticket"), ("id", n.id), ("ticketid", n.ticketid), ("notecolor", n.notecolor),
+        ("creatorstaffid", n.staffid), ("forstaffid", n.forstaffid),
+        ("creatorstaffname", n.staffname), ("creationdate", n.dateline)))
+
+
+def timetrack_line(x: TimeTrack, name: str = "timetrack", lead: tuple[tuple[str, Any], ...] = ()) -> str:
+    return tag(name, x.contents, attrs(
+        *lead, ("id", x.id), ("ticketid", x.ticketid), ("timeworked", x.timespent),
+        ("timebillable", x.timebillable), ("billdate", x.billdate), ("workdate", x.workdate),
+        ("workerstaffid", x.workerstaffid), ("workerstaffname", x.workerstaffname),
+        ("creatorstaffid", x.creatorstaffid), ("creatorstaffname", x.creatorstaffname),
+        ("notecolor", x.notecolor)))
+
+
+def _post_lines(p: Post, contents: str, lines: list[str]) -> None:
+    lines += ["<post>", tag("id", p.id), tag("ticketpostid", p.id), tag("ticketid", p.ticketid),
+              tag("dateline", p.dateline), tag("userid", p.userid), tag("fullname", p.fullname),
+              tag("email", p.email), tag("emailto", p.emailto), tag("ipaddress", p.ipaddress),
+              tag("hasattachments", int(bool(p.attachments))), tag("creator", p.creator),
+              tag("isthirdparty", 0), tag("ishtml", p.ishtml), tag("isemailed", p.isemailed),
+              tag("staffid", p.staffid), tag("issurveycomment", 0), tag("contents", contents),
+              tag("isprivate", p.isprivate)]
+
+
+def posts(selected: Iterable[Post]) -> str:
+    """TicketPost's ``<posts>``: other (\\p{C}) characters dropped, attachments included."""
+    lines = ["<posts>"]
+    for post in selected:
+        _post_lines(post, _printable(post.contents), lines)
+        if post.attachments:
+            lines.append("<attachments>")
+            for a in post.attachments:
+                lines += ["<attachment>", tag("id", a.id), tag("filename", a.filename),
+                          tag("filesize", len(a.data)), tag("filetype", a.filetype),
+                          tag("dateline", a.dateline), tag("contents", base64.b64encode(a.data).decode()),
+                          "</attachment>"]
+            lines.append("</attachments>")
+        lines.append("</post>")
+    lines.append("</posts>")
+    return document(lines)
+
+
+def _printable(text: str) -> str:
+    if text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        return text
+    return "".join(c for c in text if c in "\r\n\t" or unicodedata.category(c)[0] != "C")

@@ -1,0 +1,88 @@
+"""Test helpers shipped with deskbridge: compare a warehouse with an emulator's ground truth.
+
+Used by deskbridge's own contract suite and usable by third-party connector packages.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+TRUTH_FIELDS: dict[str, tuple[str, ...]] = {
+    "tickets": ("subject", "status", "priority"),
+    "notes": ("ticket_id", "kind", "visibility", "body"),
+    "time_entries": ("ticket_id", "seconds_worked", "seconds_billable"),
+    "people": ("kind", "name", "email"),
+}
+
+Truth = dict[str, dict[str, dict[str, Any]]]
+
+
+def projection(con: duckdb.DuckDBPyConnection, connection: str) -> Truth:
+    """The live rows of one connection, in the shape of ``Emulator.ground_truth()``."""
+    out: Truth = {}
+    for entity, fields in TRUTH_FIELDS.items():
+        rows = con.execute(
+            f"SELECT source_id, {', '.join(fields)} FROM {entity} "
+            "WHERE connection = ? AND deleted_at IS NULL",
+            [connection],
+        ).fetchall()
+        out[entity] = {r[0]: dict(zip(fields, r[1:], strict=True)) for r in rows}
+    return out
+
+
+def truth_diff(actual: Truth, expected: Truth, limit: int = 8) -> list[str]:
+    """Human-readable differences, empty when equal."""
+    lines: list[str] = []
+    for entity in TRUTH_FIELDS:
+        have, want = actual.get(entity, {}), expected.get(entity, {})
+        lines += [f"{entity} {k}: missing from warehouse {want[k]}" for k in sorted(set(want) - set(have))[:limit]]
+        lines += [f"{entity} {k}: not in ground truth {have[k]}" for k in sorted(set(have) - set(want))[:limit]]
+        for key in sorted(set(have) & set(want)):
+            w = {f: want[key].get(f) for f in TRUTH_FIELDS[entity]}
+            if have[key] != w:
+                lines.append(f"{entity} {key}: warehouse {have[key]} != truth {w}")
+                if len(lines) > 4 * limit:
+                    return lines
+    return lines
+
+
+def assert_matches_truth(con: duckdb.DuckDBPyConnection, connection: str, truth: Truth) -> None:
+    diff = truth_diff(projection(con, connection), truth)
+    assert not diff, "warehouse differs from ground truth:\n" + "\n".join(diff)
+
+
+def duplicate_keys(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows sharing (connection, source_id) per table; always empty when keys hold."""
+    out = {}
+    for entity in TRUTH_FIELDS:
+        (n,) = con.execute(
+            f"SELECT count(*) FROM (SELECT connection, source_id FROM {entity} GROUP BY ALL HAVING count(*) > 1)"
+        ).fetchone()  # type: ignore[misc]
+        out[entity] = n
+    return {k: v for k, v in out.items() if v}
+
+
+def secret_hits(db_path: Path | str, secrets: list[str]) -> list[str]:
+    """Where any of ``secrets`` appears in the warehouse: every text column, and the raw file."""
+    hits = []
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        columns = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type IN ('VARCHAR', 'JSON') AND table_schema = 'main'"
+        ).fetchall()
+        for table, column in columns:
+            for secret in secrets:
+                (n,) = con.execute(
+                    f"SELECT count(*) FROM {table} WHERE contains(CAST({column} AS VARCHAR), ?)", [secret]
+                ).fetchone()  # type: ignore[misc]
+                if n:
+                    hits.append(f"{table}.{column}")
+    finally:
+        con.close()
+    data = Path(db_path).read_bytes()
+    hits += [f"file bytes ({s[:4]}…)" for s in secrets if s.encode() in data]
+    return hits

@@ -1,0 +1,73 @@
+"""Shared fixtures: an emulator, a connection to it over in-process HTTP, and a real DuckDB file."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from deskbridge import engine, logs, registry
+from deskbridge.config import ConnectionConfig
+from deskbridge.emulation import Emulator
+from deskbridge.sandbox import build_emulator, sandbox_connection
+from deskbridge.testing import assert_matches_truth, duplicate_keys
+from deskbridge.warehouse import Warehouse
+
+
+
+# Every vendor with a connector and an emulator runs the shared contract suite.
+CONTRACT_VENDORS = registry.complete()
+FAST = {"retries": 3, "retry_backoff_s": 0.01}
+
+
+@dataclass
+class Harness:
+    """One vendor emulator, a connection to it, and a warehouse file."""
+
+    emulator: Emulator
+    config: ConnectionConfig
+    wh: Warehouse
+    transport: httpx.AsyncBaseTransport
+
+    async def sync(self, **kwargs: Any) -> engine.RunResult:
+        return await engine.sync(self.wh, self.config, transport=self.transport, **kwargs)
+
+    def assert_truth(self) -> None:
+        assert_matches_truth(self.wh.con, self.config.name, self.emulator.ground_truth())
+        assert duplicate_keys(self.wh.con) == {}
+
+    def runs(self) -> list[tuple[Any, ...]]:
+        return self.wh.con.execute(
+            "SELECT run_id, status, requests, reconcile_requests, error FROM sync_runs ORDER BY run_id"
+        ).fetchall()
+
+    def states(self) -> list[tuple[Any, ...]]:
+        return self.wh.con.execute("SELECT stream, state FROM sync_state ORDER BY 1").fetchall()
+
+
+def make_harness(vendor: str, tmp_path: Path, tickets: int = 120, **settings: Any) -> Harness:
+    emulator = build_emulator(vendor, tickets=tickets)
+    config = sandbox_connection(emulator, "http://testserver", name=f"{vendor}_test", **{**FAST, **settings})
+    transport = httpx.ASGITransport(app=emulator.app)
+    return Harness(emulator, config, Warehouse(tmp_path / "warehouse.duckdb"), transport)
+
+
+@pytest.fixture(params=CONTRACT_VENDORS)
+def harness(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    h = make_harness(request.param, tmp_path)
+    yield h
+    h.wh.close()
+
+
+@pytest.fixture
+def log_capture() -> Iterator[io.StringIO]:
+    """Every log line of the test, as JSON, at debug level."""
+    buffer = io.StringIO()
+    logs.configure("debug", json=True, stream=buffer)
+    yield buffer
+    logs.configure("warning", json=True, stream=io.StringIO())

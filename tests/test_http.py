@@ -1,0 +1,140 @@
+"""The shared HTTP layer: retries, Retry-After, payload checks, concurrency bounds, redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+
+from deskbridge.errors import AuthError, PayloadError, RetriableError
+from deskbridge.http import HttpOptions, HttpSession, reject_html
+from deskbridge.redact import Scrubber, sanitize_url
+
+FAST = HttpOptions(retries=3, backoff_initial_s=0.01, backoff_max_s=0.05)
+
+
+def session(handler, options: HttpOptions = FAST) -> HttpSession:
+    return HttpSession("acme", "http://helpdesk.test", options=options, transport=httpx.MockTransport(handler))
+
+
+def text(response: httpx.Response) -> str:
+    reject_html(response, "acme", "things")
+    if not response.text.startswith("<ok"):
+        raise PayloadError("bad body", vendor="acme")
+    return response.text
+
+
+async def test_retries_5xx_then_succeeds() -> None:
+    """Two 500s then a 200: the caller sees only the 200, and three requests were counted."""
+    answers = iter([500, 502, 200])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(next(answers), text="<ok/>")
+
+    async with session(handler) as s:
+        assert await s.fetch("GET", "/x", parse=text, resource="things") == "<ok/>"
+        assert s.counts == {"incremental": 3}
+
+
+async def test_429_honours_retry_after() -> None:
+    """A 429 with Retry-After: 1 waits about a second before the retry."""
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        if len(calls) == 1:
+            return httpx.Response(429, headers={"retry-after": "1"}, text="slow down")
+        return httpx.Response(200, text="<ok/>")
+
+    async with session(handler) as s:
+        await s.fetch("GET", "/x", parse=text, resource="things")
+    assert calls[1] - calls[0] >= 0.95
+
+
+async def test_retries_exhausted_raise_retriable_with_where() -> None:
+    """Persistent 503s end in a RetriableError naming vendor, resource and status."""
+    async with session(lambda r: httpx.Response(503, text="down for maintenance")) as s:
+        with pytest.raises(RetriableError) as info:
+            await s.fetch("GET", "/x", parse=text, resource="things")
+    assert str(info.value) == "acme things HTTP 503: vendor answered 503: down for maintenance"
+    assert s.counts["incremental"] == 4
+
+
+async def test_401_is_fatal_at_once() -> None:
+    """An auth failure is not retried and says what the vendor said."""
+    async with session(lambda r: httpx.Response(401, text="FAILED TO AUTHENTICATE")) as s:
+        with pytest.raises(AuthError, match="FAILED TO AUTHENTICATE"):
+            await s.fetch("GET", "/x", parse=text, resource="things")
+        assert s.counts["incremental"] == 1
+
+
+async def test_html_page_with_200_is_retried_then_reported() -> None:
+    """A proxy's HTML page is retried like a transient fault, then reported with its title."""
+    page = "<!DOCTYPE html><html><head><title>Maintenance</title></head></html>"
+    async with session(lambda r: httpx.Response(200, text=page, headers={"content-type": "text/html"})) as s:
+        with pytest.raises(PayloadError) as info:
+            await s.fetch("GET", "/x?apikey=SECRET1", parse=text, resource="things")
+    assert "HTML page titled 'Maintenance'" in str(info.value)
+    assert "SECRET1" not in str(info.value)
+
+
+async def test_transient_payload_error_is_retried() -> None:
+    """A truncated body once, then a good one: the caller gets the good one."""
+    answers = iter(["<o", "<ok/>"])
+    async with session(lambda r: httpx.Response(200, text=next(answers))) as s:
+        assert await s.fetch("GET", "/x", parse=text, resource="things") == "<ok/>"
+
+
+async def test_connect_errors_are_retried() -> None:
+    """A dropped connection is retried."""
+    answers = iter([httpx.ConnectError("refused"), httpx.Response(200, text="<ok/>")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async with session(handler) as s:
+        assert await s.fetch("GET", "/x", parse=text, resource="things") == "<ok/>"
+
+
+async def test_concurrency_is_bounded() -> None:
+    """No more than `concurrency` requests are in flight at once."""
+    in_flight = peak = 0
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return httpx.Response(200, text="<ok/>")
+
+    options = HttpOptions(concurrency=3)
+    async with HttpSession("acme", "http://t", options=options, transport=httpx.MockTransport(handler)) as s:
+        await asyncio.gather(*(s.fetch("GET", "/x", parse=text, resource="t") for _ in range(20)))
+    assert peak == 3
+
+
+async def test_rate_limit_spaces_requests() -> None:
+    """A 20 requests/s limit makes 30 requests take at least half a second."""
+    options = HttpOptions(rate_limit_per_s=20)
+    async with HttpSession("acme", "http://t", options=options, transport=httpx.MockTransport(lambda r: httpx.Response(200, text="<ok/>"))) as s:
+        started = time.monotonic()
+        await asyncio.gather(*(s.fetch("GET", "/x", parse=text, resource="t") for _ in range(30)))
+    assert time.monotonic() - started >= 0.45
+
+
+def test_sanitize_url_masks_sensitive_parameters() -> None:
+    """Every sensitive query parameter is masked; the rest is kept."""
+    url = "http://h/api/index.php?e=/Tickets/Ticket/1&apikey=abc&salt=s1&signature=x%2By&page=2"
+    assert sanitize_url(url) == "http://h/api/index.php?e=/Tickets/Ticket/1&apikey=***&salt=***&signature=***&page=2"
+
+
+def test_scrubber_removes_secret_values_and_encodings() -> None:
+    """Known secrets vanish from text, raw or URL-encoded."""
+    scrub = Scrubber(["s3cr+t/value"])
+    assert scrub("a s3cr+t/value b s3cr%2Bt%2Fvalue c") == "a *** b *** c"

@@ -1,0 +1,139 @@
+"""The warehouse: bulk upserts, history, deletes, cursor state and schema versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from deskbridge import models
+from deskbridge.contract import Batch, Scope, StreamSpec, CursorKind
+from deskbridge.errors import FatalError, StateVersionError
+from deskbridge.warehouse import Warehouse
+
+
+def ticket(i: int, subject: str = "Printer down") -> dict:
+    return {"source_id": str(i), "subject": subject, "status": "Open", "raw": {"id": i, "apikey": "k-123"}}
+
+
+def note(i: int, ticket_id: int, kind: str = "reply") -> dict:
+    return {"source_id": f"post:{i}", "ticket_id": str(ticket_id), "kind": kind, "visibility": "public", "body": f"b{i}", "raw": {}}
+
+
+@pytest.fixture
+def wh(tmp_path: Path) -> Warehouse:
+    with Warehouse(tmp_path / "w.duckdb") as warehouse:
+        yield warehouse
+
+
+def apply(wh: Warehouse, batch: Batch) -> dict[str, int]:
+    run_id, started = wh.start_run("c", False)
+    return dict(wh.apply_batch("c", run_id, started, batch, {"tickets": 1}))
+
+
+def test_upsert_is_idempotent_and_history_tracks_versions(wh: Warehouse) -> None:
+    """Re-applying the same rows changes nothing; a changed ticket gets one history row."""
+    batch = Batch(rows={"tickets": [ticket(1), ticket(2)]})
+    assert apply(wh, batch) == {"tickets.read": 2, "tickets.changed": 2}
+    assert apply(wh, batch) == {"tickets.read": 2, "tickets.changed": 0}
+    apply(wh, Batch(rows={"tickets": [ticket(1, "Printer fixed")]}))
+    history = wh.con.execute("SELECT source_id, subject FROM ticket_history ORDER BY seen_at, source_id").fetchall()
+    assert history == [("1", "Printer down"), ("2", "Printer down"), ("1", "Printer fixed")]
+    assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (2,)
+
+
+def test_raw_payload_is_stored_without_secrets(wh: Warehouse) -> None:
+    """Sensitive keys in a raw payload are masked before they are stored."""
+    apply(wh, Batch(rows={"tickets": [ticket(1)]}))
+    (raw,) = wh.con.execute("SELECT raw FROM tickets").fetchone()
+    assert raw == '{"id":1,"apikey":"***"}'
+
+
+def test_first_seen_kept_last_synced_moves(wh: Warehouse) -> None:
+    """An update keeps first_seen_at and moves last_synced_at."""
+    apply(wh, Batch(rows={"tickets": [ticket(1)]}))
+    first = wh.con.execute("SELECT first_seen_at, last_synced_at FROM tickets").fetchone()
+    apply(wh, Batch(rows={"tickets": [ticket(1)]}))
+    second = wh.con.execute("SELECT first_seen_at, last_synced_at FROM tickets").fetchone()
+    assert second[0] == first[0] and second[1] > first[1]
+
+
+def test_scope_marks_missing_children_deleted(wh: Warehouse) -> None:
+    """A complete scope over a ticket marks the children it lacks as deleted, never drops them."""
+    apply(wh, Batch(rows={"notes": [note(1, 1), note(2, 1), note(3, 2)]}))
+    counts = apply(wh, Batch(rows={"notes": [note(1, 1)]}, complete=[Scope("notes", ("1",))]))
+    assert counts["notes.deleted"] == 1
+    rows = wh.con.execute("SELECT source_id, deleted_at IS NOT NULL FROM notes ORDER BY 1").fetchall()
+    assert rows == [("post:1", False), ("post:2", True), ("post:3", False)]
+
+
+def test_scope_match_limits_what_is_closed(wh: Warehouse) -> None:
+    """A scope with a match closes only rows with those column values."""
+    apply(wh, Batch(rows={"notes": [note(1, 1), note(2, 1, kind="note")]}))
+    apply(wh, Batch(complete=[Scope("notes", ("1",), {"kind": "note"})]))
+    rows = wh.con.execute("SELECT source_id, deleted_at IS NOT NULL FROM notes ORDER BY 1").fetchall()
+    assert rows == [("post:1", False), ("post:2", True)]
+
+
+def test_deleted_ticket_takes_children_and_can_come_back(wh: Warehouse) -> None:
+    """Deleting a ticket marks its notes too; seeing it again clears deleted_at."""
+    apply(wh, Batch(rows={"tickets": [ticket(1)], "notes": [note(1, 1)]}))
+    apply(wh, Batch(deleted={"tickets": ["1"]}))
+    assert wh.con.execute("SELECT deleted_at IS NOT NULL FROM notes").fetchone() == (True,)
+    apply(wh, Batch(rows={"tickets": [ticket(1)]}))
+    assert wh.con.execute("SELECT deleted_at FROM tickets").fetchone() == (None,)
+
+
+def test_state_commits_with_rows_and_rolls_back_with_them(wh: Warehouse) -> None:
+    """A failing batch leaves neither its rows nor its cursor behind."""
+    apply(wh, Batch(rows={"tickets": [ticket(1)]}, state={"tickets": {"watermark": 10}}))
+    bad = Batch(rows={"tickets": [ticket(2)], "no_such_table": [{"source_id": "x"}]}, state={"tickets": {"watermark": 20}})
+    with pytest.raises(KeyError):
+        apply(wh, bad)
+    spec = StreamSpec("tickets", "tickets", CursorKind.TIMESTAMP)
+    assert wh.load_states("c", [spec]) == {"tickets": {"watermark": 10}}
+    assert wh.con.execute("SELECT source_id FROM tickets").fetchall() == [("1",)]
+
+
+def test_state_version_mismatch_is_refused(wh: Warehouse) -> None:
+    """Cursor state written by another state version is refused with the way out."""
+    apply(wh, Batch(state={"tickets": {"watermark": 10}}))
+    spec = StreamSpec("tickets", "tickets", CursorKind.TIMESTAMP, state_version=2)
+    with pytest.raises(StateVersionError, match="run with --full-refresh"):
+        wh.load_states("c", [spec])
+
+
+def test_runs_are_recorded_and_stale_ones_marked_interrupted(wh: Warehouse) -> None:
+    """A run left 'running' by a killed process is marked interrupted by the next run."""
+    first, _ = wh.start_run("c", False)
+    second, _ = wh.start_run("c", True)
+    wh.finish_run(second, "success", {"tickets.read": 3}, {"incremental": 4, "reconcile": 1})
+    rows = wh.con.execute("SELECT run_id, status, full_refresh, requests, reconcile_requests, counts FROM sync_runs ORDER BY 1").fetchall()
+    assert rows == [(first, "interrupted", False, 0, 0, "{}"), (second, "success", True, 4, 1, '{"tickets.read": 3}')]
+
+
+def test_schema_migrates_forward_and_refuses_newer(tmp_path: Path) -> None:
+    """An older warehouse gains missing columns on open; a newer one is refused."""
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE tickets (connection VARCHAR, source_id VARCHAR, subject VARCHAR, PRIMARY KEY (connection, source_id))")
+    con.execute("INSERT INTO tickets VALUES ('c', '1', 'kept')")
+    con.close()
+    with Warehouse(path) as wh:
+        assert wh.con.execute("SELECT subject, status_category FROM tickets").fetchall() == [("kept", None)]
+        version = wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        assert version == (str(models.SCHEMA_VERSION),)
+        wh.con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
+    with pytest.raises(FatalError, match="schema version 999 is newer"):
+        Warehouse(path)
+
+
+def test_ddl_is_derived_from_models(wh: Warehouse) -> None:
+    """Every model column exists in DuckDB with the derived type."""
+    cols = dict(wh.con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'time_entries'").fetchall())
+    assert cols["seconds_worked"] == "BIGINT"
+    assert cols["work_time"] == "TIMESTAMP WITH TIME ZONE"
+    assert cols["raw"] == "JSON"
+    assert set(cols) == set(models.TimeEntry.model_fields)
