@@ -239,23 +239,22 @@ class Store:
         status = self.lookups.statuses.get(ticket.statusid)
         return bool(status and status["markasresolved"])
 
-    def list_ticket_ids(self, key: tuple[Any, ...], match: Callable[[Ticket], bool],
-                        sort_key: Callable[[Ticket], Any] | None, sort_name: str,
+    def list_ticket_ids(self, key: tuple[Any, ...], match: Callable[[Ticket], bool], sort: str,
                         desc: bool) -> list[int]:
-        """Matching ticket ids in the requested order, cached until the next write.
+        """Matching ticket ids ordered by a SORT_KEYS field (else by id), cached until a write.
 
-        ``lastactivity`` reads the maintained activity index; other sort keys sort the
-        matches once per data version; no sort key means ticket id order.
+        ``lastactivity`` walks the maintained activity index instead of sorting.
         """
-        cache_key = (*key, sort_name, desc)
-        cached = self._list_cache.get(cache_key)
-        if cached is not None:
-            return cached
+        cache_key = (*key, sort, desc)
+        ids = self._list_cache.get(cache_key)
+        if ids is not None:
+            return ids
         tickets = self.tickets
-        if sort_name == "lastactivity":
+        if sort == "lastactivity":
             ids = [tid for _, tid in self._activity if match(tickets[tid])]
-        elif sort_key is not None:
-            ids = [tid for _, tid in sorted((sort_key(t), t.id) for t in tickets.values() if match(t))]
+        elif sort in SORT_KEYS:
+            keyfn = SORT_KEYS[sort]
+            ids = [tid for _, tid in sorted((keyfn(self, t), t.id) for t in tickets.values() if match(t))]
         else:
             ids = [t.id for t in tickets.values() if match(t)]
         if desc:
@@ -264,6 +263,14 @@ class Store:
             self._list_cache.clear()
         self._list_cache[cache_key] = ids
         return ids
+
+    def search(self, query: str, flags: list[str], limit: int) -> list[int]:
+        """TicketSearch: ids of tickets matching any flagged field, ascending, capped."""
+        needle = query.strip().lower()
+        tests = [SEARCHES[f] for f in flags if f in SEARCHES]
+        if not needle or not tests:
+            return []
+        return [t.id for t in self.tickets.values() if any(test(self, t, needle) for test in tests)][:limit]
 
     def user_ids_from(self, marker: int) -> list[int]:
         """User ids >= marker, ascending (ids only grow, so dict order is id order)."""
@@ -397,3 +404,69 @@ class Store:
             people[f"user:{u.id}"] = {"kind": "requester", "name": wire_text(u.fullname),
                                       "email": u.emails[0] if u.emails else ""}
         return {"tickets": tickets, "notes": notes, "time_entries": entries, "people": people}
+
+
+def _words(needle: str, text: str) -> bool:
+    text = text.lower()
+    return all(word in text for word in needle.split())
+
+
+def _user_text(store: Store, t: Ticket) -> str:
+    user = store.users.get(t.userid)
+    return " ".join([user.fullname, *user.emails]).lower() if user else ""
+
+
+def _org_name(store: Store, t: Ticket) -> str:
+    user = store.users.get(t.userid)
+    return store.lookups.organizations.get(user.userorganizationid, "").lower() if user else ""
+
+
+SEARCHES: dict[str, Callable[[Store, Ticket, str], bool]] = {
+    "ticketid": lambda s, t, q: q in (str(t.id), t.displayid.lower()),
+    "contents": lambda s, t, q: any(_words(q, p.contents) for p in t.posts.values()),
+    "phrase": lambda s, t, q: any(q in p.contents.lower() for p in t.posts.values()),
+    "author": lambda s, t, q: any(q in p.fullname.lower() for p in t.posts.values()),
+    "email": lambda s, t, q: q in t.email.lower(),
+    "creatoremail": lambda s, t, q: q == t.email.lower(),
+    "fullname": lambda s, t, q: q in t.fullname.lower(),
+    "notes": lambda s, t, q: any(q in n.contents.lower() for n in t.notes.values()),
+    "usergroup": lambda s, t, q: t.userid in s.users and q in "registered",
+    "userorganization": lambda s, t, q: bool(q) and q in _org_name(s, t),
+    "user": lambda s, t, q: q in _user_text(s, t),
+    "tags": lambda s, t, q: q in (tag.lower() for tag in t.tags),
+}
+
+
+def _title(table: dict[int, Row], key: int) -> str:
+    row = table.get(key)
+    return row["title"].lower() if row else ""
+
+
+# ListAll's sortField whitelist; "lastactivity" is served from the activity index.
+SORT_KEYS: dict[str, Callable[[Store, Ticket], Any]] = {
+    "ticketstatustitle": lambda s, t: _title(s.lookups.statuses, t.statusid),
+    "departmenttitle": lambda s, t: _title(s.lookups.departments, t.departmentid),
+    "userid": lambda s, t: t.userid,
+    "ownerstaffid": lambda s, t: t.ownerstaffid,
+    "dateline": lambda s, t: t.dateline,
+    "totalreplies": lambda s, t: t.replies,
+    "hasattachments": lambda s, t: any(p.attachments for p in t.posts.values()),
+    "hasnotes": lambda s, t: bool(t.notes),
+    "lastactivity": lambda s, t: t.lastactivity,
+    "duetime": lambda s, t: t.duetime,
+    "creator": lambda s, t: t.creator,
+    "isphonecall": lambda s, t: t.creationtype == TYPE_PHONE,
+    "isescalated": lambda s, t: t.isescalated,
+    "hasfollowup": lambda s, t: 0,
+    "hasratings": lambda s, t: 0,
+    "islinked": lambda s, t: 0,
+    "tickettype": lambda s, t: t.creationtype,
+    "tickettypetitle": lambda s, t: _title(s.lookups.types, t.typeid),
+    "tickettypeid": lambda s, t: t.typeid,
+    "creationmode": lambda s, t: t.creationmode,
+    "resolutiondateline": lambda s, t: t.resolutiondateline,
+    "isresolved": lambda s, t: s.is_resolved(t),
+    "iswatched": lambda s, t: bool(t.watchers),
+    "prioritytitle": lambda s, t: _title(s.lookups.priorities, t.priorityid),
+    "lastreplier": lambda s, t: t.lastreplier.lower(),
+}

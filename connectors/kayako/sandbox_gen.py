@@ -10,8 +10,9 @@ import gc
 import random
 import time
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TypeVar
 
 from faker import Faker
@@ -57,7 +58,9 @@ class Pools:
     helpdesk_domain: str
 
     @classmethod
+    @lru_cache(maxsize=8)
     def build(cls, seed: int) -> Pools:
+        """The pools of one seed (cached: they are never modified)."""
         fake = Faker("en_US")
         fake.seed_instance(seed)
         rng = random.Random(seed ^ 0x5EED)
@@ -346,14 +349,15 @@ class Activity:
     Only ticket creation, updates of the ticket itself and new posts move ``lastactivity``.
     """
 
-    def __init__(self, store: Store, pools: Pools, rng: random.Random) -> None:
-        self.store, self.pools, self.d = store, pools, Dice(rng)
+    def __init__(self, store: Store, pools: Pools, rng: random.Random,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store, self.pools, self.d, self.clock = store, pools, Dice(rng), clock
         self.staff = [s for s in store.lookups.staff.values() if s["isenabled"]]
 
     def step(self) -> str:
         """Make one change and describe it."""
         kind = self.d.pick(_KIND_DECK)
-        now = int(time.time())
+        now = int(self.clock())
         line = getattr(self, "_" + kind.replace(" ", "_"))(now)
         return line if line else self._new_ticket(now)
 

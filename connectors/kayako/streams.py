@@ -176,12 +176,16 @@ class KayakoReader:
             return
         known = {lookups.statuses[s] for s in statuses}
         stored = set(self.ctx.warehouse.ids("tickets", status=sorted(known)))
+        posts_held = self.ctx.warehouse.child_counts("notes", kind="reply")
         async for page, _ in self._pages(",".join(statuses), "ticketid", "ASC"):
             fresh = [t for t in page if t["id"] not in self.seen.walked]
             self.seen.listed.update(t["id"] for t in page)
-            batch = Batch()
+            # a deleted reply leaves lastactivity alone but lowers the reply count
+            stale = [t for t in fresh if int(t.get("replies") or 0) + 1 != posts_held.get(t["id"], 0)]
+            batch = await self._changed_batch(stale, lookups)
             for ticket in fresh:
-                self._add_ticket(batch, ticket, lookups)
+                if ticket not in stale:
+                    self._add_ticket(batch, ticket, lookups)
             ids = tuple(t["id"] for t in fresh)
             batch.complete += [Scope("notes", ids, {"kind": "note"}), Scope("time_entries", ids)]
             yield batch

@@ -20,14 +20,19 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from deskbridge.emulation import Emulator, Knobs
 
 from . import emulator_wire as wire
-from .emulator_wire import RULES, Failure, Reply, RuleViolation
-from .emulator_wire import bool_field as _bool
-from .emulator_wire import int_field as _int
-from .emulator_wire import note_type_field as _note_type
-from .emulator_wire import required_int as _required_int
-from .emulator_wire import same_text as _same
-from .emulator_wire import text_field as _text
-from .emulator_wire import ts_field as _ts
+from .emulator_wire import (
+    RULES,
+    Failure,
+    Reply,
+    RuleViolation,
+    bool_field,
+    int_field,
+    note_type_field,
+    required_int,
+    same_text,
+    text_field,
+    ts_field,
+)
 from .sandbox_data import M4Data, Note, in_window, now_ticks, stored
 from .sandbox_seed import Agents, build
 
@@ -55,7 +60,6 @@ class M4Emulator(Emulator):
         licenses: Iterable[str] | None = None,
     ) -> None:
         super().__init__(seed=seed, knobs=knobs)
-        self.data: M4Data
         self.data, writer = build(seed, tickets, self.rng)
         self.agents = Agents(writer)
         self.licenses = {c.lower() for c in (CONTROLLERS if licenses is None else licenses)}
@@ -142,6 +146,14 @@ async def _body(request: Request) -> dict[str, Any]:
     return wire.decode_body(await request.body(), request.headers.get("content-type"))
 
 
+def _ticket_and_text(body: dict[str, Any]) -> tuple[int, str]:
+    """The required TicketID and Note of a body, in the order they are checked."""
+    ticket_id, text = required_int(body, "TicketID", "ticket_required"), text_field(body, "Note")
+    if not text:
+        raise RuleViolation(RULES["note_required"])
+    return ticket_id, text
+
+
 def _ts_order(note: Note) -> tuple[int, int]:
     return note.ts, note.id
 
@@ -193,15 +205,14 @@ class _Api:
     # -- TicketNote -------------------------------------------------------------------
     async def add_note(self, request: Request, _: int | None) -> str:
         body = await _body(request)
-        ticket_id, text = _required_int(body, "TicketID", "ticket_required"), _text(body, "Note")
-        if not text:
-            raise RuleViolation(RULES["note_required"])
-        note_type = _note_type(body) or "NOTE"
+        ticket_id, text = _ticket_and_text(body)
+        note_type = note_type_field(body) or "NOTE"
         self._existing_ticket(ticket_id)
-        ts = _ts(body, "ts")
+        ts = ts_field(body, "ts")
         given = now_ticks() if ts is None else ts
-        note = Note(0, ticket_id, note_type, text, _text(body, "Subject"),
-                    _text(body, "UserName"), stored(given), bool(_bool(body, "IsClearedNote")))
+        subject, user = text_field(body, "Subject"), text_field(body, "UserName")
+        cleared = bool(bool_field(body, "IsClearedNote"))
+        note = Note(0, ticket_id, note_type, text, subject, user, stored(given), cleared)
         return wire.note_json(self.data.add_note(note), ts_ticks=given)
 
     async def get_note(self, _: Request, note_id: int | None) -> str:
@@ -210,14 +221,12 @@ class _Api:
     async def find_note(self, request: Request, _: int | None) -> str:
         """GetTicketNote by natural key: TicketID and Note, optionally UserName and ts."""
         body = await _body(request)
-        ticket_id, text = _required_int(body, "TicketID", "ticket_required"), _text(body, "Note")
-        if not text:
-            raise RuleViolation(RULES["note_required"])
+        ticket_id, text = _ticket_and_text(body)
         self._existing_ticket(ticket_id)
-        user, ts = _text(body, "UserName"), _ts(body, "ts")
+        user, ts = text_field(body, "UserName"), ts_field(body, "ts")
         for note_id in self.data.notes_by_ticket[ticket_id]:
             note = self.data.notes[note_id]
-            if note.text == text and (not user or _same(note.user_name, user)) and (
+            if note.text == text and (not user or same_text(note.user_name, user)) and (
                 ts is None or note.ts == stored(ts)
             ):
                 return wire.note_json(note)
@@ -226,16 +235,15 @@ class _Api:
     async def notes_by_ticket(self, _: Request, ticket_id: int | None) -> str:
         if ticket_id not in self.data.tickets:
             raise Failure(wire.NOT_FOUND)
-        notes = self.data.notes
-        return wire.array([wire.note_json(notes[i]) for i in self.data.notes_by_ticket[ticket_id]])
+        notes, ids = self.data.notes, self.data.notes_by_ticket[ticket_id]
+        return wire.array([wire.note_json(notes[i]) for i in ids])
 
     async def search_notes(self, request: Request, _: int | None) -> str:
         """GetTicketNotes: every note matching the criteria, by ts then ID."""
         body = await _body(request)
-        ticket_id, user, note_type = _int(body, "TicketID"), _text(body, "UserName"), _text(
-            body, "NoteType"
-        )
-        start, end = _ts(body, "StartDate"), _ts(body, "EndDate")
+        ticket_id, user = int_field(body, "TicketID"), text_field(body, "UserName")
+        note_type = text_field(body, "NoteType")
+        start, end = ts_field(body, "StartDate"), ts_field(body, "EndDate")
         if ticket_id is not None:
             if ticket_id not in self.data.tickets:
                 raise RuleViolation(RULES["ticket_unknown_search"])
@@ -244,25 +252,25 @@ class _Api:
         else:
             notes = self.data.notes_between(start, end)
         if user:
-            notes = [n for n in notes if _same(n.user_name, user)]
+            notes = [n for n in notes if same_text(n.user_name, user)]
         if note_type:
-            notes = [n for n in notes if _same(n.note_type, note_type)]
+            notes = [n for n in notes if same_text(n.note_type, note_type)]
         return wire.array([wire.note_json(n) for n in notes])
 
     async def update_note(self, request: Request, _: int | None) -> str:
         """UpdateTicketNote: fields left out (or null) keep their stored values."""
         body = await _body(request)
-        note_id = _required_int(body, "ID", "id_required")
-        ticket_id = _required_int(body, "TicketID", "ticket_required")
-        text, note_type, ts = _text(body, "Note"), _note_type(body), _ts(body, "ts")
+        note_id = required_int(body, "ID", "id_required")
+        ticket_id = required_int(body, "TicketID", "ticket_required")
+        text, note_type, ts = text_field(body, "Note"), note_type_field(body), ts_field(body, "ts")
         if text == "":
             raise RuleViolation(RULES["note_required"])
         note = self._note(note_id)
         self._existing_ticket(ticket_id)
         changes = {
             "ticket_id": ticket_id, "text": text, "note_type": note_type,
-            "subject": _text(body, "Subject"), "user_name": _text(body, "UserName"),
-            "ts": None if ts is None else stored(ts), "cleared": _bool(body, "IsClearedNote"),
+            "subject": text_field(body, "Subject"), "user_name": text_field(body, "UserName"),
+            "ts": None if ts is None else stored(ts), "cleared": bool_field(body, "IsClearedNote"),
         }
         self.data.update_note(note, **{k: v for k, v in changes.items() if v is not None})
         return wire.note_json(note, ts_ticks=note.ts if ts is None else ts)

@@ -42,7 +42,9 @@ PRIORITY_BAG = (1,) + (2,) * 4 + (3,) * 11 + (4,) * 4
 MINUTES = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240)
 CANCELLED_TEXT = "Ticket has been cancelled. Total number of Linecard(s): 0"
 CLEARED_TEXT = "Ticket has been cleared. Clear code: {code}"
-TIME_CODES = ((1, "TRAVEL"), (2, "GATH_EQP"), (3, "DOC"), (4, "INSTALL"), (5, "REPAIR"), (6, "TEST"))
+TIME_CODES = (
+    (1, "TRAVEL"), (2, "GATH_EQP"), (3, "DOC"), (4, "INSTALL"), (5, "REPAIR"), (6, "TEST"),
+)
 CLEAR_CODES = (
     (1, 1, "Cable cut"), (2, 1, "Defective ONT"), (3, 1, "Customer equipment"),
     (4, 1, "No trouble found"), (5, 1, "Power outage"), (6, 1, "Water in pedestal"),

@@ -6,6 +6,7 @@ import json
 import re
 from datetime import datetime
 from email.parser import BytesParser
+from email.utils import collapse_rfc2231_value
 from json.encoder import encode_basestring_ascii as _quote
 from typing import Any
 from urllib.parse import parse_qsl
@@ -62,10 +63,6 @@ def fmt(ts: int | None) -> str | None:
     if prefix is None:
         prefix = _HOURS[hour] = datetime.fromtimestamp(hour * 3600, ZONE).strftime("%Y-%m-%d %H:")
     return prefix + _MINUTES_SECONDS[rest]
-
-
-def _s(value: str | None) -> str:
-    return "null" if value is None else _quote(value)
 
 
 def _n(value: int | None) -> str:
@@ -180,7 +177,8 @@ def _multipart_pairs(content_type: str, body: bytes) -> list[tuple[str, str]]:
         if name is None or part.get_filename() is not None:
             continue
         payload = part.get_payload(decode=True) or b""
-        pairs.append((str(name), payload.decode(part.get_content_charset() or "utf-8", "replace")))
+        charset = part.get_content_charset() or "utf-8"
+        pairs.append((collapse_rfc2231_value(name), payload.decode(charset, "replace")))
     return pairs
 
 

@@ -187,7 +187,7 @@ class WhmcsEmulator(Emulator):
           ``"reply:<replyid>"`` for replies (both kind reply, public) and ``"note:<noteid>"``
           for internal notes (kind note, private); bodies are the messages with their CRLFs.
         * people: ``"admin:<id>"`` (staff; every admin, disabled ones too),
-          ``"client:<userid>"`` (requesters that own a live ticket) and
+          ``"client:<userid>"`` (clients that own a live ticket or wrote a live reply) and
           ``"guest:<lowercased e-mail>"`` for non-client e-mail addresses that opened a live
           ticket or wrote a live reply, named as on their most recent such message.
         * time_entries: always empty; WHMCS has no ticket time tracking.
@@ -259,22 +259,24 @@ class WhmcsEmulator(Emulator):
         grant = p.get("grant_type", "")
         if grant not in ("password", "refresh_token"):
             return _oauth_error("unsupported_grant_type")
-        creds = self._creds
-        if not (_same(p.get("client_id", ""), creds["keliweb_client_id"])
-                and _same(p.get("client_secret", ""), creds["keliweb_client_secret"])):  # fmt: skip
+        client = {"client_id": "keliweb_client_id", "client_secret": "keliweb_client_secret"}
+        if not self._matches(p, **client):
             return _oauth_error("invalid_client")
         if grant == "refresh_token":
             pair = self.tokens.redeem(p.get("refresh_token", ""))
             return json_response(pair) if pair else _oauth_error("invalid_refresh")
-        if not (_same(p.get("username", ""), creds["keliweb_username"])
-                and _same(p.get("password", ""), creds["keliweb_password"])):  # fmt: skip
+        if not self._matches(p, username="keliweb_username", password="keliweb_password"):
             return _oauth_error("invalid_grant")
         return json_response(self.tokens.issue())
 
+    def _matches(self, p: dict[str, str], **fields: str) -> bool:
+        """Whether each request field equals the credential named for it."""
+        return all(_same(p.get(name, ""), self._creds[key]) for name, key in fields.items())
+
     async def _keliweb(self, request: Request) -> Response:
         action = KELIWEB_ACTIONS.get(request.path_params["action"])
-        if action is None:
-            return json_response({"message": ""}, 404)
+        if action is None:  # not documented: emulator choice (Laravel's JSON 404)
+            return json_response({"message": "Not Found"}, 404)
         if not self.tokens.valid(request.headers.get("authorization", "")):
             return json_response(UNAUTHENTICATED, 401)
         params = await read_params(request, json_ok=True)

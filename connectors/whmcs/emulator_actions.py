@@ -105,7 +105,7 @@ def _find_ticket(ctx: Ctx, p: Params) -> Ticket | None:
 
 
 # -- lists and lookups ------------------------------------------------------------------------
-def _status_filter(status: str, admin: Admin) -> Callable[[Ticket], bool] | None:
+def _status_filter(status: str, admin: Admin) -> Callable[[Ticket], bool]:
     # not documented: emulator choice ("My Flagged Tickets" counts active tickets only)
     wanted = status.lower()
     if wanted == "awaiting reply":
@@ -145,8 +145,8 @@ def get_tickets(ctx: Ctx, p: Params) -> Body:
         checks.append(lambda t: t.userid == 0 and t.email.lower() == email)
     if subject:
         checks.append(lambda t: subject in t.subject.lower())
-    if status and (check := _status_filter(status, ctx.admin)):
-        checks.append(check)
+    if status:
+        checks.append(_status_filter(status, ctx.admin))
     if checks:
         key = (depts, deptid, clientid, email, subject, status.lower(), ctx.admin.id)
         ids = store.filtered_ids(key, lambda t: all(c(t) for c in checks))

@@ -1,8 +1,9 @@
-"""In-memory WHMCS support data: records, the ``lastreply`` index, write primitives, truth.
+"""In-memory WHMCS support data: records, the ``lastreply`` index, writes, truth, wire form.
 
 The store holds what a WHMCS install keeps in its support tables. Request validation and
 the verbatim error messages live with the API actions; the methods here assume valid input
 and keep the indexes consistent, so API writes and simulated activity share one code path.
+The functions at the end render records as the External API sends them.
 """
 
 from __future__ import annotations

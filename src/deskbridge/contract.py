@@ -126,6 +126,10 @@ class WarehouseView(ABC):
         """Source ids of this connection's rows of ``entity`` with the given column values."""
 
     @abstractmethod
+    def child_counts(self, entity: str, **equals: Any) -> dict[str, int]:
+        """``{ticket_id: live rows}`` of a child entity (notes, time_entries, attachments)."""
+
+    @abstractmethod
     def hashes(self, entity: str) -> dict[str, str]:
         """``{source_id: content_hash}`` of this connection's live rows of ``entity``."""
 

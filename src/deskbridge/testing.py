@@ -68,7 +68,7 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def secret_hits(db_path: Path | str, secrets: list[str]) -> list[str]:
     """Where any of ``secrets`` appears in the warehouse: every text column, and the raw file."""
     hits = []
-    con = duckdb.connect(str(db_path), read_only=True)
+    con = duckdb.connect(str(db_path))
     try:
         columns = con.execute(
             "SELECT table_name, column_name FROM information_schema.columns "

@@ -234,7 +234,16 @@ class ConnectionView(WarehouseView):
         self.con, self.connection = con, connection
 
     def ids(self, entity: str, *, deleted: bool = False, **equals: Any) -> list[str]:
-        sql = f"SELECT source_id FROM {entity} WHERE connection = ? AND deleted_at IS {'NOT ' if deleted else ''}NULL"
+        where, params = self._where(deleted, equals)
+        return [r[0] for r in self.con.execute(f"SELECT source_id FROM {entity} WHERE {where}", params).fetchall()]
+
+    def child_counts(self, entity: str, **equals: Any) -> dict[str, int]:
+        where, params = self._where(False, equals)
+        sql = f"SELECT ticket_id, count(*) FROM {entity} WHERE {where} GROUP BY ticket_id"
+        return dict(self.con.execute(sql, params).fetchall())
+
+    def _where(self, deleted: bool, equals: dict[str, Any]) -> tuple[str, list[Any]]:
+        sql = f"connection = ? AND deleted_at IS {'NOT ' if deleted else ''}NULL"
         params: list[Any] = [self.connection]
         for column, value in equals.items():
             if isinstance(value, list | tuple | set):
@@ -243,7 +252,7 @@ class ConnectionView(WarehouseView):
             else:
                 sql += f" AND {column} = ?"
                 params.append(value)
-        return [r[0] for r in self.con.execute(sql, params).fetchall()]
+        return sql, params
 
     def hashes(self, entity: str) -> dict[str, str]:
         rows = self.con.execute(

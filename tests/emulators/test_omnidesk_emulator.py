@@ -71,7 +71,7 @@ async def get_item(c: httpx.AsyncClient, emu: OmnideskEmulator, tid: Any, **para
     return r.json()["item"]
 
 
-async def open_ticket(emu: OmnideskEmulator) -> int:
+def open_ticket(emu: OmnideskEmulator) -> int:
     return next(t.id for t in reversed(emu.data.tickets.values()) if t.status == "open")
 
 
@@ -320,7 +320,7 @@ async def test_create_validation(emu: OmnideskEmulator, fields: dict[str, str],
 
 async def test_put_item_updates_title_status_and_customer(emu: OmnideskEmulator) -> None:
     """PUT item sets title, solved/closed status and the customer by external primary id."""
-    tid = await open_ticket(emu)
+    tid = open_ticket(emu)
     linked = emu.data.tickets[tid].customer_id
     other = next(c for c in emu.data.customers.values() if c.id != linked)
     async with client(emu) as c:
@@ -342,7 +342,7 @@ async def test_put_item_updates_title_status_and_customer(emu: OmnideskEmulator)
 ])
 async def test_put_item_errors(emu: OmnideskEmulator, fields: dict[str, str], message: str) -> None:
     """PUT accepts only solved/closed and known external primary ids."""
-    tid = await open_ticket(emu)
+    tid = open_ticket(emu)
     async with client(emu) as c:
         r = await c.put(f"/api/v2/ticket/{tid}", params=key(emu), data=fields)
     assert (r.status_code, r.json()) == (400, err(message))
@@ -350,7 +350,7 @@ async def test_put_item_errors(emu: OmnideskEmulator, fields: dict[str, str], me
 
 async def test_reads_and_no_op_writes_do_not_move_last_update(emu: OmnideskEmulator) -> None:
     """GETs, an unchanged title and a status set again leave last_update alone."""
-    tid = await open_ticket(emu)
+    tid = open_ticket(emu)
     ticket = emu.data.tickets[tid]
     async with client(emu) as c:
         before = await get_item(c, emu, tid)
@@ -397,6 +397,8 @@ async def test_set_status_and_priority_on_several_tickets(emu: OmnideskEmulator)
     """setStatus and setPriority change every listed ticket and move last_update."""
     ids = [str(t) for t in list(emu.data.tickets)[-2:]]
     async with client(emu) as c:
+        sides = [(i["last_update_agent"], i["last_update_customer"])
+                 for i in [await get_item(c, emu, i) for i in ids]]
         s = await c.post("/api/v2/ticket/setStatus", params=key(emu),
                          data={"status": "holding", "ticketIDs[]": ids})
         p = await c.post("/api/v2/ticket/setPriority", params=key(emu),
@@ -408,6 +410,7 @@ async def test_set_status_and_priority_on_several_tickets(emu: OmnideskEmulator)
     assert (bad.status_code, bad.json()) == (400, err("The field priority is invalid."))
     assert [(i["status"], i["priority"]) for i in items] == [("holding", "urgent")] * 2
     assert all(just_now(i["last_update"]) for i in items)
+    assert [(i["last_update_agent"], i["last_update_customer"]) for i in items] == sides
 
 
 async def test_solve_unfinished_tickets(emu: OmnideskEmulator) -> None:
@@ -424,7 +427,7 @@ async def test_solve_unfinished_tickets(emu: OmnideskEmulator) -> None:
 
 async def test_unlink_customer(emu: OmnideskEmulator) -> None:
     """unlinkCustomerFromTicket sets customer_id to 0; a second call changes nothing."""
-    tid = await open_ticket(emu)
+    tid = open_ticket(emu)
     async with client(emu) as c:
         r = await c.post("/api/v2/ticket/unlinkCustomerFromTicket", params=key(emu),
                          data={"ticketID": str(tid)})
@@ -481,13 +484,13 @@ async def test_batch_errors(emu: OmnideskEmulator, data: dict[str, str], status:
 # -- messages and notes ---------------------------------------------------------------------
 async def test_note_and_reply_through_message_endpoint(emu: OmnideskEmulator) -> None:
     """POST message (multipart) with type 0 adds a note, with a channel id a reply."""
-    tid = await open_ticket(emu)
+    tid = open_ticket(emu)
     customer = emu.data.customers[emu.data.tickets[tid].customer_id]
     owner = emu.data.staff[1]
     async with client(emu) as c:
         note = await c.post("/api/v2/message", params=key(emu), files={
             "ticketID": (None, str(tid)), "type": (None, "0"),
-            "message": (None, "Klant belt terug")})
+            "message": (None, "Klant belt terug, één keer")})
         reply = await c.post("/api/v2/message", params=key(emu), data={
             "ticketID": str(tid), "type": "1", "toAddress": customer.email,
             "message": "Beste klant, het pakket is onderweg."})
@@ -495,7 +498,7 @@ async def test_note_and_reply_through_message_endpoint(emu: OmnideskEmulator) ->
     n, m = note.json()["item"], reply.json()["item"]
     assert (note.json()["type"], reply.json()["type"]) == ("item", "item")
     assert n == {
-        "type": "note", "id": n["id"], "ticket_id": tid, "content": "Klant belt terug",
+        "type": "note", "id": n["id"], "ticket_id": tid, "content": "Klant belt terug, één keer",
         "user_id": 1, "user_name": owner.name, "user_avatar": None, "status_new": None,
         "pinned": 0, "channel_id": 0, "channel_name": "note", "channel_icon": "note",
         "direction": "", "from": owner.email, "from_name": owner.name, "to": "", "to_name": "",
@@ -507,7 +510,8 @@ async def test_note_and_reply_through_message_endpoint(emu: OmnideskEmulator) ->
     assert just_now(item["last_update"]) and item["last_update_agent"] == item["last_update"]
     truth = emu.ground_truth()
     assert truth["notes"][f"note:{n['id']}"] == {
-        "ticket_id": str(tid), "kind": "note", "visibility": "private", "body": "Klant belt terug"}
+        "ticket_id": str(tid), "kind": "note", "visibility": "private",
+        "body": "Klant belt terug, één keer"}
     assert truth["notes"][f"message:{m['id']}"] == {
         "ticket_id": str(tid), "kind": "reply", "visibility": "public",
         "body": "Beste klant, het pakket is onderweg."}
@@ -533,7 +537,7 @@ async def test_note_and_reply_through_message_endpoint(emu: OmnideskEmulator) ->
 async def test_message_errors(emu: OmnideskEmulator, data: dict[str, str], status: int,
                               message: str) -> None:
     """POST message validates its fields; nothing is written on failure."""
-    tid = await open_ticket(emu)
+    tid = open_ticket(emu)
     before = emu.ground_truth()
     async with client(emu) as c:
         r = await c.post("/api/v2/message", params=key(emu), data={"ticketID": str(tid), **data})
@@ -543,7 +547,7 @@ async def test_message_errors(emu: OmnideskEmulator, data: dict[str, str], statu
 
 async def test_contactform_word_and_respond_message(emu: OmnideskEmulator) -> None:
     """type=contactform needs no address; respondMessageID may name a message of the ticket."""
-    tid = await open_ticket(emu)
+    tid = open_ticket(emu)
     last = [p for p in emu.data.tickets[tid].posts() if not p.is_note][-1]
     async with client(emu) as c:
         r = await c.post("/api/v2/message", params=key(emu), data={
@@ -586,6 +590,13 @@ async def test_mutations_change_truth_and_move_last_update(emu: OmnideskEmulator
     async with client(emu) as c:
         items = [await get_item(c, emu, tid) for tid in sorted(changed)]
     assert all(just_now(i["last_update"]) for i in items)
+    by_id = {i["id"]: i for i in items}
+    for line in lines:
+        tid, change = int(line.split(":")[0].split()[1]), line.split(": ", 1)[1]
+        side = "customer" if change.startswith(("customer", "new")) else (
+            "agent" if "replied" in change or "added note" in change else None)
+        if tid in by_id and side:
+            assert just_now(by_id[tid][f"last_update_{side}"])
     edited = [tid for tid in before["tickets"] if tid in after["tickets"]
               and before["tickets"][tid] != after["tickets"][tid]]
     assert {int(t) for t in edited} <= changed

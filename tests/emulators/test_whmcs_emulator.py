@@ -22,6 +22,8 @@ STATUSES = ("Open", "Answered", "Customer-Reply", "On Hold", "In Progress", "Clo
 AWAITING = {"Open", "Customer-Reply", "In Progress"}
 DENIED = {"result": "error", "message": "Authentication Failed"}
 SUCCESS = {"result": "success"}
+FUTURE_TICKET = "Ticket creation date cannot be in the future"
+FUTURE_REPLY = "Reply creation date cannot be in the future"
 
 
 def err(message: str) -> dict[str, str]:
@@ -38,7 +40,11 @@ class Api:
     @property
     def auth(self) -> dict[str, str]:
         creds = self.emu.credentials()
-        return {"identifier": creds["identifier"], "secret": creds["secret"], "responsetype": "json"}
+        return {
+            "identifier": creds["identifier"],
+            "secret": creds["secret"],
+            "responsetype": "json",
+        }
 
     async def __call__(self, action: str, **params: Any) -> Any:
         """One WHMCS action with the API credential; must answer 200 JSON."""
@@ -67,7 +73,10 @@ class Api:
 
 
 def bearer(token: dict[str, Any]) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token['access_token']}", "X-Requested-With": "XMLHttpRequest"}
+    return {
+        "Authorization": f"Bearer {token['access_token']}",
+        "X-Requested-With": "XMLHttpRequest",
+    }
 
 
 @pytest.fixture
@@ -183,7 +192,7 @@ async def test_get_tickets_pages_by_lastreply_desc(api: Api) -> None:
     seen: list[dict[str, Any]] = []
     start = 0
     while True:
-        page = await api("GetTickets", limitstart=start, limitnum=70, ignore_dept_assignments="true")
+        page = await api("GetTickets", limitstart=start, limitnum=70, ignore_dept_assignments="1")
         assert (page["totalresults"], page["startnumber"]) == ("300", start)
         if page["numreturned"] == 0:
             break
@@ -193,7 +202,8 @@ async def test_get_tickets_pages_by_lastreply_desc(api: Api) -> None:
     assert {t["id"] for t in seen} == set(api.emu.ground_truth()["tickets"])
     keys = [(t["lastreply"], int(t["id"])) for t in seen]
     assert keys == sorted(keys, reverse=True)
-    assert page == {"result": "success", "totalresults": "300", "startnumber": 300, "numreturned": 0}
+    end = {"result": "success", "totalresults": "300", "startnumber": 300, "numreturned": 0}
+    assert page == end
 
 
 async def test_get_tickets_defaults_to_25_in_admin_departments(api: Api) -> None:
@@ -250,12 +260,15 @@ async def test_open_reply_note_then_get_ticket(api: Api) -> None:
     reply_id, note_id = store.next_reply, store.next_note
     created = "2026-03-01T11:00:00+00:00"
     reply = await api(
-        "AddTicketReply", ticketid=tid, message="Answer", adminusername=admin.username, created=created
-    )
-    note = await api("AddTicketNote", ticketid=tid, message="internal", created="2026-03-01 10:30:00")
+        "AddTicketReply", ticketid=tid, message="Answer", adminusername=admin.username,
+        created=created,
+    )  # fmt: skip
+    created = "2026-03-01 10:30:00"
+    note = await api("AddTicketNote", ticketid=tid, message="internal", created=created)
     assert reply == note == SUCCESS
     who = {"requestor_name": owner.full, "requestor_email": owner.email, "requestor_type": "Owner"}
-    staff = {"requestor_name": admin.full, "requestor_email": admin.email, "requestor_type": "Operator"}
+    staff = {"requestor_name": admin.full, "requestor_email": admin.email}
+    staff["requestor_type"] = "Operator"
     files = {"attachment": "", "attachments": [], "attachments_removed": False}
     assert await api("GetTicket", ticketid=tid) == {
         "result": "success", "ticketid": tid, "tid": ticket.tid, "c": ticket.c, "deptid": "2",
@@ -369,7 +382,7 @@ OPEN_ERRORS = [
     ({"clientid": "3", "serviceid": "5"}, "Service ID Not Found"),
     ({"clientid": "3", "domainid": "5"}, "Domain ID Not Found"),
     ({"clientid": "3", "created": "yesterday"}, "Invalid Date Format"),
-    ({"clientid": "3", "created": "2099-01-01 00:00:00"}, "Ticket creation date cannot be in the future"),
+    ({"clientid": "3", "created": "2099-01-01 00:00:00"}, FUTURE_TICKET),
 ]
 
 
@@ -382,21 +395,26 @@ async def test_open_ticket_errors(api: Api, params: dict[str, str], message: str
 
 
 async def test_guest_ticket_and_reply_move_lastreply(api: Api) -> None:
-    """A guest ticket opens now with lastreply = date; a guest reply moves lastreply."""
+    """A guest ticket opens with lastreply = date (now by default); a reply moves lastreply."""
     before = int(time.time())
     guest = {"name": "Ann Guest", "email": "Ann@Example.org"}
-    opened = await api("OpenTicket", deptid="1", subject="Down", message="Site down", **guest)
-    t = api.emu.store.tickets[int(opened["id"])]
-    assert before <= t.date == t.lastreply <= int(time.time())
-    assert (t.status, t.priority, t.userid) == ("Open", "Medium", 0)
+    now = await api("OpenTicket", deptid="1", subject="Down", message="Site down", **guest)
+    fresh = api.emu.store.tickets[int(now["id"])]
+    assert before <= fresh.date == fresh.lastreply <= int(time.time())
+    assert (fresh.status, fresh.priority, fresh.userid) == ("Open", "Medium", 0)
+    first = await api("GetTickets", limitnum=1, ignore_dept_assignments="1")
+    assert first["tickets"]["ticket"][0]["id"] == now["id"]
     people = api.emu.ground_truth()["people"]
     assert people["guest:ann@example.org"] == {"kind": "requester", **guest}
-    first = await api("GetTickets", limitnum=1, ignore_dept_assignments="1")
-    assert first["tickets"]["ticket"][0]["id"] == opened["id"]
-    t.lastreply = t.date = before - 100
-    reply = await api("AddTicketReply", ticketid=opened["id"], message="Still down", **guest)
+    old = {"deptid": "1", "subject": "Old", "message": "x", "created": "2026-06-01"}
+    past = await api("OpenTicket", **old, **guest)
+    t = api.emu.store.tickets[int(past["id"])]
+    assert fmt(t.date) == fmt(t.lastreply) == "2026-06-01 00:00:00"
+    reply = await api("AddTicketReply", ticketid=past["id"], message="Still down", **guest)
     assert reply == SUCCESS
     assert t.lastreply >= before and t.status == "Customer-Reply"
+    page = await api("GetTickets", limitnum=2, ignore_dept_assignments="1")
+    assert [x["id"] for x in page["tickets"]["ticket"]] == [past["id"], now["id"]]
 
 
 REPLY_ERRORS = [
@@ -408,7 +426,7 @@ REPLY_ERRORS = [
     ({"name": "X", "email": "x@"}, "Email Address Invalid"),
     ({"clientid": "3", "status": "Pending"}, "Invalid Ticket Status"),
     ({"clientid": "3", "created": "01/02/2026"}, "Invalid Date Format"),
-    ({"clientid": "3", "created": "2099-01-01T00:00:00Z"}, "Reply creation date cannot be in the future"),
+    ({"clientid": "3", "created": "2099-01-01T00:00:00Z"}, FUTURE_REPLY),
 ]
 
 
@@ -447,8 +465,6 @@ async def test_note_and_updates_leave_lastreply(api: Api) -> None:
     assert truth == {"subject": "Renamed", "status": "In Progress", "priority": "Low"}
 
 
-FUTURE_TICKET = "Ticket creation date cannot be in the future"
-FUTURE_REPLY = "Reply creation date cannot be in the future"
 STATUS_LIST = "Open,Answered,Customer-Reply,On Hold,In Progress,Closed"
 WRITE_ERRORS = [
     ("AddTicketNote", {"ticketid": "0", "message": "x"}, "Ticket ID not found"),
@@ -517,7 +533,8 @@ async def test_keliweb_password_grant_and_get_ticket(api: Api) -> None:
     assert (token["token_type"], token["expires_in"]) == ("Bearer", 3600)
     assert token["refresh_token"].startswith("def502")
     own = next(t for t in api.tickets if t.userid == 1)
-    r = await api.http.post(KELIWEB + "get-ticket", headers=bearer(token), data={"ticketid": own.id})
+    form = {"ticketid": str(own.id)}
+    r = await api.http.post(KELIWEB + "get-ticket", headers=bearer(token), data=form)
     assert r.status_code == 200
     assert r.json() == await api("GetTicket", ticketid=str(own.id))
     other = next(t for t in api.tickets if t.userid != 1)
@@ -527,7 +544,7 @@ async def test_keliweb_password_grant_and_get_ticket(api: Api) -> None:
 
 
 async def test_keliweb_open_and_reply_as_reseller(api: Api) -> None:
-    """open-ticket (FormData) and add-ticket-reply (urlencoded labelled multipart) act as client 1."""
+    """open-ticket (FormData) and add-ticket-reply (mislabelled urlencoded) act as client 1."""
     headers = bearer(await api.token())
     fields = {"deptid": "1", "subject": "Reseller issue", "message": "Body", "clientid": "5"}
     files = {k: (None, v) for k, v in fields.items()}
@@ -578,7 +595,9 @@ async def test_keliweb_refresh_rotates_tokens(api: Api) -> None:
         ({"password": "wrong"}, 400, "invalid_grant"),
     ],
 )
-async def test_keliweb_token_errors(api: Api, change: dict[str, str], status: int, error: str) -> None:
+async def test_keliweb_token_errors(
+    api: Api, change: dict[str, str], status: int, error: str
+) -> None:
     """The token endpoint refuses bad grants, clients and user credentials Passport-style."""
     r = await api.http.post("/oauth/token", data={**api.password_grant(), **change})
     assert (r.status_code, r.json()["error"]) == (status, error)
@@ -610,7 +629,9 @@ def test_seed_data_is_realistic(emu: WhmcsEmulator) -> None:
 def test_mutations_move_lastreply_only_with_new_messages(emu: WhmcsEmulator) -> None:
     """After mutate, a ticket's lastreply moved exactly when it gained a reply (or is new)."""
     store = emu.store
-    before = {t.id: (t.lastreply, set(t.replies), t.status, len(t.notes)) for t in store.tickets.values()}
+    before = {
+        t.id: (t.lastreply, set(t.replies), t.status, len(t.notes)) for t in store.tickets.values()
+    }
     truth = emu.ground_truth()
     lines = emu.mutate(80)
     assert len(lines) == 80 and emu.ground_truth() != truth
