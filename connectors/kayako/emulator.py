@@ -28,7 +28,7 @@ from . import emulator_wire as wire
 from .emulator_wire import arg, blank, php_empty, php_intval, php_key
 from .sandbox_data import CREATOR_STAFF, CREATOR_USER, SORT_KEYS, TYPE_DEFAULT, TYPE_PHONE
 from .sandbox_data import Row, Store, Ticket
-from .sandbox_gen import Activity, Dice, Pools, SeedBuilder, display_id, new_ticket, staff_post
+from .sandbox_gen import Activity, Dice, Pools, SeedBuilder, new_ticket, staff_post
 from .sandbox_gen import ticket_note, time_track, user_post
 
 XML_TYPE = "text/xml"
@@ -38,8 +38,10 @@ PLAIN_TYPE = "text/html; charset=UTF-8"
 # not documented: emulator choice -- the server's exception text for an unknown controller or
 # method, sent as a 404.
 UNDECLARED = "Undeclared Function Called in API Controller"
+# not documented: emulator choice -- the helpdesk's TicketSearch result limit (t_resultlimit).
+SEARCH_LIMIT = 100
 NAMED_METHODS = ("listall", "getticketcount", "filter")
-TICKET_NOT_FOUND = (404, "Ticket not Found")
+TICKET_NOT_FOUND: tuple[int, str] = (404, "Ticket not Found")
 TICKET_FIELDS = (("subject", "Subject is empty"), ("fullname", "Fullname is empty"),
                  ("email", "Email is empty"), ("contents", "Contents is empty"),
                  ("departmentid", "Department ID is empty"),
@@ -70,8 +72,8 @@ class KayakoEmulator(Emulator):
     vendor = "kayako"
 
     def __init__(self, *, seed: int = 7, tickets: int = 300, knobs: Knobs | None = None,
-                 api_enabled: bool = True, post_order: str = "asc", search_limit: int = 100,
-                 clock: Callable[[], float] = time.time) -> None:
+                 api_enabled: bool = True, post_order: str = "asc",
+                 search_limit: int = SEARCH_LIMIT, clock: Callable[[], float] = time.time) -> None:
         super().__init__(seed=seed, knobs=knobs)
         pools = Pools.build(seed)
         self.store: Store = SeedBuilder(seed, pools).build(tickets)
@@ -116,8 +118,8 @@ class KayakoEmulator(Emulator):
 
     def handle(self, call: wire.Call) -> tuple[int, str, str]:
         """Controller, then authentication (as its constructor does), then the handler."""
-        controller = self.controllers.table.get(tuple(s.lower() if i == 0 else s
-                                                      for i, s in enumerate(call.route[:2])))
+        app, name = (call.route + ["", ""])[:2]
+        controller = self.controllers.table.get((app.lower(), name))
         if controller is None:
             return 404, UNDECLARED, PLAIN_TYPE
         if not self.api_enabled:
@@ -169,19 +171,22 @@ class Controllers:
                        lambda rows: wire.wrap("timetracks", [wire.timetrack_line(x) for x in rows]),
                        Store.delete_timetrack, "Ticket time tracking note not Found",
                        "Ticket time tracking note does not belong to the specified ticket")
-        self.table: dict[tuple[str, ...], dict[str, Handler]] = {
+        self.table: dict[tuple[str, str], dict[str, Handler]] = {
             ("tickets", "Ticket"): {
                 **self._child_api("Ticket", None), "listall": self.ticket_list,
                 "getticketcount": self.ticket_count, "get": self.ticket_get,
                 "post": self.ticket_post, "put": self.ticket_put, "delete": self.ticket_delete},
-            ("tickets", "TicketPost"): {**self._child_api("TicketPost", posts), "post": self.post_post},
-            ("tickets", "TicketNote"): {**self._child_api("TicketNote", notes), "post": self.note_post},
+            ("tickets", "TicketPost"): {**self._child_api("TicketPost", posts),
+                                        "post": self.post_post},
+            ("tickets", "TicketNote"): {**self._child_api("TicketNote", notes),
+                                        "post": self.note_post},
             ("tickets", "TicketTimeTrack"): {**self._child_api("TicketTimeTrack", tracks),
                                              "post": self.track_post},
             ("tickets", "TicketSearch"): {"post": self.search, **dict.fromkeys(
                 ("getlist", "get", "put", "delete"),
                 _fixed(400, "Not Implemented, Call POST /Tickets/TicketSearch instead."))},
-            ("tickets", "TicketStatus"): _lookup("ticketstatuses", "ticketstatus", lk.statuses, False),
+            ("tickets", "TicketStatus"): _lookup("ticketstatuses", "ticketstatus", lk.statuses,
+                                                 False),
             ("tickets", "TicketPriority"): _lookup("ticketpriorities", "ticketpriority",
                                                    lk.priorities, False),
             ("tickets", "TicketType"): _lookup("tickettypes", "tickettype", lk.types, False),
@@ -194,7 +199,8 @@ class Controllers:
 
     def _child_api(self, name: str, child: Child | None) -> dict[str, Handler]:
         """GetList's hint, plus ListAll, Get and Delete of a ticket's child records."""
-        handlers = {"getlist": _fixed(400, f"Not Implemented, Call /Tickets/{name}/ListAll instead.")}
+        hint = f"Not Implemented, Call /Tickets/{name}/ListAll instead."
+        handlers = {"getlist": _fixed(400, hint)}
         if child is None:
             return handlers
 
@@ -203,31 +209,32 @@ class Controllers:
             if ticket is None:
                 return TICKET_NOT_FOUND
             only = php_intval(arg(params, 1))  # TimeTrack's optional id filter
-            return 200, child.render([r for r in child.of(ticket).values() if not only or r.id == only])
+            rows = [r for r in child.of(ticket).values() if not only or r.id == only]
+            return 200, child.render(rows)
 
         def get(call: wire.Call, params: list[str]) -> Result:
-            found = self._owned(child, params)
-            return found if isinstance(found[1], str) else (200, child.render([found[1]]))
+            found, error = self._owned(child, params)
+            return error or (200, child.render([found]))
 
         def delete(call: wire.Call, params: list[str]) -> Result:
-            found = self._owned(child, params)
-            if isinstance(found[1], str):
-                return found
-            child.remove(self.store, found[1])
+            found, error = self._owned(child, params)
+            if error:
+                return error
+            child.remove(self.store, found)
             return 200, ""
 
         return {**handlers, "listall": listall, "get": get, "delete": delete}
 
-    def _owned(self, child: Child, params: list[str]) -> tuple[int, Any]:
-        """Ticket, then record, then ownership, checked in Kayako's order."""
+    def _owned(self, child: Child, params: list[str]) -> tuple[Any, Result | None]:
+        """The record, or the error: ticket, then record, then ownership, in Kayako's order."""
         if self.store.ticket(params[0]) is None:
-            return TICKET_NOT_FOUND
+            return None, TICKET_NOT_FOUND
         found = wire.record(child.records(self.store), arg(params, 1))
         if found is None:
-            return 404, child.missing
+            return None, (404, child.missing)
         if not wire.same_id(found.ticketid, params[0]):
-            return 400, child.foreign
-        return 200, found
+            return None, (400, child.foreign)
+        return found, None
 
     def _tickets(self, tickets: Iterable[Ticket], with_posts: bool = True) -> Result:
         return 200, wire.tickets(self.store, tickets, with_posts, self.posts_desc)
@@ -242,10 +249,13 @@ class Controllers:
         asked = [] if wire.optional_ids(raw) is None else wire.csv_ids(raw)
         statuses = frozenset(s for s in asked if s in lk.statuses
                              and lk.statuses[s]["departmentid"] in (0, *depts))
-        if not statuses:  # the silent default: unresolved statuses only
+        if not statuses:
+            # The silent default: unresolved statuses. Kayako tests the status id (not its
+            # department) against the department list here, and so do we.
             statuses = frozenset(s for s, row in lk.statuses.items() if not row["markasresolved"]
                                  and (row["departmentid"] == 0 or s in depts))
-        owners, users = wire.optional_ids(arg(params, 2, "-1")), wire.optional_ids(arg(params, 3, "-1"))
+        owners = wire.optional_ids(arg(params, 2, "-1"))
+        users = wire.optional_ids(arg(params, 3, "-1"))
         email = "" if php_empty(call.form.get("email")) else call.form["email"].lower()
 
         def match(t: Ticket) -> bool:
@@ -254,7 +264,8 @@ class Controllers:
                     and (users is None or t.userid in users)
                     and (not email or t.email.lower() == email))
 
-        return self.store.list_ticket_ids((depts, statuses, owners, users, email), match, sort, desc)
+        key = (depts, statuses, owners, users, email)
+        return self.store.list_ticket_ids(key, match, sort, desc)
 
     def ticket_list(self, call: wire.Call, params: list[str]) -> Result:
         rows, start = php_intval(arg(params, 4, "-1")), max(0, php_intval(arg(params, 5, "0")))
@@ -265,7 +276,8 @@ class Controllers:
         return self._tickets((self.store.tickets[i] for i in page), with_posts=False)
 
     def ticket_count(self, call: wire.Call, params: list[str]) -> Result:
-        return 200, wire.wrap("tickets", [wire.tag("totalcount", len(self._ticket_ids(call, params)))])
+        total = len(self._ticket_ids(call, params))
+        return 200, wire.wrap("tickets", [wire.tag("totalcount", total)])
 
     def ticket_get(self, call: wire.Call, params: list[str]) -> Result:
         ticket = self.store.ticket(params[0])
@@ -314,11 +326,10 @@ class Controllers:
         emailto = email if staff and not phone and _EMAIL.match(email) else ""
         if staff and emailto:
             fullname, email = staff["fullname"], staff["email"]
-        ticket = new_ticket(store, "", f["subject"], (userid, fullname, email),
+        ticket = new_ticket(store, self.dice, f["subject"], (userid, fullname, email),
                             php_intval(f["departmentid"]), php_intval(f["ticketstatusid"]),
                             php_intval(f["ticketpriorityid"]), php_intval(f["tickettypeid"]),
                             creator, now, TYPE_PHONE if phone else TYPE_DEFAULT)
-        ticket.displayid = display_id(self.dice, ticket.id)
         ticket.tgroupid = self._template_group(f.get("templategroup"))
         store.set_status(ticket, ticket.statusid, now)
         if self._staff(f.get("ownerstaffid")):
@@ -334,7 +345,8 @@ class Controllers:
 
     def ticket_put(self, call: wire.Call, params: list[str]) -> Result:
         """Update; invalid ids are ignored, and a real change moves lastactivity."""
-        ticket, f, lk, store = self.store.ticket(params[0]), call.form, self.store.lookups, self.store
+        f, lk, store = call.form, self.store.lookups, self.store
+        ticket = store.ticket(params[0])
         if ticket is None:
             return TICKET_NOT_FOUND
         before, now = _snapshot(ticket), int(self.clock())
@@ -382,7 +394,8 @@ class Controllers:
     # -- creating posts, notes and time tracks ---------------------------------------------
     def post_post(self, call: wire.Call, params: list[str]) -> Result:
         f, store = call.form, self.store
-        for name, message in (("ticketid", "No Ticket ID Specified"), ("contents", "No Contents Specified")):
+        for name, message in (("ticketid", "No Ticket ID Specified"),
+                              ("contents", "No Contents Specified")):
             if blank(f.get(name)):
                 return 400, message
         if blank(f.get("userid")) and blank(f.get("staffid")):
@@ -402,7 +415,8 @@ class Controllers:
             staff = self._staff(f["staffid"])
             if staff is None:
                 return 400, "Staff ID is Invalid"
-            post = staff_post(store, ticket, staff, f["contents"], now, int(f.get("isprivate") == "1"))
+            private = int(f.get("isprivate") == "1")
+            post = staff_post(store, ticket, staff, f["contents"], now, private)
         post.attachments = files
         store.add_post(ticket, post)
         return 200, wire.posts([post])
@@ -467,7 +481,7 @@ class Controllers:
             chosen = list(users.values())[:1000]
         else:
             chosen = [users[php_intval(raw)]] if php_intval(raw) in users else []
-        return 200, wire.users(self.store, chosen)
+        return 200, wire.users(chosen)
 
     def user_filter(self, call: wire.Call, params: list[str]) -> Result:
         """Users with id >= marker, ascending; at most 1000 (0 gives none, negative all)."""
@@ -475,7 +489,7 @@ class Controllers:
         ids = self.store.user_ids_from(0 if php_empty(marker) else php_intval(marker))
         if limit >= 0:
             ids = ids[:limit]
-        return 200, wire.users(self.store, (self.store.users[i] for i in ids))
+        return 200, wire.users(self.store.users[i] for i in ids)
 
 
 def _fixed(status: int, text: str) -> Handler:

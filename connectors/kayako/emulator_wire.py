@@ -28,8 +28,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 _UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\]\]>")
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#039;"})
 _ROLES = {1: "user", 2: "manager"}
-
-
 PHP_WHITESPACE = " \t\n\r\0\x0b"
 _LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
 _CANONICAL_INT = re.compile(r"^(0|-?[1-9][0-9]*)$")
@@ -131,7 +129,8 @@ def _json_object(text: str) -> dict[str, str]:
 
 def signature(secret: str, salt: str) -> str:
     """Base64 of the raw HMAC-SHA256 of the salt, keyed with the secret."""
-    return base64.b64encode(hmac.new(secret.encode(), salt.encode(), hashlib.sha256).digest()).decode()
+    digest = hmac.new(secret.encode(), salt.encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
 
 
 def auth_failure(variables: dict[str, str], api_key: str, secret: str) -> str | None:
@@ -160,6 +159,7 @@ def tag(name: str, value: Any, attrs: str = "") -> str:
 
 def php_int(value: int) -> str:
     """An (int)-cast value: PHP 7 compares int 0 equal to '', so the writer emits it empty."""
+    # not documented: emulator choice -- the server runs PHP 7, where `0 == ''` holds.
     return str(value) if value else ""
 
 
@@ -194,17 +194,19 @@ def _row_lines(row: Row, lines: list[str]) -> None:
             lines.append(tag(key, value))
 
 
-def users(store: Store, selected: Iterable[User]) -> str:
+def users(selected: Iterable[User]) -> str:
     lines = ["<users>"]
     for u in selected:
         lines += ["<user>", tag("id", u.id), tag("usergroupid", php_int(u.usergroupid)),
                   tag("userrole", _ROLES.get(u.userrole, "user")),
                   tag("userorganizationid", php_int(u.userorganizationid)),
-                  tag("salutation", u.salutation), tag("userexpiry", 0), tag("fullname", u.fullname)]
+                  tag("salutation", u.salutation), tag("userexpiry", 0),
+                  tag("fullname", u.fullname)]
         lines += [tag("email", e) for e in u.emails]
-        lines += [tag("designation", u.designation), tag("phone", u.phone), tag("dateline", u.dateline),
-                  tag("lastvisit", u.lastvisit), tag("isenabled", u.isenabled), tag("timezone", ""),
-                  tag("enabledst", 0), tag("slaplanid", 0), tag("slaplanexpiry", 0), "</user>"]
+        lines += [tag("designation", u.designation), tag("phone", u.phone),
+                  tag("dateline", u.dateline), tag("lastvisit", u.lastvisit),
+                  tag("isenabled", u.isenabled), tag("timezone", ""), tag("enabledst", 0),
+                  tag("slaplanid", 0), tag("slaplanexpiry", 0), "</user>"]
     lines.append("</users>")
     return document(lines)
 
@@ -263,11 +265,14 @@ def _ticket_lines(store: Store, t: Ticket, lines: list[str]) -> None:
     if t.notes:
         lines += [note_line(n) for n in sorted(t.notes.values(), key=lambda n: (n.dateline, n.id))]
     for kind, key, found in (("user", "userid", store.user_notes.get(t.userid, ())),
-                             ("userorganization", "userorganizationid", store.org_notes.get(org_id, ()))):
+                             ("userorganization", "userorganizationid",
+                              store.org_notes.get(org_id, ()))):
         for un in sorted(found, key=lambda n: n.dateline):
-            lines.append(tag("note", un.contents, f' type="{kind}" id="{un.id}" {key}="{un.linkid}"'
-                             f' notecolor="{un.notecolor}" creatorstaffid="{un.staffid}" forstaffid="0"'
-                             f' creatorstaffname="{esc(un.staffname)}" creationdate="{un.dateline}"'))
+            lines.append(tag("note", un.contents,
+                             f' type="{kind}" id="{un.id}" {key}="{un.linkid}"'
+                             f' notecolor="{un.notecolor}" creatorstaffid="{un.staffid}"'
+                             f' forstaffid="0" creatorstaffname="{esc(un.staffname)}"'
+                             f' creationdate="{un.dateline}"'))
     if t.timetracks:
         lines += [timetrack_line(x, "note", ' type="timetrack"')
                   for x in sorted(t.timetracks.values(), key=lambda x: (x.billdate, x.id))]
@@ -275,14 +280,15 @@ def _ticket_lines(store: Store, t: Ticket, lines: list[str]) -> None:
 
 def note_line(n: Note) -> str:
     return tag("note", n.contents, f' type="ticket" id="{n.id}" ticketid="{n.ticketid}"'
-               f' notecolor="{n.notecolor}" creatorstaffid="{n.staffid}" forstaffid="{n.forstaffid}"'
-               f' creatorstaffname="{esc(n.staffname)}" creationdate="{n.dateline}"')
+               f' notecolor="{n.notecolor}" creatorstaffid="{n.staffid}"'
+               f' forstaffid="{n.forstaffid}" creatorstaffname="{esc(n.staffname)}"'
+               f' creationdate="{n.dateline}"')
 
 
 def timetrack_line(x: TimeTrack, name: str = "timetrack", lead: str = "") -> str:
     return tag(name, x.contents, f'{lead} id="{x.id}" ticketid="{x.ticketid}"'
-               f' timeworked="{x.timespent}" timebillable="{x.timebillable}" billdate="{x.billdate}"'
-               f' workdate="{x.workdate}" workerstaffid="{x.workerstaffid}"'
+               f' timeworked="{x.timespent}" timebillable="{x.timebillable}"'
+               f' billdate="{x.billdate}" workdate="{x.workdate}" workerstaffid="{x.workerstaffid}"'
                f' workerstaffname="{esc(x.workerstaffname)}" creatorstaffid="{x.creatorstaffid}"'
                f' creatorstaffname="{esc(x.creatorstaffname)}" notecolor="{x.notecolor}"')
 
@@ -307,7 +313,8 @@ def posts(selected: Iterable[Post]) -> str:
             for a in post.attachments:
                 lines += ["<attachment>", tag("id", a.id), tag("filename", a.filename),
                           tag("filesize", len(a.data)), tag("filetype", a.filetype),
-                          tag("dateline", a.dateline), tag("contents", base64.b64encode(a.data).decode()),
+                          tag("dateline", a.dateline),
+                          tag("contents", base64.b64encode(a.data).decode()),
                           "</attachment>"]
             lines.append("</attachments>")
         lines.append("</post>")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -188,6 +189,10 @@ class Store:
     _next: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self.index()
+
+    def index(self) -> None:
+        """(Re)build every index and id counter from the records, e.g. after bulk loading."""
         tickets = self.tickets.values()
         self._by_mask = {t.displayid: t.id for t in tickets}
         self._by_email = {e.lower(): u.id for u in self.users.values() for e in u.emails}
@@ -197,11 +202,15 @@ class Store:
         self.posts = {p.id: p for t in tickets for p in t.posts.values()}
         self.notes = {n.id: n for t in tickets for n in t.notes.values()}
         self.timetracks = {x.id: x for t in tickets for x in t.timetracks.values()}
-        user_notes = [n.id for g in (self.user_notes, self.org_notes) for ns in g.values() for n in ns]
+        user_notes = [n.id for g in (self.user_notes, self.org_notes)
+                      for notes in g.values() for n in notes]
+        attachments = [a.id for p in self.posts.values() for a in p.attachments]
         self._next = {"ticket": max(self.tickets, default=0), "user": max(self.users, default=0),
                       "post": max(self.posts, default=0), "note": max(self.notes, default=0),
-                      "timetrack": max(self.timetracks, default=0), "usernote": max(user_notes, default=0),
-                      "attachment": max((a.id for p in self.posts.values() for a in p.attachments), default=0)}
+                      "timetrack": max(self.timetracks, default=0),
+                      "usernote": max(user_notes, default=0),
+                      "attachment": max(attachments, default=0)}
+        self._list_cache.clear()
 
     def new_id(self, kind: str) -> int:
         self._next[kind] += 1
@@ -254,7 +263,8 @@ class Store:
             ids = [tid for _, tid in self._activity if match(tickets[tid])]
         elif sort in SORT_KEYS:
             keyfn = SORT_KEYS[sort]
-            ids = [tid for _, tid in sorted((keyfn(self, t), t.id) for t in tickets.values() if match(t))]
+            keyed = sorted((keyfn(self, t), t.id) for t in tickets.values() if match(t))
+            ids = [tid for _, tid in keyed]
         else:
             ids = [t.id for t in tickets.values() if match(t)]
         if desc:
@@ -270,7 +280,8 @@ class Store:
         tests = [SEARCHES[f] for f in flags if f in SEARCHES]
         if not needle or not tests:
             return []
-        return [t.id for t in self.tickets.values() if any(test(self, t, needle) for test in tests)][:limit]
+        hits = (t.id for t in self.tickets.values() if any(test(self, t, needle) for test in tests))
+        return list(itertools.islice(hits, limit))
 
     def user_ids_from(self, marker: int) -> list[int]:
         """User ids >= marker, ascending (ids only grow, so dict order is id order)."""
@@ -292,6 +303,8 @@ class Store:
 
     def touch(self, ticket: Ticket, now: int) -> None:
         """Move the ticket's lastactivity, and its place in the activity index."""
+        # not documented: emulator choice -- only ticket creates, ticket updates and new
+        # posts call this; notes, time tracks and deletions leave lastactivity alone.
         index = bisect.bisect_left(self._activity, (ticket.lastactivity, ticket.id))
         del self._activity[index]
         ticket.lastactivity = now
@@ -397,7 +410,8 @@ class Store:
             notes[f"note:{n.id}"] = {"ticket_id": str(n.ticketid), "kind": "note",
                                      "visibility": "private", "body": wire_text(n.contents)}
         entries = {str(x.id): {"ticket_id": str(x.ticketid), "seconds_worked": x.timespent,
-                               "seconds_billable": x.timebillable} for x in self.timetracks.values()}
+                               "seconds_billable": x.timebillable}
+                   for x in self.timetracks.values()}
         people = {f"staff:{s['id']}": {"kind": "staff", "name": wire_text(s["fullname"]),
                                        "email": s["email"]} for s in lk.staff.values()}
         for u in self.users.values():

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import gc
 import random
-import time
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,8 +17,9 @@ from typing import TypeVar
 
 from faker import Faker
 
-from .sandbox_data import (CREATIONMODE_API, CREATOR_STAFF, CREATOR_USER, TYPE_DEFAULT, TYPE_PHONE, Lookups, Note,
-                           Post, Row, Store, Ticket, TimeTrack, User, UserNote)
+from .sandbox_data import (CREATIONMODE_API, CREATOR_STAFF, CREATOR_USER, TYPE_DEFAULT,
+                           TYPE_PHONE, Lookups, Note, Post, Row, Store, Ticket, TimeTrack, User,
+                           UserNote)
 
 SEED_START, SEED_END = 1767225600, 1793491199  # 2026-01-01 .. 2026-10-31 UTC
 DAY = 86400
@@ -37,8 +38,27 @@ _RESOLVED_MIX = (CLOSED, CLOSED, CLOSED, RESOLVED, RESOLVED)
 _OPEN_MIX = (OPEN, OPEN, OPEN, IN_PROGRESS, IN_PROGRESS, ON_HOLD)
 _NOTE_COUNTS = (0,) * 6 + (1,) * 3 + (2,)
 _TRACK_COUNTS = (0,) * 7 + (1,) * 7 + (2,) * 5 + (3,)
-T = TypeVar("T")
 _LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_MASKS = [a + b + c for a in _LETTERS for b in _LETTERS for c in _LETTERS]
+T = TypeVar("T")
+
+
+class Dice:
+    """Fast draws from a seeded Random: random() alone is far cheaper than choice/randint."""
+
+    __slots__ = ("random",)
+
+    def __init__(self, rng: random.Random) -> None:
+        self.random = rng.random
+
+    def pick(self, seq: Sequence[T]) -> T:
+        return seq[int(self.random() * len(seq))]
+
+    def between(self, low: int, high: int) -> int:
+        return low + int(self.random() * (high - low + 1))
+
+    def chance(self, share: float) -> bool:
+        return self.random() < share
 
 
 @dataclass
@@ -64,8 +84,8 @@ class Pools:
         fake = Faker("en_US")
         fake.seed_instance(seed)
         rng = random.Random(seed ^ 0x5EED)
-        subjects = [f"{rng.choice(_ISSUES)} {rng.choice(_OBJECTS)}".format(n=rng.randint(1000, 99999))
-                    for _ in range(400)]
+        subjects = [f"{rng.choice(_ISSUES)} {rng.choice(_OBJECTS)}".replace(
+            "{n}", str(rng.randint(1000, 99999))) for _ in range(400)]
         return cls(first=[fake.first_name() for _ in range(300)],
                    last=[fake.last_name() for _ in range(300)],
                    companies=list(dict.fromkeys(fake.company() for _ in range(80))),
@@ -85,8 +105,10 @@ class Pools:
 
 
 # -- configuration tables ---------------------------------------------------------------------
-_DEPARTMENTS = ((1, "General Support", "public", "tickets", 0), (2, "Billing", "public", "tickets", 0),
-                (3, "Technical Support", "public", "tickets", 0), (4, "Sales Chat", "public", "livechat", 0),
+_DEPARTMENTS = ((1, "General Support", "public", "tickets", 0),
+                (2, "Billing", "public", "tickets", 0),
+                (3, "Technical Support", "public", "tickets", 0),
+                (4, "Sales Chat", "public", "livechat", 0),
                 (5, "Hardware", "private", "tickets", 3))
 _STATUSES = ((OPEN, "Open", 0, "#4eafcb"), (ON_HOLD, "On Hold", 0, "#b5a91e"),
              (CLOSED, "Closed", 1, "#5f5f5f"), (IN_PROGRESS, "In Progress", 0, "#3e7cc6"),
@@ -97,6 +119,7 @@ _TYPES = ((1, "Issue", "icon_typeissue.png"), (2, "Task", "icon_typetask.png"),
           (3, "Bug", "icon_typebug.png"), (4, "Lead", "icon_typelead.png"),
           (5, "Feedback", "icon_lightbulb.png"))
 _GROUPS = ((1, "Administrator", 1), (2, "Staff", 0), (3, "Tier 2 Support", 0))
+_DESIGNATIONS = ("Support Engineer", "Support Lead", "Billing Agent")
 
 
 def build_lookups(rng: random.Random, pools: Pools, domain: str) -> Lookups:
@@ -124,7 +147,7 @@ def build_lookups(rng: random.Random, pools: Pools, domain: str) -> Lookups:
         staff[sid] = {"id": sid, "staffgroupid": 1 if sid <= 2 else (3 if sid <= 6 else 2),
                       "firstname": first, "lastname": last, "fullname": f"{first} {last}",
                       "username": f"{username}{sid}", "email": f"{username}{sid}@{domain}",
-                      "designation": rng.choice(("Support Engineer", "Support Lead", "Billing Agent")),
+                      "designation": rng.choice(_DESIGNATIONS),
                       "greeting": "", "mobilenumber": rng.choice(pools.phones),
                       "isenabled": 0 if sid == 15 else 1, "timezone": "", "enabledst": 0,
                       "signature": f"{first} {last}\n{domain}"}
@@ -161,15 +184,13 @@ def time_track(store: Store, ticket: Ticket, creator: Row, worker: Row, spent: i
                      notecolor, contents)
 
 
-_MASKS = [a + b + c for a in _LETTERS for b in _LETTERS for c in _LETTERS]
-
-
-def new_ticket(store: Store, mask: str, subject: str, user: tuple[int, str, str], department: int,
+def new_ticket(store: Store, d: Dice, subject: str, user: tuple[int, str, str], department: int,
                status: int, priority: int, tickettype: int, creator: int, now: int,
                creationtype: int = TYPE_DEFAULT, creationmode: int = CREATIONMODE_API) -> Ticket:
     """A ticket without posts yet; ``user`` is (userid, fullname, email)."""
     userid, fullname, email = user
-    return Ticket(store.new_id("ticket"), mask, department, status, priority, tickettype, userid,
+    tid = store.new_id("ticket")
+    return Ticket(tid, display_id(d, tid), department, status, priority, tickettype, userid,
                   fullname, email, subject, now, now, creator, creationmode,
                   creationtype=creationtype)
 
@@ -180,24 +201,6 @@ def display_id(d: Dice, ticket_id: int) -> str:
 
 
 # -- seed ------------------------------------------------------------------------------------
-class Dice:
-    """Fast draws from a seeded Random: random() alone is far cheaper than choice/randint."""
-
-    __slots__ = ("random",)
-
-    def __init__(self, rng: random.Random) -> None:
-        self.random = rng.random
-
-    def pick(self, seq: Sequence[T]) -> T:
-        return seq[int(self.random() * len(seq))]
-
-    def between(self, low: int, high: int) -> int:
-        return low + int(self.random() * (high - low + 1))
-
-    def chance(self, share: float) -> bool:
-        return self.random() < share
-
-
 class SeedBuilder:
     """Builds one helpdesk's history: the same seed always gives the same data."""
 
@@ -223,7 +226,8 @@ class SeedBuilder:
         times = sorted(d.between(SEED_START, SEED_END - 3 * DAY) for _ in range(tickets))
         for tid, created in enumerate(times, start=1):
             store.tickets[tid] = self._ticket(store, tid, created, users[d.pick(user_ids)])
-        return Store(self.lookups, users, store.tickets, store.user_notes, store.org_notes)
+        store.index()
+        return store
 
     def _users(self, count: int) -> dict[int, User]:
         d, p = self.d, self.pools
@@ -308,9 +312,11 @@ class SeedBuilder:
                 posts.append(user_post(store, ticket, user.id, user.fullname, email, text, now))
             from_staff = not from_staff if d.chance(0.85) else from_staff
         ticket.posts = {post.id: post for post in posts}
-        ticket.replies, ticket.lastreplier, ticket.lastactivity = len(posts) - 1, posts[-1].fullname, now
+        ticket.replies, ticket.lastreplier = len(posts) - 1, posts[-1].fullname
+        ticket.lastactivity = now
         ticket.lastuserreply = max(x.dateline for x in posts if x.creator == CREATOR_USER)
-        ticket.laststaffreply = max((x.dateline for x in posts if x.creator == CREATOR_STAFF), default=0)
+        ticket.laststaffreply = max((x.dateline for x in posts if x.creator == CREATOR_STAFF),
+                                    default=0)
 
     def _notes(self, store: Store, ticket: Ticket) -> None:
         d = self.d
@@ -341,6 +347,11 @@ _KINDS = (("new ticket", 12), ("customer reply", 20), ("staff reply", 20), ("sta
           ("time track added", 10), ("time track deleted", 2), ("post deleted", 1),
           ("ticket deleted", 1))
 _KIND_DECK = tuple(kind for kind, weight in _KINDS for _ in range(weight))
+_WANTS: dict[str, Callable[[Ticket], bool]] = {
+    "time track deleted": lambda t: bool(t.timetracks),
+    "post deleted": lambda t: len(t.posts) > 1,
+    "ticket deleted": lambda t: True,
+}
 
 
 class Activity:
@@ -355,117 +366,92 @@ class Activity:
         self.staff = [s for s in store.lookups.staff.values() if s["isenabled"]]
 
     def step(self) -> str:
-        """Make one change and describe it."""
-        kind = self.d.pick(_KIND_DECK)
-        now = int(self.clock())
-        line = getattr(self, "_" + kind.replace(" ", "_"))(now)
-        return line if line else self._new_ticket(now)
+        """Make one change (on a mostly open ticket) and describe it."""
+        kind, now = self.d.pick(_KIND_DECK), int(self.clock())
+        needs = _WANTS.get(kind)
+        ticket = self.store.random_ticket(self.d.pick, needs or self._mostly_open)
+        if kind == "new ticket" or ticket is None or (needs and not needs(ticket)):
+            return self._new_ticket(now)
+        return getattr(self, "_" + kind.replace(" ", "_"))(ticket, now)
 
-    def _open(self) -> Ticket | None:
-        store = self.store
-        return store.random_ticket(self.d.pick, lambda t: not store.is_resolved(t) or self.d.chance(0.2))
+    def _mostly_open(self, ticket: Ticket) -> bool:
+        return not self.store.is_resolved(ticket) or self.d.chance(0.2)
 
     def _new_ticket(self, now: int) -> str:
         d, store = self.d, self.store
-        user = store.users.get(d.between(1, max(store.users))) or next(iter(store.users.values()))
-        ticket = new_ticket(store, "", d.pick(self.pools.subjects), (user.id, user.fullname, user.emails[0]),
-                            d.pick((1, 2, 3, 5)), OPEN, d.pick((1, 2, 2, 3, 4)), d.pick((1, 2, 3)),
-                            CREATOR_USER, now, creationmode=3)
-        ticket.displayid = display_id(d, ticket.id)
+        user = store.users.get(d.between(1, len(store.users))) or next(iter(store.users.values()))
+        ticket = new_ticket(store, d, d.pick(self.pools.subjects),
+                            (user.id, user.fullname, user.emails[0]), d.pick((1, 2, 3, 5)), OPEN,
+                            d.pick((1, 2, 2, 3, 4)), d.pick((1, 2, 3)), CREATOR_USER, now,
+                            creationmode=3)
         store.add_ticket(ticket)
         text = self.pools.message(d, "Hello,", f"Thanks,\n{user.fullname.split()[0]}")
-        store.add_post(ticket, user_post(store, ticket, user.id, user.fullname, user.emails[0], text, now))
+        post = user_post(store, ticket, user.id, user.fullname, user.emails[0], text, now)
+        store.add_post(ticket, post)
         return f"new ticket {ticket.id} from user:{user.id} (lastactivity moved)"
 
-    def _customer_reply(self, now: int) -> str | None:
-        ticket, store = self._open(), self.store
-        if ticket is None:
-            return None
+    def _customer_reply(self, ticket: Ticket, now: int) -> str:
+        store = self.store
         reopened = store.is_resolved(ticket)
         if reopened:
             store.set_status(ticket, OPEN, now)
-        text = self.pools.message(self.d, "Hi,", ticket.fullname.split()[0] if ticket.fullname else "")
+        sign = ticket.fullname.split()[0] if ticket.fullname.strip() else ""
+        text = self.pools.message(self.d, "Hi,", sign)
         post = user_post(store, ticket, ticket.userid, ticket.fullname, ticket.email, text, now)
         store.add_post(ticket, post)
-        return f"ticket {ticket.id}: customer reply post:{post.id}{' (reopened)' if reopened else ''}"
+        return f"ticket {ticket.id}: customer reply post:{post.id}{' (reopened)' * reopened}"
 
-    def _staff_reply(self, now: int) -> str | None:
-        ticket, store, d = self._open(), self.store, self.d
-        if ticket is None:
-            return None
-        staff = store.lookups.staff.get(ticket.ownerstaffid) or d.pick(self.staff)
-        text = self.pools.message(d, "Hi,", f"Best regards,\n{staff['fullname']}")
-        post = staff_post(store, ticket, staff, text, now, int(d.chance(0.05)))
-        store.add_post(ticket, post)
+    def _staff_reply(self, ticket: Ticket, now: int) -> str:
+        staff = self.store.lookups.staff.get(ticket.ownerstaffid) or self.d.pick(self.staff)
+        text = self.pools.message(self.d, "Hi,", f"Best regards,\n{staff['fullname']}")
+        post = staff_post(self.store, ticket, staff, text, now, int(self.d.chance(0.05)))
+        self.store.add_post(ticket, post)
         return f"ticket {ticket.id}: staff reply post:{post.id} by staff:{staff['id']}"
 
-    def _staff_note(self, now: int) -> str | None:
-        ticket, d = self._open(), self.d
-        if ticket is None:
-            return None
-        staff = d.pick(self.staff)
+    def _staff_note(self, ticket: Ticket, now: int) -> str:
+        staff = self.d.pick(self.staff)
         note = ticket_note(self.store, ticket, staff["id"], staff["fullname"],
-                           d.pick(self.pools.sentences), now, 0, d.between(1, 5))
+                           self.d.pick(self.pools.sentences), now, 0, self.d.between(1, 5))
         self.store.add_note(ticket, note)
         return f"ticket {ticket.id}: staff note note:{note.id} (lastactivity unchanged)"
 
-    def _status_change(self, now: int) -> str | None:
-        ticket, store = self._open(), self.store
-        choices = [s for s in store.lookups.statuses if ticket and s != ticket.statusid]
-        if ticket is None or not choices:
-            return None
-        store.set_status(ticket, self.d.pick(choices), now)
-        store.touch(ticket, now)
-        return f"ticket {ticket.id}: status -> {store.lookups.statuses[ticket.statusid]['title']}"
+    def _status_change(self, ticket: Ticket, now: int) -> str:
+        statuses = self.store.lookups.statuses
+        status = self.d.pick([s for s in statuses if s != ticket.statusid])
+        self.store.set_status(ticket, status, now)
+        self.store.touch(ticket, now)
+        return f"ticket {ticket.id}: status -> {statuses[ticket.statusid]['title']}"
 
-    def _priority_change(self, now: int) -> str | None:
-        ticket, store = self._open(), self.store
-        choices = [p for p in store.lookups.priorities if ticket and p != ticket.priorityid]
-        if ticket is None or not choices:
-            return None
-        ticket.priorityid = self.d.pick(choices)
-        store.touch(ticket, now)
-        return f"ticket {ticket.id}: priority -> {store.lookups.priorities[ticket.priorityid]['title']}"
+    def _priority_change(self, ticket: Ticket, now: int) -> str:
+        priorities = self.store.lookups.priorities
+        ticket.priorityid = self.d.pick([p for p in priorities if p != ticket.priorityid])
+        self.store.touch(ticket, now)
+        return f"ticket {ticket.id}: priority -> {priorities[ticket.priorityid]['title']}"
 
-    def _reassign_owner(self, now: int) -> str | None:
-        ticket, store = self._open(), self.store
-        choices = [s["id"] for s in self.staff if ticket and s["id"] != ticket.ownerstaffid]
-        if ticket is None or not choices:
-            return None
-        store.set_owner(ticket, self.d.pick(choices))
-        store.touch(ticket, now)
+    def _reassign_owner(self, ticket: Ticket, now: int) -> str:
+        self.store.set_owner(ticket, self.d.pick([s["id"] for s in self.staff
+                                                  if s["id"] != ticket.ownerstaffid]))
+        self.store.touch(ticket, now)
         return f"ticket {ticket.id}: owner -> staff:{ticket.ownerstaffid}"
 
-    def _time_track_added(self, now: int) -> str | None:
-        ticket, store, d = self._open(), self.store, self.d
-        if ticket is None:
-            return None
-        worker = store.lookups.staff.get(ticket.ownerstaffid) or d.pick(self.staff)
-        spent = d.pick(_SPENT)
-        entry = time_track(store, ticket, worker, worker, spent, spent, now - spent, now,
-                           d.pick(self.pools.sentences), d.between(1, 5))
-        store.add_timetrack(ticket, entry)
+    def _time_track_added(self, ticket: Ticket, now: int) -> str:
+        worker = self.store.lookups.staff.get(ticket.ownerstaffid) or self.d.pick(self.staff)
+        spent = self.d.pick(_SPENT)
+        entry = time_track(self.store, ticket, worker, worker, spent, spent, now - spent, now,
+                           self.d.pick(self.pools.sentences), self.d.between(1, 5))
+        self.store.add_timetrack(ticket, entry)
         return f"ticket {ticket.id}: time track {entry.id} added ({spent}s, lastactivity unchanged)"
 
-    def _time_track_deleted(self, now: int) -> str | None:
-        ticket = self.store.random_ticket(self.d.pick, lambda t: bool(t.timetracks))
-        if ticket is None or not ticket.timetracks:
-            return None
+    def _time_track_deleted(self, ticket: Ticket, now: int) -> str:
         entry = self.d.pick(list(ticket.timetracks.values()))
         self.store.delete_timetrack(entry)
         return f"ticket {ticket.id}: time track {entry.id} deleted"
 
-    def _post_deleted(self, now: int) -> str | None:
-        ticket = self.store.random_ticket(self.d.pick, lambda t: len(t.posts) > 1)
-        if ticket is None or len(ticket.posts) < 2:
-            return None
+    def _post_deleted(self, ticket: Ticket, now: int) -> str:
         post = self.d.pick(list(ticket.posts.values())[1:])
         self.store.delete_post(post)
         return f"ticket {ticket.id}: post:{post.id} deleted (lastactivity unchanged)"
 
-    def _ticket_deleted(self, now: int) -> str | None:
-        ticket = self.store.random_ticket(self.d.pick)
-        if ticket is None:
-            return None
+    def _ticket_deleted(self, ticket: Ticket, now: int) -> str:
         self.store.delete_ticket(ticket)
         return f"ticket {ticket.id} deleted"

@@ -31,6 +31,10 @@ from .client import KayakoClient, Record
 USER_PAGE = 1000
 
 
+def _epoch(value: datetime | None) -> int | None:
+    return int(value.timestamp()) if value is not None else None
+
+
 @dataclass
 class WalkState:
     high: int | None = None  # newest lastactivity when the walk began: the next watermark
@@ -119,7 +123,7 @@ class KayakoReader:
         async for page, last in self._pages(self.all_statuses, "lastactivity", "DESC"):
             if walk.high is None and page:
                 walk.high = int(page[0]["lastactivity"])
-            todo = [t for t in page if self._wanted(t, walk.floor, skip_band)]
+            todo = self._unseen([t for t in page if self._wanted(t, walk.floor, skip_band)])
             batch = await self._changed_batch(todo, lookups)
             lowest = min((int(t["lastactivity"]) for t in page), default=walk.floor or 0)
             done = last or (walk.floor is not None and lowest < walk.floor)
@@ -141,6 +145,13 @@ class KayakoReader:
         if skip_band and skip_band[0] is not None and skip_band[1] is not None:
             return not skip_band[0] < activity <= skip_band[1]
         return True
+
+    def _unseen(self, tickets: list[Record]) -> list[Record]:
+        """Drop tickets the warehouse already holds at this lastactivity (the lookback band)."""
+        if self.ctx.full_refresh:
+            return tickets
+        held = self.ctx.warehouse.values("tickets", "updated_at", [t["id"] for t in tickets])
+        return [t for t in tickets if _epoch(held.get(t["id"])) != int(t["lastactivity"])]
 
     def _finish_walk(self, walk: WalkState, batch: Batch) -> None:
         if walk.floor is None:  # a walk over everything: what it did not see is gone

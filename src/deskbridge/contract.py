@@ -130,6 +130,10 @@ class WarehouseView(ABC):
         """``{ticket_id: live rows}`` of a child entity (notes, time_entries, attachments)."""
 
     @abstractmethod
+    def values(self, entity: str, column: str, ids: list[str]) -> dict[str, Any]:
+        """``{source_id: column value}`` for those of ``ids`` the warehouse holds live."""
+
+    @abstractmethod
     def hashes(self, entity: str) -> dict[str, str]:
         """``{source_id: content_hash}`` of this connection's live rows of ``entity``."""
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -136,13 +137,14 @@ class HttpSession:
             except (httpx.TransportError, ConnectionError) as exc:
                 log.warning("http.transport_error", url=sanitize_url(url), error=scrub(str(exc)))
                 raise RetriableError(f"{type(exc).__name__}: {scrub(str(exc))}", **where) from None
-            log.debug(
-                "http.request",
-                method=method,
-                url=sanitize_url(str(response.request.url)),
-                status=response.status_code,
-                ms=round((time.perf_counter() - started) * 1000, 1),
-            )
+            if log.is_enabled_for(logging.DEBUG):
+                log.debug(
+                    "http.request",
+                    method=method,
+                    url=sanitize_url(str(response.request.url)),
+                    status=response.status_code,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
             return response
 
 

@@ -242,6 +242,12 @@ class ConnectionView(WarehouseView):
         sql = f"SELECT ticket_id, count(*) FROM {entity} WHERE {where} GROUP BY ticket_id"
         return dict(self.con.execute(sql, params).fetchall())
 
+    def values(self, entity: str, column: str, ids: list[str]) -> dict[str, Any]:
+        if column not in models.ENTITY_MODELS[entity].model_fields:
+            raise ValueError(f"{entity} has no column {column!r}")
+        where, params = self._where(False, {"source_id": ids})
+        return dict(self.con.execute(f"SELECT source_id, {column} FROM {entity} WHERE {where}", params).fetchall())
+
     def _where(self, deleted: bool, equals: dict[str, Any]) -> tuple[str, list[Any]]:
         sql = f"connection = ? AND deleted_at IS {'NOT ' if deleted else ''}NULL"
         params: list[Any] = [self.connection]

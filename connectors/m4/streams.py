@@ -1,0 +1,232 @@
+"""How M4 data is read: a ticket snapshot, a note window, and reconcile passes.
+
+* **Snapshot** (every run): ``GetTickets`` returns every ticket; M4 keeps no modification
+  time, so every ticket is upserted (the warehouse's content hash makes unchanged ones no-ops)
+  and compared with the stored hash. New and changed tickets become *pending*; tickets missing
+  from the snapshot are deleted, with their notes and time entries.
+* **Note window** (every run): ``GetTicketNotes`` from the watermark minus ``lookback``, with
+  no end, catches new notes (and edits that sent a new ``ts``).
+* **Reconcile**, counted apart: pending tickets, then a scheduled pass. The *open* pass re-reads
+  notes and time entries of every open ticket; the *all* pass sweeps every note in ``ts``
+  windows (deleting notes it did not see) and re-reads time entries of every ticket.
+
+State: ``tickets`` holds the pending IDs, the pass in progress (resumed after a crash from
+the last ticket ID it finished) and when each pass last completed; ``notes`` holds the
+window's watermark. Every batch carries the state that covers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from deskbridge.contract import Batch, ReadContext, Scope
+from deskbridge.http import HttpSession
+from deskbridge.models import canonical_fields
+from deskbridge.warehouse import content_hash
+
+from . import mapping as m
+from .client import M4Client
+
+if TYPE_CHECKING:
+    from .connector import M4Options
+
+TICKET_FIELDS = canonical_fields("tickets")
+
+
+@dataclass
+class Pass:
+    """A scheduled reconcile pass: ``all`` tickets or the ``open`` ones, in ID order."""
+
+    kind: str
+    started: float  # epoch seconds; becomes ``<kind>_at`` when the pass completes
+    after: int | None = None  # tickets up to this ID are done
+    sweep_from: str | None = None  # all passes: start of the next note window (None: the first)
+    swept: bool = False  # all passes: every note has been read
+
+
+@dataclass
+class TicketState:
+    pending: list[str] = field(default_factory=list)  # ticket IDs whose children need a re-read
+    current: Pass | None = None
+    open_at: float | None = None
+    all_at: float | None = None
+    loaded: bool = False  # a first all pass has completed
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> TicketState:
+        data = dict(data or {})
+        current = data.pop("current", None)
+        return cls(**data, current=Pass(**current) if current else None)
+
+    def dump(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class M4Reader:
+    """One run's read: snapshot, notes, reconcile."""
+
+    def __init__(self, client: M4Client, session: HttpSession, options: M4Options, ctx: ReadContext) -> None:
+        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+        self.clock = client.clock
+        self.state = TicketState.load(ctx.state.get("tickets"))
+        self.watermark: str | None = ctx.state.get("notes", {}).get("watermark")
+        self.ticket_ids: list[str] = []
+        self.open_ids: set[str] = set()
+        self.first_opened: datetime | None = None
+        self.done: set[str] = set()
+
+    async def read(self) -> AsyncIterator[Batch]:
+        self.session.category = "incremental"
+        yield await self._snapshot()
+        current = self.state.current
+        if current is not None and current.kind == "all" and not current.swept:
+            self.session.category = "reconcile" if self.state.loaded else "incremental"
+            async for batch in self._sweep(current):
+                yield batch
+        else:
+            yield await self._window()
+        self.session.category = "reconcile" if self.state.loaded else "incremental"
+        async for batch in self._reconcile():
+            yield batch
+
+    # -- snapshot ---------------------------------------------------------------------
+    async def _snapshot(self) -> Batch:
+        records = await self.client.tickets()
+        rows = [m.ticket_row(r, self.clock) for r in records]
+        stored = self.ctx.warehouse.hashes("tickets")
+        seen = {row["source_id"] for row in rows}
+        changed = {r["source_id"] for r in rows if stored.get(r["source_id"]) != content_hash(r, TICKET_FIELDS)}
+        self.ticket_ids = sorted(seen, key=int)
+        self.open_ids = {r["source_id"] for r in rows if m.is_open(r)}
+        self.first_opened = min((r["created_at"] for r in rows if r["created_at"]), default=None)
+        self._plan(changed)
+        batch = Batch(deleted={"tickets": sorted(set(stored) - seen, key=int)}, complete=[Scope("people")])
+        batch.add("tickets", rows)
+        batch.add("people", m.people_rows(records))
+        batch.state["tickets"] = self.state.dump()
+        self.ctx.progress("tickets", len(rows), len(rows))
+        return batch
+
+    def _plan(self, changed: set[str]) -> None:
+        """Start a scheduled pass if one is due; remember what it will not cover as pending."""
+        state, now, opts = self.state, time.time(), self.options
+        if state.current is None:
+            if _due(state.all_at, now, opts.reconcile_all_every_s):
+                state.current = Pass("all", now)
+            elif _due(state.open_at, now, opts.reconcile_open_every_s):
+                state.current = Pass("open", now)
+        pending = (set(state.pending) | changed) - self._covered()
+        state.pending = sorted(pending, key=int)
+
+    def _covered(self) -> set[str]:
+        """Tickets whose notes and time entries the rest of the current pass will re-read."""
+        current = self.state.current
+        if current is None or (current.kind == "all" and current.swept):
+            return set()
+        pool = self.ticket_ids if current.kind == "all" else self.open_ids
+        return {i for i in pool if current.after is None or int(i) > current.after}
+
+    # -- notes ------------------------------------------------------------------------
+    async def _window(self) -> Batch:
+        """New notes: ``ts`` from the watermark minus the lookback, with no end."""
+        asked = datetime.now(UTC)
+        start = None
+        if self.watermark:
+            start = datetime.fromisoformat(self.watermark) - timedelta(seconds=self.options.lookback_s)
+        notes = await self.client.notes_between(start, None)
+        batch = Batch(state={"notes": {"watermark": asked.isoformat()}})
+        batch.add("notes", [m.note_row(n, self.clock) for n in notes])
+        return batch
+
+    async def _sweep(self, current: Pass) -> AsyncIterator[Batch]:
+        """Every note, in ``ts`` windows; notes it did not see are gone."""
+        width = timedelta(seconds=self.options.sweep_window_s)
+        start = datetime.fromisoformat(current.sweep_from) if current.sweep_from else None
+        while True:
+            asked = datetime.now(UTC)
+            end = (start or self.first_opened or asked) + width
+            last = end >= asked  # the last window has no end: it holds notes dated in the future
+            notes = await self.client.notes_between(start, None if last else end)
+            batch = Batch()
+            batch.add("notes", [m.note_row(n, self.clock) for n in notes])
+            if last:
+                current.swept, current.sweep_from = True, None
+                batch.complete.append(Scope("notes", since=datetime.fromtimestamp(current.started, UTC)))
+                batch.state["notes"] = {"watermark": asked.isoformat()}
+            else:
+                current.sweep_from = end.isoformat()
+            batch.state["tickets"] = self.state.dump()
+            yield batch
+            if last:
+                return
+            start = end
+
+    # -- reconcile --------------------------------------------------------------------
+    async def _reconcile(self) -> AsyncIterator[Batch]:
+        state, size = self.state, self.options.reconcile_chunk
+        for chunk in _chunks(list(state.pending), size):
+            batch = await self._children(chunk, notes=True)
+            state.pending = state.pending[len(chunk) :]
+            self.done.update(chunk)
+            batch.state["tickets"] = state.dump()
+            yield batch
+        current = state.current
+        if current is None:
+            return
+        todo = self._pass_targets(current)
+        for n, chunk in enumerate(_chunks(todo, size), 1):
+            batch = await self._children(chunk, notes=current.kind == "open")
+            current.after = int(chunk[-1])
+            batch.state["tickets"] = state.dump()
+            yield batch
+            self.ctx.progress(f"reconcile_{current.kind}", min(n * size, len(todo)), len(todo))
+        self._finish(current)
+        yield Batch(state={"tickets": state.dump()})
+
+    def _pass_targets(self, current: Pass) -> list[str]:
+        pool = self.ticket_ids if current.kind == "all" else sorted(self.open_ids, key=int)
+        after = current.after if current.after is not None else -1
+        return [i for i in pool if int(i) > after and i not in self.done]
+
+    def _finish(self, current: Pass) -> None:
+        state = self.state
+        state.open_at = current.started
+        if current.kind == "all":
+            state.all_at, state.loaded = current.started, True
+        state.current = None
+
+    async def _children(self, ticket_ids: list[str], *, notes: bool) -> Batch:
+        """Time entries (and notes) of each ticket, read in full; a 404 means the ticket is gone."""
+        reads = [self.client.entries_of(i) for i in ticket_ids]
+        if notes:
+            reads += [self.client.notes_of(i) for i in ticket_ids]
+        found = await asyncio.gather(*reads)
+        count = len(ticket_ids)
+        note_lists = found[count:] if notes else [[] for _ in ticket_ids]
+        batch, kept = Batch(deleted={"tickets": []}), []
+        for ticket_id, entries, ticket_notes in zip(ticket_ids, found[:count], note_lists, strict=True):
+            if entries is None or ticket_notes is None:
+                batch.deleted["tickets"].append(ticket_id)
+                continue
+            kept.append(ticket_id)
+            batch.add("time_entries", [m.entry_row(e, self.clock) for e in entries])
+            batch.add("notes", [m.note_row(n, self.clock) for n in ticket_notes])
+        if kept:
+            batch.complete.append(Scope("time_entries", tuple(kept)))
+            if notes:
+                batch.complete.append(Scope("notes", tuple(kept)))
+        return batch
+
+
+def _due(last: float | None, now: float, every_s: float) -> bool:
+    return last is None or now - last >= every_s
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

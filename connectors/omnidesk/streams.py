@@ -1,0 +1,258 @@
+"""How Omnidesk data is read: a newest-first ``last_update`` walk, and complete listings.
+
+Omnidesk's ticket list has no updated-since filter, but it is sorted by ``last_update``,
+newest first, and ``last_update`` moves on every change to a ticket or its timeline.
+
+* **Walk** (incremental): list pages until tickets fall below the watermark minus a lookback.
+  A ticket whose listed fields hash like the stored row is unchanged and costs nothing more;
+  a changed one costs a GET item (its timeline). Datetimes have whole seconds, so a ticket read
+  in the same second it last changed is re-read once more (``recheck_from``).
+* **Complete listing**: the whole list (archive included), reading only tickets that differ
+  from the warehouse, then a GET for each stored ticket the listing lacked: a 404 means
+  deleted. It is the first run and ``--full-refresh``, and, as a reconcile, it runs when the
+  walk saw a sign of deletion (the list's ``total`` differs from what the warehouse plus the
+  walk account for), a ticket moved to another customer, or ``reconcile_every`` has passed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from itertools import pairwise
+from typing import Any
+
+import structlog
+
+from deskbridge.contract import Batch, ReadContext, Scope
+from deskbridge.errors import PayloadError
+from deskbridge.http import HttpSession
+from deskbridge.models import canonical_fields
+from deskbridge.warehouse import content_hash
+
+from . import mapping as m
+from .client import Listing, OmnideskClient, Record
+
+log = structlog.get_logger("deskbridge.omnidesk")
+TICKET_FIELDS = canonical_fields("tickets")
+MAX_STEP_BACKS = 20
+
+
+@dataclass
+class Cursor:
+    """State of the ``tickets`` stream (times are UTC epoch seconds)."""
+
+    watermark: float | None = None  # newest last_update when the last complete walk began
+    recheck_from: float | None = None  # re-read tickets changed at or after this, even if unchanged
+    reconciled_at: float | None = None  # when the last complete listing ended (local clock)
+    reconcile_due: bool = False  # a walk saw a reason for a complete listing not yet done
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> Cursor:
+        return cls(**data) if data else cls()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A listed ticket with the two UTC readings of its naive ``last_update``."""
+
+    raw: Record
+    id: str
+    earliest: float
+    latest: float
+
+    @classmethod
+    def of(cls, raw: Record) -> Entry:
+        stamp = raw.get("last_update") or raw.get("created_at")
+        early, late = m.to_utc(stamp), m.latest_utc(stamp)
+        return cls(
+            raw, m.required_ident(raw.get("id"), "ticket"), early.timestamp() if early else 0.0, late.timestamp() if late else 0.0
+        )
+
+
+def _descending(entries: list[Entry]) -> bool:
+    return all(a.latest >= b.earliest for a, b in pairwise(entries))
+
+
+class OmnideskReader:
+    def __init__(self, client: OmnideskClient, session: HttpSession, options: Any, ctx: ReadContext) -> None:
+        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+        self.cursor = Cursor.load(ctx.state.get("tickets"))
+        self.stored = set(ctx.warehouse.ids("tickets"))
+        self.hashes = {} if ctx.full_refresh else ctx.warehouse.hashes("tickets")
+        self.done: set[str] = set()  # tickets read (GET item) in this run
+        self.deleted: list[str] = []
+        self.staff_seen: set[str] = set()
+
+    async def read(self) -> AsyncIterator[Batch]:
+        self.session.category = "incremental"
+        complete = self.ctx.full_refresh or self.cursor.watermark is None
+        if not complete:
+            async for batch in self._walk():
+                yield batch
+        if complete or self.cursor.reconcile_due or self._reconcile_scheduled():
+            self.session.category = "incremental" if complete else "reconcile"
+            async for batch in self._complete_listing(advance=complete):
+                yield batch
+
+    def _reconcile_scheduled(self) -> bool:
+        last = self.cursor.reconciled_at
+        return last is None or time.time() - last >= self.options.reconcile_every_s
+
+    # -- walk --------------------------------------------------------------------------
+    async def _walk(self) -> AsyncIterator[Batch]:
+        started, cursor = time.time(), self.cursor
+        floor = (cursor.watermark or 0.0) - self.options.lookback_s
+        listed: set[str] = set()
+        first: Listing | None = None
+        ordered, moved, tail = True, False, []
+        async for listing, last in self._pages(self.options.page_size):
+            entries = self._fresh(listing, listed)
+            first = first or listing
+            ordered = ordered and _descending(tail + entries)
+            tail = entries[-1:] or tail
+            window = [e for e in entries if e.latest >= floor]
+            done = last or (ordered and len(window) < len(entries))
+            batch = await self._read([e for e in window if self._needs_read(e, cursor.recheck_from)])
+            moved = moved or self._requester_moved(batch)
+            if done:
+                self._end_walk(first, started, listed, moved, ordered)
+                batch.state["tickets"] = asdict(cursor)
+            yield batch
+            self.ctx.progress("tickets", len(self.done), None)
+            if done:
+                return
+
+    def _end_walk(self, first: Listing | None, started: float, listed: set[str], moved: bool, ordered: bool) -> None:
+        cursor = self.cursor
+        if not ordered:
+            log.warning("omnidesk.list_unsorted", hint="the list was not newest-first; walked it to the end")
+        total = first.total if first else None
+        lost = total is not None and total != len(self.stored | listed)
+        cursor.reconcile_due = cursor.reconcile_due or lost or moved or bool(self.deleted)
+        self._advance(first, started)
+
+    def _advance(self, first: Listing | None, started: float) -> None:
+        """Move the watermark to the newest ticket of the first page the walk read."""
+        top = max((Entry.of(t).earliest for t in first.tickets), default=None) if first else None
+        if top is None:
+            return
+        self.cursor.watermark = top
+        self.cursor.recheck_from = max(top, float(math.floor(started - self.options.clock_skew_s)))
+
+    def _requester_moved(self, batch: Batch) -> bool:
+        """Whether a stored ticket now has another customer (the old one may have no ticket left)."""
+        for row in batch.rows.get("tickets", ()):
+            if row["source_id"] not in self.stored:
+                continue
+            requester = row["requester_id"]
+            if requester is None or not self.ctx.warehouse.ids("tickets", source_id=row["source_id"], requester_id=requester):
+                return True
+        return False
+
+    # -- complete listing --------------------------------------------------------------
+    async def _complete_listing(self, *, advance: bool) -> AsyncIterator[Batch]:
+        """Everything listed; ``advance``: the watermark moves to this listing (not after a
+        walk, whose watermark also covers what this listing reads)."""
+        since, started = datetime.now(UTC), time.time()
+        listed: set[str] = set()
+        first: Listing | None = None
+        every_read = True
+        async for listing, _ in self._pages(self.options.listing_page_size):
+            entries = self._fresh(listing, listed)
+            first = first or listing
+            todo = [e for e in entries if self._needs_read(e, None)]
+            every_read = every_read and len(todo) == len(entries)
+            unread = {e.id for e in entries} - {e.id for e in todo}
+            people = [p for e in entries if e.id in unread for p in (m.requester_row(e.raw),) if p]
+            if people:
+                yield Batch(rows={"people": people})
+            for start in range(0, len(todo), self.options.page_size):
+                yield await self._read(todo[start : start + self.options.page_size])
+                self.ctx.progress("tickets", len(self.done), first.total)
+        final = await self._read(sorted(self.stored - listed - self.done))
+        final.complete.append(Scope("people", None, {"kind": "requester"}, since=since))
+        if every_read:
+            final.complete.append(Scope("people", None, {"kind": "staff"}, since=since))
+        else:
+            final.deleted["people"] = self._staff_gone()
+        if advance:
+            self._advance(first, started)
+        self.cursor.reconciled_at, self.cursor.reconcile_due = time.time(), False
+        final.state["tickets"] = asdict(self.cursor)
+        yield final
+
+    # -- reading tickets ---------------------------------------------------------------
+    def _fresh(self, listing: Listing, listed: set[str]) -> list[Entry]:
+        """Entries not seen yet in this pass (pages overlap)."""
+        entries = [e for e in map(Entry.of, listing.tickets) if e.id not in listed]
+        listed.update(e.id for e in entries)
+        return entries
+
+    def _needs_read(self, entry: Entry, recheck_from: float | None) -> bool:
+        if entry.id in self.done:
+            return False
+        if self.ctx.full_refresh or (recheck_from is not None and entry.latest >= recheck_from):
+            return True
+        return self.hashes.get(entry.id) != content_hash(m.ticket_row(entry.raw), TICKET_FIELDS)
+
+    async def _read(self, ids: list[Entry] | list[str]) -> Batch:
+        """GET each ticket: rows for those found, ``deleted`` for those gone."""
+        wanted = [i.id if isinstance(i, Entry) else i for i in ids]
+        items = await asyncio.gather(*(self.client.ticket(i) for i in wanted))
+        batch, kept = Batch(), []
+        for ticket_id, item in zip(wanted, items, strict=True):
+            self.done.add(ticket_id)
+            if item is None:
+                batch.deleted.setdefault("tickets", []).append(ticket_id)
+                self.deleted.append(ticket_id)
+                continue
+            ticket, notes, people = m.item_rows(item)
+            batch.add("tickets", [ticket])
+            batch.add("notes", notes)
+            batch.add("people", people)
+            self.hashes[ticket["source_id"]] = content_hash(ticket, TICKET_FIELDS)
+            self.staff_seen.update(p["source_id"] for p in people if p["kind"] == "staff")
+            kept.append(ticket_id)
+        if kept:
+            batch.complete.append(Scope("notes", tuple(kept)))
+        return batch
+
+    # -- people ------------------------------------------------------------------------
+    def _staff_gone(self) -> list[str]:
+        """Stored staff with no message or note left outside the tickets deleted in this run."""
+        view, gone = self.ctx.warehouse, []
+        for staff in view.ids("people", kind="staff"):
+            if staff in self.staff_seen:
+                continue
+            on_deleted: set[str] = set()
+            if self.deleted:  # their notes may be marked deleted already, or not yet
+                for deleted in (False, True):
+                    on_deleted.update(view.ids("notes", deleted=deleted, author_id=staff, ticket_id=self.deleted))
+            if not set(view.ids("notes", author_id=staff)) - on_deleted:
+                gone.append(staff)
+        return gone
+
+    # -- paging ------------------------------------------------------------------------
+    async def _pages(self, size: int) -> AsyncIterator[tuple[Listing, bool]]:
+        """Offset pages that overlap; steps back when a deletion shifted rows up under us."""
+        overlap = max(1, size // 20)
+        start, previous, step_backs = 0, None, 0
+        while True:
+            listing = await self.client.list_tickets(start, size)
+            ids = {m.ident(t.get("id")) for t in listing.tickets}
+            if previous is not None and previous not in ids:
+                step_backs += 1
+                if step_backs > MAX_STEP_BACKS:
+                    raise PayloadError("the ticket list keeps shifting under the paginator", vendor="omnidesk", resource="tickets")
+                start, previous = max(0, start - size // 2), None
+                continue
+            last = len(listing.tickets) < size
+            yield listing, last
+            if last:
+                return
+            previous = m.ident(listing.tickets[-1].get("id"))
+            start += size - overlap

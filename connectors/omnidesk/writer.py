@@ -1,0 +1,204 @@
+"""Omnidesk write operations: canonical payloads -> API calls, with the vendor's rules checked
+before anything is sent.
+
+Omnidesk spreads a ticket's fields over several endpoints (PUT item for the title and the
+solved/closed statuses, ``setStatus``, ``setPriority``, ``batch`` for the group), so one
+update may take several calls. They run in a fixed order, the ones needing ``TICKET_UPDATE``
+first; when a later one fails, the error says what was already applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from deskbridge import mappings
+from deskbridge.contract import WriteOp
+from deskbridge.errors import DeskbridgeError, UnmappedValueError, VendorRejected
+
+from . import mapping as m
+from .client import OmnideskClient
+
+NOTE_CHANNEL = "0"  # a message of type 0 is an internal note
+MIN_MESSAGE = 5
+UPDATE_KEYS = frozenset({"subject", "status", "priority", "department", "requester_external_id"})
+CREATE_KEYS = frozenset(
+    {"subject", "requester_email", "requester_name", "direction", "sender", "brand_id", "channel_id", "department"}
+) | {"status", "priority", "body", "body_kind"}
+Step = tuple[str, Callable[[], Awaitable[None]]]
+
+
+def rejected(message: str, ticket_id: str | None = None) -> VendorRejected:
+    return VendorRejected(message, vendor="omnidesk", resource="tickets", record_id=ticket_id)
+
+
+def ticket_ids(values: Iterable[object]) -> list[str]:
+    """Ticket ids given as numbers or numeric strings."""
+    out = []
+    for value in values:
+        try:
+            found = m.ident(value)
+        except DeskbridgeError:
+            found = None
+        if found is None:
+            raise rejected(f"not a ticket id: {value!r}")
+        out.append(found)
+    return out
+
+
+def vendor_value(name: str, value: object) -> str:
+    """A status or priority given as an Omnidesk value or a canonical one, as Omnidesk's."""
+    vocab = mappings.load("omnidesk").values(name)
+    if value in vocab.forward:
+        return str(value)
+    if value in set(vocab.forward.values()):
+        return vocab.to_vendor(str(value))
+    raise UnmappedValueError(f"omnidesk {name}", value, [*vocab.forward, *sorted(set(vocab.forward.values()) - set(vocab.forward))])
+
+
+def group_id(value: object) -> str:
+    found = m.ident(value) if isinstance(value, int | str) and str(value).isdigit() else None
+    if found is None and str(value) != "0":
+        raise rejected(f"department must be an Omnidesk group id (a number), got {value!r}")
+    return found or "0"
+
+
+async def write(client: OmnideskClient, op: WriteOp, ticket_id: str | int | None, p: dict[str, Any]) -> str | None:
+    """Perform one write; returns the created record's canonical source id."""
+    if op is WriteOp.CREATE_TICKET:
+        return await create_ticket(client, p)
+    tid = _need(ticket_id)
+    if op is WriteOp.CHANGE_STATUS:
+        status = vendor_value("status", p.get("status"))
+        await client.set_status([tid], status)
+        return tid
+    if op is WriteOp.UPDATE_FIELDS:
+        await _run(update_steps(client, tid, p, UPDATE_KEYS))
+        return tid
+    if op is WriteOp.ADD_NOTE:
+        return await add_note(client, tid, p)
+    if op is WriteOp.DELETE_TICKET:
+        await client.delete_ticket(tid)
+        return None
+    raise NotImplementedError(f"omnidesk does not support {op}")
+
+
+def _need(ticket_id: str | int | None) -> str:
+    if ticket_id is None or ticket_id == "":
+        raise rejected("this operation needs a ticket id")
+    return ticket_ids([ticket_id])[0]
+
+
+def update_steps(client: OmnideskClient, tid: str, p: dict[str, Any], allowed: frozenset[str]) -> list[Step]:
+    """The calls an update takes, every value checked first."""
+    unknown = sorted(set(p) - allowed)
+    if unknown:
+        raise rejected(f"cannot update {', '.join(unknown)}; updatable: {', '.join(sorted(UPDATE_KEYS))}", tid)
+    put: dict[str, str] = {}
+    status = vendor_value("status", p["status"]) if p.get("status") is not None else None
+    if p.get("subject") is not None:
+        put["title"] = str(p["subject"])
+    if p.get("requester_external_id") is not None:
+        put["externalPrimaryID"] = str(p["requester_external_id"])
+    if status in ("solved", "closed"):
+        put["status"], status = status, None
+    steps: list[Step] = []
+    if put:
+        steps.append((", ".join(put), lambda: client.update_ticket(tid, put)))
+    if p.get("priority") is not None:
+        priority = vendor_value("priority", p["priority"])
+        steps.append(("priority", lambda: client.set_priority([tid], priority)))
+    if status is not None:
+        steps.append(("status", lambda: client.set_status([tid], status)))
+    if p.get("department") is not None:
+        group = group_id(p["department"])
+        steps.append(("department", lambda: client.batch([tid], [("assignedGroupID", group)])))
+    return steps
+
+
+async def _run(steps: list[Step]) -> None:
+    applied: list[str] = []
+    for what, call in steps:
+        try:
+            await call()
+        except DeskbridgeError as exc:
+            if applied:
+                exc.args = (f"{exc.args[0]} (already applied: {'; '.join(applied)})",)
+            raise
+        applied.append(what)
+
+
+async def add_note(client: OmnideskClient, tid: str, p: dict[str, Any]) -> str:
+    """A note (``kind`` note, private) or a reply to the customer (``kind`` reply, public)."""
+    kind, body = p.get("kind", "note"), str(p.get("body") or "")
+    visibility = p.get("visibility") or ("private" if kind == "note" else "public")
+    if (kind, visibility) not in (("note", "private"), ("reply", "public")):
+        raise rejected(f"Omnidesk notes are private and replies public; got kind {kind!r}, visibility {visibility!r}", tid)
+    if len(body) < MIN_MESSAGE:
+        raise rejected(f"the message needs at least {MIN_MESSAGE} characters", tid)
+    fields = {"ticketID": tid, "message": body, "type": NOTE_CHANNEL}
+    if kind == "reply":
+        fields |= await _reply_route(client, tid, p)
+    created = await client.post_message(fields)
+    prefix = "note" if created.get("type") == "note" else "message"
+    return f"{prefix}:{m.required_ident(created.get('id'), 'created message')}"
+
+
+async def _reply_route(client: OmnideskClient, tid: str, p: dict[str, Any]) -> dict[str, str]:
+    """The channel and address of a reply: given, or the ticket's channel and customer."""
+    channel, to = p.get("channel_id"), p.get("to")
+    if channel is None or to is None:
+        item = await client.ticket(tid)
+        if item is None:
+            raise rejected("This ticket does not exist.", tid)
+        requester = m.requester_row(item)
+        channel = channel if channel is not None else item.get("channel_id")
+        to = to if to is not None else (requester["email"] if requester else "")
+    return {"type": str(m.ident(channel) or NOTE_CHANNEL), "toAddress": str(to or "")}
+
+
+async def create_ticket(client: OmnideskClient, p: dict[str, Any]) -> str:
+    """POST index (an empty ticket), then its status, priority and first note or reply."""
+    unknown = sorted(set(p) - CREATE_KEYS)
+    if unknown:
+        raise rejected(f"cannot create with {', '.join(unknown)}; known: {', '.join(sorted(CREATE_KEYS))}")
+    direction = p.get("direction", "inbound")
+    if direction not in ("inbound", "outbound"):
+        raise rejected(f"direction must be inbound or outbound, got {direction!r}")
+    follow_up = {k: p[k] for k in ("status", "priority") if p.get(k) is not None}
+    for key, value in follow_up.items():
+        vendor_value(key, value)
+    if p.get("body") is not None and len(str(p["body"])) < MIN_MESSAGE:
+        raise rejected(f"the message needs at least {MIN_MESSAGE} characters")
+    created = await client.create_ticket(_create_fields(p, direction))
+    tid = m.required_ident(created.get("id"), "created ticket")
+    steps = update_steps(client, tid, follow_up, UPDATE_KEYS)
+    if p.get("body") is not None:
+        note = {"kind": p.get("body_kind", "note"), "body": p["body"]}
+        steps.append(("body", lambda: _discard(add_note(client, tid, note))))
+    steps.insert(0, (f"ticket {tid} created", _nothing))
+    await _run(steps)
+    return tid
+
+
+def _create_fields(p: dict[str, Any], direction: str) -> dict[str, str]:
+    email, name = str(p.get("requester_email") or ""), p.get("requester_name")
+    fields = {"title": str(p.get("subject") or ""), "direction": direction}
+    if direction == "inbound":
+        fields |= {"from": email} | ({"fromName": str(name)} if name is not None else {})
+    else:
+        fields |= {"to": email, "from": str(p.get("sender") or "")}
+    for key, vendor in (("brand_id", "brandID"), ("channel_id", "channelID")):
+        if p.get(key) is not None:
+            fields[vendor] = ticket_ids([p[key]])[0]
+    if p.get("department") is not None:
+        fields["assignedGroupID"] = group_id(p["department"])
+    return fields
+
+
+async def _discard(call: Awaitable[object]) -> None:
+    await call
+
+
+async def _nothing() -> None:
+    return None

@@ -1,0 +1,77 @@
+"""Track-It! field facts: the field catalog (``fields.toml``), the field map (``mappings/trackit.toml``)
+and the installation's current display names, learned from the server's responses."""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from types import MappingProxyType
+from typing import Any
+
+from deskbridge import mappings
+from deskbridge.mapcheck import CatalogField, FieldCatalog
+
+
+@cache
+def _catalog_data() -> Mapping[str, Any]:
+    text = resources.files(__package__).joinpath("fields.toml").read_text("utf-8")
+    return MappingProxyType(tomllib.loads(text))
+
+
+@cache
+def field_catalog() -> FieldCatalog:
+    """Ticket fields by sequence (default display name, updatable) and default vocabularies."""
+    data = _catalog_data()
+    fields = {int(seq): CatalogField(f["name"], f["updatable"]) for seq, f in data["ticket"].items()}
+    vocab = {name: tuple(values) for name, values in data["vocabularies"].items()}
+    return FieldCatalog(MappingProxyType(fields), MappingProxyType(vocab))
+
+
+def note_types() -> tuple[str, ...]:
+    return tuple(_catalog_data()["notes"]["note_types"])
+
+
+@dataclass(frozen=True)
+class FieldMap:
+    """Canonical field -> ticket sequence: ``write`` fields are read and written, ``read`` only read."""
+
+    write: Mapping[str, int]
+    read: Mapping[str, int]
+
+    def seq(self, name: str) -> int:
+        return self.write.get(name) or self.read[name]
+
+
+@cache
+def field_map() -> FieldMap:
+    data = mappings.load("trackit").data
+    return FieldMap(MappingProxyType(dict(data["fields"])), MappingProxyType(dict(data["read_fields"])))
+
+
+class DisplayNames:
+    """The current display name of each ticket field, as the server last showed it.
+
+    Writes address fields by display name, and an installation may rename them at any time,
+    so a writer asks for names seen within ``max_age_s`` and refreshes the rest first.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[int, tuple[str, float]] = {}
+
+    def learn(self, names: Mapping[int, str]) -> None:
+        now = time.monotonic()
+        self._names.update({seq: (name.strip(), now) for seq, name in names.items()})
+
+    def stale(self, seqs: list[int], max_age_s: float) -> bool:
+        oldest = time.monotonic() - max_age_s
+        return any(seq not in self._names or self._names[seq][1] < oldest for seq in seqs)
+
+    def forget(self) -> None:
+        self._names.clear()
+
+    def name(self, seq: int) -> str:
+        return self._names[seq][0]

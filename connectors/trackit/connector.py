@@ -1,0 +1,115 @@
+"""The BMC Track-It! WebApi connector: streams, options and write operations."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import Field
+
+from deskbridge.config import ConnectionConfig, parse_duration
+from deskbridge.contract import (
+    Batch,
+    Connector,
+    ConnectorOptions,
+    CursorKind,
+    ReadContext,
+    StreamSpec,
+    WriteOp,
+)
+from deskbridge.http import HttpSession
+from deskbridge.mapcheck import FieldCatalog
+from deskbridge.redact import SCRUBBER
+
+from . import catalog
+from .auth import Token, TrackitAuth
+from .client import TrackitClient
+from .streams import TrackitReader
+from .writer import Writer
+
+
+class TrackitOptions(ConnectorOptions):
+    api_path: str = Field("/TrackIt/WebApi", description="WebApi path, appended unless base_url ends with it.")
+    ticket_module: int = Field(24, description="Module sequence of Tickets for /module/{seq}/fields (24 or 1).")
+    max_misses: int = Field(20, ge=1, le=1000, description="404s in a row that end the walk for new ids.")
+    batch_size: int = Field(100, ge=1, le=2000, description="Tickets per checkpoint.")
+    closed_reconcile_every: str = Field("0s", description="How often closed tickets are re-read ('0s': every run).")
+    note_type: str = Field("Technician Note", description="Note Type of notes written without one.")
+    activity_code: str = Field("Note By Technician", description="Activity Code of notes written without one.")
+    names_max_age: str = Field("5m", description="How old learned display names may be for a write.")
+
+    @property
+    def closed_reconcile_every_s(self) -> float:
+        return parse_duration(self.closed_reconcile_every)
+
+    @property
+    def names_max_age_s(self) -> float:
+        return parse_duration(self.names_max_age)
+
+
+class TrackitConnector(Connector):
+    vendor = "trackit"
+    Options = TrackitOptions
+    streams: ClassVar[tuple[StreamSpec, ...]] = (
+        StreamSpec("tickets", "tickets", CursorKind.ID_WALK, "id walk; open re-read every run; closed on a schedule"),
+        StreamSpec("notes", "notes", CursorKind.WITH_PARENT, "re-read when their ticket's content moved"),
+        StreamSpec("time_entries", "time_entries", CursorKind.WITH_PARENT, "note durations"),
+        StreamSpec("attachments", "attachments", CursorKind.WITH_PARENT, "attachment metadata"),
+        StreamSpec("people", "people", CursorKind.WITH_PARENT, "technicians and requestors tickets name"),
+    )
+    write_ops = frozenset(
+        {
+            WriteOp.CREATE_TICKET,
+            WriteOp.UPDATE_FIELDS,
+            WriteOp.CHANGE_STATUS,
+            WriteOp.CLOSE_TICKET,
+            WriteOp.DELETE_TICKET,
+            WriteOp.ADD_NOTE,
+            WriteOp.ADD_TIME_ENTRY,
+        }
+    )
+
+    def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(config, transport=transport)
+        self.options: TrackitOptions
+        username, password = config.secret("username"), config.secret("password")
+        SCRUBBER.add([password])
+        base = _api_base(config.base_url, self.options.api_path)
+        auth = TrackitAuth(f"{base}/token", username, password, on_token=_scrub_token)
+        self.session = HttpSession("trackit", base, options=config.http, auth=auth, transport=transport)
+        self.client = TrackitClient(self.session, catalog.DisplayNames(), self.options.ticket_module)
+
+    @classmethod
+    def field_catalog(cls) -> FieldCatalog:
+        """Ticket fields by sequence with default names and updatability (``deskbridge mappings check``)."""
+        return catalog.field_catalog()
+
+    @property
+    def request_counts(self) -> Mapping[str, int]:
+        return self.session.counts
+
+    async def check(self) -> str:
+        count = await self.client.refresh_names()
+        return f"authenticated; {count} ticket fields"
+
+    async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
+        async for batch in TrackitReader(self.client, self.options, ctx).read():
+            yield batch
+
+    async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+        self.session.category = "write"
+        return await Writer(self.client, self.options).write(op, ticket_id, payload)
+
+    async def aclose(self) -> None:
+        await self.session.aclose()
+
+
+def _api_base(base_url: str, api_path: str) -> str:
+    base = base_url.rstrip("/")
+    path = "/" + api_path.strip("/")
+    return base if base.lower().endswith(path.lower()) else base + path
+
+
+def _scrub_token(token: Token) -> None:
+    SCRUBBER.add([token.access, token.refresh or ""])

@@ -1,0 +1,215 @@
+"""Track-It! write operations: canonical payloads -> WebApi POSTs, the vendor's rules checked first.
+
+Ticket fields go out under the installation's current display names of the sequences in
+``mappings/trackit.toml``. Payloads (all keys optional unless the operation needs them):
+
+* ticket fields: ``subject``, ``status`` (a name) or ``status_category`` (canonical),
+  ``priority`` or ``priority_level``, ``department`` (the Category), ``assignee_id``
+  (``technician:<seq>`` or ``None`` to unassign), ``requester_id`` (``requestor:<seq>``),
+  ``due_at`` (a datetime);
+* a note: ``body``, ``visibility`` (``public``/``private``), ``seconds_worked`` (its
+  Duration: a time entry), ``note_type`` and ``activity_code`` (defaults from the options);
+* a time entry: ``seconds_worked``, ``seconds_billable`` (Track-It bills all of it),
+  ``note``, ``visibility`` (default private).
+
+Returns: the new ticket's id (create); the new note's id (add note, add time entry, and change
+status or close when they wrote a note); otherwise the ticket id, or ``None`` for delete.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from deskbridge import mappings
+from deskbridge.contract import WriteOp
+from deskbridge.errors import UnmappedValueError, VendorRejected
+
+from .catalog import field_catalog, field_map, note_types
+from .client import Record, TrackitClient
+
+VENDOR = "trackit"
+NOTE_KEYS = {"body", "visibility", "seconds_worked", "note_type", "activity_code", "kind", "author_id"}
+TIME_KEYS = {"seconds_worked", "seconds_billable", "note", "visibility", "note_type", "activity_code",
+             "worker_id", "created_by_id"}  # fmt: skip
+IGNORED = {"source_id", "ticket_id", "raw"}
+ALIASES = {"status_category": "status", "priority_level": "priority"}
+
+
+def _reject(message: str, resource: str = "tickets") -> VendorRejected:
+    return VendorRejected(message, vendor=VENDOR, resource=resource)
+
+
+class Writer:
+    """One connection's writes; ``options`` supplies note defaults and the display-name max age."""
+
+    def __init__(self, client: TrackitClient, options: Any) -> None:
+        self.client, self.options = client, options
+
+    async def write(self, op: WriteOp, ticket_id: str | None, p: dict[str, Any]) -> str | None:
+        if op is WriteOp.CREATE_TICKET:
+            return await self._create(p)
+        tid = _need(ticket_id)
+        if op is WriteOp.UPDATE_FIELDS:
+            await self._properties(f"/tickets/{tid}", _ticket_fields(p, set()), tid)
+            return tid
+        if op is WriteOp.ADD_NOTE:
+            _only(p, NOTE_KEYS)
+            return await self._note(f"/tickets/{tid}/AddNote", self.note_dto(p, required=True), tid)
+        if op is WriteOp.ADD_TIME_ENTRY:
+            return await self._note(f"/tickets/{tid}/AddNote", self.time_dto(p), tid)
+        if op is WriteOp.CHANGE_STATUS:
+            _only(p, {"status", "status_category"} | NOTE_KEYS)
+            status = _ticket_fields(p, NOTE_KEYS).get("status")
+            if status is None:
+                raise _reject("change_status needs 'status' or 'status_category'")
+            body = {"StatusName": status, "Note": self.note_dto(p)}
+            return await self._note(f"/tickets/{tid}/ChangeStatus", body, tid, keep_ticket=True)
+        if op is WriteOp.CLOSE_TICKET:
+            _only(p, NOTE_KEYS)
+            note = self.note_dto(p)
+            return await self._note(f"/tickets/{tid}/Close", {"Note": note} if note else {}, tid, keep_ticket=True)
+        if op is WriteOp.DELETE_TICKET:
+            await self.client.post(f"/tickets/{tid}/Delete", "tickets", None, tid)
+            return None
+        raise NotImplementedError(f"trackit does not support {op}")
+
+    async def _create(self, p: dict[str, Any]) -> str:
+        fields = _ticket_fields(p, NOTE_KEYS)
+        description = self.note_dto(p | {"note_type": p.get("note_type", "Ticket Description")})
+        ticket = await self._properties("/tickets", fields, None)
+        new_id = str(ticket[1])
+        if description:
+            await self.client.write_ticket(f"/tickets/{new_id}/AddNote", description, new_id)
+        return new_id
+
+    async def _note(self, path: str, body: Any, tid: str, *, keep_ticket: bool = False) -> str:
+        _, note = await self.client.write_ticket(path, body, tid)
+        if note is not None:
+            return str(note[1])
+        if keep_ticket:
+            return tid
+        raise _reject("the server wrote no note", "notes")
+
+    # -- ticket fields ---------------------------------------------------------------------------
+    async def _properties(self, path: str, fields: dict[str, Any], tid: str | None) -> Record:
+        """POST ``{"Properties": {display name: value}}``; once more with fresh names if refused."""
+        if not fields:
+            raise _reject("no ticket field to write")
+        seqs = {name: field_map().write[name] for name in fields}
+        refreshed = False
+        if self.client.names.stale(list(seqs.values()), self.options.names_max_age_s):
+            await self.client.refresh_names()
+            refreshed = True
+        while True:
+            body = {"Properties": {self._display(seqs[n]): v for n, v in fields.items()}, "OptionalParams": {}}
+            try:
+                ticket, _ = await self.client.write_ticket(path, body, tid)
+                return ticket
+            except VendorRejected:
+                if refreshed:  # the names were current: the refusal is about the values
+                    raise
+                await self.client.refresh_names()  # a field may have been renamed since
+                refreshed = True
+
+    def _display(self, seq: int) -> str:
+        try:
+            return self.client.names.name(seq)
+        except KeyError:
+            raise _reject(f"this installation offers no ticket field {seq}") from None
+
+    # -- notes -----------------------------------------------------------------------------------
+    def note_dto(self, p: dict[str, Any], *, required: bool = False) -> dict[str, Any] | None:
+        """The NoteDto for ``p``'s note, or ``None`` when ``p`` has none (an error if ``required``)."""
+        text, seconds = p.get("body") or "", int(p.get("seconds_worked") or 0)
+        if p.get("kind", "note") != "note":
+            raise _reject("the WebApi cannot send e-mail: only kind 'note' can be written", "notes")
+        author = p.get("author_id")
+        if author and not str(author).startswith("technician:"):
+            raise _reject(f"notes are written by the connection's technician, not {author!r}", "notes")
+        if not text and not seconds:
+            if required:
+                raise _reject("a note needs a body or seconds_worked", "notes")
+            return None
+        return self._dto(p, text, seconds, p.get("visibility", "public"))
+
+    def time_dto(self, p: dict[str, Any]) -> dict[str, Any]:
+        _only(p, TIME_KEYS)
+        seconds = int(p.get("seconds_worked") or 0)
+        if seconds <= 0:
+            raise _reject("a time entry needs seconds_worked > 0", "time_entries")
+        billable = p.get("seconds_billable")
+        if billable is not None and int(billable) != seconds:
+            raise _reject("Track-It bills all time written through the WebApi: seconds_billable must "
+                          "equal seconds_worked", "time_entries")  # fmt: skip
+        return self._dto(p, p.get("note") or "", seconds, p.get("visibility", "private"))
+
+    def _dto(self, p: dict[str, Any], text: str, seconds: int, visibility: str) -> dict[str, Any]:
+        note_type = p.get("note_type", self.options.note_type)
+        activity = p.get("activity_code", self.options.activity_code)
+        if not note_type or not activity:
+            raise _reject("a note needs a Note Type and an Activity Code", "notes")
+        if note_type not in note_types():
+            raise UnmappedValueError("trackit Note Type", note_type, note_types())
+        if visibility not in ("public", "private"):
+            raise UnmappedValueError("visibility", visibility, ("public", "private"))
+        dto: dict[str, Any] = {"Note Type": note_type, "Activity Code": activity, "Note": text,
+                               "Private": visibility == "private"}  # fmt: skip
+        if seconds:
+            dto["Duration"] = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+        return dto
+
+
+def _need(ticket_id: str | None) -> str:
+    if not ticket_id:
+        raise _reject("this operation needs a ticket id")
+    return ticket_id
+
+
+def _only(p: dict[str, Any], allowed: set[str]) -> None:
+    extra = sorted(k for k, v in p.items() if k not in allowed | IGNORED and v is not None)
+    if extra:
+        raise UnmappedValueError("trackit payload key", extra[0], sorted(allowed))
+
+
+def _ticket_fields(p: dict[str, Any], extra: set[str]) -> dict[str, Any]:
+    """Canonical ticket fields -> wire values, by mapped field name; unknown keys are refused."""
+    writable = field_map().write
+    _only(p, set(writable) | set(ALIASES) | extra)
+    out: dict[str, Any] = {}
+    for key, value in p.items():
+        name = ALIASES.get(key, key)
+        if name not in writable:
+            continue
+        if name in out:
+            raise _reject(f"give {name} or {key}, not both")
+        out[name] = _wire(name, value, canonical=key in ALIASES)
+    read_only = [n for n in out if not field_catalog().fields[writable[n]].updatable]
+    if read_only:
+        raise _reject(f"mapped fields are read-only in Track-It: {', '.join(read_only)}")
+    return out
+
+
+def _wire(name: str, value: Any, *, canonical: bool) -> Any:
+    if name in ("status", "priority"):
+        vocab = mappings.load(VENDOR).values(name)
+        if canonical:
+            return vocab.to_vendor(value)
+        vocab.require(value)
+        return value
+    if name in ("assignee_id", "requester_id"):
+        return _person_seq(name, value)
+    if name == "due_at" and value is not None:
+        when = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return value
+
+
+def _person_seq(name: str, value: Any) -> int | None:
+    prefix = "technician:" if name == "assignee_id" else "requestor:"
+    if value is None:
+        return None
+    text = str(value)
+    if not text.startswith(prefix) or not text.removeprefix(prefix).isdigit():
+        raise _reject(f"{name} must be a people id '{prefix}<seq>', got {value!r}")
+    return int(text.removeprefix(prefix))

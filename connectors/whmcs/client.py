@@ -1,0 +1,166 @@
+"""WHMCS External API and Keliweb clients: actions in, raw records (plain dicts) out.
+
+Every WHMCS call is a form POST to ``includes/api.php``; the answer is a JSON envelope with
+``result`` (or, in a few actions, ``status``) ``success`` or ``error`` and a ``message``.
+Error envelopes become errors carrying the vendor's message verbatim.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import httpx
+
+from deskbridge.errors import AuthError, NotFound, PayloadError, PermissionDenied, VendorRejected
+from deskbridge.http import HttpSession, reject_html
+
+from .mapping import as_int, items
+
+API_PATH = "/includes/api.php"
+KELIWEB_PATH = "/api/v2/keliweb/"
+TICKET_GONE = "ticket id not found"
+Record = dict[str, Any]
+
+
+def parse_body(response: httpx.Response, resource: str, record_id: str | None = None) -> Record:
+    """The JSON object of a response, or a PayloadError saying what arrived instead."""
+    where: dict[str, Any] = {"vendor": "whmcs", "resource": resource, "record_id": record_id}
+    reject_html(response, "whmcs", resource)
+    try:
+        body = json.loads(response.content)
+    except ValueError as exc:
+        raise PayloadError(
+            f"malformed JSON ({exc}); body starts {response.text[:80]!r}", status=response.status_code, **where
+        ) from None
+    if not isinstance(body, dict):
+        raise PayloadError(f"expected a JSON object, got {type(body).__name__}", **where)
+    return body
+
+
+def outcome(body: Record) -> str | None:
+    """``result``, or ``status`` where an action says that instead (AddBillableItem)."""
+    result = body.get("result")
+    if result is None and body.get("status") in ("success", "error"):
+        result = body["status"]
+    return str(result).lower() if result is not None else None
+
+
+def check(body: Record, where: dict[str, Any]) -> Record:
+    """The body of a successful answer; an error envelope raises with the vendor's message."""
+    result = outcome(body)
+    if result == "error":
+        message = str(body.get("message") or "result=error without a message")
+        error = NotFound if message.lower().endswith("not found") else VendorRejected
+        raise error(message, **where)
+    if result != "success":
+        raise PayloadError(f"no result in the answer: {json.dumps(body)[:120]}", **where)
+    return body
+
+
+def parse_envelope(response: httpx.Response, resource: str, record_id: str | None = None) -> Record:
+    """Parse and check one answer; a 403 is a refused IP or refused credentials."""
+    where = {"vendor": "whmcs", "resource": resource, "record_id": record_id}
+    if response.status_code == 403:
+        raise _refusal(response, where)
+    return check(parse_body(response, resource, record_id), where)
+
+
+def _refusal(response: httpx.Response, where: dict[str, Any]) -> AuthError | PermissionDenied:
+    try:
+        message = str(json.loads(response.content).get("message") or "")
+    except (ValueError, AttributeError):
+        message = ""
+    message = message or response.text[:200].strip() or "403 Forbidden"
+    if "authentication" in message.lower():
+        return AuthError(message, status=403, **where)
+    return PermissionDenied(f"{message} (allow this IP in WHMCS or set an accesskey)", status=403, **where)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One GetTickets page: its tickets and the paging counters, coerced to integers."""
+
+    tickets: list[Record]
+    total: int
+    start: int
+    returned: int
+
+    @property
+    def last(self) -> bool:
+        return self.returned == 0 or self.start + self.returned >= self.total
+
+
+class WhmcsClient:
+    """Typed WHMCS actions over one :class:`HttpSession`; every method returns raw records."""
+
+    def __init__(self, session: HttpSession, path: str = API_PATH) -> None:
+        self.session, self.path = session, path
+
+    async def call(self, action: str, record_id: str | None = None, **params: Any) -> Record:
+        data = {"responsetype": "json", **{k: str(v) for k, v in params.items() if v is not None}}
+        return await self.session.fetch(
+            "POST",
+            self.path,
+            params={"action": action},
+            data=data,
+            parse=partial(parse_envelope, resource=action, record_id=record_id),
+            resource=action,
+            record_id=record_id,
+            allow=(403,),
+        )
+
+    async def tickets(self, start: int, num: int, status: str | None = None) -> Page:
+        body = await self.call(
+            "GetTickets", limitstart=start, limitnum=num, status=status, ignore_dept_assignments="true"
+        )
+        found = items(body.get("tickets"), "ticket")
+        returned = as_int(body.get("numreturned", len(found)))
+        return Page(found, as_int(body.get("totalresults")), as_int(body.get("startnumber", start)), returned)
+
+    async def ticket(self, ticket_id: str) -> Record | None:
+        """One ticket with its replies and notes, or ``None`` when WHMCS no longer has it."""
+        try:
+            return await self.call("GetTicket", ticket_id, ticketid=ticket_id)
+        except NotFound as exc:
+            if TICKET_GONE in str(exc).lower():
+                return None
+            raise
+
+    async def departments(self) -> list[Record]:
+        body = await self.call("GetSupportDepartments", ignore_dept_assignments="true")
+        return items(body.get("departments"), "department")
+
+    async def admins(self) -> list[Record]:
+        body = await self.call("GetAdminUsers", include_disabled="1")
+        return items(body.get("admin_users"), "admin_user")
+
+
+class KeliwebClient:
+    """Keliweb's reseller calls: WHMCS bodies passed through behind a Bearer token."""
+
+    def __init__(self, session: HttpSession, path: str = KELIWEB_PATH) -> None:
+        self.session, self.path = session, path
+
+    async def call(self, action: str, record_id: str | None = None, **params: Any) -> Record:
+        data = {k: str(v) for k, v in params.items() if v is not None}
+        return await self.session.fetch(
+            "POST",
+            self.path + action,
+            data=data,
+            parse=partial(parse_envelope, resource=action, record_id=record_id),
+            resource=action,
+            record_id=record_id,
+            allow=(403,),
+        )
+
+    async def ticket(self, ticket_id: str) -> Record | None:
+        """One of the reseller's tickets, or ``None`` when it is gone or not the reseller's."""
+        try:
+            return await self.call("get-ticket", ticket_id, ticketid=ticket_id)
+        except NotFound as exc:
+            if TICKET_GONE in str(exc).lower():
+                return None
+            raise

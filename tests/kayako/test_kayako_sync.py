@@ -1,0 +1,153 @@
+"""Kayako incremental sync: what each run costs, and what each pass catches."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from conftest import Harness, make_harness
+from deskbridge.contract import WriteOp
+from deskbridge.engine import build_connector
+
+PAGE = 50
+OVERLAP = PAGE // 20
+LOOKUPS_AND_PEOPLE = 4 + 1 + 1  # departments, statuses, priorities, types; staff; new users
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Harness]:
+    harness = make_harness("kayako", tmp_path, tickets=300, options={"page_size": PAGE})
+    yield harness
+    harness.wh.close()
+
+
+def pages(n: int) -> int:
+    """ListAll requests the overlapping pager makes for ``n`` tickets."""
+    count, start = 1, 0
+    while n - start >= PAGE:
+        start += PAGE - OVERLAP
+        count += 1
+    return count
+
+
+def open_ids(h: Harness) -> list[int]:
+    store = h.emulator.store
+    return sorted(t.id for t in store.tickets.values() if not store.is_resolved(t))
+
+
+def closed_ids(h: Harness) -> list[int]:
+    store = h.emulator.store
+    return sorted(t.id for t in store.tickets.values() if store.is_resolved(t))
+
+
+async def write(h: Harness, op: WriteOp, ticket_id: int, payload: dict) -> str | None:
+    async with build_connector(h.config, h.transport) as connector:
+        return await connector.write(op, str(ticket_id), payload)
+
+
+def last_run(h: Harness) -> tuple[int, int]:
+    return h.wh.con.execute("SELECT requests, reconcile_requests FROM sync_runs ORDER BY run_id DESC LIMIT 1").fetchone()
+
+
+async def test_first_run_cost(h: Harness) -> None:
+    """A first run: lookups, one ListAll page per page of tickets, one posts request per ticket."""
+    await h.sync()
+    n = len(h.emulator.store.tickets)
+    requests, reconcile = last_run(h)
+    assert requests == LOOKUPS_AND_PEOPLE + pages(n) + n
+    assert reconcile == pages(len(open_ids(h)))  # every open ticket was walked: no re-reads
+    h.assert_truth()
+
+
+async def test_new_replies_cost_proportional_to_changed_tickets(h: Harness) -> None:
+    """Five tickets get a reply: the walk costs one page plus five posts requests."""
+    await h.sync()
+    targets = open_ids(h)[:5]
+    for tid in targets:
+        await write(h, WriteOp.ADD_NOTE, tid, {"kind": "reply", "body": "Any news?", "author_id": "staff:1"})
+    await h.sync()
+    requests, reconcile = last_run(h)
+    assert requests == LOOKUPS_AND_PEOPLE + 1 + 5
+    assert reconcile == pages(len(open_ids(h)))
+    h.assert_truth()
+
+
+async def test_notes_and_time_tracks_hidden_from_lastactivity_are_caught_by_reconcile(h: Harness) -> None:
+    """A staff note and a time track on an open ticket don't move lastactivity; reconcile finds them."""
+    await h.sync()
+    tid = open_ids(h)[3]
+    note_id = await write(h, WriteOp.ADD_NOTE, tid, {"kind": "note", "body": "Checked the logs", "author_id": "staff:2"})
+    entry_id = await write(h, WriteOp.ADD_TIME_ENTRY, tid, {
+        "note": "Remote session", "seconds_worked": 1800, "seconds_billable": 900, "worker_id": "staff:2",
+        "work_time": datetime(2026, 11, 2, 10, tzinfo=UTC), "bill_time": datetime(2026, 11, 2, 10, tzinfo=UTC),
+    })
+    await h.sync()
+    requests, reconcile = last_run(h)
+    assert requests == LOOKUPS_AND_PEOPLE + 1  # the walk's first page shows nothing new
+    assert reconcile == pages(len(open_ids(h)))
+    row = h.wh.con.execute("SELECT ticket_id, seconds_worked, seconds_billable, worker_id, note, work_time FROM time_entries WHERE source_id = ?", [entry_id]).fetchone()
+    assert row == (str(tid), 1800, 900, "staff:2", "Remote session", datetime(2026, 11, 2, 10, tzinfo=UTC))
+    note = h.wh.con.execute("SELECT ticket_id, kind, visibility, body, author_id FROM notes WHERE source_id = ?", [note_id]).fetchone()
+    assert note == (str(tid), "note", "private", "Checked the logs", "staff:2")
+    h.assert_truth()
+
+
+async def test_deletes_are_marked_not_dropped(h: Harness) -> None:
+    """A deleted time track and note get deleted_at on the next run; the rows stay."""
+    await h.sync()
+    tid = open_ids(h)[5]
+    entry_id = await write(h, WriteOp.ADD_TIME_ENTRY, tid, {"note": "x", "seconds_worked": 60, "seconds_billable": 60, "worker_id": "staff:1", "work_time": 1_700_000_000})
+    note_id = await write(h, WriteOp.ADD_NOTE, tid, {"kind": "note", "body": "temp", "author_id": "staff:1"})
+    await h.sync()
+    await write(h, WriteOp.DELETE_TIME_ENTRY, tid, {"source_id": entry_id})
+    await write(h, WriteOp.DELETE_NOTE, tid, {"source_id": note_id})
+    await h.sync()
+    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM time_entries WHERE source_id = ?", [entry_id]).fetchone() == (True,)
+    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM notes WHERE source_id = ?", [note_id]).fetchone() == (True,)
+    h.assert_truth()
+
+
+async def test_deleted_open_ticket_is_found_by_one_extra_request(h: Harness) -> None:
+    """An open ticket deleted at the vendor: the reconcile misses it, one GET gets 404, it is marked."""
+    await h.sync()
+    tid = open_ids(h)[7]
+    await write(h, WriteOp.DELETE_TICKET, tid, {})
+    await h.sync()
+    _, reconcile = last_run(h)
+    assert reconcile == pages(len(open_ids(h))) + 1
+    gone = h.wh.con.execute("SELECT count(*) FROM notes WHERE ticket_id = ? AND deleted_at IS NULL", [str(tid)]).fetchone()
+    assert gone == (0,)
+    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM tickets WHERE source_id = ?", [str(tid)]).fetchone() == (True,)
+    h.assert_truth()
+
+
+async def test_closed_tickets_are_reconciled_on_their_schedule(h: Harness) -> None:
+    """A time track on a closed ticket waits for the closed reconcile, which is counted apart."""
+    await h.sync()
+    tid = closed_ids(h)[0]
+    entry_id = await write(h, WriteOp.ADD_TIME_ENTRY, tid, {"note": "late", "seconds_worked": 120, "seconds_billable": 0, "worker_id": "staff:1", "work_time": 1_700_000_000})
+    await h.sync()
+    assert h.wh.con.execute("SELECT count(*) FROM time_entries WHERE source_id = ?", [entry_id]).fetchone() == (0,)
+    h.config.options["closed_reconcile_every"] = "0s"
+    await h.sync()
+    _, reconcile = last_run(h)
+    users = len(h.emulator.store.users)
+    assert reconcile == pages(len(open_ids(h))) + pages(len(closed_ids(h))) + users // 1000 + 1
+    assert h.wh.con.execute("SELECT seconds_worked FROM time_entries WHERE source_id = ?", [entry_id]).fetchone() == (120,)
+    h.assert_truth()
+
+
+async def test_deleted_reply_is_caught_by_reply_count(h: Harness) -> None:
+    """A deleted reply lowers the ticket's reply count; the reconcile re-reads that ticket's posts."""
+    await h.sync()
+    tid = next(t for t in open_ids(h) if len(h.emulator.store.tickets[t].posts) > 1)
+    post_id = max(h.emulator.store.tickets[tid].posts)
+    await write(h, WriteOp.DELETE_NOTE, tid, {"source_id": f"post:{post_id}"})
+    await h.sync()
+    _, reconcile = last_run(h)
+    assert reconcile == pages(len(open_ids(h))) + 1
+    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM notes WHERE source_id = ?", [f"post:{post_id}"]).fetchone() == (True,)
+    h.assert_truth()
