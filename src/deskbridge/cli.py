@@ -19,8 +19,8 @@ from .errors import DeskbridgeError
 from .redact import scrub
 
 app = typer.Typer(help="Move helpdesk data between helpdesks and into a DuckDB warehouse.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: ./config.toml if present).")

@@ -59,3 +59,5 @@ class SandboxProcess:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()

@@ -14,7 +14,7 @@ from deskbridge.testing import duplicate_keys, projection, truth_diff
 from sandbox_proc import DESKBRIDGE, SandboxProcess
 
 pytestmark = pytest.mark.slow
-PAGE = {"kayako": {"page_size": 40}}
+PAGE = {"kayako": {"page_size": 40}, "whmcs": {"page_size": 25}, "m4": {"reconcile_chunk": 25}}
 
 
 def run_sync(config: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
