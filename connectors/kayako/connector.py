@@ -21,10 +21,10 @@ from deskbridge.contract import (
 from deskbridge.http import HttpSession
 from deskbridge.redact import SCRUBBER
 
-from . import writer
 from .auth import KayakoAuth
 from .client import KayakoClient
 from .streams import KayakoReader
+from .writer import KayakoWriter
 
 
 class KayakoOptions(ConnectorOptions):
@@ -62,8 +62,10 @@ class KayakoConnector(Connector):
             WriteOp.CHANGE_STATUS,
             WriteOp.CREATE_TICKET,
             WriteOp.DELETE_TICKET,
+            WriteOp.CLOSE_TICKET,
         }
     )
+    writable_fields = frozenset({"subject", "status", "priority", "department", "type", "assignee_id"})
 
     def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(config, transport=transport)
@@ -73,6 +75,7 @@ class KayakoConnector(Connector):
             "kayako", config.base_url, options=config.http, auth=KayakoAuth(api_key, secret_key), transport=transport
         )
         self.client = KayakoClient(self.session)
+        self.writer = KayakoWriter(self.client)
         self.options: KayakoOptions
 
     @property
@@ -87,9 +90,13 @@ class KayakoConnector(Connector):
         async for batch in KayakoReader(self.client, self.session, self.options, ctx).read():
             yield batch
 
+    async def read_tickets(self, ticket_ids: list[str]) -> Batch:
+        reader = KayakoReader(self.client, self.session, self.options, None)  # type: ignore[arg-type]
+        return await reader.recheck(ticket_ids, await reader.lookups())
+
     async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
         self.session.category = "write"
-        return await writer.write(self.client, op, ticket_id, payload)
+        return await self.writer.write(op, ticket_id, payload)
 
     async def aclose(self) -> None:
         await self.session.aclose()

@@ -354,8 +354,16 @@ class Store:
         self.touch(ticket, post.dateline)
 
     def delete_post(self, post: Post) -> None:
+        """Delete a post as the API does: the ticket's reply count and last replier go stale."""
         del self.tickets[post.ticketid].posts[post.id]
         del self.posts[post.id]
+        self.changed()
+
+    def rebuild(self, ticket: Ticket) -> None:
+        """The staff panel's RebuildProperties: replies and last replier from the posts left."""
+        ticket.replies = max(0, len(ticket.posts) - 1)
+        if ticket.posts:
+            ticket.lastreplier = ticket.posts[max(ticket.posts)].fullname
         self.changed()
 
     def add_note(self, ticket: Ticket, note: Note) -> None:

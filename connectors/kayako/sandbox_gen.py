@@ -293,35 +293,36 @@ class SeedBuilder:
         return ticket
 
     def _conversation(self, store: Store, ticket: Ticket, user: User) -> None:
-        d, p, email = self.d, self.pools, user.emails[0]
+        d, p, email, staff_by_id = self.d, self.pools, user.emails[0], store.lookups.staff
         first = user.fullname.split()[0]
         now = ticket.dateline
         posts = [user_post(store, ticket, user.id, user.fullname, email,
                            p.message(d, "Hello,", f"Thanks,\n{first}"), now)]
-        from_staff = True
+        ticket.lastuserreply, from_staff = now, True
         for _ in range(d.pick((0, 1, 1, 2, 2, 2, 2, 3, 3, 4))):
             now = min(SEED_END, now + d.between(600, 3 * DAY))
             if from_staff:
-                staff = store.lookups.staff.get(ticket.ownerstaffid) or d.pick(self.staff)
+                staff = staff_by_id.get(ticket.ownerstaffid) or d.pick(self.staff)
                 text = p.message(d, f"Hi {first},", f"Best regards,\n{staff['fullname']}")
                 posts.append(Post(store.new_id("post"), ticket.id, now, 0, staff["fullname"],
                                   staff["email"], CREATOR_STAFF, staff["id"], text,
                                   isprivate=int(d.chance(0.08)), isemailed=1))
+                ticket.laststaffreply = now
             else:
                 text = p.message(d, "Hi again,", first)
                 posts.append(user_post(store, ticket, user.id, user.fullname, email, text, now))
+                ticket.lastuserreply = now
             from_staff = not from_staff if d.chance(0.85) else from_staff
         ticket.posts = {post.id: post for post in posts}
         ticket.replies, ticket.lastreplier = len(posts) - 1, posts[-1].fullname
         ticket.lastactivity = now
-        ticket.lastuserreply = max(x.dateline for x in posts if x.creator == CREATOR_USER)
-        ticket.laststaffreply = max((x.dateline for x in posts if x.creator == CREATOR_STAFF),
-                                    default=0)
 
     def _notes(self, store: Store, ticket: Ticket) -> None:
-        d = self.d
+        d, count = self.d, self.d.pick(_NOTE_COUNTS)
+        if not count:
+            return
         end = min(SEED_END, ticket.lastactivity + DAY)
-        for when in sorted(d.between(ticket.dateline, end) for _ in range(d.pick(_NOTE_COUNTS))):
+        for when in sorted(d.between(ticket.dateline, end) for _ in range(count)):
             staff = d.pick(self.staff)
             forstaff = d.pick(self.staff)["id"] if d.chance(0.2) else 0
             note = ticket_note(store, ticket, staff["id"], staff["fullname"],
@@ -329,18 +330,19 @@ class SeedBuilder:
             ticket.notes[note.id] = note
 
     def _timetracks(self, store: Store, ticket: Ticket) -> None:
-        d = self.d
-        for work in sorted(d.between(ticket.dateline, ticket.lastactivity)
-                           for _ in range(d.pick(_TRACK_COUNTS))):
-            worker = store.lookups.staff.get(ticket.ownerstaffid) or d.pick(self.staff)
-            creator = worker if d.chance(0.8) else d.pick(self.staff)
+        d, count = self.d, self.d.pick(_TRACK_COUNTS)
+        if not count:
+            return
+        worker = store.lookups.staff.get(ticket.ownerstaffid)
+        for work in sorted(d.between(ticket.dateline, ticket.lastactivity) for _ in range(count)):
+            doer = worker or d.pick(self.staff)
+            creator = doer if d.chance(0.8) else d.pick(self.staff)
             spent = d.pick(_SPENT)
             billable = d.pick((spent, spent, 0, -(-spent // 900) * 900))
             text = d.pick(self.pools.sentences) if d.chance(0.9) else ""
-            entry = time_track(store, ticket, creator, worker, spent, billable, work, work,
+            entry = time_track(store, ticket, creator, doer, spent, billable, work, work,
                                text, d.between(1, 5))
             ticket.timetracks[entry.id] = entry
-
 
 _KINDS = (("new ticket", 12), ("customer reply", 20), ("staff reply", 20), ("staff note", 10),
           ("status change", 12), ("priority change", 6), ("reassign owner", 6),
@@ -450,6 +452,7 @@ class Activity:
     def _post_deleted(self, ticket: Ticket, now: int) -> str:
         post = self.d.pick(list(ticket.posts.values())[1:])
         self.store.delete_post(post)
+        self.store.rebuild(ticket)  # an agent deletes in the staff panel, which rebuilds
         return f"ticket {ticket.id}: post:{post.id} deleted (lastactivity unchanged)"
 
     def _ticket_deleted(self, ticket: Ticket, now: int) -> str:

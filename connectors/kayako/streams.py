@@ -56,15 +56,15 @@ class Pass:
 
 
 class KayakoReader:
-    def __init__(self, client: KayakoClient, session: HttpSession, options: Any, ctx: ReadContext) -> None:
+    def __init__(self, client: KayakoClient, session: HttpSession, options: Any, ctx: ReadContext | None) -> None:
         self.client, self.session, self.options, self.ctx = client, session, options, ctx
-        self.state: dict[str, Any] = dict(ctx.state.get("tickets", {}))
-        self.people_state: dict[str, Any] = dict(ctx.state.get("people", {}))
+        self.state: dict[str, Any] = dict(ctx.state.get("tickets", {})) if ctx else {}
+        self.people_state: dict[str, Any] = dict(ctx.state.get("people", {})) if ctx else {}
         self.seen = Pass()
 
     async def read(self) -> AsyncIterator[Batch]:
         self.session.category = "incremental"
-        lookups = await self._lookups()
+        lookups = await self.lookups()
         async for batch in self._people():
             yield batch
         async for batch in self._walk(lookups):
@@ -78,7 +78,7 @@ class KayakoReader:
             async for batch in self._users(0, full=True):
                 yield batch
 
-    async def _lookups(self) -> m.Lookups:
+    async def lookups(self) -> m.Lookups:
         routes = ("/Base/Department", "/Tickets/TicketStatus", "/Tickets/TicketPriority", "/Tickets/TicketType")
         records = await asyncio.gather(*(self.client.lookup(r) for r in routes))
         lookups = m.Lookups.from_records(*records)
@@ -202,12 +202,12 @@ class KayakoReader:
             yield batch
         missing = sorted(stored - self.seen.listed - self.seen.walked, key=int)
         if missing:
-            yield await self._recheck(missing, lookups)
+            yield await self.recheck(missing, lookups)
         if closed:
             self.state["closed_reconciled_at"] = time.time()
             yield Batch(state={"tickets": dict(self.state)})
 
-    async def _recheck(self, ids: list[str], lookups: m.Lookups) -> Batch:
+    async def recheck(self, ids: list[str], lookups: m.Lookups) -> Batch:
         """Tickets the warehouse expects but the listing lacked: re-read each, or mark it gone."""
         found = await asyncio.gather(*(self.client.ticket(i) for i in ids))
         batch = Batch(deleted={"tickets": [i for i, t in zip(ids, found, strict=True) if t is None]})

@@ -9,6 +9,105 @@ from deskbridge.contract import WriteOp
 from deskbridge.errors import VendorRejected
 
 from .client import KayakoClient
+from .mapping import Lookups
+
+DEFAULT_REQUESTER = ("deskbridge", "deskbridge@example.invalid")
+
+
+class KayakoWriter:
+    """Performs writes; learns the helpdesk's status, priority and department ids on first use."""
+
+    def __init__(self, client: KayakoClient) -> None:
+        self.client = client
+        self._lookups: Lookups | None = None
+
+    async def lookups(self) -> Lookups:
+        if self._lookups is None:
+            routes = ("/Base/Department", "/Tickets/TicketStatus", "/Tickets/TicketPriority", "/Tickets/TicketType")
+            self._lookups = Lookups.from_records(*[await self.client.lookup(r) for r in routes])
+        return self._lookups
+
+    async def write(self, op: WriteOp, ticket_id: str | None, p: dict[str, Any]) -> str | None:
+        """Perform one write; returns the created record's canonical source id."""
+        if op is WriteOp.ADD_NOTE:
+            return await _add_note(self.client, _need(ticket_id), p)
+        if op is WriteOp.DELETE_NOTE:
+            kind, _, note_id = str(p["source_id"]).partition(":")
+            await self.client.delete("TicketPost" if kind == "post" else "TicketNote", _need(ticket_id), note_id)
+            return None
+        if op is WriteOp.ADD_TIME_ENTRY:
+            created = await self.client.create("TicketTimeTrack", _time_track(_need(ticket_id), p))
+            return str(created["id"])
+        if op is WriteOp.DELETE_TIME_ENTRY:
+            await self.client.delete("TicketTimeTrack", _need(ticket_id), str(p["source_id"]))
+            return None
+        if op in (WriteOp.UPDATE_FIELDS, WriteOp.CHANGE_STATUS, WriteOp.CLOSE_TICKET):
+            await self.client.update_ticket(_need(ticket_id), await self._ticket_fields(p, op))
+            return ticket_id
+        if op is WriteOp.CREATE_TICKET:
+            created = await self.client.create("Ticket", await self._new_ticket(p))
+            return str(created["id"])
+        if op is WriteOp.DELETE_TICKET:
+            await self.client.delete("Ticket", _need(ticket_id))
+            return None
+        raise NotImplementedError(f"kayako does not support {op}")
+
+    async def _ticket_fields(self, p: dict[str, Any], op: WriteOp) -> dict[str, Any]:
+        lookups = await self.lookups()
+        data: dict[str, Any] = {}
+        if op is WriteOp.CLOSE_TICKET:
+            p = {**p, "status": p.get("status") or _first(lookups.statuses, lookups.resolved_statuses)}
+        for key, vendor, table in (
+            ("status", "ticketstatusid", lookups.statuses),
+            ("priority", "ticketpriorityid", lookups.priorities),
+            ("department", "departmentid", lookups.departments),
+            ("type", "tickettypeid", lookups.types),
+        ):
+            if p.get(key) is not None:
+                data[vendor] = _id_of(table, p[key], key)
+        if p.get("subject") is not None:
+            data["subject"] = p["subject"]
+        if "assignee_id" in p:
+            data["ownerstaffid"] = (p["assignee_id"] or "staff:0").removeprefix("staff:")
+        return data
+
+    async def _new_ticket(self, p: dict[str, Any]) -> dict[str, Any]:
+        lookups = await self.lookups()
+        name, email = p.get("requester_name") or DEFAULT_REQUESTER[0], p.get("requester_email") or DEFAULT_REQUESTER[1]
+        data = {
+            "subject": p.get("subject") or "(no subject)",
+            "fullname": name,
+            "email": email,
+            "contents": p.get("body") or p.get("subject") or "(no description)",
+            "departmentid": _first(lookups.departments),
+            "ticketstatusid": _first(lookups.statuses, exclude=lookups.resolved_statuses),
+            "ticketpriorityid": _first(lookups.priorities),
+            "tickettypeid": _first(lookups.types),
+            **await self._ticket_fields({k: p.get(k) for k in ("status", "priority", "department", "type")}, WriteOp.UPDATE_FIELDS),
+        }
+        requester = p.get("requester_id") or ""
+        if requester.startswith("user:"):
+            data["userid"] = requester.removeprefix("user:")
+        elif str(p.get("author_id") or "").startswith("staff:"):
+            data["staffid"] = str(p["author_id"]).removeprefix("staff:")
+        else:
+            data["autouserid"] = "1"
+        return data
+
+
+def _id_of(table: dict[str, str], label: str, what: str) -> str:
+    if label in table:
+        return label
+    for key, title in table.items():
+        if title == label:
+            return key
+    from deskbridge.errors import UnmappedValueError
+
+    raise UnmappedValueError(f"kayako {what}", label, sorted(table.values()))
+
+
+def _first(table: dict[str, str], exclude: frozenset[str] | set[str] = frozenset()) -> str:
+    return next(k for k in table if k not in exclude)
 
 
 def _staff(person: str | None, what: str) -> str:
@@ -19,34 +118,8 @@ def _staff(person: str | None, what: str) -> str:
 
 def _epoch(value: datetime | int | None) -> int:
     if value is None:
-        raise VendorRejected("work and bill times are required", vendor="kayako")
+        raise VendorRejected("No work timeline specified", vendor="kayako", resource="timetracks")
     return int(value.timestamp()) if isinstance(value, datetime) else int(value)
-
-
-async def write(client: KayakoClient, op: WriteOp, ticket_id: str | None, p: dict[str, Any]) -> str | None:
-    """Perform one write; returns the created record's canonical source id."""
-    if op is WriteOp.ADD_NOTE:
-        return await _add_note(client, _need(ticket_id), p)
-    if op is WriteOp.DELETE_NOTE:
-        kind, _, note_id = str(p["source_id"]).partition(":")
-        await client.delete("TicketPost" if kind == "post" else "TicketNote", _need(ticket_id), note_id)
-        return None
-    if op is WriteOp.ADD_TIME_ENTRY:
-        created = await client.create("TicketTimeTrack", _time_track(_need(ticket_id), p))
-        return str(created["id"])
-    if op is WriteOp.DELETE_TIME_ENTRY:
-        await client.delete("TicketTimeTrack", _need(ticket_id), str(p["source_id"]))
-        return None
-    if op in (WriteOp.UPDATE_FIELDS, WriteOp.CHANGE_STATUS):
-        await client.update_ticket(_need(ticket_id), _ticket_fields(p))
-        return ticket_id
-    if op is WriteOp.CREATE_TICKET:
-        created = await client.create("Ticket", {**_ticket_fields(p), **_creator(p)})
-        return str(created["id"])
-    if op is WriteOp.DELETE_TICKET:
-        await client.delete("Ticket", _need(ticket_id))
-        return None
-    raise NotImplementedError(f"kayako does not support {op}")
 
 
 def _need(ticket_id: str | None) -> str:
@@ -91,30 +164,4 @@ def _time_track(ticket_id: str, p: dict[str, Any]) -> dict[str, Any]:
         data["workerstaffid"] = _staff(p["worker_id"], "a time entry's worker")
     if not data["contents"]:
         raise VendorRejected("No contents specified", vendor="kayako", resource="timetracks")
-    return data
-
-
-_TICKET_FIELDS = {
-    "subject": "subject",
-    "department_id": "departmentid",
-    "status_id": "ticketstatusid",
-    "priority_id": "ticketpriorityid",
-    "type_id": "tickettypeid",
-}
-
-
-def _ticket_fields(p: dict[str, Any]) -> dict[str, Any]:
-    data = {vendor: p[key] for key, vendor in _TICKET_FIELDS.items() if p.get(key) is not None}
-    if "assignee_id" in p:
-        data["ownerstaffid"] = (p["assignee_id"] or "staff:0").removeprefix("staff:")
-    return data
-
-
-def _creator(p: dict[str, Any]) -> dict[str, Any]:
-    data = {"fullname": p.get("requester_name", ""), "email": p.get("requester_email", ""), "contents": p.get("body", "")}
-    requester = p.get("requester_id") or ""
-    if requester.startswith("user:"):
-        data["userid"] = requester.removeprefix("user:")
-    else:
-        data["autouserid"] = "1"
     return data

@@ -22,6 +22,7 @@ from pydantic_settings import (
 
 from .errors import ConfigError
 from .http import HttpOptions
+from .links import LinkConfig
 
 ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
 DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
@@ -117,7 +118,7 @@ class Settings(BaseSettings):
     )
     warehouse: WarehouseConfig = Field(default_factory=WarehouseConfig)
     connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
-    links: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    links: dict[str, LinkConfig] = Field(default_factory=dict)
 
     @classmethod
     def settings_customise_sources(
@@ -150,6 +151,8 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
         raise ConfigError(_first_error(where, exc)) from None
     except ValueError as exc:  # TOML syntax
         raise ConfigError(f"{where}: {exc}") from None
+    finally:
+        _CONFIG_FILE["path"] = None
     known = plugins()
     for name, conn in settings.connections.items():
         conn.name = name
@@ -159,7 +162,24 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
                 f"known: {', '.join(sorted(known))}"
             )
         _check_options(where, name, conn, known[conn.type])
+    for name, link in settings.links.items():
+        link.name = name
+        _check_link(where, link, settings, known)
     return settings
+
+
+def _check_link(where: str, link: LinkConfig, settings: Settings, known: dict[str, Any]) -> None:
+    from .links import check_link
+
+    for side in ("a", "b"):
+        if getattr(link, side) not in settings.connections:
+            raise ConfigError(f"{where}: links.{link.name}.{side}: no connection named {getattr(link, side)!r}")
+    vendors = {side: settings.connections[getattr(link, side)].type for side in ("a", "b")}
+    classes = {side: known[vendor].connector_class() for side, vendor in vendors.items()}
+    try:
+        check_link(link, classes, vendors)  # type: ignore[arg-type]
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _check_options(where: str, name: str, conn: ConnectionConfig, plugin: Any) -> None:

@@ -167,6 +167,7 @@ class Connector(ABC):
     vendor: ClassVar[str]
     streams: ClassVar[tuple[StreamSpec, ...]]
     write_ops: ClassVar[frozenset[WriteOp]] = frozenset()
+    writable_fields: ClassVar[frozenset[str]] = frozenset()  # canonical ticket fields UPDATE_FIELDS sets
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
 
     def __init__(
@@ -189,8 +190,19 @@ class Connector(ABC):
         """Yield batches of canonical rows with the cursor state that covers them."""
 
     async def write(self, op: WriteOp, ticket_id: str | None, payload: Row) -> str | None:
-        """Perform ``op`` (on ``ticket_id`` where it applies); return the created record's id."""
+        """Perform ``op`` (on ``ticket_id`` where it applies); return the created record's id.
+
+        Payloads are canonical: ticket fields as in :class:`~deskbridge.models.Ticket` (status
+        and priority as this vendor's labels), plus ``body``, ``requester_name`` and
+        ``requester_email`` on create; notes as in :class:`~deskbridge.models.Note`; time
+        entries as in :class:`~deskbridge.models.TimeEntry`. People are this vendor's
+        ``people.source_id`` values.
+        """
         raise NotImplementedError(f"{self.vendor} does not support {op}")
+
+    async def read_tickets(self, ticket_ids: list[str]) -> Batch:
+        """Re-read these tickets with all their children now (used to recover after a crash)."""
+        raise NotImplementedError(f"{self.vendor} cannot re-read single tickets")
 
     async def aclose(self) -> None:
         """Release network resources."""

@@ -4,6 +4,10 @@ Batches are coalesced up to ``commit_rows`` rows or ``commit_interval_s`` second
 with their cursor state in one transaction (DuckDB pays per statement, not per row). A run that
 dies keeps every committed checkpoint; the next run starts from the last committed state, and
 because writes are upserts keyed by (connection, source id), re-reading a page never doubles it.
+
+A cancelled run (``deskbridge serve`` shutting down, Ctrl-C) abandons the request in flight,
+commits the batches the connector had already completed, records the run ``interrupted`` and
+re-raises.
 """
 
 from __future__ import annotations
@@ -11,8 +15,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import structlog
@@ -24,6 +29,7 @@ from .redact import scrub
 from .warehouse import Warehouse
 
 log = structlog.get_logger("deskbridge.engine")
+T = TypeVar("T")
 
 
 @dataclass
@@ -61,6 +67,7 @@ async def sync(
     bound.info("sync.start", vendor=config.type, full_refresh=full_refresh)
     counts: Counter[str] = Counter()
     connector: Connector | None = None
+    writer: _Writer | None = None
     try:
         connector = build_connector(config, transport)
         versions = {s.name: s.state_version for s in connector.streams}
@@ -85,12 +92,35 @@ async def sync(
         requests = dict(connector.request_counts) if connector else {}
         message = scrub(f"{type(exc).__name__}: {exc}")
         status = "interrupted" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else "failed"
+        if writer is not None and isinstance(exc, asyncio.CancelledError):
+            await _salvage(writer, bound)
+        counts = writer.counts if writer is not None and status == "interrupted" else counts
         warehouse.finish_run(run_id, status, counts, requests, error=message)
         bound.error("sync.failed", error=message, status=status)
         raise
     seconds = time.perf_counter() - started
     bound.info("sync.done", seconds=round(seconds, 2), requests=requests, **_summary(counts))
     return RunResult(config.name, run_id, "success", dict(counts), requests, None, seconds)
+
+
+async def reread(
+    warehouse: Warehouse,
+    config: ConnectionConfig,
+    ticket_ids: list[str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RunResult:
+    """Re-read a few tickets with their children now, recorded as a run of its own."""
+    run_id, run_started = warehouse.start_run(config.name, False)
+    async with build_connector(config, transport) as connector:
+        try:
+            batch = await connector.read_tickets(ticket_ids)
+            counts = warehouse.apply_batch(config.name, run_id, run_started, batch, {})
+        except BaseException as exc:
+            warehouse.finish_run(run_id, "failed", {}, dict(connector.request_counts), error=scrub(str(exc)))
+            raise
+        warehouse.finish_run(run_id, "success", counts, dict(connector.request_counts))
+    return RunResult(config.name, run_id, "success", dict(counts), dict(connector.request_counts))
 
 
 class _Writer:
@@ -126,10 +156,35 @@ class _Writer:
             return
         merged = merge(self.pending)
         self.pending, self.pending_rows = [], 0
-        self.counts += await asyncio.to_thread(
-            self.warehouse.apply_batch, self.connection, self.run_id, self.run_started, merged, self.versions
-        )
+        await in_thread(self._commit, merged)
         self.last_commit = time.monotonic()
+
+    def _commit(self, batch: Batch) -> None:
+        self.counts += self.warehouse.apply_batch(self.connection, self.run_id, self.run_started, batch, self.versions)
+
+
+async def _salvage(writer: _Writer, bound: Any) -> None:
+    """Commit the complete batches a cancelled run still holds; they are valid checkpoints."""
+    try:
+        await writer.flush()
+    except Exception as exc:  # the run is being cancelled anyway; the batches will be re-read
+        bound.warning("sync.salvage_failed", error=scrub(f"{type(exc).__name__}: {exc}"))
+
+
+async def in_thread(func: Callable[..., T], *args: Any) -> T:
+    """Run ``func`` in a worker thread; if cancelled meanwhile, wait for it to end, then re-raise.
+
+    A DuckDB connection must never be used by two threads at once, so a cancelled caller must
+    not go on (to record the run, or close the connection) while a commit is still running.
+    """
+    work = asyncio.ensure_future(asyncio.to_thread(func, *args))
+    try:
+        return await asyncio.shield(work)
+    except asyncio.CancelledError:
+        await asyncio.wait([work])
+        if not work.cancelled():
+            work.exception()  # marks it retrieved: the cancellation is what the caller reports
+        raise
 
 
 def merge(batches: list[Batch]) -> Batch:

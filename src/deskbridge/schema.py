@@ -10,14 +10,35 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
-from . import models
+from . import catalog, models
 from .errors import FatalError
+from .pushmodels import PUSH_TABLES
+from .service_state import ServiceState
 
 TABLES: tuple[type[SQLModel], ...] = (
     *models.ENTITY_MODELS.values(),
     models.TicketHistory,
     models.SyncRun,
     models.SyncState,
+    ServiceState,
+    *PUSH_TABLES,
+)
+TABLE_DESCRIPTIONS: dict[str, str] = {
+    "tickets": "One row per ticket: subject, vendor and canonical status and priority, people, times.",
+    "notes": "Replies (kind = reply) and internal notes (kind = note) on tickets.",
+    "time_entries": "Time logged on tickets: seconds worked and billable, worker, work and bill time.",
+    "people": "Staff and requesters (kind).",
+    "attachments": "Attachment metadata (not the files).",
+    "ticket_history": "One row per distinct version of a ticket seen by a sync.",
+    "sync_runs": "Every sync run: start, end, status, counts, requests, error.",
+    "sync_state": "Cursor state per connection and stream; where the next run starts.",
+    "service_state": "Per connection, what `deskbridge serve` plans: next run and backoff after failures.",
+    "meta": "Warehouse bookkeeping as key/value pairs.",
+}
+# meta is created by migrate() itself, before anything else.
+META_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("meta", "key", "VARCHAR", "schema_version, migrated_at, catalog_digest or snapshot_at."),
+    ("meta", "value", "VARCHAR", "The value, as text."),
 )
 
 # Steps that additive migration cannot derive; keyed by the version they lead to.
@@ -81,17 +102,14 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('migrated_at', ?)",
         [str(models.SCHEMA_VERSION), datetime.now().astimezone().isoformat()],
     )
+    catalog.install(con, TABLE_DESCRIPTIONS, describe())
     return models.SCHEMA_VERSION
 
 
 def _add_missing_columns(con: duckdb.DuckDBPyConnection, model: type[SQLModel]) -> None:
     table = model.__table__  # type: ignore[attr-defined]
-    have = {
-        name
-        for (name,) in con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table.name]
-        ).fetchall()
-    }
+    # pragma_table_info, not information_schema.columns: that one binds every view, ~20x slower.
+    have = {name for (name,) in con.execute("SELECT name FROM pragma_table_info(?)", [table.name]).fetchall()}
     for column in table.columns:
         if column.name not in have:
             con.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {duck_type(column)}")
@@ -107,4 +125,4 @@ def describe() -> list[tuple[str, str, str, str]]:
             info = fields.get(column.name)
             meaning = (info.description if info else "") or ""
             out.append((table.name, column.name, duck_type(column), meaning))
-    return out
+    return out + list(META_COLUMNS)

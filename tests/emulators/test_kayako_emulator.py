@@ -438,9 +438,11 @@ async def test_ticket_posts_list_get_create_and_delete() -> None:
     assert ticket.lastreplier == store.lookups.staff[3]["fullname"]
     assert emu.ground_truth()["notes"][f"post:{post_id}"] == {
         "ticket_id": "11", "kind": "reply", "visibility": "private", "body": "Internal detail"}
+    replies = ticket.replies
     deleted = await send(emu, "DELETE", f"/Tickets/TicketPost/11/{first}")
     assert (deleted.status_code, deleted.text, ticket.lastactivity) == (200, "", NOW)
     assert f"post:{first}" not in emu.ground_truth()["notes"]
+    assert ticket.replies == replies  # the API does not rebuild the ticket's properties
 
 
 @pytest.mark.parametrize(("method", "route", "form", "status", "error"), [
@@ -660,7 +662,7 @@ MOVING = ("customer reply", "staff reply", "status ->", "priority ->", "owner ->
 
 
 def test_mutations_move_lastactivity_only_for_tickets_and_posts() -> None:
-    """Creates, updates and new posts move lastactivity; notes, time tracks and deletes do not."""
+    """Only new tickets, updates and posts move lastactivity; agent post deletes recount replies."""
     emu = make()
     before = {tid: t.lastactivity for tid, t in emu.store.tickets.items()}
     lines = emu.mutate(400)
@@ -679,6 +681,10 @@ def test_mutations_move_lastactivity_only_for_tickets_and_posts() -> None:
             assert emu.store.tickets[tid].lastactivity == (NOW if did_move else before[tid]), tid
     deleted = [line.split()[1] for line in lines if re.fullmatch(r"ticket \d+ deleted", line)]
     assert deleted and not set(deleted) & set(emu.ground_truth()["tickets"])
+    pruned_lines = (re.match(r"ticket (\d+): post:\d+ deleted", line) for line in lines)
+    pruned = {int(m.group(1)) for m in pruned_lines if m and int(m.group(1)) in emu.store.tickets}
+    assert pruned and all(emu.store.tickets[t].replies == len(emu.store.tickets[t].posts) - 1
+                          for t in pruned)
 
 
 async def test_mutations_show_up_first_in_the_lastactivity_walk() -> None:

@@ -140,12 +140,14 @@ async def test_closed_tickets_are_reconciled_on_their_schedule(h: Harness) -> No
     h.assert_truth()
 
 
-async def test_deleted_reply_is_caught_by_reply_count(h: Harness) -> None:
-    """A deleted reply lowers the ticket's reply count; the reconcile re-reads that ticket's posts."""
+async def test_reply_deleted_by_an_agent_is_caught_by_reply_count(h: Harness) -> None:
+    """An agent deletes a reply in the staff panel: the reply count drops, so reconcile re-reads posts."""
     await h.sync()
-    tid = next(t for t in open_ids(h) if len(h.emulator.store.tickets[t].posts) > 1)
-    post_id = max(h.emulator.store.tickets[tid].posts)
-    await write(h, WriteOp.DELETE_NOTE, tid, {"source_id": f"post:{post_id}"})
+    store = h.emulator.store
+    tid = next(t for t in open_ids(h) if len(store.tickets[t].posts) > 1)
+    post_id = max(store.tickets[tid].posts)
+    store.delete_post(store.posts[post_id])
+    store.rebuild(store.tickets[tid])
     await h.sync()
     _, reconcile = last_run(h)
     assert reconcile == pages(len(open_ids(h))) + 1

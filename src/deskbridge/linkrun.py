@@ -1,0 +1,52 @@
+"""One cycle of a link: pull both sides, recover interrupted writes, then push."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import engine
+from .config import Settings
+from .links import LinkConfig
+from .push import PushResult, TransportFor, push_link
+from .warehouse import Warehouse
+
+
+async def run_link(
+    wh: Warehouse,
+    settings: Settings,
+    link: LinkConfig,
+    *,
+    dry_run: bool = False,
+    pull: bool = True,
+    only: set[str] | None = None,
+    transport_for: TransportFor = lambda name: None,
+    plan_file: Path | None = None,
+) -> PushResult:
+    """Pull ``link.a`` and ``link.b`` (unless ``pull`` is false), then push what differs."""
+    if pull:
+        for name in (link.a, link.b):
+            await engine.sync(wh, settings.connections[name], transport=transport_for(name))
+    if not dry_run:
+        await recover_pending(wh, settings, link, transport_for)
+    return await push_link(wh, settings, link, dry_run=dry_run, only=only, transport_for=transport_for, plan_file=plan_file)
+
+
+async def recover_pending(wh: Warehouse, settings: Settings, link: LinkConfig, transport_for: TransportFor) -> None:
+    """Re-read the target tickets of child writes a crash left pending, so their markers are seen.
+
+    A pending ticket needs nothing: the target's next pull lists new tickets anyway.
+    """
+    for target, origin in (("a", "b"), ("b", "a")):
+        rows = wh.con.execute(
+            f"""SELECT DISTINCT t.{target}_id FROM crosswalk c
+                JOIN (SELECT connection, source_id, ticket_id FROM notes UNION ALL
+                      SELECT connection, source_id, ticket_id FROM time_entries) r
+                  ON r.connection = ? AND r.source_id = c.origin_id
+                JOIN crosswalk t ON t.link = c.link AND t.entity = 'tickets' AND t.{origin}_id = r.ticket_id
+                WHERE c.link = ? AND c.state = 'pending' AND c.origin = ? AND c.entity <> 'tickets'
+                  AND t.{target}_id IS NOT NULL""",
+            [getattr(link, origin), link.name, origin],
+        ).fetchall()
+        if rows:
+            config = settings.connections[getattr(link, target)]
+            await engine.reread(wh, config, [r[0] for r in rows], transport=transport_for(config.name))

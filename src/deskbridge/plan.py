@@ -1,0 +1,304 @@
+"""Planning a push: what each side of a link needs so both agree, computed from the warehouse.
+
+Tickets are merged field by field against the values both sides last agreed on (the
+crosswalk's ``base_a``/``base_b``), compared in canonical terms (status category, priority
+level), so a value deskbridge wrote is recognised when it is read back and never echoed.
+Notes and time entries are append-only: a record with no twin is created on the other side,
+carrying a marker so a write that landed before a crash is found and linked, not repeated.
+Records carrying a marker are deskbridge's own writes and are never pushed back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from . import mappings, registry
+from .contract import WriteOp
+from .links import LinkConfig, Side
+from .mappings import ValueMap
+
+MARKER = re.compile(r"\[deskbridge:([0-9a-f]{12})\]")
+TICKET_FIELDS = ("subject", "status", "priority", "status_category", "priority_level", "updated_at",
+                 "number", "requester_id", "assignee_id", "department", "created_at")  # fmt: skip
+
+
+def marker_for(link: str, entity: str, origin: str, origin_id: str) -> str:
+    digest = hashlib.blake2b(f"{link}|{entity}|{origin}|{origin_id}".encode(), digest_size=6).hexdigest()
+    return f"[deskbridge:{digest}]"
+
+
+@dataclass
+class Action:
+    """One write (or link) the push will do; plans are lists of these, stored as JSON."""
+
+    kind: str  # create_ticket, update_ticket, add_note, add_time_entry, link, relink
+    entity: str
+    target: Side
+    origin: Side
+    origin_id: str  # source id on the origin side
+    marker: str
+    parent: str | None = None  # origin-side ticket id of a child record
+    target_id: str | None = None  # twin id, for updates and links
+    payload: dict[str, Any] = field(default_factory=dict)
+    base: dict[str, Any] = field(default_factory=dict)  # bases to record once done: {"a": {...}, "b": {...}}
+    reason: str = ""
+
+    def key(self) -> tuple[str, str, str, str]:
+        return (self.kind, self.entity, self.target, self.origin_id)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Sides:
+    """Both connections of a link: names, vendors, vocabularies and what each can write."""
+
+    conn: dict[Side, str]
+    vendor: dict[Side, str]
+    vocab: dict[Side, dict[str, ValueMap]]
+    write_ops: dict[Side, frozenset[WriteOp]]
+
+
+def sides_for(link: LinkConfig, vendors: dict[Side, str]) -> Sides:
+    vocab, ops = {}, {}
+    for side in ("a", "b"):
+        mapping = mappings.load(link.mappings.get(side, vendors[side]))  # type: ignore[arg-type]
+        vocab[side] = {f: mapping.values(f) for f in ("status", "priority")}
+        ops[side] = registry.get(vendors[side]).connector_class().write_ops  # type: ignore[index]
+    return Sides({"a": link.a, "b": link.b}, vendors, vocab, ops)  # type: ignore[arg-type]
+
+
+def canon(sides: Sides, side: Side, field_name: str, value: Any) -> Any:
+    if field_name in ("status", "priority") and value is not None:
+        return sides.vocab[side][field_name].to_canonical(value, value)
+    return value
+
+
+def to_target(sides: Sides, target: Side, field_name: str, canonical: Any) -> Any:
+    if field_name in ("status", "priority") and canonical is not None:
+        return sides.vocab[target][field_name].to_vendor(canonical)
+    return canonical
+
+
+class Planner:
+    """Reads one link's state from the warehouse and returns the actions that reconcile it."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, link: LinkConfig, sides: Sides) -> None:
+        self.con, self.link, self.sides = con, link, sides
+        self.xw = self._crosswalk()
+
+    def plan(self, only: set[str] | None = None) -> list[Action]:
+        """``only``: restrict to these origin-side ticket ids of side a (for demo migrations)."""
+        actions: list[Action] = []
+        for target in self.link.targets():
+            origin: Side = "b" if target == "a" else "a"
+            scope = only if origin == "a" else None
+            tickets = self._tickets(origin, target, scope) if "tickets" in self.link.entities else []
+            parents = {a.origin_id for a in tickets if a.kind != "update_ticket"}
+            parents |= {k[2] for k, row in self.xw.items() if k[:2] == ("tickets", origin) and row["state"] == "linked"}
+            if scope is not None:
+                parents &= scope
+            actions += tickets
+            for entity in ("notes", "time_entries"):
+                if entity in self.link.entities:
+                    actions += self._children(entity, origin, target, parents)
+        return actions
+
+    # -- state -----------------------------------------------------------------------------
+    def _crosswalk(self) -> dict[tuple[str, Side, str], dict[str, Any]]:
+        """Crosswalk rows by (entity, side, id on that side)."""
+        rows = self.con.execute(
+            "SELECT entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b FROM crosswalk WHERE link = ?",
+            [self.link.name],
+        ).fetchall()
+        out: dict[tuple[str, Side, str], dict[str, Any]] = {}
+        for entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b in rows:
+            row = {"entity": entity, "origin": origin, "origin_id": origin_id, "a": a_id, "b": b_id,
+                   "state": state, "marker": marker, "base_a": _json(base_a), "base_b": _json(base_b)}  # fmt: skip
+            for side in ("a", "b"):
+                if row[side]:
+                    out[(entity, side, row[side])] = row  # type: ignore[index]
+        return out
+
+    def _rows(self, entity: str, side: Side, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+        sql = f"SELECT source_id, {', '.join(columns)} FROM {entity} WHERE connection = ? AND deleted_at IS NULL"
+        cur = self.con.execute(sql + " ORDER BY created_at NULLS LAST, source_id", [self.sides.conn[side]])
+        return [dict(zip(("source_id", *columns), r, strict=True)) for r in cur.fetchall()]
+
+    def _wanted(self, ticket: dict[str, Any]) -> bool:
+        return all(str(ticket.get(k)) in values for k, values in self.link.filters.items())
+
+    # -- tickets ---------------------------------------------------------------------------
+    def _tickets(self, origin: Side, target: Side, only: set[str] | None) -> list[Action]:
+        tickets = self._rows("tickets", origin, TICKET_FIELDS)
+        theirs = {t["source_id"]: t for t in self._rows("tickets", target, TICKET_FIELDS)}
+        mine = self._marked_tickets(origin)
+        actions = []
+        for ticket in tickets:
+            sid = ticket["source_id"]
+            if only is not None and sid not in only:
+                continue
+            row = self.xw.get(("tickets", origin, sid))
+            if row and row["state"] == "linked":
+                twin = theirs.get(row[target])
+                if twin is not None:
+                    actions += self._merge(ticket, twin, row, origin, target)
+            elif sid not in mine and self._wanted(ticket):
+                actions.append(self._create_or_link(ticket, theirs, row, origin, target))
+        return actions
+
+    def _marked_tickets(self, side: Side) -> set[str]:
+        """Tickets on ``side`` that deskbridge created (their notes carry a ticket marker)."""
+        rows = self.con.execute(
+            "SELECT DISTINCT ticket_id FROM notes WHERE connection = ? AND body LIKE '%[deskbridge:%'",
+            [self.sides.conn[side]],
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def _create_or_link(self, ticket: dict[str, Any], theirs: dict[str, dict[str, Any]],
+                        row: dict[str, Any] | None, origin: Side, target: Side) -> Action:  # fmt: skip
+        sid = ticket["source_id"]
+        marker = row["marker"] if row else marker_for(self.link.name, "tickets", origin, sid)
+        found = self._find_marker(target, marker, "tickets") if row else None
+        twin = found or self._correlated(ticket, theirs, target)
+        if twin is not None:
+            base = self._agreed(ticket, theirs[twin], origin, target) if twin in theirs else {}
+            return Action("relink" if found else "link", "tickets", target, origin, sid, marker, target_id=twin, base=base)
+        payload = {f: to_target(self.sides, target, f, canon(self.sides, origin, f, ticket.get(f))) for f in self.link.fields}
+        payload["body"] = f"Synced from {self.sides.vendor[origin]} ticket {ticket.get('number') or sid}. {marker}"
+        return Action("create_ticket", "tickets", target, origin, sid, marker, payload=payload,
+                      base=self._created_bases(ticket, payload, origin, target))  # fmt: skip
+
+    def _correlated(self, ticket: dict[str, Any], theirs: dict[str, dict[str, Any]], target: Side) -> str | None:
+        key = self.link.correlate
+        if not key or ticket.get(key) in (None, ""):
+            return None
+        for tid, other in theirs.items():
+            if other.get(key) == ticket.get(key) and ("tickets", target, tid) not in self.xw:
+                return tid
+        return None
+
+    def _find_marker(self, side: Side, marker: str, entity: str) -> str | None:
+        column = "ticket_id" if entity == "tickets" else "source_id"
+        table, text = ("time_entries", "note") if entity == "time_entries" else ("notes", "body")
+        row = self.con.execute(
+            f"SELECT {column} FROM {table} WHERE connection = ? AND deleted_at IS NULL AND contains({text}, ?) LIMIT 1",
+            [self.sides.conn[side], marker],
+        ).fetchone()
+        return row[0] if row else None
+
+    def _created_bases(self, ticket: dict[str, Any], payload: dict[str, Any], origin: Side, target: Side) -> dict[str, Any]:
+        fields = self.link.fields
+        return {origin: {f: ticket.get(f) for f in fields}, target: {f: payload.get(f) for f in fields}}
+
+    def _agreed(self, mine: dict[str, Any], twin: dict[str, Any], origin: Side, target: Side) -> dict[str, Any]:
+        fields = self.link.fields
+        return {origin: {f: mine.get(f) for f in fields}, target: {f: twin.get(f) for f in fields}}
+
+    def _merge(self, ticket: dict[str, Any], twin: dict[str, Any], row: dict[str, Any], origin: Side, target: Side) -> list[Action]:
+        """Fields where the origin side changed and wins: one update of the target."""
+        base_o, base_t = row[f"base_{origin}"] or {}, row[f"base_{target}"] or {}
+        changes: dict[str, Any] = {}
+        for f in self.link.fields:
+            mine, theirs = canon(self.sides, origin, f, ticket.get(f)), canon(self.sides, target, f, twin.get(f))
+            if mine == theirs:
+                continue
+            changed_here = canon(self.sides, origin, f, base_o.get(f)) != mine
+            changed_there = canon(self.sides, target, f, base_t.get(f)) != theirs
+            if self._origin_wins(f, changed_here, changed_there, ticket, twin, origin):
+                changes[f] = to_target(self.sides, target, f, mine)
+        if not changes:
+            return []
+        base = {origin: {f: ticket.get(f) for f in self.link.fields},
+                target: {f: changes.get(f, twin.get(f)) for f in self.link.fields}}  # fmt: skip
+        return [Action("update_ticket", "tickets", target, origin, ticket["source_id"], row["marker"],
+                       target_id=twin["source_id"], payload=changes, base=base)]  # fmt: skip
+
+    def _origin_wins(self, f: str, here: bool, there: bool, mine: dict[str, Any], theirs: dict[str, Any], origin: Side) -> bool:
+        if here and not there:
+            return True
+        if there and not here:
+            return False
+        policy = self.link.winner(f)
+        if policy == "newest":
+            return (mine.get("updated_at") or datetime.min) > (theirs.get("updated_at") or datetime.min) if here else False
+        return policy == origin and here
+
+    # -- notes and time entries -----------------------------------------------------------
+    def _children(self, entity: str, origin: Side, target: Side, parents: set[str]) -> list[Action]:
+        actions = []
+        for rec in self._rows_children(entity, origin):
+            sid, parent = rec["source_id"], rec["ticket_id"]
+            row = self.xw.get((entity, origin, sid))
+            if parent not in parents or (row and row["state"] == "linked"):
+                continue
+            text = rec.get("body") if entity == "notes" else rec.get("note")
+            if text and MARKER.search(text):
+                continue  # deskbridge wrote it: an echo, never pushed back
+            marker = row["marker"] if row else marker_for(self.link.name, entity, origin, sid)
+            found = self._find_marker(target, marker, entity) if row else None
+            if found:
+                actions.append(Action("relink", entity, target, origin, sid, marker, parent=parent, target_id=found))
+            else:
+                actions.append(self._child_action(entity, rec, origin, target, marker))
+        return actions
+
+    def _child_action(self, entity: str, rec: dict[str, Any], origin: Side, target: Side, marker: str) -> Action:
+        sid, parent = rec["source_id"], rec["ticket_id"]
+        if entity == "notes":
+            return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=_note_payload(rec, marker))
+        if WriteOp.ADD_TIME_ENTRY in self.sides.write_ops[target]:
+            return Action("add_time_entry", entity, target, origin, sid, marker, parent=parent, payload=_time_payload(rec, marker))
+        if self.link.time_entries_as == "note":
+            reason = f"{self.sides.vendor[target]} has no time entries: carried as a private note"
+            return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=_time_note(rec, marker), reason=reason)
+        reason = f"{self.sides.vendor[target]} has no time entries and the link says skip"
+        return Action("skip", entity, target, origin, sid, marker, parent=parent, reason=reason)
+
+    def _rows_children(self, entity: str, side: Side) -> list[dict[str, Any]]:
+        if entity == "notes":
+            cols: tuple[str, ...] = ("ticket_id", "kind", "visibility", "body", "author_name", "created_at")
+        else:
+            cols = ("ticket_id", "seconds_worked", "seconds_billable", "work_time", "bill_time", "note", "worker_name")
+        sql = f"SELECT source_id, {', '.join(cols)} FROM {entity} WHERE connection = ? AND deleted_at IS NULL"
+        order = "created_at" if entity == "notes" else "work_time"
+        cur = self.con.execute(f"{sql} ORDER BY {order} NULLS LAST, source_id", [self.sides.conn[side]])
+        return [dict(zip(("source_id", *cols), r, strict=True)) for r in cur.fetchall()]
+
+
+def _note_payload(rec: dict[str, Any], marker: str) -> dict[str, Any]:
+    when = f"{rec['created_at']:%Y-%m-%d %H:%M} UTC" if rec.get("created_at") else "unknown time"
+    signature = f"— {rec.get('author_name') or 'unknown author'}, {when}"
+    return {"kind": rec["kind"], "visibility": rec["visibility"],
+            "body": f"{rec.get('body') or ''}\n\n{signature} {marker}", "created_at": rec.get("created_at")}  # fmt: skip
+
+
+def _time_payload(rec: dict[str, Any], marker: str) -> dict[str, Any]:
+    return {"seconds_worked": rec.get("seconds_worked"), "seconds_billable": rec.get("seconds_billable"),
+            "work_time": rec.get("work_time"), "bill_time": rec.get("bill_time"),
+            "note": f"{rec.get('note') or 'time entry'} — {rec.get('worker_name') or 'unknown worker'} {marker}"}  # fmt: skip
+
+
+def _time_note(rec: dict[str, Any], marker: str) -> dict[str, Any]:
+    worked, billable = _hm(rec.get("seconds_worked")), _hm(rec.get("seconds_billable"))
+    when = f"{rec['work_time']:%Y-%m-%d}" if rec.get("work_time") else "an unknown day"
+    text = f"Time logged: {worked} (billable {billable}) by {rec.get('worker_name') or 'unknown'} on {when}"
+    return {"kind": "note", "visibility": "private", "body": f"{text}: {rec.get('note') or ''} {marker}"}
+
+
+def _hm(seconds: int | None) -> str:
+    minutes = (seconds or 0) // 60
+    return f"{minutes // 60}h {minutes % 60:02d}m"
+
+
+def _json(value: Any) -> Any:
+    import json
+
+    return json.loads(value) if isinstance(value, str) else value
