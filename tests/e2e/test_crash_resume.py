@@ -14,11 +14,32 @@ from deskbridge.testing import duplicate_keys, projection, truth_diff
 from sandbox_proc import DESKBRIDGE, SandboxProcess
 
 pytestmark = pytest.mark.slow
-PAGE = {"kayako": {"page_size": 40}, "whmcs": {"page_size": 25}, "m4": {"reconcile_chunk": 25}}
+PAGE = {
+    "kayako": {"page_size": 40},
+    "omnidesk": {"page_size": 20, "listing_page_size": 100},
+    "whmcs": {"page_size": 25},
+    "m4": {"reconcile_chunk": 25},
+    "trackit": {"batch_size": 25},
+}
 
 
-def run_sync(config: Path, env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([DESKBRIDGE, "sync", "-c", str(config), *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+def run_sync(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [DESKBRIDGE, "--log-level", "info", "--log-json", "sync", "-c", str(config)],
+            env=env, stdout=subprocess.DEVNULL, stderr=sink,
+        )
+
+
+def kill_after_start(config: Path, env: dict[str, str], log: Path, delay: float) -> None:
+    """Start a sync, wait until its run has begun, let it work ``delay`` seconds, SIGKILL it."""
+    proc = run_sync(config, env, log)
+    deadline = time.monotonic() + 60
+    while b"sync.start" not in log.read_bytes() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(delay)
+    proc.kill()
+    proc.wait()
 
 
 @pytest.mark.parametrize("vendor", CONTRACT_VENDORS)
@@ -28,20 +49,14 @@ def test_sigkill_at_several_points_then_resume(vendor: str, tmp_path: Path) -> N
     try:
         config = tmp_path / "config.toml"
         env = sandbox.write_config(config, "crash", **PAGE.get(vendor, {}))
-        for delay in (1.5, 2.5, 3.5):
-            proc = run_sync(config, env)
-            time.sleep(delay)
-            proc.kill()
-            proc.wait()
-        for delay in (1.2, 2.0):
+        log = tmp_path / "sync.log"
+        for delay in (0.3, 1.0, 2.0):
+            kill_after_start(config, env, log, delay)
+        for delay in (0.2, 0.8):
             sandbox.mutate(30)
-            proc = run_sync(config, env)
-            time.sleep(delay)
-            proc.kill()
-            proc.wait()
-        final = run_sync(config, env)
-        _, stderr = final.communicate(timeout=300)
-        assert final.returncode == 0, stderr.decode()
+            kill_after_start(config, env, log, delay)
+        final = run_sync(config, env, log)
+        assert final.wait(timeout=300) == 0, log.read_text()
         con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
         try:
             assert truth_diff(projection(con, "crash"), sandbox.truth()) == []

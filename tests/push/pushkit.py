@@ -1,0 +1,50 @@
+"""Two (or more) sandboxes in-process, a Settings naming them, and a link between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from deskbridge.config import Settings
+from deskbridge.emulation import Emulator
+from deskbridge.engine import build_connector
+from deskbridge.links import LinkConfig
+from deskbridge.linkrun import run_link
+from deskbridge.push import PushResult
+from deskbridge.sandbox import build_emulator, sandbox_connection
+from deskbridge.warehouse import Warehouse
+
+FAST = {"retries": 3, "retry_backoff_s": 0.01}
+EAGER = {"kayako": {"closed_reconcile_every": "0s"}}
+
+
+@dataclass
+class Pair:
+    emulators: dict[str, Emulator]
+    settings: Settings
+    link: LinkConfig
+    wh: Warehouse
+
+    def transport(self, name: str) -> httpx.AsyncBaseTransport:
+        return httpx.ASGITransport(app=self.emulators[name].app)
+
+    async def cycle(self, **kwargs: Any) -> PushResult:
+        return await run_link(self.wh, self.settings, self.link, transport_for=self.transport, **kwargs)
+
+    async def write(self, name: str, op: Any, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+        async with build_connector(self.settings.connections[name], self.transport(name)) as connector:
+            return await connector.write(op, ticket_id, payload)
+
+
+def make_pair(tmp_path: Path, a: tuple[str, int], b: tuple[str, int], **link: Any) -> Pair:
+    emulators, connections = {}, {}
+    for name, (vendor, tickets), seed in (("a_side", a, 7), ("b_side", b, 8)):
+        emu = build_emulator(vendor, tickets=tickets, seed=seed)
+        emulators[name] = emu
+        connections[name] = sandbox_connection(emu, "http://testserver", name=name, options=EAGER.get(vendor, {}), **FAST)
+    config = LinkConfig.model_validate({"name": "pair", "a": "a_side", "b": "b_side", **link})
+    settings = Settings(connections=connections, links={"pair": config})
+    return Pair(emulators, settings, config, Warehouse(tmp_path / "push.duckdb"))
