@@ -96,7 +96,7 @@ class Planner:
 
     def plan(self, only: set[str] | None = None) -> list[Action]:
         """``only``: restrict to these origin-side ticket ids of side a (for demo migrations)."""
-        actions: list[Action] = []
+        actions: list[Action] = self._merge_linked(only) if "tickets" in self.link.entities else []
         for target in self.link.targets():
             origin: Side = "b" if target == "a" else "a"
             scope = only if origin == "a" else None
@@ -147,10 +147,8 @@ class Planner:
                 continue
             row = self.xw.get(("tickets", origin, sid))
             if row and row["state"] == "linked":
-                twin = theirs.get(row[target])
-                if twin is not None:
-                    actions += self._merge(ticket, twin, row, origin, target)
-            elif sid not in mine and self._wanted(ticket):
+                continue  # merged once per pair, in _merge_linked
+            if sid not in mine and self._wanted(ticket):
                 actions.append(self._create_or_link(ticket, theirs, row, origin, target))
         return actions
 
@@ -202,34 +200,58 @@ class Planner:
         fields = self.link.fields
         return {origin: {f: mine.get(f) for f in fields}, target: {f: twin.get(f) for f in fields}}
 
-    def _merge(self, ticket: dict[str, Any], twin: dict[str, Any], row: dict[str, Any], origin: Side, target: Side) -> list[Action]:
-        """Fields where the origin side changed and wins: one update of the target."""
-        base_o, base_t = row[f"base_{origin}"] or {}, row[f"base_{target}"] or {}
-        changes: dict[str, Any] = {}
-        for f in self.link.fields:
-            mine, theirs = canon(self.sides, origin, f, ticket.get(f)), canon(self.sides, target, f, twin.get(f))
-            if mine == theirs:
+    def _merge_linked(self, only: set[str] | None) -> list[Action]:
+        """Each linked pair once: per field, agree, or let the side that changed (or wins) move the other."""
+        rows = {s: {t["source_id"]: t for t in self._rows("tickets", s, TICKET_FIELDS)} for s in ("a", "b")}
+        actions: list[Action] = []
+        seen: set[int] = set()
+        for (entity, _, _), row in self.xw.items():
+            if entity != "tickets" or row["state"] != "linked" or id(row) in seen:
                 continue
-            changed_here = canon(self.sides, origin, f, base_o.get(f)) != mine
-            changed_there = canon(self.sides, target, f, base_t.get(f)) != theirs
-            if self._origin_wins(f, changed_here, changed_there, ticket, twin, origin):
-                changes[f] = to_target(self.sides, target, f, mine)
-        if not changes:
-            return []
-        base = {origin: {f: ticket.get(f) for f in self.link.fields},
-                target: {f: changes.get(f, twin.get(f)) for f in self.link.fields}}  # fmt: skip
-        return [Action("update_ticket", "tickets", target, origin, ticket["source_id"], row["marker"],
-                       target_id=twin["source_id"], payload=changes, base=base)]  # fmt: skip
+            seen.add(id(row))
+            a, b = rows["a"].get(row["a"]), rows["b"].get(row["b"])
+            if a is None or b is None or (only is not None and row["a"] not in only):
+                continue
+            actions += self._merge_pair(row, {"a": a, "b": b})
+        return actions
 
-    def _origin_wins(self, f: str, here: bool, there: bool, mine: dict[str, Any], theirs: dict[str, Any], origin: Side) -> bool:
-        if here and not there:
-            return True
-        if there and not here:
-            return False
+    def _merge_pair(self, row: dict[str, Any], cur: dict[Side, dict[str, Any]]) -> list[Action]:
+        changes: dict[Side, dict[str, Any]] = {"a": {}, "b": {}}
+        stale: dict[Side, dict[str, Any]] = {"a": {}, "b": {}}
+        for f in self.link.fields:
+            va, vb = canon(self.sides, "a", f, cur["a"].get(f)), canon(self.sides, "b", f, cur["b"].get(f))
+            base = {s: (row[f"base_{s}"] or {}).get(f) for s in ("a", "b")}
+            if va == vb:
+                for s in ("a", "b"):
+                    if base[s] != cur[s].get(f):
+                        stale[s][f] = cur[s].get(f)
+                continue
+            winner = self._winner(f, va != canon(self.sides, "a", f, base["a"]), vb != canon(self.sides, "b", f, base["b"]), cur)
+            loser: Side = "b" if winner == "a" else "a"
+            if loser in self.link.targets():
+                changes[loser][f] = to_target(self.sides, loser, f, va if winner == "a" else vb)
+        actions = []
+        for target in ("a", "b"):
+            if changes[target]:
+                origin: Side = "b" if target == "a" else "a"
+                base = {origin: {f: cur[origin].get(f) for f in changes[target]}, target: dict(changes[target])}
+                actions.append(Action("update_ticket", "tickets", target, origin, row[origin], row["marker"],  # type: ignore[arg-type]
+                                      target_id=row[target], payload=changes[target], base=base))  # fmt: skip
+        if not actions and (stale["a"] or stale["b"]):
+            actions.append(Action("rebase", "tickets", "b", "a", row["a"], row["marker"], target_id=row["b"],
+                                  base={s: v for s, v in stale.items() if v}))  # fmt: skip
+        return actions
+
+    def _winner(self, f: str, a_changed: bool, b_changed: bool, cur: dict[Side, dict[str, Any]]) -> Side:
+        if a_changed != b_changed:
+            return "a" if a_changed else "b"
         policy = self.link.winner(f)
-        if policy == "newest":
-            return (mine.get("updated_at") or datetime.min) > (theirs.get("updated_at") or datetime.min) if here else False
-        return policy == origin and here
+        if policy != "newest":
+            return policy  # type: ignore[return-value]
+        ua, ub = cur["a"].get("updated_at"), cur["b"].get("updated_at")
+        if ua is not None and ub is not None and ua != ub:
+            return "a" if ua > ub else "b"
+        return "a"  # a tie goes to side a, so the outcome never depends on planning order
 
     # -- notes and time entries -----------------------------------------------------------
     def _children(self, entity: str, origin: Side, target: Side, parents: set[str]) -> list[Action]:

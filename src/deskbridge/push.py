@@ -32,7 +32,7 @@ from .warehouse import Warehouse, utcnow
 log = structlog.get_logger("deskbridge.push")
 OPS = {"create_ticket": WriteOp.CREATE_TICKET, "update_ticket": WriteOp.UPDATE_FIELDS,
        "add_note": WriteOp.ADD_NOTE, "add_time_entry": WriteOp.ADD_TIME_ENTRY}  # fmt: skip
-PHASES = (("link", "relink", "skip"), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry"))
+PHASES = (("link", "relink", "skip", "rebase"), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry"))
 TransportFor = Callable[[str], httpx.AsyncBaseTransport | None]
 
 
@@ -164,13 +164,15 @@ class _Executor:
                 [self.link.name, action.entity, action.target, action.origin_id, action.reason, utcnow()],
             )
             return
-        twin = target_id if action.kind != "update_ticket" else action.target_id
+        twin = target_id if action.kind not in ("update_ticket", "rebase") else action.target_id
         a_id, b_id = _ids(action, twin)
         self.wh.con.execute(
             "INSERT INTO crosswalk (link, entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b, pushed_at) "
             "VALUES (?, ?, ?, ?, ?, ?, 'linked', ?, ?, ?, ?) ON CONFLICT DO UPDATE SET a_id = excluded.a_id, "
-            "b_id = excluded.b_id, state = 'linked', base_a = coalesce(excluded.base_a, crosswalk.base_a), "
-            "base_b = coalesce(excluded.base_b, crosswalk.base_b), pushed_at = excluded.pushed_at",
+            "b_id = excluded.b_id, state = 'linked', "
+            "base_a = json_merge_patch(coalesce(crosswalk.base_a, '{}'), coalesce(excluded.base_a, '{}')), "
+            "base_b = json_merge_patch(coalesce(crosswalk.base_b, '{}'), coalesce(excluded.base_b, '{}')), "
+            "pushed_at = excluded.pushed_at",
             [self.link.name, action.entity, *_origin_key(self.wh, self.link.name, action), a_id, b_id, action.marker,
              _base(action, "a"), _base(action, "b"), utcnow()],  # fmt: skip
         )

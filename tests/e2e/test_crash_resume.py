@@ -15,7 +15,7 @@ from sandbox_proc import DESKBRIDGE, SandboxProcess
 
 pytestmark = pytest.mark.slow
 PAGE = {
-    "kayako": {"page_size": 40},
+    "kayako": {"page_size": 40, "closed_reconcile_every": "0s"},
     "omnidesk": {"page_size": 20, "listing_page_size": 100},
     "whmcs": {"page_size": 25},
     "m4": {"reconcile_chunk": 25},

@@ -48,3 +48,30 @@ def make_pair(tmp_path: Path, a: tuple[str, int], b: tuple[str, int], **link: An
     config = LinkConfig.model_validate({"name": "pair", "a": "a_side", "b": "b_side", **link})
     settings = Settings(connections=connections, links={"pair": config})
     return Pair(emulators, settings, config, Warehouse(tmp_path / "push.duckdb"))
+
+
+def labels(pair: Pair, name: str, column: str) -> list[str]:
+    rows = pair.wh.con.execute(
+        f"SELECT DISTINCT {column} FROM tickets WHERE connection = ? AND {column} IS NOT NULL ORDER BY 1", [name]
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def linked_pairs(pair: Pair) -> list[tuple[str, str]]:
+    return pair.wh.con.execute(
+        "SELECT a_id, b_id FROM crosswalk WHERE link = ? AND entity = 'tickets' AND state = 'linked'", [pair.link.name]
+    ).fetchall()
+
+
+def disagreements(pair: Pair) -> list[str]:
+    """Linked tickets whose synced fields differ in canonical terms, both sides live."""
+    rows = pair.wh.con.execute(
+        """SELECT x.a_id, x.b_id, a.subject, b.subject, a.status_category, b.status_category,
+                  a.priority_level, b.priority_level
+           FROM crosswalk x
+           JOIN tickets a ON a.connection = ? AND a.source_id = x.a_id AND a.deleted_at IS NULL
+           JOIN tickets b ON b.connection = ? AND b.source_id = x.b_id AND b.deleted_at IS NULL
+           WHERE x.link = ? AND x.entity = 'tickets'""",
+        [pair.link.a, pair.link.b, pair.link.name],
+    ).fetchall()
+    return [f"{r[0]}~{r[1]}: {r[2:]}" for r in rows if r[2] != r[3] or r[4] != r[5] or r[6] != r[7]]
