@@ -88,9 +88,7 @@ class KayakoWriter:
         requester = p.get("requester_id") or ""
         if requester.startswith("user:"):
             data["userid"] = requester.removeprefix("user:")
-        elif str(p.get("author_id") or "").startswith("staff:"):
-            data["staffid"] = str(p["author_id"]).removeprefix("staff:")
-        else:
+        else:  # Kayako finds or creates the user by e-mail
             data["autouserid"] = "1"
         return data
 

@@ -20,6 +20,7 @@ import duckdb
 
 from . import mappings, registry
 from .contract import WriteOp
+from .errors import UnmappedValueError
 from .links import LinkConfig, Side
 from .mappings import ValueMap
 
@@ -169,10 +170,23 @@ class Planner:
         if twin is not None:
             base = self._agreed(ticket, theirs[twin], origin, target) if twin in theirs else {}
             return Action("relink" if found else "link", "tickets", target, origin, sid, marker, target_id=twin, base=base)
-        payload = {f: to_target(self.sides, target, f, canon(self.sides, origin, f, ticket.get(f))) for f in self.link.fields}
+        try:
+            payload = {f: to_target(self.sides, target, f, canon(self.sides, origin, f, ticket.get(f))) for f in self.link.fields}
+        except UnmappedValueError as exc:
+            return Action("reject", "tickets", target, origin, sid, marker, reason=str(exc))
+        person = self._person(origin, ticket.get("requester_id"))
+        payload.update(requester_name=person.get("name"), requester_email=person.get("email"))
         payload["body"] = f"Synced from {self.sides.vendor[origin]} ticket {ticket.get('number') or sid}. {marker}"
         return Action("create_ticket", "tickets", target, origin, sid, marker, payload=payload,
                       base=self._created_bases(ticket, payload, origin, target))  # fmt: skip
+
+    def _person(self, side: Side, person_id: str | None) -> dict[str, Any]:
+        if not person_id:
+            return {}
+        row = self.con.execute(
+            "SELECT name, email FROM people WHERE connection = ? AND source_id = ?", [self.sides.conn[side], person_id]
+        ).fetchone()
+        return {"name": row[0], "email": row[1]} if row else {}
 
     def _correlated(self, ticket: dict[str, Any], theirs: dict[str, dict[str, Any]], target: Side) -> str | None:
         key = self.link.correlate
@@ -229,11 +243,15 @@ class Planner:
             winner = self._winner(f, va != canon(self.sides, "a", f, base["a"]), vb != canon(self.sides, "b", f, base["b"]), cur)
             loser: Side = "b" if winner == "a" else "a"
             if loser in self.link.targets():
-                changes[loser][f] = to_target(self.sides, loser, f, va if winner == "a" else vb)
+                try:
+                    changes[loser][f] = to_target(self.sides, loser, f, va if winner == "a" else vb)
+                except UnmappedValueError as exc:
+                    origin: Side = "a" if loser == "b" else "b"
+                    return [Action("reject", "tickets", loser, origin, row[origin], row["marker"], reason=str(exc))]
         actions = []
         for target in ("a", "b"):
             if changes[target]:
-                origin: Side = "b" if target == "a" else "a"
+                origin = "b" if target == "a" else "a"
                 base = {origin: {f: cur[origin].get(f) for f in changes[target]}, target: dict(changes[target])}
                 actions.append(Action("update_ticket", "tickets", target, origin, row[origin], row["marker"],  # type: ignore[arg-type]
                                       target_id=row[target], payload=changes[target], base=base))  # fmt: skip

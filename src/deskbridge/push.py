@@ -21,7 +21,7 @@ import httpx
 import structlog
 
 from .config import Settings
-from .contract import Connector, WriteOp
+from .contract import Connector, Progress, WriteOp
 from .engine import build_connector
 from .errors import DeskbridgeError, UnmappedValueError
 from .links import LinkConfig, Side
@@ -32,7 +32,7 @@ from .warehouse import Warehouse, utcnow
 log = structlog.get_logger("deskbridge.push")
 OPS = {"create_ticket": WriteOp.CREATE_TICKET, "update_ticket": WriteOp.UPDATE_FIELDS,
        "add_note": WriteOp.ADD_NOTE, "add_time_entry": WriteOp.ADD_TIME_ENTRY}  # fmt: skip
-PHASES = (("link", "relink", "skip", "rebase"), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry"))
+PHASES = (("link", "relink", "skip", "rebase", "reject"), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry"))
 TransportFor = Callable[[str], httpx.AsyncBaseTransport | None]
 
 
@@ -44,6 +44,7 @@ class PushResult:
     actions: list[Action]
     counts: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # (entity, source id, reason)
+    mode: str = "sync"
 
     @property
     def writes(self) -> int:
@@ -69,11 +70,13 @@ async def push_link(
     transport_for: TransportFor = lambda name: None,
     plan_file: Path | None = None,
     chunk: int = 50,
+    progress: Progress | None = None,
+    mode: str = "sync",
 ) -> PushResult:
     """Plan the link and, unless ``dry_run``, carry the plan out."""
     push_id = _start(wh, link.name, dry_run)
     actions = plan_link(wh, settings, link, only)
-    result = PushResult(link.name, push_id, dry_run, actions)
+    result = PushResult(link.name, push_id, dry_run, actions, mode=mode)
     result.counts.update(f"{a.kind}.planned" for a in actions)
     if plan_file is not None:
         plan_file.parent.mkdir(parents=True, exist_ok=True)
@@ -84,7 +87,7 @@ async def push_link(
             for side, name in (("a", link.a), ("b", link.b))
         }
         try:
-            await _Executor(wh, link, connectors, result, chunk).run(actions)
+            await _Executor(wh, link, connectors, result, chunk, progress).run(actions)
         finally:
             for connector in connectors.values():
                 await connector.aclose()
@@ -93,14 +96,19 @@ async def push_link(
 
 
 class _Executor:
-    def __init__(self, wh: Warehouse, link: LinkConfig, connectors: dict[str, Connector], result: PushResult, chunk: int) -> None:
+    def __init__(self, wh: Warehouse, link: LinkConfig, connectors: dict[str, Connector], result: PushResult,
+                 chunk: int, progress: Progress | None) -> None:  # fmt: skip
         self.wh, self.link, self.connectors, self.result, self.chunk = wh, link, connectors, result, chunk
+        self.progress = progress or (lambda *_: None)
 
     async def run(self, actions: list[Action]) -> None:
+        done = 0
         for kinds in PHASES:
             todo = [a for a in actions if a.kind in kinds]
             for start in range(0, len(todo), self.chunk):
                 await self._chunk(todo[start : start + self.chunk])
+                done += len(todo[start : start + self.chunk])
+                self.progress(f"push {self.link.name}: {kinds[0]}", done, len(actions))
 
     async def _chunk(self, actions: list[Action]) -> None:
         ready = [a for a in actions if self._resolve_parent(a)]
@@ -109,7 +117,9 @@ class _Executor:
         outcomes = await asyncio.gather(*(self._write(a) for a in writes), return_exceptions=True)
         with _transaction(self.wh):
             for action in ready:
-                if action.kind not in OPS:
+                if action.kind == "reject":
+                    self._failed(action, action.reason)
+                elif action.kind not in OPS:
                     self._done(action, action.target_id)
             for action, outcome in zip(writes, outcomes, strict=True):
                 if isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
@@ -236,7 +246,7 @@ def _finish(wh: Warehouse, result: PushResult) -> None:
     status = "partial" if result.failures else "success"
     wh.con.execute(
         "UPDATE push_runs SET ended_at = ?, status = ?, counts = ? WHERE push_id = ?",
-        [utcnow(), status, json.dumps(dict(result.counts)), result.push_id],
+        [utcnow(), status, json.dumps({**result.counts, "mode": result.mode}), result.push_id],
     )
 
 

@@ -1,0 +1,153 @@
+"""CLI commands of the push side: ``migrate``, ``push`` and ``links export``."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .config import Settings
+from .links import LinkConfig
+from .linkrun import run_link
+from .migrate import MigrationReport, migrate, migration_link
+from .push import PushResult, plan_summary
+from .warehouse import Warehouse
+
+links_app = typer.Typer(help="Links between connections: the id crosswalk.", no_args_is_help=True)
+
+
+def plan_path(link: str) -> Path:
+    return Path("plans") / f"{link}-{datetime.now():%Y%m%d-%H%M%S}.json"
+
+
+def print_push(console: Console, result: PushResult, plan_file: Path | None) -> None:
+    verb = "would do" if result.dry_run else "did"
+    table = Table("action", "count", title=f"Link {result.link}: {verb}")
+    for what, n in sorted(plan_summary(result.actions).items()):
+        table.add_row(what, str(n))
+    console.print(table if result.actions else f"Link {result.link}: nothing to push")
+    if plan_file is not None:
+        console.print(f"plan written to {plan_file}")
+    for entity, source_id, reason in result.failures[:20]:
+        console.print(f"[red]rejected[/] {entity} {source_id}: {reason}", highlight=False)
+    if len(result.failures) > 20:
+        console.print(f"… {len(result.failures) - 20} more rejected rows: see push_failures")
+
+
+async def push_links(settings: Settings, links: list[LinkConfig], db: Path, *, dry_run: bool, pull: bool, console: Console) -> bool:
+    ok = True
+    with Warehouse(db) as wh:
+        for link in links:
+            plan_file = plan_path(link.name) if dry_run else None
+            result = await run_link(wh, settings, link, dry_run=dry_run, pull=pull, plan_file=plan_file)
+            print_push(console, result, plan_file)
+            ok &= not result.failures
+    return ok
+
+
+def print_report(console: Console, report: MigrationReport, path: Path) -> None:
+    table = Table("entity", "migrated", "failed", "skipped", title=f"Migration {report.link} ({report.mode})")
+    for entity, c in report.rows.items():
+        table.add_row(entity, str(c["migrated"]), str(c["failed"]), str(c["skipped"]))
+    console.print(table)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(report.markdown())
+    console.print(f"report written to {path}")
+
+
+def run_migration(settings: Settings, db: Path, source: str, target: str, *, demo: int | None, dry_run: bool,
+                  delta: bool, author: str | None, report_file: Path | None, console: Console) -> bool:  # fmt: skip
+    link = migration_link(settings, source, target, author)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
+    with Warehouse(db) as wh, Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("migrating", total=None)
+
+        def progress(stage: str, done: int, total: int | None) -> None:
+            bar.update(task, description=stage, completed=done, total=total)
+
+        plan_file = plan_path(link.name) if dry_run else None
+        result, report = asyncio.run(
+            migrate(wh, settings, link, demo=demo, dry_run=dry_run, delta=delta, plan_file=plan_file, progress=progress)
+        )
+    print_push(console, result, plan_file)
+    stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
+    print_report(console, report, report_file or Path("reports") / f"{link.name}-{report.mode}-{stamp}.md")
+    return not result.failures
+
+
+def export_crosswalk(db: Path, out: Path | None) -> None:
+    with Warehouse(db) as wh:
+        cursor = wh.con.execute(
+            "SELECT link, entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b, pushed_at "
+            "FROM crosswalk ORDER BY link, entity, origin, origin_id"
+        )
+        header = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    stream = out.open("w", newline="") if out else sys.stdout
+    try:
+        writer = csv.writer(stream)
+        writer.writerow(header)
+        writer.writerows(rows)
+    finally:
+        if out:
+            stream.close()
+
+
+def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> None:  # type: ignore[no-untyped-def]
+    """Add the push commands to the main CLI."""
+
+    @app.command("migrate")
+    def migrate_cmd(
+        source: Annotated[str, typer.Option("--from", help="Connection to copy from.")],
+        target: Annotated[str, typer.Option("--to", help="Connection to copy into.")],
+        demo: Annotated[int | None, typer.Option("--demo", help="Migrate only the first N tickets, for review.")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; write nothing to the target.")] = False,
+        delta: Annotated[bool, typer.Option("--delta", help="Only what changed since the last full run started.")] = False,
+        author: Annotated[str | None, typer.Option(help="Target people id that writes notes and time (e.g. staff:1).")] = None,
+        report: Annotated[Path | None, typer.Option(help="Markdown report path.")] = None,
+        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+        db: Annotated[Path | None, typer.Option("--db")] = None,
+    ) -> None:
+        """Copy tickets with their notes and time entries from one helpdesk into another."""
+        settings = settings_of(config)
+        for name in (source, target):
+            if name not in settings.connections:
+                fail(f"unknown connection {name!r}; configured: {', '.join(settings.connections)}")
+        ok = run_migration(settings, db_of(settings, db), source, target, demo=demo, dry_run=dry_run, delta=delta,
+                           author=author, report_file=report, console=console)  # fmt: skip
+        raise typer.Exit(0 if ok else 1)
+
+    @app.command("push")
+    def push_cmd(
+        names: Annotated[list[str] | None, typer.Argument(help="Links to push (default: all).")] = None,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print and save the plan; write nothing.")] = False,
+        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+        db: Annotated[Path | None, typer.Option("--db")] = None,
+    ) -> None:
+        """Pull both sides of each link, then push what differs."""
+        settings = settings_of(config)
+        chosen = [settings.links[n] for n in (names or settings.links) if n in settings.links]
+        if names and len(chosen) != len(names):
+            fail(f"unknown link; configured: {', '.join(settings.links) or 'none'}")
+        ok = asyncio.run(push_links(settings, chosen, db_of(settings, db), dry_run=dry_run, pull=True, console=console))
+        raise typer.Exit(0 if ok else 1)
+
+    @links_app.command("export")
+    def export_cmd(
+        as_csv: Annotated[bool, typer.Option("--csv", help="CSV (the only format).")] = True,
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: standard output).")] = None,
+        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+        db: Annotated[Path | None, typer.Option("--db")] = None,
+    ) -> None:
+        """Write the crosswalk: every linked record's ids on both sides and what was last pushed."""
+        export_crosswalk(db_of(settings_of(config), db), out)
+
+    app.add_typer(links_app, name="links")
