@@ -105,6 +105,8 @@ class _Executor:
         done = 0
         for kinds in PHASES:
             todo = [a for a in actions if a.kind in kinds]
+            self.twins = self._ticket_twins()
+            self.keys = self._row_keys()
             for start in range(0, len(todo), self.chunk):
                 await self._chunk(todo[start : start + self.chunk])
                 done += len(todo[start : start + self.chunk])
@@ -129,19 +131,34 @@ class _Executor:
                 else:
                     self._done(action, outcome)
 
+    def _ticket_twins(self) -> dict[tuple[str, str], str]:
+        """(side, ticket id) -> its twin's id, for every linked ticket of the link."""
+        rows = self.wh.con.execute(
+            "SELECT a_id, b_id FROM crosswalk WHERE link = ? AND entity = 'tickets' AND state = 'linked'", [self.link.name]
+        ).fetchall()
+        return {**{("a", a): b for a, b in rows}, **{("b", b): a for a, b in rows}}
+
+    def _row_keys(self) -> dict[tuple[str, str, str], tuple[str, str]]:
+        """(entity, side, id) -> the crosswalk row's (origin, origin_id), whichever side a write starts from."""
+        rows = self.wh.con.execute(
+            "SELECT entity, origin, origin_id, a_id, b_id FROM crosswalk WHERE link = ?", [self.link.name]
+        ).fetchall()
+        keys: dict[tuple[str, str, str], tuple[str, str]] = {}
+        for entity, origin, origin_id, a_id, b_id in rows:
+            for side, sid in (("a", a_id), ("b", b_id)):
+                if sid is not None:
+                    keys[(entity, side, sid)] = (origin, origin_id)
+        return keys
+
     def _resolve_parent(self, action: Action) -> bool:
         """Children need their ticket's twin, which may have been created a phase ago."""
         if action.parent is None:
             return True
-        row = self.wh.con.execute(
-            f"SELECT {action.target}_id FROM crosswalk WHERE link = ? AND entity = 'tickets' AND state = 'linked' "
-            f"AND {action.origin}_id = ?",
-            [self.link.name, action.parent],
-        ).fetchone()
-        if row is None or row[0] is None:
+        twin = self.twins.get((action.origin, action.parent))
+        if twin is None:
             self._failed(action, f"ticket {action.parent} has no twin on side {action.target} yet")
             return False
-        action.target_id = action.target_id if action.kind == "relink" else row[0]
+        action.target_id = action.target_id if action.kind == "relink" else twin
         return True
 
     async def _write(self, action: Action) -> str | None:
@@ -183,7 +200,7 @@ class _Executor:
             "base_a = json_merge_patch(coalesce(crosswalk.base_a, '{}'), coalesce(excluded.base_a, '{}')), "
             "base_b = json_merge_patch(coalesce(crosswalk.base_b, '{}'), coalesce(excluded.base_b, '{}')), "
             "pushed_at = excluded.pushed_at",
-            [self.link.name, action.entity, *_origin_key(self.wh, self.link.name, action), a_id, b_id, action.marker,
+            [self.link.name, action.entity, *self.keys.get((action.entity, action.origin, action.origin_id), (action.origin, action.origin_id)), a_id, b_id, action.marker,
              _base(action, "a"), _base(action, "b"), utcnow()],  # fmt: skip
         )
         self.wh.con.execute(
@@ -206,15 +223,6 @@ class _Executor:
 
 def _ids(action: Action, twin: str | None) -> tuple[str | None, str | None]:
     return (action.origin_id, twin) if action.origin == "a" else (twin, action.origin_id)
-
-
-def _origin_key(wh: Warehouse, link: str, action: Action) -> tuple[str, str]:
-    """Updates and links keep the crosswalk row's own origin, whichever side moved."""
-    row = wh.con.execute(
-        f"SELECT origin, origin_id FROM crosswalk WHERE link = ? AND entity = ? AND {action.origin}_id = ?",
-        [link, action.entity, action.origin_id],
-    ).fetchone()
-    return (row[0], row[1]) if row else (action.origin, action.origin_id)
 
 
 def _base(action: Action, side: str) -> str | None:
