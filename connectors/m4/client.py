@@ -28,6 +28,7 @@ from .clock import ServerClock
 
 Record = dict[str, Any]
 T = TypeVar("T")
+NOT_FOUND = "Object Not Found"  # M4's 404 for a missing record (an unknown route differs)
 # Statuses whose {"Message": ...} body we turn into a named error (the rest are retried).
 REFUSALS: dict[int, type[FatalError]] = {
     400: VendorRejected,  # business-rule violation, with the rule text
@@ -79,7 +80,9 @@ def refuse(response: httpx.Response, resource: str, record_id: str | None) -> Fa
 class M4Client:
     """Typed calls over one :class:`HttpSession`; every method returns raw records."""
 
-    def __init__(self, session: HttpSession, clock: ServerClock, api_root: str = "/m4api/api") -> None:
+    def __init__(
+        self, session: HttpSession, clock: ServerClock, api_root: str = "/m4api/api"
+    ) -> None:
         self.session, self.clock = session, clock
         self.root = api_root.rstrip("/") + "/Workforce"
 
@@ -94,7 +97,9 @@ class M4Client:
         body: Record | None = None,
     ) -> T:
         """One request whose body ``expect`` checks (inside the retry loop)."""
-        found = await self._maybe(method, route, resource, expect, record_id=record_id, body=body, missing_ok=False)
+        found = await self._maybe(
+            method, route, resource, expect, record_id=record_id, body=body, missing_ok=False
+        )
         return cast(T, found)  # None only stands for a 404, which raised here
 
     async def _maybe(
@@ -108,10 +113,10 @@ class M4Client:
         body: Record | None = None,
         missing_ok: bool = True,
     ) -> T | None:
-        """Like :meth:`_call`, but a 404 ("Object Not Found") gives ``None``."""
+        """Like :meth:`_call`, but "Object Not Found" gives ``None``."""
 
         def parse(response: httpx.Response) -> T | None:
-            if response.status_code == 404 and missing_ok:
+            if missing_ok and response.status_code == 404 and vendor_message(response) == NOT_FOUND:
                 return None
             if response.status_code in REFUSALS:
                 raise refuse(response, resource, record_id)
@@ -134,6 +139,10 @@ class M4Client:
         """GetTickets: every ticket, in one unpaged array."""
         return await self._call("GET", "Ticket/GetTickets", "tickets", records)
 
+    async def ticket(self, ticket_id: str) -> Record | None:
+        """GetTicket; ``None`` when M4 no longer has it."""
+        return await self._maybe("GET", f"Ticket/GetTicket/{ticket_id}", "tickets", record, record_id=ticket_id)
+
     async def notes_between(self, start: datetime | None, end: datetime | None) -> list[Record]:
         """GetTicketNotes: notes whose ``ts`` lies in [start, end]; a missing bound is open."""
         body = {
@@ -148,7 +157,7 @@ class M4Client:
     async def notes_of(self, ticket_id: str) -> list[Record] | None:
         """GetTicketNotesByTicket; ``None`` when the ticket no longer exists."""
         route = f"TicketNote/GetTicketNotesByTicket/{ticket_id}"
-        return await self._maybe("GET", route, "notes", records, record_id=ticket_id)
+        return await self._maybe("GET", route, "notes", records_or_one, record_id=ticket_id)
 
     async def entries_of(self, ticket_id: str) -> list[Record] | None:
         """GetTimeEntriesByTicket; ``None`` when the ticket no longer exists."""
@@ -170,7 +179,8 @@ class M4Client:
 
 def _list(value: Any, resource: str) -> list[Any]:
     if not isinstance(value, list):
-        raise PayloadError(f"expected a JSON array, got {type(value).__name__}", vendor="m4", resource=resource)
+        got = type(value).__name__
+        raise PayloadError(f"expected a JSON array, got {got}", vendor="m4", resource=resource)
     return value
 
 
@@ -184,6 +194,11 @@ def record(value: Any, resource: str) -> Record:
 def records(value: Any, resource: str) -> list[Record]:
     """An array of M4 objects."""
     return [record(item, resource) for item in _list(value, resource)]
+
+
+def records_or_one(value: Any, resource: str) -> list[Record]:
+    """An array of M4 objects, or the one object GetTicketNotesByTicket's sample shows."""
+    return [record(value, resource)] if isinstance(value, dict) else records(value, resource)
 
 
 def _message(value: Any, resource: str) -> str:

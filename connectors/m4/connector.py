@@ -25,24 +25,35 @@ from deskbridge.redact import SCRUBBER
 from . import writer
 from .client import M4Client
 from .clock import ServerClock, parse_zone
-from .streams import M4Reader
+from .streams import M4Reader, reread
 
 
 class M4Options(ConnectorOptions):
     api_root: str = Field("/m4api/api", description="Path of the web API under base_url.")
     server_timezone: str = Field(
-        "-05:00", description="Zone of timestamps M4 sends without an offset: '-05:00' or an IANA name."
+        "-05:00", description="Zone of times sent without an offset: '-05:00' or an IANA name."
     )
     lookback: str = Field("10m", description="Overlap of the note window below its watermark.")
-    reconcile_open_every: str = Field("0s", description="How often open tickets' notes and time are re-read.")
-    reconcile_all_every: str = Field("0s", description="How often every note and every ticket's time is re-read.")
-    sweep_window: str = Field("30d", description="Width of one GetTicketNotes request in the note sweep.")
+    reconcile_open_every: str = Field(
+        "0s", description="How often notes and time entries of open tickets are re-read."
+    )
+    reconcile_all_every: str = Field(
+        "0s", description="How often every note and every ticket's time entries are re-read."
+    )
+    sweep_window: str = Field("30d", description="ts span of one GetTicketNotes request in the sweep.")
     reconcile_chunk: int = Field(100, ge=1, le=5000, description="Tickets re-read per checkpoint.")
 
-    @field_validator("lookback", "reconcile_open_every", "reconcile_all_every", "sweep_window")
+    @field_validator("lookback", "reconcile_open_every", "reconcile_all_every")
     @classmethod
     def _duration(cls, value: str) -> str:
         parse_duration(value)
+        return value
+
+    @field_validator("sweep_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if parse_duration(value) < 3600:
+            raise ValueError("the note sweep window must be at least '1h'")
         return value
 
     @field_validator("server_timezone")
@@ -65,28 +76,32 @@ class M4Options(ConnectorOptions):
 
     @property
     def sweep_window_s(self) -> float:
-        return max(3600.0, parse_duration(self.sweep_window))
+        return parse_duration(self.sweep_window)
 
 
 class M4Connector(Connector):
     vendor = "m4"
     Options = M4Options
     streams: ClassVar[tuple[StreamSpec, ...]] = (
-        StreamSpec("tickets", "tickets", CursorKind.SNAPSHOT, "GetTickets every run; content hash finds changes"),
-        StreamSpec("people", "people", CursorKind.SNAPSHOT, "customers and user names the tickets name"),
-        StreamSpec("notes", "notes", CursorKind.WINDOW, "GetTicketNotes by ts window; sweep and re-reads reconcile"),
-        StreamSpec("time_entries", "time_entries", CursorKind.WITH_PARENT, "GetTimeEntriesByTicket per re-read ticket"),
+        StreamSpec("tickets", "tickets", CursorKind.SNAPSHOT, "GetTickets; content hash finds changes"),
+        StreamSpec("people", "people", CursorKind.SNAPSHOT, "customers and users the tickets name"),
+        StreamSpec("notes", "notes", CursorKind.WINDOW, "GetTicketNotes by ts window, sweep, re-reads"),
+        StreamSpec("time_entries", "time_entries", CursorKind.WITH_PARENT, "per re-read ticket"),
     )
     write_ops = frozenset({WriteOp.ADD_NOTE, WriteOp.UPDATE_NOTE, WriteOp.DELETE_NOTE})
 
-    def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         super().__init__(config, transport=transport)
         self.options: M4Options
         username, password = config.secret("username"), config.secret("password")
         token = base64.b64encode(f"{username}:{password}".encode()).decode()
         SCRUBBER.add([username, password, token])
         auth = httpx.BasicAuth(username, password)
-        self.session = HttpSession("m4", config.base_url, options=config.http, auth=auth, transport=transport)
+        self.session = HttpSession(
+            "m4", config.base_url, options=config.http, auth=auth, transport=transport
+        )
         clock = ServerClock(parse_zone(self.options.server_timezone))
         self.client = M4Client(self.session, clock, self.options.api_root)
 
@@ -102,7 +117,13 @@ class M4Connector(Connector):
         async for batch in M4Reader(self.client, self.session, self.options, ctx).read():
             yield batch
 
-    async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+    async def read_tickets(self, ticket_ids: list[str]) -> Batch:
+        self.session.category = "reconcile"
+        return await reread(self.client, ticket_ids)
+
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]
+    ) -> str | None:
         self.session.category = "write"
         return await writer.write(self.client, op, ticket_id, payload)
 

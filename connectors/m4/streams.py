@@ -70,7 +70,9 @@ class TicketState:
 class M4Reader:
     """One run's read: snapshot, notes, reconcile."""
 
-    def __init__(self, client: M4Client, session: HttpSession, options: M4Options, ctx: ReadContext) -> None:
+    def __init__(
+        self, client: M4Client, session: HttpSession, options: M4Options, ctx: ReadContext
+    ) -> None:
         self.client, self.session, self.options, self.ctx = client, session, options, ctx
         self.clock = client.clock
         self.state = TicketState.load(ctx.state.get("tickets"))
@@ -100,19 +102,20 @@ class M4Reader:
         rows = [m.ticket_row(r, self.clock) for r in records]
         stored = self.ctx.warehouse.hashes("tickets")
         seen = {row["source_id"] for row in rows}
-        changed = {r["source_id"] for r in rows if stored.get(r["source_id"]) != content_hash(r, TICKET_FIELDS)}
+        changed = {r["source_id"] for r in rows if stored.get(r["source_id"]) != _hash(r)}
         self.ticket_ids = sorted(seen, key=int)
         self.open_ids = {r["source_id"] for r in rows if m.is_open(r)}
         self.first_opened = min((r["created_at"] for r in rows if r["created_at"]), default=None)
-        self._plan(changed)
-        batch = Batch(deleted={"tickets": sorted(set(stored) - seen, key=int)}, complete=[Scope("people")])
+        self._plan(changed, seen)
+        gone = sorted(set(stored) - seen, key=int)
+        batch = Batch(deleted={"tickets": gone}, complete=[Scope("people")])
         batch.add("tickets", rows)
         batch.add("people", m.people_rows(records))
         batch.state["tickets"] = self.state.dump()
         self.ctx.progress("tickets", len(rows), len(rows))
         return batch
 
-    def _plan(self, changed: set[str]) -> None:
+    def _plan(self, changed: set[str], seen: set[str]) -> None:
         """Start a scheduled pass if one is due; remember what it will not cover as pending."""
         state, now, opts = self.state, time.time(), self.options
         if state.current is None:
@@ -120,7 +123,7 @@ class M4Reader:
                 state.current = Pass("all", now)
             elif _due(state.open_at, now, opts.reconcile_open_every_s):
                 state.current = Pass("open", now)
-        pending = (set(state.pending) | changed) - self._covered()
+        pending = ((set(state.pending) | changed) & seen) - self._covered()
         state.pending = sorted(pending, key=int)
 
     def _covered(self) -> set[str]:
@@ -137,7 +140,8 @@ class M4Reader:
         asked = datetime.now(UTC)
         start = None
         if self.watermark:
-            start = datetime.fromisoformat(self.watermark) - timedelta(seconds=self.options.lookback_s)
+            lookback = timedelta(seconds=self.options.lookback_s)
+            start = datetime.fromisoformat(self.watermark) - lookback
         notes = await self.client.notes_between(start, None)
         batch = Batch(state={"notes": {"watermark": asked.isoformat()}})
         batch.add("notes", [m.note_row(n, self.clock) for n in notes])
@@ -156,7 +160,8 @@ class M4Reader:
             batch.add("notes", [m.note_row(n, self.clock) for n in notes])
             if last:
                 current.swept, current.sweep_from = True, None
-                batch.complete.append(Scope("notes", since=datetime.fromtimestamp(current.started, UTC)))
+                since = datetime.fromtimestamp(current.started, UTC)
+                batch.complete.append(Scope("notes", since=since))
                 batch.state["notes"] = {"watermark": asked.isoformat()}
             else:
                 current.sweep_from = end.isoformat()
@@ -170,7 +175,7 @@ class M4Reader:
     async def _reconcile(self) -> AsyncIterator[Batch]:
         state, size = self.state, self.options.reconcile_chunk
         for chunk in _chunks(list(state.pending), size):
-            batch = await self._children(chunk, notes=True)
+            batch = await children(self.client, chunk, notes=True)
             state.pending = state.pending[len(chunk) :]
             self.done.update(chunk)
             batch.state["tickets"] = state.dump()
@@ -180,7 +185,7 @@ class M4Reader:
             return
         todo = self._pass_targets(current)
         for n, chunk in enumerate(_chunks(todo, size), 1):
-            batch = await self._children(chunk, notes=current.kind == "open")
+            batch = await children(self.client, chunk, notes=current.kind == "open")
             current.after = int(chunk[-1])
             batch.state["tickets"] = state.dump()
             yield batch
@@ -200,27 +205,44 @@ class M4Reader:
             state.all_at, state.loaded = current.started, True
         state.current = None
 
-    async def _children(self, ticket_ids: list[str], *, notes: bool) -> Batch:
-        """Time entries (and notes) of each ticket, read in full; a 404 means the ticket is gone."""
-        reads = [self.client.entries_of(i) for i in ticket_ids]
+
+async def children(client: M4Client, ticket_ids: list[str], *, notes: bool) -> Batch:
+    """Time entries (and notes) of each ticket, read in full; a 404 means the ticket is gone."""
+    reads = [client.entries_of(i) for i in ticket_ids]
+    if notes:
+        reads += [client.notes_of(i) for i in ticket_ids]
+    found = await asyncio.gather(*reads)
+    count = len(ticket_ids)
+    note_lists = found[count:] if notes else [[] for _ in ticket_ids]
+    batch, kept = Batch(deleted={"tickets": []}), []
+    for ticket_id, entries, ticket_notes in zip(ticket_ids, found[:count], note_lists, strict=True):
+        if entries is None or ticket_notes is None:
+            batch.deleted["tickets"].append(ticket_id)
+            continue
+        kept.append(ticket_id)
+        batch.add("time_entries", [m.entry_row(e, client.clock) for e in entries])
+        batch.add("notes", [m.note_row(n, client.clock) for n in ticket_notes])
+    if kept:
+        batch.complete.append(Scope("time_entries", tuple(kept)))
         if notes:
-            reads += [self.client.notes_of(i) for i in ticket_ids]
-        found = await asyncio.gather(*reads)
-        count = len(ticket_ids)
-        note_lists = found[count:] if notes else [[] for _ in ticket_ids]
-        batch, kept = Batch(deleted={"tickets": []}), []
-        for ticket_id, entries, ticket_notes in zip(ticket_ids, found[:count], note_lists, strict=True):
-            if entries is None or ticket_notes is None:
-                batch.deleted["tickets"].append(ticket_id)
-                continue
-            kept.append(ticket_id)
-            batch.add("time_entries", [m.entry_row(e, self.clock) for e in entries])
-            batch.add("notes", [m.note_row(n, self.clock) for n in ticket_notes])
-        if kept:
-            batch.complete.append(Scope("time_entries", tuple(kept)))
-            if notes:
-                batch.complete.append(Scope("notes", tuple(kept)))
-        return batch
+            batch.complete.append(Scope("notes", tuple(kept)))
+    return batch
+
+
+async def reread(client: M4Client, ticket_ids: list[str]) -> Batch:
+    """These tickets with their notes and time entries, read now; missing ones are deleted."""
+    found = await asyncio.gather(*(client.ticket(i) for i in ticket_ids))
+    present = [t for t in found if t is not None]
+    batch = await children(client, [str(t["ID"]) for t in present], notes=True)
+    batch.deleted["tickets"] += [i for i, t in zip(ticket_ids, found, strict=True) if t is None]
+    batch.add("tickets", [m.ticket_row(t, client.clock) for t in present])
+    batch.add("people", m.people_rows(present))
+    return batch
+
+
+def _hash(row: dict[str, Any]) -> str:
+    """The warehouse's content hash of a ticket row, to compare with the stored one."""
+    return content_hash(row, TICKET_FIELDS)
 
 
 def _due(last: float | None, now: float, every_s: float) -> bool:

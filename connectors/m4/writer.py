@@ -18,7 +18,9 @@ from .client import M4Client, Record
 NOTE_TYPE = {"public": "NOTE", "private": "LOG"}
 
 
-async def write(client: M4Client, op: WriteOp, ticket_id: str | None, p: dict[str, Any]) -> str | None:
+async def write(
+    client: M4Client, op: WriteOp, ticket_id: str | None, p: dict[str, Any]
+) -> str | None:
     """Perform one write; returns the created or updated note's source id."""
     if op is WriteOp.ADD_NOTE:
         created = await client.add_note(add_body(client, _ticket(ticket_id), p))
@@ -35,7 +37,7 @@ async def write(client: M4Client, op: WriteOp, ticket_id: str | None, p: dict[st
 def add_body(client: M4Client, ticket_id: int, p: dict[str, Any]) -> Record:
     """An AddTicketNote body; without ``created_at`` the server stamps ``ts`` itself."""
     if p.get("kind", "note") != "note":
-        raise _rejected(f"M4 notes are work notes; kind {p['kind']!r} is not supported, only 'note'")
+        raise _rejected(f"M4 notes are work notes; kind {p['kind']!r} is not supported")
     body = {
         "TicketID": ticket_id,
         "NoteType": _note_type(p.get("visibility", "public")),
@@ -70,7 +72,7 @@ def update_body(client: M4Client, ticket_id: int, p: dict[str, Any]) -> Record:
 
 def _ticket(ticket_id: str | None) -> int:
     if not ticket_id or not str(ticket_id).isdigit():
-        raise _rejected(f"TicketID: is required, as an M4 ticket ID (an integer), got {ticket_id!r}")
+        raise _rejected(f"TicketID: is required, as an integer M4 ticket ID, got {ticket_id!r}")
     return int(ticket_id)
 
 
@@ -89,7 +91,7 @@ def _text(value: Any) -> str:
 
 def _note_type(visibility: str) -> str:
     if visibility not in NOTE_TYPE:
-        raise _rejected(f"visibility must be 'public' (NOTE) or 'private' (LOG), got {visibility!r}")
+        raise _rejected(f"visibility must be 'public' (NOTE) or 'private' (LOG), not {visibility!r}")
     return NOTE_TYPE[visibility]
 
 
@@ -97,7 +99,7 @@ def _author(p: dict[str, Any]) -> str | None:
     author = p.get("author_id")
     if author:
         if not str(author).startswith("user:"):
-            raise _rejected(f"an M4 note author is a user name (people id 'user:<name>'), got {author!r}")
+            raise _rejected(f"an M4 note author is a user name ('user:<name>'), got {author!r}")
         return str(author).removeprefix("user:")
     name = p.get("author_name")
     return str(name) if name else None

@@ -14,14 +14,26 @@ from typing import Any
 import httpx
 import orjson
 
-from deskbridge.errors import AuthError, FatalError, NotFound, PayloadError, PermissionDenied, VendorRejected
+from deskbridge.errors import (
+    AuthError,
+    FatalError,
+    NotFound,
+    PayloadError,
+    PermissionDenied,
+    VendorRejected,
+)
 from deskbridge.http import HttpSession, reject_html
 
 TICKETS = "/api/v2/ticket"
 MESSAGES = "/api/v2/message"
 ERROR_STATUSES = (400, 401, 403, 404)
 Record = dict[str, Any]
-_ERRORS: dict[int, type[FatalError]] = {400: VendorRejected, 401: AuthError, 403: PermissionDenied, 404: NotFound}
+_ERRORS: dict[int, type[FatalError]] = {
+    400: VendorRejected,
+    401: AuthError,
+    403: PermissionDenied,
+    404: NotFound,
+}
 
 
 @dataclass(frozen=True)
@@ -32,21 +44,30 @@ class Listing:
     total: int | None
 
 
-def parser(kind: str, resource: str, record_id: str | None = None) -> Callable[[httpx.Response], Any]:
-    """Parse a JSON answer and check its envelope; an error envelope raises the matching error
-    with the vendor's message. Runs inside the retry loop, so a garbled body is retried."""
+def parser(
+    kind: str, resource: str, record_id: str | None = None
+) -> Callable[[httpx.Response], Any]:
+    """Parse a JSON answer and unwrap its envelope (``list``: a :class:`Listing`); an error
+    envelope raises the matching error with the vendor's message. Runs inside the retry loop,
+    so a garbled body is retried."""
 
     def parse(response: httpx.Response) -> Any:
-        where = {"vendor": "omnidesk", "resource": resource, "record_id": record_id, "status": response.status_code}
+        where = {
+            "vendor": "omnidesk",
+            "resource": resource,
+            "record_id": record_id,
+            "status": response.status_code,
+        }
         if response.status_code in ERROR_STATUSES:
             raise _ERRORS[response.status_code](_error_message(response), **where)
         reject_html(response, "omnidesk", resource)
         try:
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
-            raise PayloadError(f"malformed JSON ({exc}); body starts {response.text[:60]!r}", **where) from None
-        envelope(body, kind, resource)
-        return body
+            raise PayloadError(
+                f"malformed JSON ({exc}); body starts {response.text[:60]!r}", **where
+            ) from None
+        return _UNWRAP[kind](body, resource)
 
     return parse
 
@@ -61,26 +82,36 @@ def _error_message(response: httpx.Response) -> str:
     return response.text[:200].strip() or response.reason_phrase
 
 
-def envelope(body: Any, kind: str, resource: str) -> Any:
-    """The payload of a ``{"type": kind, …}`` envelope, or a PayloadError naming what came."""
-    if kind == "list":
-        found = body if isinstance(body, list) else body.get("list", body.get("items")) if isinstance(body, dict) else None
-        if isinstance(found, list) and not all(isinstance(t, dict) for t in found):
-            found = None
-    elif kind == "item":
-        found = body.get("item") if isinstance(body, dict) else None
-        found = found if isinstance(found, dict) else None
-    else:
-        found = body if isinstance(body, dict) and body.get("type") == "result" else None
-    if not isinstance(found, list | dict):
-        shape = list(body)[:5] if isinstance(body, dict) else type(body).__name__
-        raise PayloadError(f"expected a {kind} envelope, got {shape}", vendor="omnidesk", resource=resource)
+def _listing(body: Any, resource: str) -> Listing:
+    """A list under ``list`` or ``items``, or a bare array of tickets."""
+    found = body.get("list", body.get("items")) if isinstance(body, dict) else body
+    if not isinstance(found, list) or not all(isinstance(t, dict) for t in found):
+        raise _unexpected("list", body, resource)
+    total = body.get("total") if isinstance(body, dict) else None
+    return Listing(found, int(total) if str(total).isdigit() else None)
+
+
+def _item(body: Any, resource: str) -> Record:
+    found = body.get("item") if isinstance(body, dict) else None
+    if not isinstance(found, dict):
+        raise _unexpected("item", body, resource)
     return found
 
 
-def _total(body: Any) -> int | None:
-    total = body.get("total") if isinstance(body, dict) else None
-    return int(total) if isinstance(total, int | str) and str(total).isdigit() else None
+def _result(body: Any, resource: str) -> Record:
+    if not isinstance(body, dict) or body.get("type") != "result":
+        raise _unexpected("result", body, resource)
+    return body
+
+
+def _unexpected(kind: str, body: Any, resource: str) -> PayloadError:
+    shape = list(body)[:5] if isinstance(body, dict) else type(body).__name__
+    return PayloadError(
+        f"expected a {kind} envelope, got {shape}", vendor="omnidesk", resource=resource
+    )
+
+
+_UNWRAP: dict[str, Callable[[Any, str], Any]] = {"list": _listing, "item": _item, "result": _result}
 
 
 class OmnideskClient:
@@ -96,38 +127,62 @@ class OmnideskClient:
     async def list_tickets(self, start: int, limit: int) -> Listing:
         """One page of every ticket, archived ones included, newest ``last_update`` first."""
         params = {"itemStart": start, "itemLimit": limit, "searchArchived": "yes"}
-        body = await self.session.fetch(
-            "GET", TICKETS, params=params, parse=parser("list", "tickets"), resource="tickets", allow=ERROR_STATUSES
+        return await self.session.fetch(  # type: ignore[no-any-return]
+            "GET",
+            TICKETS,
+            params=params,
+            parse=parser("list", "tickets"),
+            resource="tickets",
+            allow=ERROR_STATUSES,
         )
-        return Listing(envelope(body, "list", "tickets"), _total(body))
 
     async def ticket(self, ticket_id: str) -> Record | None:
         """One ticket with its timeline of messages and notes; ``None`` when it is gone."""
         parse = parser("item", "tickets", ticket_id)
 
         def found(response: httpx.Response) -> Record | None:
-            return None if response.status_code == 404 else envelope(parse(response), "item", "tickets")
+            return None if response.status_code == 404 else parse(response)  # type: ignore[no-any-return]
 
         return await self.session.fetch(
-            "GET", f"{TICKETS}/{ticket_id}", parse=found, resource="tickets", record_id=ticket_id, allow=ERROR_STATUSES
+            "GET",
+            f"{TICKETS}/{ticket_id}",
+            parse=found,
+            resource="tickets",
+            record_id=ticket_id,
+            allow=ERROR_STATUSES,
         )
 
     async def _call(
-        self, method: str, path: str, resource: str, kind: str, *, once: bool = False, record_id: str | None = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        resource: str,
+        kind: str,
+        *,
+        once: bool = False,
+        record_id: str | None = None,
+        **kwargs: Any,
     ) -> Any:
         session = self.once if once else self.session
-        body = await session.fetch(
-            method, path, parse=parser(kind, resource, record_id), resource=resource, record_id=record_id, allow=ERROR_STATUSES, **kwargs
+        return await session.fetch(
+            method,
+            path,
+            parse=parser(kind, resource, record_id),
+            resource=resource,
+            record_id=record_id,
+            allow=ERROR_STATUSES,
+            **kwargs,
         )
-        return envelope(body, kind, resource)
 
     async def create_ticket(self, fields: dict[str, str]) -> Record:
         """POST index: an empty ticket; content is added with :meth:`post_message`."""
-        return await self._call("POST", TICKETS, "tickets", "item", once=True, data=fields)  # type: ignore[no-any-return]
+        return await self._call("POST", TICKETS, "tickets", "item", once=True, data=fields)
 
     async def update_ticket(self, ticket_id: str, fields: dict[str, str]) -> None:
         """PUT item: ``title``, ``status`` (solved or closed only), ``externalPrimaryID``."""
-        await self._call("PUT", f"{TICKETS}/{ticket_id}", "tickets", "result", record_id=ticket_id, data=fields)
+        await self._call(
+            "PUT", f"{TICKETS}/{ticket_id}", "tickets", "result", record_id=ticket_id, data=fields
+        )
 
     async def set_status(self, ticket_ids: Iterable[str], status: str) -> None:
         data = {"status": status, "ticketIDs[]": list(ticket_ids)}
@@ -145,7 +200,9 @@ class OmnideskClient:
         await self._call("POST", f"{TICKETS}/batch", "tickets", "result", data=data)
 
     async def delete_ticket(self, ticket_id: str) -> None:
-        await self._call("DELETE", f"{TICKETS}/{ticket_id}", "tickets", "result", record_id=ticket_id)
+        await self._call(
+            "DELETE", f"{TICKETS}/{ticket_id}", "tickets", "result", record_id=ticket_id
+        )
 
     async def delete_tickets(self, ticket_ids: Iterable[str]) -> None:
         data = {"ticketIDs[]": list(ticket_ids)}
@@ -154,4 +211,4 @@ class OmnideskClient:
     async def post_message(self, fields: dict[str, str]) -> Record:
         """POST message (multipart): a reply on a channel, or with ``type=0`` a note."""
         parts = {name: (None, value) for name, value in fields.items()}
-        return await self._call("POST", MESSAGES, "messages", "item", once=True, files=parts)  # type: ignore[no-any-return]
+        return await self._call("POST", MESSAGES, "messages", "item", once=True, files=parts)

@@ -26,7 +26,9 @@ def _local(value: str | None) -> datetime | None:
     try:
         return datetime.strptime(value, FORMAT)
     except (TypeError, ValueError):
-        raise PayloadError(f"expected a datetime like '2019-09-28 22:06:16', got {value!r}", vendor="omnidesk") from None
+        raise PayloadError(
+            f"expected a datetime like '2019-09-28 22:06:16', got {value!r}", vendor="omnidesk"
+        ) from None
 
 
 def to_utc(value: str | None) -> datetime | None:

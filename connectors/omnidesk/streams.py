@@ -69,8 +69,29 @@ class Entry:
         stamp = raw.get("last_update") or raw.get("created_at")
         early, late = m.to_utc(stamp), m.latest_utc(stamp)
         return cls(
-            raw, m.required_ident(raw.get("id"), "ticket"), early.timestamp() if early else 0.0, late.timestamp() if late else 0.0
+            raw,
+            m.required_ident(raw.get("id"), "ticket"),
+            early.timestamp() if early else 0.0,
+            late.timestamp() if late else 0.0,
         )
+
+
+async def read_tickets(client: OmnideskClient, ids: list[str]) -> Batch:
+    """GET each ticket: its rows and notes for those found, ``deleted`` for those gone."""
+    items = await asyncio.gather(*(client.ticket(i) for i in ids))
+    batch, kept = Batch(), []
+    for ticket_id, item in zip(ids, items, strict=True):
+        if item is None:
+            batch.deleted.setdefault("tickets", []).append(ticket_id)
+            continue
+        ticket, notes, people = m.item_rows(item)
+        batch.add("tickets", [ticket])
+        batch.add("notes", notes)
+        batch.add("people", people)
+        kept.append(ticket_id)
+    if kept:
+        batch.complete.append(Scope("notes", tuple(kept)))
+    return batch
 
 
 def _descending(entries: list[Entry]) -> bool:
@@ -78,7 +99,9 @@ def _descending(entries: list[Entry]) -> bool:
 
 
 class OmnideskReader:
-    def __init__(self, client: OmnideskClient, session: HttpSession, options: Any, ctx: ReadContext) -> None:
+    def __init__(
+        self, client: OmnideskClient, session: HttpSession, options: Any, ctx: ReadContext
+    ) -> None:
         self.client, self.session, self.options, self.ctx = client, session, options, ctx
         self.cursor = Cursor.load(ctx.state.get("tickets"))
         self.stored = set(ctx.warehouse.ids("tickets"))
@@ -116,7 +139,9 @@ class OmnideskReader:
             tail = entries[-1:] or tail
             window = [e for e in entries if e.latest >= floor]
             done = last or (ordered and len(window) < len(entries))
-            batch = await self._read([e for e in window if self._needs_read(e, cursor.recheck_from)])
+            batch = await self._read(
+                [e for e in window if self._needs_read(e, cursor.recheck_from)]
+            )
             moved = moved or self._requester_moved(batch)
             if done:
                 self._end_walk(first, started, listed, moved, ordered)
@@ -126,10 +151,14 @@ class OmnideskReader:
             if done:
                 return
 
-    def _end_walk(self, first: Listing | None, started: float, listed: set[str], moved: bool, ordered: bool) -> None:
+    def _end_walk(
+        self, first: Listing | None, started: float, listed: set[str], moved: bool, ordered: bool
+    ) -> None:
         cursor = self.cursor
         if not ordered:
-            log.warning("omnidesk.list_unsorted", hint="the list was not newest-first; walked it to the end")
+            log.warning(
+                "omnidesk.list_unsorted", hint="the list was not newest-first; walked it to the end"
+            )
         total = first.total if first else None
         lost = total is not None and total != len(self.stored | listed)
         cursor.reconcile_due = cursor.reconcile_due or lost or moved or bool(self.deleted)
@@ -144,12 +173,14 @@ class OmnideskReader:
         self.cursor.recheck_from = max(top, float(math.floor(started - self.options.clock_skew_s)))
 
     def _requester_moved(self, batch: Batch) -> bool:
-        """Whether a stored ticket now has another customer (the old one may have no ticket left)."""
+        """Whether a stored ticket changed customer (the old one may have no ticket left)."""
         for row in batch.rows.get("tickets", ()):
             if row["source_id"] not in self.stored:
                 continue
             requester = row["requester_id"]
-            if requester is None or not self.ctx.warehouse.ids("tickets", source_id=row["source_id"], requester_id=requester):
+            if requester is None or not self.ctx.warehouse.ids(
+                "tickets", source_id=row["source_id"], requester_id=requester
+            ):
                 return True
         return False
 
@@ -200,25 +231,14 @@ class OmnideskReader:
         return self.hashes.get(entry.id) != content_hash(m.ticket_row(entry.raw), TICKET_FIELDS)
 
     async def _read(self, ids: list[Entry] | list[str]) -> Batch:
-        """GET each ticket: rows for those found, ``deleted`` for those gone."""
         wanted = [i.id if isinstance(i, Entry) else i for i in ids]
-        items = await asyncio.gather(*(self.client.ticket(i) for i in wanted))
-        batch, kept = Batch(), []
-        for ticket_id, item in zip(wanted, items, strict=True):
-            self.done.add(ticket_id)
-            if item is None:
-                batch.deleted.setdefault("tickets", []).append(ticket_id)
-                self.deleted.append(ticket_id)
-                continue
-            ticket, notes, people = m.item_rows(item)
-            batch.add("tickets", [ticket])
-            batch.add("notes", notes)
-            batch.add("people", people)
+        batch = await read_tickets(self.client, wanted)
+        self.done.update(wanted)
+        self.deleted += batch.deleted.get("tickets", [])
+        for ticket in batch.rows.get("tickets", ()):
             self.hashes[ticket["source_id"]] = content_hash(ticket, TICKET_FIELDS)
-            self.staff_seen.update(p["source_id"] for p in people if p["kind"] == "staff")
-            kept.append(ticket_id)
-        if kept:
-            batch.complete.append(Scope("notes", tuple(kept)))
+        people = batch.rows.get("people", ())
+        self.staff_seen.update(p["source_id"] for p in people if p["kind"] == "staff")
         return batch
 
     # -- people ------------------------------------------------------------------------
@@ -231,7 +251,9 @@ class OmnideskReader:
             on_deleted: set[str] = set()
             if self.deleted:  # their notes may be marked deleted already, or not yet
                 for deleted in (False, True):
-                    on_deleted.update(view.ids("notes", deleted=deleted, author_id=staff, ticket_id=self.deleted))
+                    on_deleted.update(
+                        view.ids("notes", deleted=deleted, author_id=staff, ticket_id=self.deleted)
+                    )
             if not set(view.ids("notes", author_id=staff)) - on_deleted:
                 gone.append(staff)
         return gone
@@ -247,7 +269,11 @@ class OmnideskReader:
             if previous is not None and previous not in ids:
                 step_backs += 1
                 if step_backs > MAX_STEP_BACKS:
-                    raise PayloadError("the ticket list keeps shifting under the paginator", vendor="omnidesk", resource="tickets")
+                    raise PayloadError(
+                        "the ticket list keeps shifting under the paginator",
+                        vendor="omnidesk",
+                        resource="tickets",
+                    )
                 start, previous = max(0, start - size // 2), None
                 continue
             last = len(listing.tickets) < size

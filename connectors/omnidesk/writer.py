@@ -14,6 +14,7 @@ from typing import Any
 
 from deskbridge import mappings
 from deskbridge.contract import WriteOp
+from deskbridge.models import canonical_fields
 from deskbridge.errors import DeskbridgeError, UnmappedValueError, VendorRejected
 
 from . import mapping as m
@@ -21,10 +22,9 @@ from .client import OmnideskClient
 
 NOTE_CHANNEL = "0"  # a message of type 0 is an internal note
 MIN_MESSAGE = 5
-UPDATE_KEYS = frozenset({"subject", "status", "priority", "department", "requester_external_id"})
-CREATE_KEYS = frozenset(
-    {"subject", "requester_email", "requester_name", "direction", "sender", "brand_id", "channel_id", "department"}
-) | {"status", "priority", "body", "body_kind"}
+WRITABLE = frozenset({"subject", "status", "priority", "department"})
+# Canonical ticket fields Omnidesk cannot set; other keys (author ids, timestamps) are ignored.
+UNWRITABLE = frozenset(canonical_fields("tickets")) - WRITABLE
 Step = tuple[str, Callable[[], Awaitable[None]]]
 
 
@@ -32,18 +32,19 @@ def rejected(message: str, ticket_id: str | None = None) -> VendorRejected:
     return VendorRejected(message, vendor="omnidesk", resource="tickets", record_id=ticket_id)
 
 
+def number(value: object, what: str = "ticket id") -> str:
+    """An id given as a number or a numeric string."""
+    try:
+        found = m.ident(value)
+    except DeskbridgeError:
+        found = None
+    if found is None:
+        raise rejected(f"not a {what}: {value!r}")
+    return found
+
+
 def ticket_ids(values: Iterable[object]) -> list[str]:
-    """Ticket ids given as numbers or numeric strings."""
-    out = []
-    for value in values:
-        try:
-            found = m.ident(value)
-        except DeskbridgeError:
-            found = None
-        if found is None:
-            raise rejected(f"not a ticket id: {value!r}")
-        out.append(found)
-    return out
+    return [number(value) for value in values]
 
 
 def vendor_value(name: str, value: object) -> str:
@@ -53,17 +54,27 @@ def vendor_value(name: str, value: object) -> str:
         return str(value)
     if value in set(vocab.forward.values()):
         return vocab.to_vendor(str(value))
-    raise UnmappedValueError(f"omnidesk {name}", value, [*vocab.forward, *sorted(set(vocab.forward.values()) - set(vocab.forward))])
+    raise UnmappedValueError(
+        f"omnidesk {name}",
+        value,
+        [*vocab.forward, *sorted(set(vocab.forward.values()) - set(vocab.forward))],
+    )
 
 
 def group_id(value: object) -> str:
-    found = m.ident(value) if isinstance(value, int | str) and str(value).isdigit() else None
-    if found is None and str(value) != "0":
+    """A group id (``department``); 0 clears the group."""
+    try:
+        found = m.ident(value)
+    except DeskbridgeError:
+        found = None
+    if found is None and value not in (0, "0"):
         raise rejected(f"department must be an Omnidesk group id (a number), got {value!r}")
     return found or "0"
 
 
-async def write(client: OmnideskClient, op: WriteOp, ticket_id: str | int | None, p: dict[str, Any]) -> str | None:
+async def write(
+    client: OmnideskClient, op: WriteOp, ticket_id: str | int | None, p: dict[str, Any]
+) -> str | None:
     """Perform one write; returns the created record's canonical source id."""
     if op is WriteOp.CREATE_TICKET:
         return await create_ticket(client, p)
@@ -73,7 +84,7 @@ async def write(client: OmnideskClient, op: WriteOp, ticket_id: str | int | None
         await client.set_status([tid], status)
         return tid
     if op is WriteOp.UPDATE_FIELDS:
-        await _run(update_steps(client, tid, p, UPDATE_KEYS))
+        await _run(update_steps(client, tid, p))
         return tid
     if op is WriteOp.ADD_NOTE:
         return await add_note(client, tid, p)
@@ -86,14 +97,12 @@ async def write(client: OmnideskClient, op: WriteOp, ticket_id: str | int | None
 def _need(ticket_id: str | int | None) -> str:
     if ticket_id is None or ticket_id == "":
         raise rejected("this operation needs a ticket id")
-    return ticket_ids([ticket_id])[0]
+    return number(ticket_id)
 
 
-def update_steps(client: OmnideskClient, tid: str, p: dict[str, Any], allowed: frozenset[str]) -> list[Step]:
+def update_steps(client: OmnideskClient, tid: str, p: dict[str, Any]) -> list[Step]:
     """The calls an update takes, every value checked first."""
-    unknown = sorted(set(p) - allowed)
-    if unknown:
-        raise rejected(f"cannot update {', '.join(unknown)}; updatable: {', '.join(sorted(UPDATE_KEYS))}", tid)
+    _refuse_unwritable(p, tid)
     put: dict[str, str] = {}
     status = vendor_value("status", p["status"]) if p.get("status") is not None else None
     if p.get("subject") is not None:
@@ -116,8 +125,16 @@ def update_steps(client: OmnideskClient, tid: str, p: dict[str, Any], allowed: f
     return steps
 
 
-async def _run(steps: list[Step]) -> None:
-    applied: list[str] = []
+def _refuse_unwritable(p: dict[str, Any], tid: str | None = None) -> None:
+    fields = sorted(k for k in UNWRITABLE if p.get(k) is not None)
+    if fields:
+        raise rejected(
+            f"Omnidesk cannot set {', '.join(fields)}; writable: {', '.join(sorted(WRITABLE))}", tid
+        )
+
+
+async def _run(steps: list[Step], applied: list[str] | None = None) -> None:
+    applied = list(applied or ())
     for what, call in steps:
         try:
             await call()
@@ -128,14 +145,31 @@ async def _run(steps: list[Step]) -> None:
         applied.append(what)
 
 
-async def add_note(client: OmnideskClient, tid: str, p: dict[str, Any]) -> str:
-    """A note (``kind`` note, private) or a reply to the customer (``kind`` reply, public)."""
+def check_note(p: dict[str, Any], tid: str | None = None) -> tuple[str, str]:
+    """The note's kind and body, once they pass Omnidesk's rules.
+
+    Omnidesk notes are always private and replies always reach the customer, so a private
+    reply is written as a note; a public note has no Omnidesk form and is refused.
+    """
     kind, body = p.get("kind", "note"), str(p.get("body") or "")
     visibility = p.get("visibility") or ("private" if kind == "note" else "public")
-    if (kind, visibility) not in (("note", "private"), ("reply", "public")):
-        raise rejected(f"Omnidesk notes are private and replies public; got kind {kind!r}, visibility {visibility!r}", tid)
+    known = kind in ("note", "reply") and visibility in ("private", "public")
+    if not known or (kind, visibility) == ("note", "public"):
+        raise rejected(
+            "Omnidesk notes are private and replies public; "
+            f"got kind {kind!r}, visibility {visibility!r}",
+            tid,
+        )
+    if visibility == "private":
+        kind = "note"
     if len(body) < MIN_MESSAGE:
         raise rejected(f"the message needs at least {MIN_MESSAGE} characters", tid)
+    return kind, body
+
+
+async def add_note(client: OmnideskClient, tid: str, p: dict[str, Any]) -> str:
+    """A note (``kind`` note, private) or a reply to the customer (``kind`` reply, public)."""
+    kind, body = check_note(p, tid)
     fields = {"ticketID": tid, "message": body, "type": NOTE_CHANNEL}
     if kind == "reply":
         fields |= await _reply_route(client, tid, p)
@@ -159,25 +193,22 @@ async def _reply_route(client: OmnideskClient, tid: str, p: dict[str, Any]) -> d
 
 async def create_ticket(client: OmnideskClient, p: dict[str, Any]) -> str:
     """POST index (an empty ticket), then its status, priority and first note or reply."""
-    unknown = sorted(set(p) - CREATE_KEYS)
-    if unknown:
-        raise rejected(f"cannot create with {', '.join(unknown)}; known: {', '.join(sorted(CREATE_KEYS))}")
+    _refuse_unwritable(p)
     direction = p.get("direction", "inbound")
     if direction not in ("inbound", "outbound"):
         raise rejected(f"direction must be inbound or outbound, got {direction!r}")
     follow_up = {k: p[k] for k in ("status", "priority") if p.get(k) is not None}
     for key, value in follow_up.items():
         vendor_value(key, value)
-    if p.get("body") is not None and len(str(p["body"])) < MIN_MESSAGE:
-        raise rejected(f"the message needs at least {MIN_MESSAGE} characters")
+    note = {"kind": p.get("body_kind", "note"), "body": p.get("body")}
+    if note["body"] is not None:
+        check_note(note)
     created = await client.create_ticket(_create_fields(p, direction))
     tid = m.required_ident(created.get("id"), "created ticket")
-    steps = update_steps(client, tid, follow_up, UPDATE_KEYS)
-    if p.get("body") is not None:
-        note = {"kind": p.get("body_kind", "note"), "body": p["body"]}
+    steps = update_steps(client, tid, follow_up)
+    if note["body"] is not None:
         steps.append(("body", lambda: _discard(add_note(client, tid, note))))
-    steps.insert(0, (f"ticket {tid} created", _nothing))
-    await _run(steps)
+    await _run(steps, applied=[f"ticket {tid} created"])
     return tid
 
 
@@ -190,7 +221,7 @@ def _create_fields(p: dict[str, Any], direction: str) -> dict[str, str]:
         fields |= {"to": email, "from": str(p.get("sender") or "")}
     for key, vendor in (("brand_id", "brandID"), ("channel_id", "channelID")):
         if p.get(key) is not None:
-            fields[vendor] = ticket_ids([p[key]])[0]
+            fields[vendor] = number(p[key], key)
     if p.get("department") is not None:
         fields["assignedGroupID"] = group_id(p["department"])
     return fields
@@ -200,5 +231,33 @@ async def _discard(call: Awaitable[object]) -> None:
     await call
 
 
-async def _nothing() -> None:
-    return None
+async def batch(
+    client: OmnideskClient,
+    ids: Iterable[object],
+    *,
+    status: str | None = None,
+    priority: str | None = None,
+    department: object = None,
+    delete: bool = False,
+) -> None:
+    """Several tickets at once: status, priority and group in one call, or a multi-delete."""
+    wanted = ticket_ids(ids)
+    if not wanted:
+        raise rejected("a batch needs at least one ticket id")
+    actions = [
+        (kind, convert(value))
+        for kind, value, convert in (
+            ("status", status, lambda v: vendor_value("status", v)),
+            ("priority", priority, lambda v: vendor_value("priority", v)),
+            ("assignedGroupID", department, group_id),
+        )
+        if value is not None
+    ]
+    if delete and actions:
+        raise rejected("a batch either deletes tickets or changes them, not both")
+    if delete:
+        await client.delete_tickets(wanted)
+    elif actions:
+        await client.batch(wanted, actions)
+    else:
+        raise rejected("a batch needs status, priority, department or delete")

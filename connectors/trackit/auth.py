@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 import orjson
 
-from deskbridge.errors import AuthError, PayloadError, RetriableError
+from deskbridge.errors import AuthError, FatalError, PayloadError, RetriableError
 from deskbridge.http import reject_html
 from deskbridge.redact import scrub
 
@@ -44,6 +44,7 @@ class TrackitAuth(httpx.Auth):
         self._url, self._username, self._password = token_url, username.upper(), password
         self._on_token = on_token
         self._token: Token | None = None
+        self._refused: AuthError | None = None
         self._lock = asyncio.Lock()
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -91,10 +92,16 @@ class TrackitAuth(httpx.Auth):
             if response.status_code == 200:
                 self._accept(response)
                 return
+        if self._refused is not None:  # one refused login is enough: don't lock the account out
+            raise self._refused
         response = yield self._grant(
             {"grant_type": "password", "username": self._username, "password": self._password, "scope": ""}
         )
-        self._accept(response)
+        try:
+            self._accept(response)
+        except AuthError as exc:
+            self._refused = exc
+            raise
 
     def _grant(self, form: dict[str, str]) -> httpx.Request:
         return httpx.Request("POST", self._url, data=form, headers={"accept": "application/json"})
@@ -117,6 +124,8 @@ def _send(flow: Generator[httpx.Request, httpx.Response, None], reply: httpx.Res
 def _token_body(response: httpx.Response) -> dict[str, object]:
     """The token payload, or an error saying whether to retry (5xx, garbage) or stop (refused)."""
     where = {"vendor": VENDOR, "resource": "token", "status": response.status_code}
+    if response.status_code == 404:
+        raise FatalError(f"no token endpoint at {response.request.url}; check base_url and api_path", **where)
     if response.status_code == 429 or response.status_code >= 500:
         raise TokenUnavailable(f"vendor answered {response.status_code}: {scrub(response.text[:200])}", **where)
     try:

@@ -33,11 +33,12 @@ class TrackitOptions(ConnectorOptions):
     api_path: str = Field("/TrackIt/WebApi", description="WebApi path, appended unless base_url ends with it.")
     ticket_module: int = Field(24, description="Module sequence of Tickets for /module/{seq}/fields (24 or 1).")
     max_misses: int = Field(20, ge=1, le=1000, description="404s in a row that end the walk for new ids.")
+    first_ticket_id: int = Field(1, ge=1, description="Where a first run's walk starts.")
     batch_size: int = Field(100, ge=1, le=2000, description="Tickets per checkpoint.")
     closed_reconcile_every: str = Field("0s", description="How often closed tickets are re-read ('0s': every run).")
     note_type: str = Field("Technician Note", description="Note Type of notes written without one.")
     activity_code: str = Field("Note By Technician", description="Activity Code of notes written without one.")
-    names_max_age: str = Field("5m", description="How old learned display names may be for a write.")
+    names_max_age: str = Field("60s", description="How old learned display names may be for a write.")
 
     @property
     def closed_reconcile_every_s(self) -> float:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from deskbridge.contract import Batch, ReadContext, Scope
 from deskbridge.models import canonical_fields
@@ -34,6 +34,7 @@ from .people import PeopleTracker
 CHILDREN = ("notes", "time_entries", "attachments")
 OPEN_CATEGORIES = ("new", "open", "pending")
 TICKET_FIELDS = canonical_fields("tickets")
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,9 +93,11 @@ class TrackitReader:
 
     # -- walk -----------------------------------------------------------------------------------
     async def _walk(self) -> AsyncIterator[Batch]:
-        next_id, trailing, hits = int(self.state["high"]) + 1, 0, 0
-        while trailing < self.options.max_misses:
-            size = max(self.options.max_misses - trailing, min(self.options.batch_size, 2 * hits))
+        next_id = max(int(self.state["high"]) + 1, self.options.first_ticket_id)
+        trailing, hits, misses = 0, 0, self.options.max_misses
+        while trailing < misses:
+            # after a miss, probe just enough to conclude; after a hit, grow the window
+            size = misses - trailing if trailing else max(misses, min(self.options.batch_size, 2 * hits))
             loaded = await self._load_all(range(next_id, next_id + size))
             found = [item.ticket_id for item in loaded if item.record is not None]
             hits, next_id = len(found), next_id + size
@@ -132,7 +135,7 @@ class TrackitReader:
 
     # -- one ticket -------------------------------------------------------------------------------
     async def _load_all(self, ids: Iterable[int]) -> list[Loaded]:
-        loaded = await asyncio.gather(*(self._load(i) for i in ids))
+        loaded = await gather(*(self._load(i) for i in ids))
         self.seen.tickets.update(item.ticket_id for item in loaded)
         self.ctx.progress("tickets", len(self.seen.tickets), None)
         return loaded
@@ -146,8 +149,10 @@ class TrackitReader:
         if unchanged and not self.ctx.full_refresh:
             return Loaded(ticket_id, record, row)
         c = self.client
-        children = await asyncio.gather(c.notes(ticket_id), c.attachments(ticket_id), c.assignments(ticket_id))
-        return Loaded(ticket_id, record, row, children)
+        notes, attachments, assignments = await gather(
+            c.notes(ticket_id), c.attachments(ticket_id), c.assignments(ticket_id)
+        )
+        return Loaded(ticket_id, record, row, (notes, attachments, assignments))
 
     def _batch(self, loaded: list[Loaded]) -> Batch:
         batch = Batch(state={"tickets": dict(self.state)})
@@ -178,6 +183,18 @@ class TrackitReader:
         self.people.emit(m.ticket_people(item.record))
         for note in notes:
             self.people.named(m.note_people(note), emit_new=True)
+
+
+async def gather(*coros: Awaitable[T]) -> list[T]:
+    """``asyncio.gather`` that cancels the others when one fails, so a failed run leaves no requests behind."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

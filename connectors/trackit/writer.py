@@ -49,30 +49,44 @@ class Writer:
     async def write(self, op: WriteOp, ticket_id: str | None, p: dict[str, Any]) -> str | None:
         if op is WriteOp.CREATE_TICKET:
             return await self._create(p)
-        tid = _need(ticket_id)
-        if op is WriteOp.UPDATE_FIELDS:
-            await self._properties(f"/tickets/{tid}", _ticket_fields(p, set()), tid)
-            return tid
-        if op is WriteOp.ADD_NOTE:
-            _only(p, NOTE_KEYS)
-            return await self._note(f"/tickets/{tid}/AddNote", self.note_dto(p, required=True), tid)
-        if op is WriteOp.ADD_TIME_ENTRY:
-            return await self._note(f"/tickets/{tid}/AddNote", self.time_dto(p), tid)
-        if op is WriteOp.CHANGE_STATUS:
-            _only(p, {"status", "status_category"} | NOTE_KEYS)
-            status = _ticket_fields(p, NOTE_KEYS).get("status")
-            if status is None:
-                raise _reject("change_status needs 'status' or 'status_category'")
-            body = {"StatusName": status, "Note": self.note_dto(p)}
-            return await self._note(f"/tickets/{tid}/ChangeStatus", body, tid, keep_ticket=True)
-        if op is WriteOp.CLOSE_TICKET:
-            _only(p, NOTE_KEYS)
-            note = self.note_dto(p)
-            return await self._note(f"/tickets/{tid}/Close", {"Note": note} if note else {}, tid, keep_ticket=True)
-        if op is WriteOp.DELETE_TICKET:
-            await self.client.post(f"/tickets/{tid}/Delete", "tickets", None, tid)
-            return None
-        raise NotImplementedError(f"trackit does not support {op}")
+        handler = {
+            WriteOp.UPDATE_FIELDS: self._update,
+            WriteOp.ADD_NOTE: self._add_note,
+            WriteOp.ADD_TIME_ENTRY: self._add_time,
+            WriteOp.CHANGE_STATUS: self._change_status,
+            WriteOp.CLOSE_TICKET: self._close,
+            WriteOp.DELETE_TICKET: self._delete,
+        }.get(op)
+        if handler is None:
+            raise NotImplementedError(f"trackit does not support {op}")
+        return await handler(_need(ticket_id), p)
+
+    async def _update(self, tid: str, p: dict[str, Any]) -> str:
+        await self._properties(f"/tickets/{tid}", _ticket_fields(p, set()), tid)
+        return tid
+
+    async def _add_note(self, tid: str, p: dict[str, Any]) -> str:
+        _only(p, NOTE_KEYS)
+        return await self._note(f"/tickets/{tid}/AddNote", self.note_dto(p, required=True), tid)
+
+    async def _add_time(self, tid: str, p: dict[str, Any]) -> str:
+        return await self._note(f"/tickets/{tid}/AddNote", self.time_dto(p), tid)
+
+    async def _change_status(self, tid: str, p: dict[str, Any]) -> str:
+        _only(p, {"status", "status_category"} | NOTE_KEYS)
+        status = _ticket_fields(p, NOTE_KEYS).get("status")
+        if status is None:
+            raise _reject("change_status needs 'status' or 'status_category'")
+        body = _with_note({"StatusName": status}, self.note_dto(p))
+        return await self._note(f"/tickets/{tid}/ChangeStatus", body, tid, keep_ticket=True)
+
+    async def _close(self, tid: str, p: dict[str, Any]) -> str:
+        _only(p, NOTE_KEYS)
+        body = _with_note({}, self.note_dto(p))
+        return await self._note(f"/tickets/{tid}/Close", body, tid, keep_ticket=True)
+
+    async def _delete(self, tid: str, p: dict[str, Any]) -> None:
+        await self.client.post(f"/tickets/{tid}/Delete", "tickets", None, tid)
 
     async def _create(self, p: dict[str, Any]) -> str:
         fields = _ticket_fields(p, NOTE_KEYS)
@@ -158,6 +172,10 @@ class Writer:
         if seconds:
             dto["Duration"] = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
         return dto
+
+
+def _with_note(body: dict[str, Any], note: dict[str, Any] | None) -> dict[str, Any]:
+    return body | {"Note": note} if note else body
 
 
 def _need(ticket_id: str | None) -> str:

@@ -97,8 +97,10 @@ class KeliwebAuth(httpx.Auth):
         body = body if isinstance(body, dict) else {}
         token, status = body.get("access_token"), response.status_code
         where = {"vendor": "whmcs", "resource": "oauth/token", "status": status}
-        if status == 429 or status >= 500 or (status == 200 and not token):
-            raise RetriableError(f"no token in the answer: {response.text[:120].strip()!r}", **where)
+        if status == 200 and not token:  # e.g. a proxy's page; the body is not echoed, it may hold a token
+            raise RetriableError("the token answer carried no access_token", **where)
+        if status == 429 or status >= 500:
+            raise RetriableError(f"the token endpoint answered {status}", **where)
         if status != 200:
             detail = body.get("message") or body.get("error") or response.text[:120].strip()
             grant = "refresh-token" if refresh else "password"

@@ -211,14 +211,16 @@ class WhmcsEmulator(Emulator):
     # -- WHMCS ----------------------------------------------------------------------------------
     def _make_credentials(self) -> dict[str, str]:
         admin = self.store.admins[API_ADMIN_ID]
-        client = self.store.clients[KELIWEB_CLIENT_ID]
+        # the reseller's API login is its own address, not the WHMCS client's e-mail, so a
+        # credential never doubles as data that rightly lands in a warehouse
+        login = f"api-{secret_token(self.seed, 'keliweb-login', 8)}@reseller.example.net"
         return {
             "identifier": secret_token(self.seed, "identifier"),
             "secret": secret_token(self.seed, "secret"),
             "accesskey": secret_token(self.seed, "accesskey", 20) + "!@_",
             "admin_username": admin.username,
             "admin_password": admin.password,
-            "keliweb_username": client.email,
+            "keliweb_username": login,
             "keliweb_password": secret_token(self.seed, "keliweb-password", 16),
             "keliweb_client_id": "2",
             "keliweb_client_secret": secret_token(self.seed, "keliweb-client-secret", 40),

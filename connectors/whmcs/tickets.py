@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
@@ -20,14 +21,17 @@ MAX_STEP_BACKS = 20
 class TicketReader:
     """Turns ticket ids into batches: each ticket with its messages, notes and people.
 
-    Remembers which tickets it has read this run (``read``), so passes don't redo each
-    other's work, and which message named each guest, so a guest ends up named as on their
-    newest message however the tickets are ordered.
+    Remembers which tickets it has read (``read``) and found gone (``deleted``) this run, so
+    passes don't redo each other's work, the people it has seen (``people``), and which
+    message named each guest, so a guest ends up named as on their newest message however
+    the tickets are ordered.
     """
 
     def __init__(self, fetch: Fetch, lookups: m.Lookups) -> None:
         self.fetch, self.lookups = fetch, lookups
         self.read: set[str] = set()
+        self.deleted: set[str] = set()
+        self.people: set[str] = set()
         self._guests: dict[str, m.MessageKey] = {}
 
     async def batch(self, ids: Sequence[str]) -> Batch:
@@ -39,6 +43,7 @@ class TicketReader:
             self.read.add(ticket_id)
             if raw is None:
                 batch.deleted.setdefault("tickets", []).append(ticket_id)
+                self.deleted.add(ticket_id)
                 continue
             present.append(ticket_id)
             self.add(batch, raw)
@@ -54,6 +59,7 @@ class TicketReader:
     def _people(self, raw: Record) -> list[m.Row]:
         rows = []
         for key, person in m.requester_rows(raw):
+            self.people.add(person["source_id"])
             if person["source_id"].startswith("guest:"):
                 if key < self._guests.get(person["source_id"], ("", -1)):
                     continue
@@ -94,11 +100,12 @@ class OffsetPages:
 async def listed(pages: OffsetPages, limit: int | None = None) -> list[Record]:
     """Every ticket of a listing (or its first ``limit``), each once, in listing order."""
     seen: dict[str, Record] = {}
-    async for page, _ in pages:
-        for ticket in page:
-            seen.setdefault(m.ticket_id_of(ticket), ticket)
-        if limit is not None and len(seen) >= limit:
-            break
+    async with aclosing(aiter(pages)) as walk:
+        async for page, _ in walk:
+            for ticket in page:
+                seen.setdefault(m.ticket_id_of(ticket), ticket)
+            if limit is not None and len(seen) >= limit:
+                break
     out = list(seen.values())
     return out if limit is None else out[:limit]
 

@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from .config import Settings, load_settings
 from .errors import DeskbridgeError
 from .redact import scrub
 
+if TYPE_CHECKING:
+    import duckdb
+
 app = typer.Typer(help="Move helpdesk data between helpdesks and into a DuckDB warehouse.", no_args_is_help=True)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -26,6 +29,7 @@ ConfigOpt = Annotated[
     Path | None, typer.Option("--config", "-c", help="Config file (default: ./config.toml if present).")
 ]
 DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (overrides [warehouse] path).")]
+_LOGGING: dict[str, object] = {}
 
 
 def _settings(config: Path | None) -> Settings:
@@ -47,20 +51,27 @@ def _db(settings: Settings, db: Path | None) -> Path:
 
 @app.callback()
 def _main(
-    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
-    log_json: Annotated[bool | None, typer.Option("--log-json/--log-text", help="Log format.")] = None,
+    log_level: Annotated[
+        str | None, typer.Option(help="debug, info, warning or error (default: warning; info for serve).")
+    ] = None,
+    log_json: Annotated[
+        bool | None, typer.Option("--log-json/--log-text", help="Log format (default: JSON unless a terminal).")
+    ] = None,
 ) -> None:
-    logs.configure(log_level, log_json)
+    _LOGGING.update(level=log_level, json=log_json)
+    logs.configure(log_level or "warning", log_json)
 
 
 @app.command()
 def sync(
     names: Annotated[list[str] | None, typer.Argument(help="Connections to sync (default: all).")] = None,
     full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Ignore cursors; re-pull everything.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Pull, then only plan the links' pushes.")] = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Pull each connection's changes into the warehouse."""
+    """Pull each connection's changes into the warehouse, then push each link between them."""
+    from .cli_push import push_links
     from .runner import run_syncs
 
     settings = _settings(config)
@@ -68,23 +79,40 @@ def sync(
     unknown = [n for n in chosen if n not in settings.connections]
     if unknown:
         _fail(f"unknown connection {unknown[0]!r}; configured: {', '.join(settings.connections) or 'none'}")
-    ok = asyncio.run(run_syncs(settings, chosen, _db(settings, db), full_refresh=full_refresh, console=console))
+    path = _db(settings, db)
+    ok = asyncio.run(run_syncs(settings, chosen, path, full_refresh=full_refresh, console=console))
+    links = [link for link in settings.links.values() if {link.a, link.b} <= set(chosen)]
+    if ok and links:
+        ok = asyncio.run(push_links(settings, links, path, dry_run=dry_run, pull=False, console=console))
     raise typer.Exit(0 if ok else 1)
 
 
 @app.command()
 def status(config: ConfigOpt = None, db: DbOpt = None) -> None:
-    """Last runs, cursor lag and row counts per connection."""
+    """Last runs, cursor lag, row counts and backoff per connection."""
+    import duckdb
+
     from .render import status_tables
+    from .snapshot import snapshot_path
     from .warehouse import Warehouse
 
     settings = _settings(config)
     path = _db(settings, db)
     if not path.exists():
         _fail(f"{path}: no warehouse yet; run 'deskbridge sync' first")
-    with Warehouse(path) as wh:
-        for table in status_tables(wh.con):
-            console.print(table)
+    try:
+        with Warehouse(path) as wh:
+            tables = status_tables(wh.con)
+    except duckdb.IOException as exc:
+        snap = snapshot_path(path)
+        if not _locked(exc) or not snap.exists():
+            _fail(str(exc))
+        console.print(f"[yellow]{path} is being written (a run is in progress); showing {snap}[/]")
+        con = _read_only(snap)
+        tables = status_tables(con)
+        con.close()
+    for table in tables:
+        console.print(table)
 
 
 @app.command()
@@ -152,6 +180,103 @@ def demo(
 
     ok = run_demo(db, tickets=tickets, changes=changes, console=console)
     raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def serve(
+    names: Annotated[list[str] | None, typer.Argument(help="Connections to serve (default: all scheduled).")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+    snapshot: Annotated[
+        Path | None, typer.Option(help="Analysts' read-only copy (default: <warehouse>.snapshot.duckdb).")
+    ] = None,
+    health_port: Annotated[int, typer.Option(help="Health endpoint port on 127.0.0.1 (0: any free port).")] = 8765,
+    backoff_base: Annotated[str, typer.Option(help="Wait after the first failure; doubles per failure.")] = "1m",
+    backoff_max: Annotated[str, typer.Option(help="Longest wait between failing runs.")] = "1h",
+    stop_timeout: Annotated[str, typer.Option(help="How long SIGTERM waits for runs in flight to stop.")] = "30s",
+) -> None:
+    """Run each connection's sync on its schedule until SIGTERM or Ctrl-C."""
+    from .config import parse_duration
+    from .service import Service, ServiceOptions
+    from .service_state import Backoff
+
+    as_json = _LOGGING.get("json")
+    logs.configure(str(_LOGGING.get("level") or "info"), True if as_json is None else bool(as_json))
+    settings = _settings(config)
+    unknown = [n for n in names or [] if n not in settings.connections]
+    if unknown:
+        _fail(f"unknown connection {unknown[0]!r}; configured: {', '.join(settings.connections) or 'none'}")
+    try:
+        backoff = Backoff(parse_duration(backoff_base), parse_duration(backoff_max))
+        options = ServiceOptions(snapshot, health_port, backoff, parse_duration(stop_timeout))
+        service = Service(settings, _db(settings, db), options, names or None)
+    except (DeskbridgeError, ValueError) as exc:
+        _fail(str(exc))
+    clean = asyncio.run(service.run())
+    if not clean:  # a run ignored cancellation; its worker thread must not hold the exit
+        sys.stderr.flush()
+        os._exit(1)
+
+
+@app.command()
+def schema() -> None:
+    """Print the data dictionary (every table, view and column) as Markdown."""
+    from .dictionary import markdown
+
+    sys.stdout.write(markdown())
+
+
+@app.command()
+def export(
+    out_dir: Annotated[Path, typer.Argument(help="Directory to write one file per table and view into.")],
+    fmt: Annotated[str, typer.Option("--format", help="Output format: parquet.")] = "parquet",
+    config: ConfigOpt = None,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="File to export (default: the snapshot, else the warehouse).")
+    ] = None,
+) -> None:
+    """Write every table and view as Parquet files, for tools that do not read DuckDB."""
+    from .export import FORMATS
+    from .export import export as write
+    from .snapshot import snapshot_path
+
+    if fmt not in FORMATS:
+        _fail(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
+    if db is None:
+        primary = _settings(config).warehouse.path
+        db = snapshot_path(primary) if snapshot_path(primary).exists() else primary
+    if not db.exists():
+        _fail(f"{db}: no warehouse yet; run 'deskbridge sync' first")
+    con = _read_only(db)
+    try:
+        written = write(con, out_dir, fmt)
+    finally:
+        con.close()
+    table = Table("relation", "rows", "file", title=f"Exported {db}")
+    for name, rows, path in written:
+        table.add_row(name, str(rows), str(path))
+    console.print(table)
+
+
+def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    con = duckdb.connect(str(path), read_only=True)
+    con.execute("SET TimeZone = 'UTC'")
+    return con
+
+
+def _locked(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
+
+
+def _register_push_commands() -> None:
+    from .cli_push import register
+
+    register(app, _settings, _db, console, _fail)
+
+
+_register_push_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,8 +20,7 @@ def _scrub_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
 
 def configure(level: str = "info", json: bool | None = None, stream: Any = None) -> None:
     """Configure structlog once per process."""
-    stream = stream or sys.stderr
-    as_json = (not stream.isatty()) if json is None else json
+    as_json = (not (stream or sys.stderr).isatty()) if json is None else json
     renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
     structlog.configure(
         processors=[
@@ -33,6 +32,7 @@ def configure(level: str = "info", json: bool | None = None, stream: Any = None)
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        # resolve sys.stderr per logger, not once: it may be replaced (tests, daemons)
+        logger_factory=(lambda *_: structlog.PrintLogger(stream or sys.stderr)),
         cache_logger_on_first_use=False,
     )

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 from rich.table import Table
 
-from .status import connection_status, recent_runs
+from .status import ConnectionStatus, connection_status, recent_runs
 
 
 def _ago(seconds: float | None) -> str:
@@ -19,12 +20,18 @@ def _ago(seconds: float | None) -> str:
     return f"{seconds:.0f}s ago"
 
 
+def _next(st: ConnectionStatus) -> str:
+    if st.backoff_until is not None and st.backoff_until > datetime.now(UTC):
+        return f"backing off until {st.backoff_until:%Y-%m-%d %H:%M:%S}"
+    return f"{st.next_run_at:%Y-%m-%d %H:%M:%S}" if st.next_run_at else "-"
+
+
 def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
-    conns = Table("connection", "last run", "last success", "failures in a row", "tickets", "notes",
-                  "time entries", "people", "attachments", title="Connections")  # fmt: skip
+    conns = Table("connection", "last run", "last success", "failures in a row", "next run (serve)", "tickets",
+                  "notes", "time entries", "people", "attachments", title="Connections")  # fmt: skip
     for st in connection_status(con):
         c = st.counts
-        conns.add_row(st.connection, st.last_status or "-", _ago(st.lag_s), str(st.consecutive_failures),
+        conns.add_row(st.connection, st.last_status or "-", _ago(st.lag_s), str(st.consecutive_failures), _next(st),
                       *(str(c[e]) for e in ("tickets", "notes", "time_entries", "people", "attachments")))  # fmt: skip
     runs = Table("run", "connection", "status", "started", "seconds", "requests", "reconcile", "error", title="Recent runs")
     for run_id, name, status, started, ended, req, rec, _counts, error in recent_runs(con):

@@ -23,6 +23,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     ServiceState,
     *PUSH_TABLES,
 )
+# What each table holds, for tables whose model has no docstring (see table_descriptions()).
 TABLE_DESCRIPTIONS: dict[str, str] = {
     "tickets": "One row per ticket: subject, vendor and canonical status and priority, people, times.",
     "notes": "Replies (kind = reply) and internal notes (kind = note) on tickets.",
@@ -32,7 +33,6 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "ticket_history": "One row per distinct version of a ticket seen by a sync.",
     "sync_runs": "Every sync run: start, end, status, counts, requests, error.",
     "sync_state": "Cursor state per connection and stream; where the next run starts.",
-    "service_state": "Per connection, what `deskbridge serve` plans: next run and backoff after failures.",
     "meta": "Warehouse bookkeeping as key/value pairs.",
 }
 # meta is created by migrate() itself, before anything else.
@@ -102,7 +102,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?), ('migrated_at', ?)",
         [str(models.SCHEMA_VERSION), datetime.now().astimezone().isoformat()],
     )
-    catalog.install(con, TABLE_DESCRIPTIONS, describe())
+    catalog.install(con, table_descriptions(), describe())
     return models.SCHEMA_VERSION
 
 
@@ -113,6 +113,16 @@ def _add_missing_columns(con: duckdb.DuckDBPyConnection, model: type[SQLModel]) 
     for column in table.columns:
         if column.name not in have:
             con.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {duck_type(column)}")
+
+
+def table_descriptions() -> dict[str, str]:
+    """What each table holds, in declaration order: its model's docstring, else TABLE_DESCRIPTIONS."""
+    out = {}
+    for model in TABLES:
+        name = model.__table__.name  # type: ignore[attr-defined]
+        doc = " ".join((model.__doc__ or "").split("\n\n")[0].split())
+        out[name] = doc or TABLE_DESCRIPTIONS.get(name, "")
+    return {**out, "meta": TABLE_DESCRIPTIONS["meta"]}
 
 
 def describe() -> list[tuple[str, str, str, str]]:

@@ -1,4 +1,4 @@
-"""What ``deskbridge status`` reports: last runs, cursor lag and row counts per connection."""
+"""What ``deskbridge status`` reports: last runs, cursor lag, row counts and backoff per connection."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 import duckdb
 
+from . import service_state
 from .models import SYNCED_ENTITIES
 
 
@@ -20,6 +21,10 @@ class ConnectionStatus:
     consecutive_failures: int
     last_error: str | None
     counts: dict[str, int]
+    last_run_id: int | None = None
+    last_ended: datetime | None = None
+    next_run_at: datetime | None = None  # as planned by ``deskbridge serve``
+    backoff_until: datetime | None = None
 
     @property
     def lag_s(self) -> float | None:
@@ -30,12 +35,14 @@ class ConnectionStatus:
 
 def connection_status(con: duckdb.DuckDBPyConnection) -> list[ConnectionStatus]:
     names = [r[0] for r in con.execute("SELECT DISTINCT connection FROM sync_runs ORDER BY 1").fetchall()]
-    return [_one(con, name) for name in names]
+    return [status_of(con, name) for name in names]
 
 
-def _one(con: duckdb.DuckDBPyConnection, name: str) -> ConnectionStatus:
+def status_of(con: duckdb.DuckDBPyConnection, name: str) -> ConnectionStatus:
+    """One connection's status; all empty for a connection that never ran."""
     runs = con.execute(
-        "SELECT status, started_at, ended_at, error FROM sync_runs WHERE connection = ? ORDER BY run_id DESC",
+        "SELECT status, started_at, ended_at, error, run_id FROM sync_runs WHERE connection = ? "
+        "ORDER BY run_id DESC",
         [name],
     ).fetchall()
     failures = 0
@@ -50,8 +57,11 @@ def _one(con: duckdb.DuckDBPyConnection, name: str) -> ConnectionStatus:
         ).fetchone()[0]  # type: ignore[index]
         for entity in SYNCED_ENTITIES
     }
-    last: Any = runs[0] if runs else (None, None, None, None)
-    return ConnectionStatus(name, last[0], last[1], success, failures, last[3], counts)
+    last: Any = runs[0] if runs else (None, None, None, None, None)
+    next_run, backoff = service_state.load(con).get(name, (None, None))
+    return ConnectionStatus(
+        name, last[0], last[1], success, failures, last[3], counts, last[4], last[2], next_run, backoff
+    )
 
 
 def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 10) -> list[tuple[Any, ...]]:

@@ -1,0 +1,225 @@
+"""How WHMCS data is read: a newest-first ``lastreply`` walk plus reconcile passes.
+
+* **Changed walk** (incremental): GetTickets over every status and department, which WHMCS
+  orders by ``lastreply`` descending, until tickets fall below the watermark minus a lookback.
+  A listed ticket whose canonical row hashes like the stored one is unchanged; every other one
+  costs a GetTicket (its replies and notes). Checkpointed per page.
+* **Reconcile** (every ``reconcile_every``, by default every run): notes, reply edits and deletions, and status, priority,
+  department or flag updates don't move ``lastreply``. GetTickets ``All Active Tickets`` lists
+  the active tickets, and the first ``recent_tickets`` of the newest-first listing add the
+  recently closed ones; each is re-read with GetTicket. Tickets the warehouse holds as not
+  closed that the active listing lacks are re-read too: they were closed, or are gone.
+* **Deep reconcile** (every ``deep_reconcile_every``): the whole listing. Tickets whose row
+  changed are re-read; stored tickets absent from it are re-read, and marked deleted when
+  GetTicket answers "Ticket ID Not Found".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from deskbridge.contract import Batch, ReadContext, Scope
+from deskbridge.http import HttpSession
+from deskbridge.models import canonical_fields
+from deskbridge.warehouse import content_hash
+
+from . import mapping as m
+from .client import KeliwebClient, Record, WhmcsClient
+from .tickets import OffsetPages, TicketReader, chunks, ids_of, listed
+
+ACTIVE = "All Active Tickets"
+NOT_CLOSED = ["new", "open", "pending", "resolved"]
+CHUNK = 50
+log = structlog.get_logger("deskbridge.whmcs")
+TICKET_FIELDS = canonical_fields("tickets")
+
+
+@dataclass
+class WalkState:
+    high: str | None = None  # newest lastreply when the walk began: the next watermark
+    done_below: str | None = None  # every ticket with lastreply above this is committed
+    floor: str | None = None  # stop below this (None: read everything)
+    started: str | None = None
+    full: bool = False  # a walk over everything re-reads every ticket, hash or not
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> WalkState | None:
+        return cls(**data) if data else None
+
+
+class WhmcsReader:
+    def __init__(self, client: WhmcsClient, session: HttpSession, options: Any, ctx: ReadContext) -> None:
+        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+        self.state: dict[str, Any] = dict(ctx.state.get("tickets", {}))
+
+    async def read(self) -> AsyncIterator[Batch]:
+        self.session.category = "incremental"
+        departments, admins = await asyncio.gather(self.client.departments(), self.client.admins())
+        self.lookups = m.Lookups.from_records(departments, admins, self.options.tzinfo)
+        self.tickets = TicketReader(self.client.ticket, self.lookups)
+        staff = Batch(complete=[Scope("people", None, {"kind": "staff"})])
+        staff.add("people", [m.admin_row(a) for a in admins])
+        yield staff
+        async for batch in self._walk():
+            yield batch
+        self.session.category = "reconcile"
+        if self._due("reconciled_at", self.options.reconcile_every_s):
+            async for batch in self._reconcile():
+                yield batch
+        if self._due("deep_reconciled_at", self.options.deep_reconcile_every_s):
+            async for batch in self._deep():
+                yield batch
+
+    def _pages(self, status: str | None) -> OffsetPages:
+        return OffsetPages(lambda start, num: self.client.tickets(start, num, status), self.options.page_size)
+
+    def _hash(self, ticket: Record) -> str:
+        return content_hash(m.ticket_row(ticket, self.lookups), TICKET_FIELDS)
+
+    # -- changed walk -----------------------------------------------------------------------
+    async def _walk(self) -> AsyncIterator[Batch]:
+        walk = None if self.ctx.full_refresh else WalkState.load(self.state.get("walk"))
+        band = (walk.done_below, walk.high) if walk else None
+        if walk is None:
+            watermark = None if self.ctx.full_refresh else self.state.get("watermark")
+            started = datetime.now(UTC).isoformat()
+            walk = WalkState(floor=self._floor(watermark), started=started, full=watermark is None)
+        hashes = {} if walk.full else self.ctx.warehouse.hashes("tickets")
+        seen: set[str] = set()
+        async for page, last in self._pages(None):
+            if walk.high is None and page:
+                walk.high = str(page[0].get("lastreply"))
+            seen.update(ids_of(page))
+            todo = [m.ticket_id_of(t) for t in page if self._changed(t, walk, band, hashes)]
+            batch = await self.tickets.batch(todo)
+            lowest = min((str(t.get("lastreply")) for t in page), default=walk.done_below)
+            walk.done_below = lowest
+            done = last or (walk.floor is not None and lowest is not None and lowest < walk.floor)
+            if done:
+                await self._finish_walk(walk, batch, seen)
+            else:
+                self.state["walk"] = asdict(walk)
+            batch.state["tickets"] = dict(self.state)
+            yield batch
+            self.ctx.progress("tickets", len(self.tickets.read), None)
+            if done:
+                return
+
+    def _floor(self, watermark: str | None) -> str | None:
+        parsed = m.parse_wire(watermark)
+        if parsed is None:
+            return None
+        return (parsed - timedelta(seconds=self.options.lookback_s)).strftime(m.WIRE_FORMAT)
+
+    def _changed(
+        self, ticket: Record, walk: WalkState, band: tuple[str | None, str | None] | None, hashes: dict[str, str]
+    ) -> bool:
+        ticket_id, reply = m.ticket_id_of(ticket), str(ticket.get("lastreply"))
+        if ticket_id in self.tickets.read or (walk.floor is not None and reply < walk.floor):
+            return False
+        if band and band[0] is not None and band[1] is not None and band[0] < reply <= band[1]:
+            return False  # committed by the run this walk resumes
+        return walk.full or hashes.get(ticket_id) != self._hash(ticket)
+
+    async def _finish_walk(self, walk: WalkState, batch: Batch, seen: set[str]) -> None:
+        if walk.full:  # a complete listing: stored tickets it lacks are gone (or merged)
+            stored = set(self.ctx.warehouse.ids("tickets"))
+            absorb(batch, await self.tickets.batch(sorted(stored - seen - self.tickets.read, key=int)))
+            since = datetime.fromisoformat(walk.started) if walk.started else None
+            batch.complete.append(Scope("people", None, {"kind": "requester"}, since=since))
+            self.state["deep_reconciled_at"] = time.time()
+        self.state["watermark"] = walk.high if walk.high is not None else self.state.get("watermark")
+        self.state["walk"] = None
+
+    # -- reconcile ----------------------------------------------------------------------------
+    async def _reconcile(self) -> AsyncIterator[Batch]:
+        stored_active = set(self.ctx.warehouse.ids("tickets", status_category=NOT_CLOSED))
+        active = ids_of(await listed(self._pages(ACTIVE)))
+        recent = self.options.recent_tickets
+        top = ids_of(await listed(self._pages(None), recent)) if recent else []
+        todo = [i for i in dict.fromkeys(active + top) if i not in self.tickets.read]
+        todo += sorted(stored_active - set(active) - set(todo) - self.tickets.read, key=int)
+        for n, chunk in enumerate(chunks(todo, CHUNK)):
+            yield await self.tickets.batch(chunk)
+            self.ctx.progress("reconcile", min(len(todo), (n + 1) * CHUNK), len(todo))
+        self.state["reconciled_at"] = time.time()
+        yield Batch(state={"tickets": dict(self.state)})
+
+    # -- deep reconcile -----------------------------------------------------------------------
+    def _due(self, key: str, every_s: float) -> bool:
+        last = self.state.get(key)
+        return last is None or time.time() - float(last) >= every_s
+
+    async def _deep(self) -> AsyncIterator[Batch]:
+        stored = set(self.ctx.warehouse.ids("tickets"))
+        hashes = self.ctx.warehouse.hashes("tickets")
+        seen: set[str] = set()
+        async for page, _ in self._pages(None):
+            seen.update(ids_of(page))
+            fresh = [t for t in page if m.ticket_id_of(t) not in self.tickets.read]
+            todo = [m.ticket_id_of(t) for t in fresh if hashes.get(m.ticket_id_of(t)) != self._hash(t)]
+            if todo:
+                yield await self.tickets.batch(todo)
+        batch = await self.tickets.batch(sorted(stored - seen - self.tickets.read, key=int))
+        batch.deleted["people"] = self._orphans()
+        self.state["deep_reconciled_at"] = time.time()
+        batch.state["tickets"] = dict(self.state)
+        yield batch
+
+    def _orphans(self) -> list[str]:
+        """Stored requesters that no live ticket or message refers to any more.
+
+        Two warehouse lookups per stored requester, so only the deep pass asks. Changes still
+        pending in this run's uncommitted batches show up at the next deep pass.
+        """
+        view = self.ctx.warehouse
+        gone = self.tickets.deleted
+        gone_notes = set(view.ids("notes", ticket_id=sorted(gone))) if gone else set()
+        orphans = []
+        for person in view.ids("people", kind="requester"):
+            if person in self.tickets.people or set(view.ids("tickets", requester_id=person)) - gone:
+                continue
+            if not set(view.ids("notes", author_id=person)) - gone_notes:
+                orphans.append(person)
+        return orphans
+
+
+def absorb(batch: Batch, other: Batch) -> None:
+    """Add ``other``'s rows, deletions and scopes to ``batch``."""
+    for entity, rows in other.rows.items():
+        batch.add(entity, rows)
+    for entity, ids in other.deleted.items():
+        batch.deleted.setdefault(entity, []).extend(ids)
+    batch.complete.extend(other.complete)
+
+
+class KeliwebReader:
+    """Keliweb has no list action: every run re-reads the tickets whose ids are known.
+
+    Known ids are the ``ticket_ids`` option plus every live ticket already in the warehouse,
+    so a ticket stays followed once pulled, until get-ticket stops finding it.
+    """
+
+    def __init__(self, client: KeliwebClient, session: HttpSession, options: Any, ctx: ReadContext) -> None:
+        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+
+    async def read(self) -> AsyncIterator[Batch]:
+        self.session.category = "incremental"
+        stored = set(self.ctx.warehouse.ids("tickets"))
+        known = sorted(stored | {str(i) for i in self.options.ticket_ids}, key=int)
+        reader = TicketReader(self.client.ticket, m.Lookups(tz=self.options.tzinfo))
+        for n, chunk in enumerate(chunks(known, CHUNK)):
+            batch = await reader.batch(chunk)
+            gone = batch.deleted.get("tickets", [])
+            unseen = [i for i in gone if i not in stored]
+            if unseen:
+                log.warning("keliweb.ticket_not_visible", ticket_ids=unseen)
+            yield batch
+            self.ctx.progress("tickets", min(len(known), (n + 1) * CHUNK), len(known))
