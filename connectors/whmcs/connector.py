@@ -107,6 +107,7 @@ class WhmcsConnector(Connector):
             WriteOp.DELETE_NOTE,
         }
     )
+    writable_fields = frozenset({"subject", "status", "priority", "department", "assignee_id", "requester_id"})
 
     def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(config, transport=transport)

@@ -11,6 +11,7 @@ conflict = { status = "a" }   # per field: a, b or newest (default_conflict)
 correlate = "subject"         # find an existing twin by this ticket field before creating one
 time_entries_as = "note"      # when the target has no time entries: note or skip
 author = { a = "staff:1", b = "technician:1" }  # who writes on each side
+defaults = { b = { department = "Support" } }     # fields of tickets created on a side
 filters = { status_category = ["new", "open", "pending"] }
 ```
 
@@ -48,6 +49,7 @@ class LinkConfig(BaseModel):
     filters: dict[str, list[str]] = Field(default_factory=dict)
     mappings: dict[Side, str] = Field(default_factory=dict)
     author: dict[Side, str] = Field(default_factory=dict)  # people id that writes on each side
+    defaults: dict[Side, dict[str, str]] = Field(default_factory=dict)  # fields for tickets created there
 
     def targets(self) -> list[Side]:
         """Sides written to: b for a_to_b, a for b_to_a, both for both."""

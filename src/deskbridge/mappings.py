@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from types import MappingProxyType
@@ -22,6 +22,7 @@ class ValueMap:
 
     name: str
     forward: Mapping[str, str]
+    writes: Mapping[str, str] = field(default_factory=dict)  # canonical -> vendor value, for writes
 
     def to_canonical(self, value: str | None, default: str | None = None) -> str | None:
         if value is None:
@@ -34,11 +35,14 @@ class ValueMap:
         return self.forward[value]
 
     def to_vendor(self, canonical: str) -> str:
-        """The first vendor value mapped to ``canonical`` (file order decides)."""
+        """The ``[<name>_write]`` value for ``canonical``, else the first vendor value mapped to it."""
+        if canonical in self.writes:
+            return self.writes[canonical]
         for vendor_value, mapped in self.forward.items():
             if mapped == canonical:
                 return vendor_value
-        raise UnmappedValueError(f"canonical {self.name}", canonical, sorted(set(self.forward.values())))
+        known = sorted(set(self.forward.values()) | set(self.writes))
+        raise UnmappedValueError(f"canonical {self.name}", canonical, known)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,8 @@ class VendorMapping:
         table = self.data.get(name)
         if not isinstance(table, Mapping):
             raise ConfigError(f"mappings/{self.vendor}.toml: no [{name}] table")
-        return ValueMap(f"{self.vendor} {name}", MappingProxyType(dict(table)))
+        writes = self.data.get(f"{name}_write", {})
+        return ValueMap(f"{self.vendor} {name}", MappingProxyType(dict(table)), MappingProxyType(dict(writes)))
 
 
 @cache
@@ -66,6 +71,10 @@ def load(vendor: str) -> VendorMapping:
         raise ConfigError(f"mappings/{vendor}.toml: {exc}") from None
     _check_vocab(vendor, data, "status", STATUS_CATEGORIES)
     _check_vocab(vendor, data, "priority", PRIORITY_LEVELS)
+    for name in ("status", "priority"):
+        for canonical, label in data.get(f"{name}_write", {}).items():
+            if label not in data.get(name, {}):
+                raise ConfigError(f"mappings/{vendor}.toml: [{name}_write] {canonical!r} = {label!r} is not a {name} in [{name}]")
     return VendorMapping(vendor, MappingProxyType(data))
 
 

@@ -174,6 +174,8 @@ class Planner:
             payload = {f: to_target(self.sides, target, f, canon(self.sides, origin, f, ticket.get(f))) for f in self.link.fields}
         except UnmappedValueError as exc:
             return Action("reject", "tickets", target, origin, sid, marker, reason=str(exc))
+        for key, value in self.link.defaults.get(target, {}).items():
+            payload.setdefault(key, value)
         person = self._person(origin, ticket.get("requester_id"))
         payload.update(requester_name=person.get("name"), requester_email=person.get("email"))
         payload["body"] = f"Synced from {self.sides.vendor[origin]} ticket {ticket.get('number') or sid}. {marker}"
@@ -240,7 +242,10 @@ class Planner:
                     if base[s] != cur[s].get(f):
                         stale[s][f] = cur[s].get(f)
                 continue
-            winner = self._winner(f, va != canon(self.sides, "a", f, base["a"]), vb != canon(self.sides, "b", f, base["b"]), cur)
+            a_moved, b_moved = va != canon(self.sides, "a", f, base["a"]), vb != canon(self.sides, "b", f, base["b"])
+            if not (a_moved or b_moved):
+                continue  # agreed at the last push; a lossy value map keeps them apart, not a change
+            winner = self._winner(f, a_moved, b_moved, cur)
             loser: Side = "b" if winner == "a" else "a"
             if loser in self.link.targets():
                 try:

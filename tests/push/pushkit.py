@@ -11,7 +11,8 @@ import httpx
 from deskbridge.config import Settings
 from deskbridge.emulation import Emulator
 from deskbridge.engine import build_connector
-from deskbridge.links import LinkConfig
+from deskbridge import registry
+from deskbridge.links import LinkConfig, check_link
 from deskbridge.linkrun import run_link
 from deskbridge.push import PushResult
 from deskbridge.sandbox import build_emulator, sandbox_connection
@@ -46,6 +47,8 @@ def make_pair(tmp_path: Path, a: tuple[str, int], b: tuple[str, int], **link: An
         emulators[name] = emu
         connections[name] = sandbox_connection(emu, "http://testserver", name=name, options=EAGER.get(vendor, {}), **FAST)
     config = LinkConfig.model_validate({"name": "pair", "a": "a_side", "b": "b_side", **link})
+    vendors = {"a": a[0], "b": b[0]}
+    check_link(config, {s: registry.get(v).connector_class() for s, v in vendors.items()}, vendors)  # type: ignore[misc]
     settings = Settings(connections=connections, links={"pair": config})
     return Pair(emulators, settings, config, Warehouse(tmp_path / "push.duckdb"))
 

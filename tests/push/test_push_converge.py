@@ -50,3 +50,16 @@ async def test_kayako_pair_converges_without_echo(tmp_path: Path) -> None:
         assert duplicated_markers(pair) == []
     finally:
         pair.wh.close()
+
+
+async def test_whmcs_omnidesk_converge_without_echo(tmp_path: Path) -> None:
+    """WHMCS <-> Omnidesk: 200 random edits over 10 rounds converge; no echo; no duplicate."""
+    pair = make_pair(tmp_path, ("whmcs", 10), ("omnidesk", 10), author={"a": "admin:1", "b": "staff:1"},
+                     conflict={"priority": "b"}, defaults={"a": {"department": "Technical Support"}})
+    try:
+        writes = await converge(pair)
+        assert sum(writes) > 0
+        assert disagreements(pair) == []
+        assert duplicated_markers(pair) == []
+    finally:
+        pair.wh.close()
