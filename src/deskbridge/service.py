@@ -35,6 +35,7 @@ from .config import ConnectionConfig, Settings
 from .health import ConnectionHealth, HealthServer
 from .redact import scrub
 from .service_state import Backoff
+from .linkrun import run_link
 from .snapshot import publish, snapshot_path
 from .status import ConnectionStatus, status_of
 from .warehouse import Warehouse
@@ -59,6 +60,7 @@ class Service:
     def __init__(
         self, settings: Settings, db: Path, options: ServiceOptions, names: list[str] | None = None
     ) -> None:
+        self.settings = settings
         self.connections = scheduling.scheduled(settings.connections, names)
         self.unscheduled = sorted(set(names or settings.connections) - set(self.connections))
         self.db, self.options = db, options
@@ -185,10 +187,23 @@ class Service:
             except Exception:  # recorded in sync_runs and logged by the engine
                 ok = False
             if ok:
+                await self._push(wh, conn.name)
                 await self._publish(wh)
             self._record(wh, conn.name, state)
         finally:
             wh.close()
+
+    async def _push(self, wh: Warehouse, name: str) -> None:
+        """After a pull, push every link that touches the connection (its other side as last pulled)."""
+        for link in self.settings.links.values():
+            if name not in (link.a, link.b):
+                continue
+            try:
+                result = await run_link(wh, self.settings, link, pull=False)
+            except Exception as exc:  # a link failing must not stop the pulls
+                log.error("push.failed", link=link.name, error=scrub(f"{type(exc).__name__}: {exc}"))
+                continue
+            log.info("push.done", link=link.name, writes=result.writes, failures=len(result.failures))
 
     async def _publish(self, wh: Warehouse) -> None:
         started = time.perf_counter()
