@@ -60,12 +60,29 @@ def serve_thread(tickets: int, latency_ms: float) -> Server:
 def serve_asgi(tickets: int, latency_ms: float) -> Server:
     emulator = build_emulator("trackit", tickets=tickets, knobs=Knobs(latency_ms=latency_ms))
     transport = httpx.ASGITransport(app=emulator.app)
-    return Server("http://emulator", emulator.credentials(), emulator.mutate, lambda: None, transport=transport)
+    return Server(
+        "http://emulator",
+        emulator.credentials(),
+        emulator.mutate,
+        lambda: None,
+        transport=transport,
+    )
 
 
 def serve_process(tickets: int, latency_ms: float) -> Server:
     exe = shutil.which("deskbridge") or str(Path(sys.executable).with_name("deskbridge"))
-    args = [exe, "sandbox", "trackit", "--json", "--port", "0", "--tickets", str(tickets), "--latency-ms", str(latency_ms)]
+    args = [
+        exe,
+        "sandbox",
+        "trackit",
+        "--json",
+        "--port",
+        "0",
+        "--tickets",
+        str(tickets),
+        "--latency-ms",
+        str(latency_ms),
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
     info = json.loads(proc.stdout.readline())
@@ -96,7 +113,12 @@ def connection(server: Server, name: str, concurrency: int, **options: Any) -> C
         os.environ[env] = value
         refs[key] = f"env:{env}"
     return ConnectionConfig(
-        name=name, type="trackit", base_url=server.base_url, credentials=refs, concurrency=concurrency, options=options
+        name=name,
+        type="trackit",
+        base_url=server.base_url,
+        credentials=refs,
+        concurrency=concurrency,
+        options=options,
     )
 
 
@@ -115,17 +137,24 @@ def timed_sync(wh: Warehouse, config: ConnectionConfig, server: Server) -> Timed
     started = time.perf_counter()
     result = asyncio.run(engine.sync(wh, config, transport=server.transport))
     seconds = time.perf_counter() - started
-    return Timed(seconds, result.requests.get("incremental", 0), result.requests.get("reconcile", 0))
+    return Timed(
+        seconds, result.requests.get("incremental", 0), result.requests.get("reconcile", 0)
+    )
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def full_and_incremental(args: argparse.Namespace, serve: Callable[[int, float], Server], workdir: Path) -> dict[str, Any]:
+def full_and_incremental(
+    args: argparse.Namespace, serve: Callable[[int, float], Server], workdir: Path
+) -> dict[str, Any]:
     started = time.perf_counter()
     server = serve(args.tickets, args.latency_ms)
-    print(f"emulator with {args.tickets} tickets ready in {time.perf_counter() - started:.1f} s", flush=True)
+    print(
+        f"emulator with {args.tickets} tickets ready in {time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
     try:
         with Warehouse(workdir / "full.duckdb") as wh:
             config = connection(server, "bench", args.concurrency, closed_reconcile_every="24h")
@@ -135,13 +164,25 @@ def full_and_incremental(args: argparse.Namespace, serve: Callable[[int, float],
             server.mutate(args.changes)
             incremental = timed_sync(wh, config, server)
             server.mutate(args.changes)
-            reconciled = timed_sync(wh, connection(server, "bench", args.concurrency, closed_reconcile_every="0s"), server)
-        return {"full": full, "incremental": incremental, "reconciled": reconciled, "rss": rss, "emulator_rss": server.rss_mb()}
+            reconciled = timed_sync(
+                wh,
+                connection(server, "bench", args.concurrency, closed_reconcile_every="0s"),
+                server,
+            )
+        return {
+            "full": full,
+            "incremental": incremental,
+            "reconciled": reconciled,
+            "rss": rss,
+            "emulator_rss": server.rss_mb(),
+        }
     finally:
         server.stop()
 
 
-def baseline(args: argparse.Namespace, serve: Callable[[int, float], Server], workdir: Path) -> Timed:
+def baseline(
+    args: argparse.Namespace, serve: Callable[[int, float], Server], workdir: Path
+) -> Timed:
     server = serve(args.baseline_tickets, args.latency_ms)
     try:
         with Warehouse(workdir / "baseline.duckdb") as wh:
@@ -155,20 +196,48 @@ def report(args: argparse.Namespace, runs: dict[str, Any], base: Timed) -> None:
     sequential_s = full.requests / base.rate
     rows = [
         ("full sync", full.seconds, full.requests, full.reconcile, full.rate),
-        (f"sequential sample ({args.baseline_tickets} tickets)", base.seconds, base.requests, 0, base.rate),
-        (f"incremental, {args.changes} changes", inc.seconds, inc.requests, inc.reconcile, inc.rate),
-        (f"incremental + closed reconcile, {args.changes} changes", rec.seconds, rec.requests, rec.reconcile, rec.rate),
+        (
+            f"sequential sample ({args.baseline_tickets} tickets)",
+            base.seconds,
+            base.requests,
+            0,
+            base.rate,
+        ),
+        (
+            f"incremental, {args.changes} changes",
+            inc.seconds,
+            inc.requests,
+            inc.reconcile,
+            inc.rate,
+        ),
+        (
+            f"incremental + closed reconcile, {args.changes} changes",
+            rec.seconds,
+            rec.requests,
+            rec.reconcile,
+            rec.rate,
+        ),
     ]
-    print(f"\n{args.tickets} tickets, {args.latency_ms:g} ms latency, concurrency {args.concurrency}, server: {args.server}")
+    print(
+        f"\n{args.tickets} tickets, {args.latency_ms:g} ms latency, concurrency {args.concurrency}, server: {args.server}"
+    )
     print(f"{'run':<48}{'wall s':>9}{'requests':>10}{'reconcile':>11}{'req/s':>9}")
     for name, seconds, requests, reconcile, rate in rows:
         print(f"{name:<48}{seconds:>9.1f}{requests:>10}{reconcile:>11}{rate:>9.0f}")
-    print(f"\nsequential full sync, extrapolated: {sequential_s:,.0f} s ({full.requests} requests at {base.rate:.1f} req/s)")
-    print(f"speed-up over sequential:           {sequential_s / full.seconds:.1f}x (req/s {full.rate / base.rate:.1f}x)")
+    print(
+        f"\nsequential full sync, extrapolated: {sequential_s:,.0f} s ({full.requests} requests at {base.rate:.1f} req/s)"
+    )
+    print(
+        f"speed-up over sequential:           {sequential_s / full.seconds:.1f}x (req/s {full.rate / base.rate:.1f}x)"
+    )
     print(f"requests per ticket, full sync:     {full.requests / args.tickets:.2f}")
-    print(f"incremental / full:                 requests {inc.requests / full.requests:.3f}, time {inc.seconds / full.seconds:.3f}")
+    print(
+        f"incremental / full:                 requests {inc.requests / full.requests:.3f}, time {inc.seconds / full.seconds:.3f}"
+    )
     total = rec.requests + rec.reconcile
-    print(f"incremental + reconcile / full:     requests {total / full.requests:.3f}, time {rec.seconds / full.seconds:.3f}")
+    print(
+        f"incremental + reconcile / full:     requests {total / full.requests:.3f}, time {rec.seconds / full.seconds:.3f}"
+    )
     where = "this process" + ("" if args.server == "process" else ", emulator included")
     print(f"peak RSS after full sync:           {runs['rss']:.0f} MB ({where})")
     if args.server == "process":
@@ -181,7 +250,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--baseline-tickets", type=int, default=200)
-    parser.add_argument("--changes", type=int, default=200, help="emulator mutations before each incremental run")
+    parser.add_argument(
+        "--changes", type=int, default=200, help="emulator mutations before each incremental run"
+    )
     parser.add_argument("--server", choices=tuple(SERVERS), default="thread")
     args = parser.parse_args()
     logs.configure("warning", json=True)

@@ -40,7 +40,9 @@ class TrackitAuth(httpx.Auth):
 
     requires_response_body = True
 
-    def __init__(self, token_url: str, username: str, password: str, on_token: Callable[[Token], None]) -> None:
+    def __init__(
+        self, token_url: str, username: str, password: str, on_token: Callable[[Token], None]
+    ) -> None:
         self._url, self._username, self._password = token_url, username.upper(), password
         self._on_token = on_token
         self._token: Token | None = None
@@ -57,7 +59,9 @@ class TrackitAuth(httpx.Auth):
             yield from self._renew(used)
             yield self._signed(request)
 
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         """The same steps with one renewal at a time: concurrent requests wait for it."""
         used: Token | None = None
         for attempt in range(2):
@@ -76,7 +80,9 @@ class TrackitAuth(httpx.Auth):
 
     def _fresh(self) -> bool:
         token = self._token
-        return token is not None and (token.expires_at is None or time.monotonic() < token.expires_at)
+        return token is not None and (
+            token.expires_at is None or time.monotonic() < token.expires_at
+        )
 
     def _signed(self, request: httpx.Request) -> httpx.Request:
         assert self._token is not None
@@ -88,14 +94,21 @@ class TrackitAuth(httpx.Auth):
         if self._token is not stale and self._fresh():
             return
         if self._token is not None and self._token.refresh:
-            response = yield self._grant({"grant_type": "refresh_token", "refresh_token": self._token.refresh})
+            response = yield self._grant(
+                {"grant_type": "refresh_token", "refresh_token": self._token.refresh}
+            )
             if response.status_code == 200:
                 self._accept(response)
                 return
         if self._refused is not None:  # one refused login is enough: don't lock the account out
             raise self._refused
         response = yield self._grant(
-            {"grant_type": "password", "username": self._username, "password": self._password, "scope": ""}
+            {
+                "grant_type": "password",
+                "username": self._username,
+                "password": self._password,
+                "scope": "",
+            }
         )
         try:
             self._accept(response)
@@ -109,12 +122,16 @@ class TrackitAuth(httpx.Auth):
     def _accept(self, response: httpx.Response) -> None:
         body = _token_body(response)
         lifetime = float(body.get("expires_in") or 0)
-        expires_at = time.monotonic() + lifetime - min(EARLY_S, lifetime / 10) if lifetime > 0 else None
+        expires_at = (
+            time.monotonic() + lifetime - min(EARLY_S, lifetime / 10) if lifetime > 0 else None
+        )
         self._token = Token(str(body["access_token"]), body.get("refresh_token"), expires_at)
         self._on_token(self._token)
 
 
-def _send(flow: Generator[httpx.Request, httpx.Response, None], reply: httpx.Response) -> httpx.Request | None:
+def _send(
+    flow: Generator[httpx.Request, httpx.Response, None], reply: httpx.Response
+) -> httpx.Request | None:
     try:
         return flow.send(reply)
     except StopIteration:
@@ -125,9 +142,13 @@ def _token_body(response: httpx.Response) -> dict[str, object]:
     """The token payload, or an error saying whether to retry (5xx, garbage) or stop (refused)."""
     where = {"vendor": VENDOR, "resource": "token", "status": response.status_code}
     if response.status_code == 404:
-        raise FatalError(f"no token endpoint at {response.request.url}; check base_url and api_path", **where)
+        raise FatalError(
+            f"no token endpoint at {response.request.url}; check base_url and api_path", **where
+        )
     if response.status_code == 429 or response.status_code >= 500:
-        raise TokenUnavailable(f"vendor answered {response.status_code}: {scrub(response.text[:200])}", **where)
+        raise TokenUnavailable(
+            f"vendor answered {response.status_code}: {scrub(response.text[:200])}", **where
+        )
     try:
         reject_html(response, VENDOR, "token")
         body = orjson.loads(response.content)
@@ -138,6 +159,8 @@ def _token_body(response: httpx.Response) -> dict[str, object]:
     if not isinstance(body, dict):
         raise TokenUnavailable("malformed token payload: not a JSON object", **where)
     if response.status_code != 200 or "access_token" not in body:
-        reason = body.get("error_description") or body.get("error") or body.get("Message") or "no token"
+        reason = (
+            body.get("error_description") or body.get("error") or body.get("Message") or "no token"
+        )
         raise AuthError(f"authentication failed: {reason}", **where)
     return body

@@ -26,7 +26,9 @@ def _catalog_data() -> Mapping[str, Any]:
 def field_catalog() -> FieldCatalog:
     """Ticket fields by sequence (default display name, updatable) and default vocabularies."""
     data = _catalog_data()
-    fields = {int(seq): CatalogField(f["name"], f["updatable"]) for seq, f in data["ticket"].items()}
+    fields = {
+        int(seq): CatalogField(f["name"], f["updatable"]) for seq, f in data["ticket"].items()
+    }
     vocab = {name: tuple(values) for name, values in data["vocabularies"].items()}
     return FieldCatalog(MappingProxyType(fields), MappingProxyType(vocab))
 
@@ -49,7 +51,9 @@ class FieldMap:
 @cache
 def field_map() -> FieldMap:
     data = mappings.load("trackit").data
-    return FieldMap(MappingProxyType(dict(data["fields"])), MappingProxyType(dict(data["read_fields"])))
+    return FieldMap(
+        MappingProxyType(dict(data["fields"])), MappingProxyType(dict(data["read_fields"]))
+    )
 
 
 class DisplayNames:

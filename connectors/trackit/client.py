@@ -42,15 +42,21 @@ def parse_json(response: httpx.Response) -> Any:
 def seq_values(wire: Any, what: str) -> Record:
     """``{"<seq>": {"DisplayName", "Value"}}`` -> ``{seq: value}`` (missing keys mean null)."""
     if not isinstance(wire, dict):
-        raise PayloadError(f"expected a {what} record, got {type(wire).__name__}", vendor=VENDOR, resource=what)
+        raise PayloadError(
+            f"expected a {what} record, got {type(wire).__name__}", vendor=VENDOR, resource=what
+        )
     try:
         return {int(seq): entry.get("Value") for seq, entry in wire.items()}
     except (ValueError, AttributeError):
-        raise PayloadError(f"a {what} record is not keyed by field sequence", vendor=VENDOR, resource=what) from None
+        raise PayloadError(
+            f"a {what} record is not keyed by field sequence", vendor=VENDOR, resource=what
+        ) from None
 
 
 def display_names(wire: dict[str, Any]) -> dict[int, str]:
-    return {int(seq): entry["DisplayName"] for seq, entry in wire.items() if entry.get("DisplayName")}
+    return {
+        int(seq): entry["DisplayName"] for seq, entry in wire.items() if entry.get("DisplayName")
+    }
 
 
 def _member(body: Any, *keys: str) -> Any:
@@ -68,9 +74,21 @@ class TrackitClient:
     def __init__(self, session: HttpSession, names: DisplayNames, module: int) -> None:
         self.session, self.names, self.module = session, names, module
 
-    async def _get(self, path: str, resource: str, record_id: str | None, parse: Callable[[Any], Any], **kw: Any) -> Any:
+    async def _get(
+        self,
+        path: str,
+        resource: str,
+        record_id: str | None,
+        parse: Callable[[Any], Any],
+        **kw: Any,
+    ) -> Any:
         return await self.session.fetch(
-            "GET", path, parse=lambda r: parse(parse_json(r)), resource=resource, record_id=record_id, **kw
+            "GET",
+            path,
+            parse=lambda r: parse(parse_json(r)),
+            resource=resource,
+            record_id=record_id,
+            **kw,
         )
 
     def _ticket(self, body: Any) -> Record:
@@ -93,7 +111,11 @@ class TrackitClient:
     def _ticket_or_none(self, response: httpx.Response) -> Record | None:
         if response.status_code != 404:
             return self._ticket(parse_json(response))
-        message = str(_member(parse_json(response), "Message")) if "json" in response.headers.get("content-type", "") else ""
+        message = (
+            str(_member(parse_json(response), "Message"))
+            if "json" in response.headers.get("content-type", "")
+            else ""
+        )
         if not message or message.startswith(NO_ROUTE):
             raise FatalError(
                 f"no WebApi route at {response.request.url.path}; check base_url and api_path",
@@ -148,11 +170,15 @@ class TrackitClient:
             allow=(400,),
         )
 
-    async def write_ticket(self, path: str, body: Any, record_id: str | None = None) -> tuple[Record, Record | None]:
+    async def write_ticket(
+        self, path: str, body: Any, record_id: str | None = None
+    ) -> tuple[Record, Record | None]:
         """POST a ticket write; returns the ticket and the note it wrote, if any."""
         answer = await self.post(path, "tickets", body, record_id)
         note = next((answer[k] for k in ("TicketNote", "Note") if answer.get(k)), None)
-        note_record = seq_values(note[0] if isinstance(note, list) else note, "note") if note else None
+        note_record = (
+            seq_values(note[0] if isinstance(note, list) else note, "note") if note else None
+        )
         return self._ticket(answer), note_record
 
 
@@ -161,7 +187,9 @@ def _write_answer(response: httpx.Response) -> Any:
         body = parse_json(response)
     except PayloadError as exc:  # not retried: the server may have applied the write
         reason = str(exc).split(": ", 1)[-1]
-        raise FatalError(f"{reason}; the write may have been applied", vendor=VENDOR, status=exc.status) from None
+        raise FatalError(
+            f"{reason}; the write may have been applied", vendor=VENDOR, status=exc.status
+        ) from None
     if response.status_code == 400:
         reason = body.get("Message") if isinstance(body, dict) else None
         raise VendorRejected(f"refused: {reason or response.text[:200]}", vendor=VENDOR, status=400)

@@ -30,15 +30,27 @@ from .writer import Writer
 
 
 class TrackitOptions(ConnectorOptions):
-    api_path: str = Field("/TrackIt/WebApi", description="WebApi path, appended unless base_url ends with it.")
-    ticket_module: int = Field(24, description="Module sequence of Tickets for /module/{seq}/fields (24 or 1).")
-    max_misses: int = Field(20, ge=1, le=1000, description="404s in a row that end the walk for new ids.")
+    api_path: str = Field(
+        "/TrackIt/WebApi", description="WebApi path, appended unless base_url ends with it."
+    )
+    ticket_module: int = Field(
+        24, description="Module sequence of Tickets for /module/{seq}/fields (24 or 1)."
+    )
+    max_misses: int = Field(
+        20, ge=1, le=1000, description="404s in a row that end the walk for new ids."
+    )
     first_ticket_id: int = Field(1, ge=1, description="Where a first run's walk starts.")
     batch_size: int = Field(100, ge=1, le=2000, description="Tickets per checkpoint.")
-    closed_reconcile_every: str = Field("0s", description="How often closed tickets are re-read ('0s': every run).")
+    closed_reconcile_every: str = Field(
+        "0s", description="How often closed tickets are re-read ('0s': every run)."
+    )
     note_type: str = Field("Technician Note", description="Note Type of notes written without one.")
-    activity_code: str = Field("Note By Technician", description="Activity Code of notes written without one.")
-    names_max_age: str = Field("60s", description="How old learned display names may be for a write.")
+    activity_code: str = Field(
+        "Note By Technician", description="Activity Code of notes written without one."
+    )
+    names_max_age: str = Field(
+        "60s", description="How old learned display names may be for a write."
+    )
 
     @property
     def closed_reconcile_every_s(self) -> float:
@@ -53,11 +65,20 @@ class TrackitConnector(Connector):
     vendor = "trackit"
     Options = TrackitOptions
     streams: ClassVar[tuple[StreamSpec, ...]] = (
-        StreamSpec("tickets", "tickets", CursorKind.ID_WALK, "id walk; open re-read every run; closed on a schedule"),
-        StreamSpec("notes", "notes", CursorKind.WITH_PARENT, "re-read when their ticket's content moved"),
+        StreamSpec(
+            "tickets",
+            "tickets",
+            CursorKind.ID_WALK,
+            "id walk; open re-read every run; closed on a schedule",
+        ),
+        StreamSpec(
+            "notes", "notes", CursorKind.WITH_PARENT, "re-read when their ticket's content moved"
+        ),
         StreamSpec("time_entries", "time_entries", CursorKind.WITH_PARENT, "note durations"),
         StreamSpec("attachments", "attachments", CursorKind.WITH_PARENT, "attachment metadata"),
-        StreamSpec("people", "people", CursorKind.WITH_PARENT, "technicians and requestors tickets name"),
+        StreamSpec(
+            "people", "people", CursorKind.WITH_PARENT, "technicians and requestors tickets name"
+        ),
     )
     write_ops = frozenset(
         {
@@ -71,15 +92,21 @@ class TrackitConnector(Connector):
         }
     )
 
-    def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         super().__init__(config, transport=transport)
         self.options: TrackitOptions
         username, password = config.secret("username"), config.secret("password")
         SCRUBBER.add([password])
         base = _api_base(config.base_url, self.options.api_path)
         auth = TrackitAuth(f"{base}/token", username, password, on_token=_scrub_token)
-        self.session = HttpSession("trackit", base, options=config.http, auth=auth, transport=transport)
-        self.client = TrackitClient(self.session, catalog.DisplayNames(), self.options.ticket_module)
+        self.session = HttpSession(
+            "trackit", base, options=config.http, auth=auth, transport=transport
+        )
+        self.client = TrackitClient(
+            self.session, catalog.DisplayNames(), self.options.ticket_module
+        )
 
     @classmethod
     def field_catalog(cls) -> FieldCatalog:
@@ -98,7 +125,9 @@ class TrackitConnector(Connector):
         async for batch in TrackitReader(self.client, self.options, ctx).read():
             yield batch
 
-    async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]
+    ) -> str | None:
         self.session.category = "write"
         return await Writer(self.client, self.options).write(op, ticket_id, payload)
 

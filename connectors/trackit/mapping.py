@@ -19,7 +19,14 @@ Record = dict[int, Any]
 
 # Note fields (GET /tickets/{id}/Notes).
 N_ID, N_NOTE, N_TICKET, N_DATE, N_TECH, N_DURATION = 1, 5, 6, 7, 8, 10
-N_TECH_NAME, N_EMAIL, N_PRIVATE, N_REQUESTOR, N_REQUESTOR_NAME, N_TRACK_TIME = 16, 24, 27, 28, 29, 31
+N_TECH_NAME, N_EMAIL, N_PRIVATE, N_REQUESTOR, N_REQUESTOR_NAME, N_TRACK_TIME = (
+    16,
+    24,
+    27,
+    28,
+    29,
+    31,
+)
 # Attachment fields (GET /tickets/{id}/Attachments).
 A_ID, A_SIZE, A_NAME = 1, 6, 7
 # Ticket fields naming people: (seq of the person's sequence, seqs of the name parts).
@@ -55,7 +62,9 @@ def ticket_row(record: Record) -> Row:
         "number": str(get["number"]),
         "subject": get["subject"],
         "status": get["status"],
-        "status_category": vocab.values("status").to_canonical(get["status"], "closed" if closed else "open"),
+        "status_category": vocab.values("status").to_canonical(
+            get["status"], "closed" if closed else "open"
+        ),
         "priority": get["priority"],
         "priority_level": vocab.values("priority").to_canonical(get["priority"]),
         "type": None,
@@ -79,7 +88,9 @@ def note_row(record: Record) -> Row:
         "ticket_id": str(record[N_TICKET]),
         "kind": "reply" if record.get(N_EMAIL) else "note",
         "visibility": "private" if record.get(N_PRIVATE) is True else "public",
-        "author_id": requestor_id(record.get(N_REQUESTOR)) if by_requestor else technician_id(record.get(N_TECH)),
+        "author_id": requestor_id(record.get(N_REQUESTOR))
+        if by_requestor
+        else technician_id(record.get(N_TECH)),
         "author_name": record.get(N_REQUESTOR_NAME) if by_requestor else record.get(N_TECH_NAME),
         "author_kind": "requester" if by_requestor else "staff",
         "body": record.get(N_NOTE) or "",
@@ -147,11 +158,15 @@ def note_people(record: Record) -> list[Row]:
     """The note's technician, and its requestor (whose address is the note's e-mail, if any)."""
     people = []
     if record.get(N_TECH):
-        people.append(_person(technician_id(record[N_TECH]), "staff", record.get(N_TECH_NAME), None))
+        people.append(
+            _person(technician_id(record[N_TECH]), "staff", record.get(N_TECH_NAME), None)
+        )
     if record.get(N_REQUESTOR):
         email = record.get(N_EMAIL) if not record.get(N_TECH) else None
         people.append(
-            _person(requestor_id(record[N_REQUESTOR]), "requester", record.get(N_REQUESTOR_NAME), email)
+            _person(
+                requestor_id(record[N_REQUESTOR]), "requester", record.get(N_REQUESTOR_NAME), email
+            )
         )
     return people
 

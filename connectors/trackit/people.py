@@ -27,7 +27,11 @@ class PeopleTracker:
         """Note that ``people`` are referenced; with ``emit_new``, write the ones never stored."""
         for person in people:
             self.named_ids.add(person["source_id"])
-            if emit_new and person["source_id"] not in self.stored and person["source_id"] not in self.emitted:
+            if (
+                emit_new
+                and person["source_id"] not in self.stored
+                and person["source_id"] not in self.emitted
+            ):
                 self._write(person)
 
     def emit(self, people: Iterable[Row]) -> None:

@@ -84,7 +84,9 @@ class TrackitReader:
         session.category = "incremental"
         async for batch in self._walk():
             yield batch
-        async for batch in self._refresh(i for i in self.stored.open_ids if i not in self.seen.tickets):
+        async for batch in self._refresh(
+            i for i in self.stored.open_ids if i not in self.seen.tickets
+        ):
             yield batch
         if self._closed_due():
             session.category = "reconcile"
@@ -97,7 +99,11 @@ class TrackitReader:
         trailing, hits, misses = 0, 0, self.options.max_misses
         while trailing < misses:
             # after a miss, probe just enough to conclude; after a hit, grow the window
-            size = misses - trailing if trailing else max(misses, min(self.options.batch_size, 2 * hits))
+            size = (
+                misses - trailing
+                if trailing
+                else max(misses, min(self.options.batch_size, 2 * hits))
+            )
             loaded = await self._load_all(range(next_id, next_id + size))
             found = [item.ticket_id for item in loaded if item.record is not None]
             hits, next_id = len(found), next_id + size
@@ -113,10 +119,16 @@ class TrackitReader:
     async def _reconcile(self) -> AsyncIterator[Batch]:
         now = time.time()
         progress = self.state["closed_pass"]
-        resumed = bool(progress) and now - progress["started"] < self.options.closed_reconcile_every_s
+        resumed = (
+            bool(progress) and now - progress["started"] < self.options.closed_reconcile_every_s
+        )
         if not resumed:
             progress = {"started": now, "after": 0}
-        todo = [i for i in self.stored.closed_ids if i > progress["after"] and i not in self.seen.tickets]
+        todo = [
+            i
+            for i in self.stored.closed_ids
+            if i > progress["after"] and i not in self.seen.tickets
+        ]
         for chunk in _chunks(todo, self.options.batch_size):
             loaded = await self._load_all(chunk)
             self.state["closed_pass"] = {"started": progress["started"], "after": chunk[-1]}

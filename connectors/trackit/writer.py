@@ -29,7 +29,15 @@ from .catalog import field_catalog, field_map, note_types
 from .client import Record, TrackitClient
 
 VENDOR = "trackit"
-NOTE_KEYS = {"body", "visibility", "seconds_worked", "note_type", "activity_code", "kind", "author_id"}
+NOTE_KEYS = {
+    "body",
+    "visibility",
+    "seconds_worked",
+    "note_type",
+    "activity_code",
+    "kind",
+    "author_id",
+}
 TIME_KEYS = {"seconds_worked", "seconds_billable", "note", "visibility", "note_type", "activity_code",
              "worker_id", "created_by_id"}  # fmt: skip
 IGNORED = {"source_id", "ticket_id", "raw"}
@@ -116,7 +124,10 @@ class Writer:
             await self.client.refresh_names()
             refreshed = True
         while True:
-            body = {"Properties": {self._display(seqs[n]): v for n, v in fields.items()}, "OptionalParams": {}}
+            body = {
+                "Properties": {self._display(seqs[n]): v for n, v in fields.items()},
+                "OptionalParams": {},
+            }
             try:
                 ticket, _ = await self.client.write_ticket(path, body, tid)
                 return ticket
@@ -140,7 +151,9 @@ class Writer:
             raise _reject("the WebApi cannot send e-mail: only kind 'note' can be written", "notes")
         author = p.get("author_id")
         if author and not str(author).startswith("technician:"):
-            raise _reject(f"notes are written by the connection's technician, not {author!r}", "notes")
+            raise _reject(
+                f"notes are written by the connection's technician, not {author!r}", "notes"
+            )
         if not text and not seconds:
             if required:
                 raise _reject("a note needs a body or seconds_worked", "notes")

@@ -168,6 +168,7 @@ class Connector(ABC):
     streams: ClassVar[tuple[StreamSpec, ...]]
     write_ops: ClassVar[frozenset[WriteOp]] = frozenset()
     writable_fields: ClassVar[frozenset[str]] = frozenset()  # canonical ticket fields UPDATE_FIELDS sets
+    note_kinds: ClassVar[frozenset[str]] = frozenset({"reply", "note"})  # note kinds ADD_NOTE can write
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
 
     def __init__(

@@ -80,13 +80,17 @@ def check_vendor(vendor: str) -> list[Problem]:
     except ConfigError as exc:
         return [Problem(vendor, "", str(exc))]
     except ImportError as exc:
-        note = Problem(vendor, "", f"connector not importable ({exc}); values checked only", "warning")
+        note = Problem(
+            vendor, "", f"connector not importable ({exc}); values checked only", "warning"
+        )
         return [note, *check_mapping(vendor, data, None)]
     catalog_of = getattr(connector, "field_catalog", None)
     return check_mapping(vendor, data, catalog_of() if catalog_of else None)
 
 
-def check_mapping(vendor: str, data: Mapping[str, Any], catalog: FieldCatalog | None) -> list[Problem]:
+def check_mapping(
+    vendor: str, data: Mapping[str, Any], catalog: FieldCatalog | None
+) -> list[Problem]:
     """Pure check of one parsed mapping file against a catalog (``None``: values only)."""
     problems: list[Problem] = []
     if catalog is not None:
@@ -99,7 +103,9 @@ def check_mapping(vendor: str, data: Mapping[str, Any], catalog: FieldCatalog | 
     return problems
 
 
-def _fields(vendor: str, table: Mapping[str, Any], catalog: FieldCatalog, *, writable: bool) -> list[Problem]:
+def _fields(
+    vendor: str, table: Mapping[str, Any], catalog: FieldCatalog, *, writable: bool
+) -> list[Problem]:
     section = "[fields]" if writable else "[read_fields]"
     ticket_fields = models.canonical_fields("tickets")
     out = []
@@ -111,12 +117,22 @@ def _fields(vendor: str, table: Mapping[str, Any], catalog: FieldCatalog, *, wri
         if info is None:
             out.append(Problem(vendor, where, f"unknown field id {seq!r}"))
         elif writable and not info.updatable:
-            out.append(Problem(vendor, where, f"field {seq} ({info.name}) is read-only; move it to [read_fields]"))
+            out.append(
+                Problem(
+                    vendor,
+                    where,
+                    f"field {seq} ({info.name}) is read-only; move it to [read_fields]",
+                )
+            )
     return out
 
 
 def _values(
-    vendor: str, name: str, table: Mapping[str, str], known: tuple[str, ...] | None, canonical: tuple[str, ...]
+    vendor: str,
+    name: str,
+    table: Mapping[str, str],
+    known: tuple[str, ...] | None,
+    canonical: tuple[str, ...],
 ) -> list[Problem]:
     out = []
     if known is not None:
@@ -126,13 +142,20 @@ def _values(
             if value not in table
         ]
         out += [
-            Problem(vendor, f"[{name}] {value!r}", "not a value of a default installation", "warning")
+            Problem(
+                vendor, f"[{name}] {value!r}", "not a value of a default installation", "warning"
+            )
             for value in table
             if value not in known
         ]
     mapped = set(table.values())
     out += [
-        Problem(vendor, f"[{name}]", f"canonical {name} {value!r} has no vendor value; writing it fails", "warning")
+        Problem(
+            vendor,
+            f"[{name}]",
+            f"canonical {name} {value!r} has no vendor value; writing it fails",
+            "warning",
+        )
         for value in canonical
         if value not in mapped
     ]

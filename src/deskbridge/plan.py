@@ -65,15 +65,17 @@ class Sides:
     vendor: dict[Side, str]
     vocab: dict[Side, dict[str, ValueMap]]
     write_ops: dict[Side, frozenset[WriteOp]]
+    note_kinds: dict[Side, frozenset[str]]
 
 
 def sides_for(link: LinkConfig, vendors: dict[Side, str]) -> Sides:
-    vocab, ops = {}, {}
+    vocab, ops, kinds = {}, {}, {}
     for side in ("a", "b"):
         mapping = mappings.load(link.mappings.get(side, vendors[side]))  # type: ignore[arg-type]
         vocab[side] = {f: mapping.values(f) for f in ("status", "priority")}
-        ops[side] = registry.get(vendors[side]).connector_class().write_ops  # type: ignore[index]
-    return Sides({"a": link.a, "b": link.b}, vendors, vocab, ops)  # type: ignore[arg-type]
+        cls = registry.get(vendors[side]).connector_class()  # type: ignore[index]
+        ops[side], kinds[side] = cls.write_ops, cls.note_kinds
+    return Sides({"a": link.a, "b": link.b}, vendors, vocab, ops, kinds)  # type: ignore[arg-type]
 
 
 def canon(sides: Sides, side: Side, field_name: str, value: Any) -> Any:
@@ -298,7 +300,12 @@ class Planner:
     def _child_action(self, entity: str, rec: dict[str, Any], origin: Side, target: Side, marker: str) -> Action:
         sid, parent = rec["source_id"], rec["ticket_id"]
         if entity == "notes":
-            return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=_note_payload(rec, marker))
+            payload = _note_payload(rec, marker)
+            if payload["kind"] not in self.sides.note_kinds[target]:
+                reason = f"{self.sides.vendor[target]} cannot write a {payload['kind']}: carried as a {self.sides.vendor[target]} note"
+                payload["kind"] = "note"
+                return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=payload, reason=reason)
+            return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=payload)
         if WriteOp.ADD_TIME_ENTRY in self.sides.write_ops[target]:
             return Action("add_time_entry", entity, target, origin, sid, marker, parent=parent, payload=_time_payload(rec, marker))
         if self.link.time_entries_as == "note":

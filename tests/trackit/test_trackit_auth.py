@@ -24,7 +24,10 @@ async def test_token_expiring_mid_run_is_renewed_with_the_refresh_grant(tmp_path
     h.assert_truth()
     logins = by_route(emu)["token"]
     assert logins >= 2
-    assert (len(emu.tokens.access), len(emu.tokens.refresh)) == (logins, 1)  # each renewal spent the last refresh token
+    assert (len(emu.tokens.access), len(emu.tokens.refresh)) == (
+        logins,
+        1,
+    )  # each renewal spent the last refresh token
 
 
 async def test_token_renewed_ahead_of_expiry_without_a_401(tmp_path: Path) -> None:
@@ -36,7 +39,9 @@ async def test_token_renewed_ahead_of_expiry_without_a_401(tmp_path: Path) -> No
     result = await h.sync()
     h.assert_truth()
     assert by_route(emu)["token"] >= 2
-    assert sum(result.requests.values()) == emu.total_requests - by_route(emu)["token"]  # no request was sent twice
+    assert (
+        sum(result.requests.values()) == emu.total_requests - by_route(emu)["token"]
+    )  # no request was sent twice
 
 
 async def test_a_401_mid_run_renews_once_and_resends(tmp_path: Path) -> None:
@@ -55,16 +60,22 @@ async def test_a_401_mid_run_renews_once_and_resends(tmp_path: Path) -> None:
     assert (len(emu.tokens.access), len(emu.tokens.refresh)) == (2, 1)
 
 
-async def test_wrong_password_fails_clearly_and_records_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_wrong_password_fails_clearly_and_records_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A wrong password: one login attempt, an AuthError quoting the server's reason, the run recorded failed."""
     h = trackit(tmp_path)
     monkeypatch.setenv(h.config.credentials["password"].removeprefix("env:"), "not-the-password")
     with pytest.raises(AuthError) as info:
         await h.sync()
-    message = "trackit token HTTP 400: authentication failed: The user name or password is incorrect."
+    message = (
+        "trackit token HTTP 400: authentication failed: The user name or password is incorrect."
+    )
     assert str(info.value) == message
     assert (h.runs()[-1][1], h.runs()[-1][4]) == ("failed", f"AuthError: {message}")
-    assert by_route(emu_of(h)) == {"token": 1}  # the walk's concurrent requests did not each try to log in
+    assert by_route(emu_of(h)) == {
+        "token": 1
+    }  # the walk's concurrent requests did not each try to log in
 
 
 async def test_issued_tokens_appear_nowhere(tmp_path: Path, log_capture: io.StringIO) -> None:
@@ -86,6 +97,9 @@ async def test_issued_tokens_appear_nowhere(tmp_path: Path, log_capture: io.Stri
 async def test_a_wrong_api_path_fails_as_a_configuration_error(tmp_path: Path) -> None:
     """A base URL without the WebApi behind it fails on the token call, naming the settings to check."""
     h = trackit(tmp_path, api_path="/Nope/WebApi")
-    with pytest.raises(DeskbridgeError, match="no token endpoint at http://testserver/Nope/WebApi/token; check base_url"):
+    with pytest.raises(
+        DeskbridgeError,
+        match="no token endpoint at http://testserver/Nope/WebApi/token; check base_url",
+    ):
         await h.sync()
     assert h.runs()[-1][1] == "failed"

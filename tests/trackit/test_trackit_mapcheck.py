@@ -10,7 +10,12 @@ from deskbridge.mapcheck import Problem, check_mapping, check_vendor
 def test_shipped_trackit_mapping_is_clean() -> None:
     """The shipped mapping has no errors; writing canonical status 'new' is the one known gap."""
     assert check_vendor("trackit") == [
-        Problem("trackit", "[status]", "canonical status 'new' has no vendor value; writing it fails", "warning")
+        Problem(
+            "trackit",
+            "[status]",
+            "canonical status 'new' has no vendor value; writing it fails",
+            "warning",
+        )
     ]
 
 
@@ -28,12 +33,30 @@ def test_unknown_read_only_and_unmapped_entries_are_reported() -> None:
     data = {
         "fields": {"subject": 22, "resolved_at": 18, "assignee_id": 999, "favourite": 7},
         "read_fields": {"created_at": 12, "legacy": 4242},
-        "status": {"Open": "open", "Closed": "closed", "On Hold": "pending", "Resolved": "resolved", "New": "new"},
-        "priority": {"1 - Critical": "urgent", "2 - High": "high", "3 - Medium": "normal", "4 - Low": "low"},
+        "status": {
+            "Open": "open",
+            "Closed": "closed",
+            "On Hold": "pending",
+            "Resolved": "resolved",
+            "New": "new",
+        },
+        "priority": {
+            "1 - Critical": "urgent",
+            "2 - High": "high",
+            "3 - Medium": "normal",
+            "4 - Low": "low",
+        },
     }
-    problems = [(p.where, p.severity, p.message) for p in check_mapping("trackit", data, TrackitConnector.field_catalog())]
+    problems = [
+        (p.where, p.severity, p.message)
+        for p in check_mapping("trackit", data, TrackitConnector.field_catalog())
+    ]
     assert problems == [
-        ("[fields] resolved_at", "error", "field 18 (Close Date & Time) is read-only; move it to [read_fields]"),
+        (
+            "[fields] resolved_at",
+            "error",
+            "field 18 (Close Date & Time) is read-only; move it to [read_fields]",
+        ),
         ("[fields] assignee_id", "error", "unknown field id 999"),
         ("[fields] favourite", "error", "'favourite' is not a canonical ticket field"),
         ("[read_fields] legacy", "error", "unknown field id 4242"),
@@ -51,7 +74,9 @@ def test_unknown_read_only_and_unmapped_entries_are_reported() -> None:
 
 def test_without_a_catalog_only_values_are_checked() -> None:
     """A connector without a field catalog gets its value maps checked against the canonical values only."""
-    problems = check_mapping("other", {"fields": {"subject": 1}, "priority": {"P1": "urgent"}}, None)
+    problems = check_mapping(
+        "other", {"fields": {"subject": 1}, "priority": {"P1": "urgent"}}, None
+    )
     assert [p.message for p in problems] == [
         "canonical priority 'low' has no vendor value; writing it fails",
         "canonical priority 'normal' has no vendor value; writing it fails",

@@ -25,7 +25,10 @@ def at(text: str) -> datetime:
 
 def test_wire_records_are_keyed_by_sequence_and_names_are_trimmed() -> None:
     """The wire's {"<seq>": {DisplayName, Value}} becomes {seq: value}; display names come apart, trimmed."""
-    wire = {"1": {"DisplayName": " Ticket ID", "Value": 101}, "96": {"DisplayName": "Status", "Value": "Open"}}
+    wire = {
+        "1": {"DisplayName": " Ticket ID", "Value": 101},
+        "96": {"DisplayName": "Status", "Value": "Open"},
+    }
     assert seq_values(wire, "ticket") == {1: 101, 96: "Open"}
     assert display_names(wire) == {1: " Ticket ID", 96: "Status"}
     with pytest.raises(PayloadError, match="not keyed by field sequence"):
@@ -74,8 +77,19 @@ def test_unmapped_status_falls_back_on_the_close_date() -> None:
 
 def test_recorded_notes_map_to_kinds_authors_and_visibility() -> None:
     """Mails to or from the requestor are replies; the rest notes; a requestor's mail is authored by them."""
-    rows = [{k: r[k] for k in ("source_id", "kind", "visibility", "author_id", "author_kind", "author_name")} for r in map(m.note_row, NOTES)]
-    tech = {"visibility": "public", "author_id": "technician:8", "author_kind": "staff", "author_name": "David Walker"}
+    rows = [
+        {
+            k: r[k]
+            for k in ("source_id", "kind", "visibility", "author_id", "author_kind", "author_name")
+        }
+        for r in map(m.note_row, NOTES)
+    ]
+    tech = {
+        "visibility": "public",
+        "author_id": "technician:8",
+        "author_kind": "staff",
+        "author_name": "David Walker",
+    }
     assert rows == [
         {"source_id": "46", "kind": "note", **tech},
         {"source_id": "47", "kind": "reply", **tech},
@@ -119,7 +133,10 @@ def test_note_durations_become_time_entries_billable_when_tracked() -> None:
 
 def test_recorded_attachments_map_to_metadata_rows() -> None:
     """Attachment listings give id, file name and size; nothing ties a file to a note."""
-    rows = [m.attachment_row(seq_values(a, "attachment"), "13") for a in RECORDED["attachments"]["TicketAttachments"]]
+    rows = [
+        m.attachment_row(seq_values(a, "attachment"), "13")
+        for a in RECORDED["attachments"]["TicketAttachments"]
+    ]
     assert [{k: v for k, v in r.items() if k != "raw"} for r in rows] == [
         {"source_id": "4", "ticket_id": "13", "note_id": None, "filename": "config.xml", "size_bytes": 2140239,
          "content_type": None, "created_at": None},
@@ -176,7 +193,11 @@ def test_canonical_ticket_fields_become_wire_values() -> None:
     ("payload", "error", "message"),
     [
         ({"status": "Reopened"}, UnmappedValueError, "known values: Cancelled, Closed, Completed"),
-        ({"status_category": "new"}, UnmappedValueError, "known values: closed, open, pending, resolved"),
+        (
+            {"status_category": "new"},
+            UnmappedValueError,
+            "known values: closed, open, pending, resolved",
+        ),
         ({"priority": "P1"}, UnmappedValueError, "known values: 1 - Critical, 2 - High"),
         ({"tags": "vip"}, UnmappedValueError, "no mapping for trackit payload key 'tags'"),
         ({"assignee_id": "requestor:4"}, VendorRejected, "technician:<seq>"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from trackit_helpers import (
@@ -36,7 +35,13 @@ async def test_first_run_costs_four_requests_per_ticket_and_one_login(tmp_path: 
     n, high = len(emu.store.tickets), max(emu.store.tickets)
     await h.sync()
     h.assert_truth()
-    assert by_route(emu) == {"token": 1, "ticket": high + MISSES, "notes": n, "attachments": n, "assignments": n}
+    assert by_route(emu) == {
+        "token": 1,
+        "ticket": high + MISSES,
+        "notes": n,
+        "attachments": n,
+        "assignments": n,
+    }
     assert h.runs()[-1][1:] == ("success", high + MISSES + 3 * n, 0, None)
     assert h.states() == [("tickets", h.states()[0][1])] and f'"high": {high}' in h.states()[0][1]
 
@@ -74,7 +79,9 @@ async def test_unchanged_rerun_costs_the_open_tickets_and_the_walk_tail(tmp_path
     assert {k: v for k, v in result.counts.items() if v} == {}
 
 
-async def test_closed_reconcile_is_counted_apart_and_catches_reopens_and_deletes(tmp_path: Path) -> None:
+async def test_closed_reconcile_is_counted_apart_and_catches_reopens_and_deletes(
+    tmp_path: Path,
+) -> None:
     """Closed tickets reopened or deleted show up only in the closed reconcile, whose requests count apart."""
     h = trackit(tmp_path, closed_reconcile_every="24h")
     emu = emu_of(h)
@@ -88,11 +95,12 @@ async def test_closed_reconcile_is_counted_apart_and_catches_reopens_and_deletes
     await h.sync()  # not due: only the open ticket's deletion is seen
     assert h.runs()[-1][3] == 0
     diff = truth_diff(projection(h.wh.con, h.config.name), emu.ground_truth())
-    assert [line for line in diff if line.startswith("tickets")] == [
-        f"tickets {gone_closed}: not in ground truth {ticket_row_truth(h, gone_closed)}",
-        f"tickets {reopened}: warehouse {ticket_row_truth(h, reopened)} != truth "
-        f"{emu.ground_truth()['tickets'][str(reopened)]}",
-    ]
+    stale = {line.split(":")[0] for line in diff if line.startswith("tickets")}
+    assert stale == {f"tickets {reopened}", f"tickets {gone_closed}"}
+    assert (
+        ticket_row(h, str(reopened))["status"],
+        ticket_row(h, str(gone_closed))["deleted_at"],
+    ) == ("Closed", None)
     assert ticket_row(h, str(gone_open))["deleted_at"] is not None
 
     h.config.options["closed_reconcile_every"] = "0s"
@@ -104,10 +112,6 @@ async def test_closed_reconcile_is_counted_apart_and_catches_reopens_and_deletes
     assert h.runs()[-1][2:4] == (stored_open + MISSES, len(closed) + 3)
     assert ticket_row(h, str(gone_closed))["deleted_at"] is not None
     assert ticket_row(h, str(reopened))["status_category"] == "open"
-
-
-def ticket_row_truth(h: Any, ticket_id: int) -> dict[str, Any]:
-    return projection(h.wh.con, h.config.name)["tickets"][str(ticket_id)]
 
 
 async def test_killed_first_run_resumes_from_its_last_checkpoint(tmp_path: Path) -> None:

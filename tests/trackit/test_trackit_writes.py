@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import Harness
 from deskbridge_connectors.trackit.connector import TrackitConnector
 from trackit_helpers import by_route, emu_of, open_ids, ticket_row, trackit
 
 from deskbridge import engine
 from deskbridge.contract import WriteOp
 from deskbridge.errors import UnmappedValueError, VendorRejected
-
-from conftest import Harness
 
 pytestmark = pytest.mark.asyncio
 DUE = datetime(2026, 12, 24, 17, 0, tzinfo=UTC)
@@ -43,7 +42,9 @@ async def connector(h: Harness) -> AsyncIterator[TrackitConnector]:
         yield built
 
 
-async def write(h: Harness, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+async def write(
+    h: Harness, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]
+) -> str | None:
     async with connector(h) as c:
         return await c.write(op, ticket_id, payload)
 
@@ -82,29 +83,34 @@ async def test_create_ticket_with_mapped_fields_and_a_description(h: Harness) ->
     assert (t.summary, t.status, t.priority, t.category, t.tech, t.requestor, t.due) == (
         "Docking station dead", 1, 2, 2, 3, 5, DUE.timestamp(),
     )  # fmt: skip
-    assert [(n.body, n.note_type, n.private) for n in t.notes] == [("Dock shows no power LED.", "Ticket Description", False)]
+    assert [(n.body, n.note_type, n.private) for n in t.notes] == [
+        ("Dock shows no power LED.", "Ticket Description", False)
+    ]
     await pull_back(h)
     assert ticket_row(h, new_id) == {
         "subject": "Docking station dead", "status": "Open", "status_category": "open", "priority": "2 - High",
         "priority_level": "high", "department": "Laptop", "requester_id": "requestor:5",
         "assignee_id": "technician:3", "deleted_at": None,
     }  # fmt: skip
-    assert note_rows(h, new_id) == [(str(t.notes[0].id), "note", "public", "technician:1", "Dock shows no power LED.")]
+    assert note_rows(h, new_id) == [
+        (str(t.notes[0].id), "note", "public", "technician:1", "Dock shows no power LED.")
+    ]
 
 
 async def test_update_fields_writes_only_what_is_given(h: Harness) -> None:
     """Update: subject, priority, category, requestor and an unassignment; the rest stays."""
     emu = emu_of(h)
     tid = open_ids(emu)[0]
-    before = emu.store.tickets[tid]
-    status = before.status
+    status = emu.store.tickets[tid].status
     done = await write(h, WriteOp.UPDATE_FIELDS, str(tid), {
         "subject": "VPN drops hourly", "priority": "1 - Critical", "department": "VPN",
         "requester_id": "requestor:2", "assignee_id": None,
     })  # fmt: skip
     assert done == str(tid)
     t = emu.store.tickets[tid]
-    assert (t.summary, t.priority, t.category, t.requestor, t.tech, t.status) == ("VPN drops hourly", 1, 11, 2, None, status)
+    assert (t.summary, t.priority, t.category, t.requestor, t.tech, t.status) == (
+        "VPN drops hourly", 1, 11, 2, None, status,
+    )  # fmt: skip
     await pull_back(h)
     row = ticket_row(h, str(tid))
     assert {k: row[k] for k in ("subject", "priority", "priority_level", "department", "requester_id", "assignee_id")} == {
@@ -127,8 +133,20 @@ async def test_add_note_private_with_a_duration_is_a_note_and_a_time_entry(h: Ha
         tid, "Checked the event logs.", True, 900, "Technician Note", 1,
     )  # fmt: skip
     await pull_back(h)
-    assert note_rows(h, str(tid))[-1] == (note_id, "note", "private", "technician:1", "Checked the event logs.")
-    assert time_rows(h, str(tid))[-1] == (note_id, "technician:1", 900, 900, "Checked the event logs.")
+    assert note_rows(h, str(tid))[-1] == (
+        note_id,
+        "note",
+        "private",
+        "technician:1",
+        "Checked the event logs.",
+    )
+    assert time_rows(h, str(tid))[-1] == (
+        note_id,
+        "technician:1",
+        900,
+        900,
+        "Checked the event logs.",
+    )
 
 
 async def test_add_time_entry_is_a_private_note_with_its_duration(h: Harness) -> None:
@@ -156,9 +174,16 @@ async def test_change_status_with_its_note(h: Harness) -> None:
     assert (t.status, t.notes[-1].body, str(t.notes[-1].id)) == (6, "Waiting on the user.", note_id)
     await pull_back(h)
     assert {k: v for k, v in ticket_row(h, str(tid)).items() if k.startswith("status")} == {
-        "status": "Paused", "status_category": "pending",
+        "status": "Paused",
+        "status_category": "pending",
     }
-    assert note_rows(h, str(tid))[-1] == (note_id, "note", "public", "technician:1", "Waiting on the user.")
+    assert note_rows(h, str(tid))[-1] == (
+        note_id,
+        "note",
+        "public",
+        "technician:1",
+        "Waiting on the user.",
+    )
 
 
 async def test_close_with_a_resolution_note(h: Harness) -> None:
@@ -169,10 +194,17 @@ async def test_close_with_a_resolution_note(h: Harness) -> None:
         "body": "Replaced the dock.", "note_type": "Ticket Resolution", "activity_code": "Completed Work",
     })  # fmt: skip
     t = emu.store.tickets[tid]
-    assert (t.status, t.closed_by, t.notes[-1].note_type, str(t.notes[-1].id)) == (2, 1, "Ticket Resolution", note_id)
+    assert (t.status, t.closed_by, t.notes[-1].note_type, str(t.notes[-1].id)) == (
+        2,
+        1,
+        "Ticket Resolution",
+        note_id,
+    )
     await pull_back(h)
     assert ticket_row(h, str(tid))["status_category"] == "closed"
-    assert h.wh.con.execute("SELECT resolved_at IS NOT NULL FROM tickets WHERE source_id = ?", [str(tid)]).fetchone() == (True,)
+    assert h.wh.con.execute(
+        "SELECT resolved_at IS NOT NULL FROM tickets WHERE source_id = ?", [str(tid)]
+    ).fetchone() == (True,)
 
 
 async def test_close_without_a_note_returns_the_ticket(h: Harness) -> None:
@@ -200,14 +232,54 @@ async def test_delete_removes_the_ticket_and_its_children(h: Harness) -> None:
     [
         (WriteOp.ADD_NOTE, {"kind": "reply", "body": "Hi"}, VendorRejected, "cannot send e-mail"),
         (WriteOp.ADD_NOTE, {"body": ""}, VendorRejected, "needs a body or seconds_worked"),
-        (WriteOp.ADD_NOTE, {"body": "x", "note_type": ""}, VendorRejected, "Note Type and an Activity Code"),
-        (WriteOp.ADD_NOTE, {"body": "x", "activity_code": ""}, VendorRejected, "Note Type and an Activity Code"),
-        (WriteOp.ADD_NOTE, {"body": "x", "note_type": "Memo"}, UnmappedValueError, "known values: Technician Note"),
-        (WriteOp.ADD_NOTE, {"body": "x", "author_id": "requestor:3"}, VendorRejected, "connection's technician"),
-        (WriteOp.ADD_TIME_ENTRY, {"seconds_worked": 600, "seconds_billable": 0}, VendorRejected, "bills all time"),
-        (WriteOp.CHANGE_STATUS, {"status": "Reopened"}, UnmappedValueError, "known values: Cancelled, Closed"),
-        (WriteOp.CHANGE_STATUS, {"body": "why"}, VendorRejected, "needs 'status' or 'status_category'"),
-        (WriteOp.UPDATE_FIELDS, {"subject": "x", "tags": "vip"}, UnmappedValueError, "payload key 'tags'"),
+        (
+            WriteOp.ADD_NOTE,
+            {"body": "x", "note_type": ""},
+            VendorRejected,
+            "Note Type and an Activity Code",
+        ),
+        (
+            WriteOp.ADD_NOTE,
+            {"body": "x", "activity_code": ""},
+            VendorRejected,
+            "Note Type and an Activity Code",
+        ),
+        (
+            WriteOp.ADD_NOTE,
+            {"body": "x", "note_type": "Memo"},
+            UnmappedValueError,
+            "known values: Technician Note",
+        ),
+        (
+            WriteOp.ADD_NOTE,
+            {"body": "x", "author_id": "requestor:3"},
+            VendorRejected,
+            "connection's technician",
+        ),
+        (
+            WriteOp.ADD_TIME_ENTRY,
+            {"seconds_worked": 600, "seconds_billable": 0},
+            VendorRejected,
+            "bills all time",
+        ),
+        (
+            WriteOp.CHANGE_STATUS,
+            {"status": "Reopened"},
+            UnmappedValueError,
+            "known values: Cancelled, Closed",
+        ),
+        (
+            WriteOp.CHANGE_STATUS,
+            {"body": "why"},
+            VendorRejected,
+            "needs 'status' or 'status_category'",
+        ),
+        (
+            WriteOp.UPDATE_FIELDS,
+            {"subject": "x", "tags": "vip"},
+            UnmappedValueError,
+            "payload key 'tags'",
+        ),
         (WriteOp.UPDATE_FIELDS, {}, VendorRejected, "no ticket field to write"),
         (WriteOp.DELETE_TICKET, {}, VendorRejected, "needs a ticket id"),
     ],
@@ -236,12 +308,18 @@ async def test_renamed_display_names_between_runs_keep_reads_and_writes_right(h:
     emu.mutate(10)
     await pull_back(h)
     tid = open_ids(emu)[0]
-    await write(h, WriteOp.UPDATE_FIELDS, str(tid), {"subject": "Renamed, still written", "priority": "4 - Low"})
+    await write(
+        h,
+        WriteOp.UPDATE_FIELDS,
+        str(tid),
+        {"subject": "Renamed, still written", "priority": "4 - Low"},
+    )
     t = emu.store.tickets[tid]
     assert (t.summary, t.priority) == ("Renamed, still written", 4)
     await pull_back(h)
     assert {k: ticket_row(h, str(tid))[k] for k in ("subject", "priority")} == {
-        "subject": "Renamed, still written", "priority": "4 - Low",
+        "subject": "Renamed, still written",
+        "priority": "4 - Low",
     }
 
 

@@ -7,19 +7,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from conftest import Harness, make_harness
 from deskbridge_connectors.trackit.emulator import TrackitEmulator
 from deskbridge_connectors.trackit.sandbox_data import STATUS, Ticket
 from deskbridge_connectors.trackit.sandbox_fields import Changes, NoteSpec
 
-from conftest import Harness, make_harness
-
 ROUTES = (
-    ("token", re.compile(r"/token$", re.I)),
-    ("fields", re.compile(r"/module/\d+/fields$", re.I)),
-    ("ticket", re.compile(r"/tickets/\d+$", re.I)),
-    ("notes", re.compile(r"/tickets/\d+/notes/", re.I)),
-    ("attachments", re.compile(r"/tickets/\d+/attachments/", re.I)),
-    ("assignments", re.compile(r"/tickets/\d+/assignments/", re.I)),
+    ("token", re.compile(r"/token$", re.IGNORECASE)),
+    ("fields", re.compile(r"/module/\d+/fields$", re.IGNORECASE)),
+    ("ticket", re.compile(r"/tickets/\d+$", re.IGNORECASE)),
+    ("notes", re.compile(r"/tickets/\d+/notes/", re.IGNORECASE)),
+    ("attachments", re.compile(r"/tickets/\d+/attachments/", re.IGNORECASE)),
+    ("assignments", re.compile(r"/tickets/\d+/assignments/", re.IGNORECASE)),
 )
 
 
@@ -79,7 +78,8 @@ def ticket_row(h: Harness, ticket_id: str) -> dict[str, Any]:
     cols = ("subject", "status", "status_category", "priority", "priority_level", "department",
             "requester_id", "assignee_id", "deleted_at")  # fmt: skip
     row = h.wh.con.execute(
-        f"SELECT {', '.join(cols)} FROM tickets WHERE connection = ? AND source_id = ?", [h.config.name, ticket_id]
+        f"SELECT {', '.join(cols)} FROM tickets WHERE connection = ? AND source_id = ?",
+        [h.config.name, ticket_id],
     ).fetchone()
     assert row is not None, f"ticket {ticket_id} not in the warehouse"
     return dict(zip(cols, row, strict=True))
