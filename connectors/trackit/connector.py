@@ -25,6 +25,7 @@ from deskbridge.redact import SCRUBBER
 from . import catalog
 from .auth import Token, TrackitAuth
 from .client import TrackitClient
+from .loader import read_tickets
 from .streams import TrackitReader
 from .writer import Writer
 
@@ -92,6 +93,9 @@ class TrackitConnector(Connector):
         }
     )
 
+    writable_fields = frozenset({*catalog.field_map().write, "status_category", "priority_level"})
+    note_kinds = frozenset({"note"})  # the WebApi cannot send e-mail, so no replies
+
     def __init__(
         self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
@@ -124,6 +128,9 @@ class TrackitConnector(Connector):
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
         async for batch in TrackitReader(self.client, self.options, ctx).read():
             yield batch
+
+    async def read_tickets(self, ticket_ids: list[str]) -> Batch:
+        return await read_tickets(self.client, ticket_ids)
 
     async def write(
         self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]

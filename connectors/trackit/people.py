@@ -16,9 +16,8 @@ Row = dict[str, Any]
 
 
 class PeopleTracker:
-    def __init__(self, warehouse: WarehouseView) -> None:
-        self.warehouse = warehouse
-        self.stored = set(warehouse.ids("people"))
+    def __init__(self, stored: set[str] | None = None) -> None:
+        self.stored = stored or set()  # people ids the warehouse holds
         self.named_ids: set[str] = set()
         self.emitted: dict[str, Row] = {}
         self.pending: list[Row] = []
@@ -49,7 +48,7 @@ class PeopleTracker:
         rows, self.pending = self.pending, []
         return rows
 
-    def orphans(self, rewritten_tickets: set[str]) -> list[str]:
+    def orphans(self, warehouse: WarehouseView, rewritten_tickets: set[str]) -> list[str]:
         """Stored people no ticket read this run names, and no stored note of another ticket does.
 
         Notes of ``rewritten_tickets`` (re-read or deleted this run) are left out of the
@@ -58,9 +57,9 @@ class PeopleTracker:
         gone = []
         skip = sorted(rewritten_tickets)
         for person in sorted(self.stored - self.named_ids - set(self.emitted)):
-            notes = set(self.warehouse.ids("notes", author_id=person))
+            notes = set(warehouse.ids("notes", author_id=person))
             if notes and skip:
-                notes -= set(self.warehouse.ids("notes", author_id=person, ticket_id=skip))
+                notes -= set(warehouse.ids("notes", author_id=person, ticket_id=skip))
             if not notes:
                 gone.append(person)
         return gone

@@ -12,39 +12,24 @@ Last Modified and Latest Note Date):
   ones too, which is the only way to see a closed ticket reopened or deleted. Checkpointed per
   batch; a killed pass resumes while it is younger than the schedule, else starts again.
 
-A 404 on a stored ticket marks it deleted, with its children.
+A 404 on a stored ticket marks it deleted, with its children. Loading and batching live in
+:mod:`.loader`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from deskbridge.contract import Batch, ReadContext, Scope
-from deskbridge.models import canonical_fields
-from deskbridge.warehouse import content_hash
+from deskbridge.contract import Batch, ReadContext
 
-from . import mapping as m
-from .client import Record, TrackitClient
+from .client import TrackitClient
+from .loader import Loader
 from .people import PeopleTracker
 
-CHILDREN = ("notes", "time_entries", "attachments")
 OPEN_CATEGORIES = ("new", "open", "pending")
-TICKET_FIELDS = canonical_fields("tickets")
-T = TypeVar("T")
-
-
-@dataclass
-class Loaded:
-    """One ticket as read: ``None`` record when gone; ``children`` only when they were re-read."""
-
-    ticket_id: int
-    record: Record | None = None
-    row: dict[str, Any] | None = None
-    children: tuple[list[Record], list[Record], list[Record]] | None = None
 
 
 @dataclass
@@ -63,21 +48,21 @@ class Stored:
         return cls(sorted(open_ids), sorted(closed), view.hashes("tickets"))
 
 
-@dataclass
-class Seen:
-    tickets: set[int] = field(default_factory=set)
-    reread: set[str] = field(default_factory=set)  # tickets whose children this run re-read
-    deleted: set[str] = field(default_factory=set)
-
-
 class TrackitReader:
     def __init__(self, client: TrackitClient, options: Any, ctx: ReadContext) -> None:
         self.client, self.options, self.ctx = client, options, ctx
         self.state: dict[str, Any] = {"high": 0, "closed_reconciled_at": None, "closed_pass": None}
         self.state.update(ctx.state.get("tickets", {}))
         self.stored = Stored.load(ctx)
-        self.seen = Seen()
-        self.people = PeopleTracker(ctx.warehouse)
+        self.people = PeopleTracker(set(ctx.warehouse.ids("people")))
+        self.loader = Loader(
+            client,
+            self.people,
+            hashes=self.stored.hashes,
+            known=self.stored.hashes,
+            force_children=ctx.full_refresh,
+        )
+        self.seen = self.loader.seen
 
     async def read(self) -> AsyncIterator[Batch]:
         session = self.client.session
@@ -92,6 +77,11 @@ class TrackitReader:
             session.category = "reconcile"
             async for batch in self._reconcile():
                 yield batch
+
+    async def _load_all(self, ids: Iterable[int]) -> list[Any]:
+        loaded = await self.loader.load_all(ids)
+        self.ctx.progress("tickets", len(self.seen.tickets), None)
+        return loaded
 
     # -- walk -----------------------------------------------------------------------------------
     async def _walk(self) -> AsyncIterator[Batch]:
@@ -109,12 +99,12 @@ class TrackitReader:
             hits, next_id = len(found), next_id + size
             trailing = next_id - 1 - found[-1] if found else trailing + size
             self.state["high"] = max([int(self.state["high"]), *found])
-            yield self._batch(loaded)
+            yield self.loader.batch(loaded, self.state)
 
     # -- open refresh and closed reconcile ----------------------------------------------------------
     async def _refresh(self, ids: Iterable[int]) -> AsyncIterator[Batch]:
         for chunk in _chunks(list(ids), self.options.batch_size):
-            yield self._batch(await self._load_all(chunk))
+            yield self.loader.batch(await self._load_all(chunk), self.state)
 
     async def _reconcile(self) -> AsyncIterator[Batch]:
         now = time.time()
@@ -132,11 +122,12 @@ class TrackitReader:
         for chunk in _chunks(todo, self.options.batch_size):
             loaded = await self._load_all(chunk)
             self.state["closed_pass"] = {"started": progress["started"], "after": chunk[-1]}
-            yield self._batch(loaded)
+            yield self.loader.batch(loaded, self.state)
         self.state.update(closed_pass=None, closed_reconciled_at=progress["started"])
         batch = Batch(state={"tickets": dict(self.state)})
         if not resumed:  # every live ticket was read by this run: people nothing names are gone
-            batch.deleted["people"] = self.people.orphans(self.seen.reread | self.seen.deleted)
+            gone = self.seen.reread | self.seen.deleted
+            batch.deleted["people"] = self.people.orphans(self.ctx.warehouse, gone)
         yield batch
 
     def _closed_due(self) -> bool:
@@ -144,69 +135,6 @@ class TrackitReader:
             return True
         last = self.state["closed_reconciled_at"]
         return last is None or time.time() - float(last) >= self.options.closed_reconcile_every_s
-
-    # -- one ticket -------------------------------------------------------------------------------
-    async def _load_all(self, ids: Iterable[int]) -> list[Loaded]:
-        loaded = await gather(*(self._load(i) for i in ids))
-        self.seen.tickets.update(item.ticket_id for item in loaded)
-        self.ctx.progress("tickets", len(self.seen.tickets), None)
-        return loaded
-
-    async def _load(self, ticket_id: int) -> Loaded:
-        record = await self.client.ticket(ticket_id)
-        if record is None:
-            return Loaded(ticket_id)
-        row = m.ticket_row(record)
-        unchanged = self.stored.hashes.get(row["source_id"]) == content_hash(row, TICKET_FIELDS)
-        if unchanged and not self.ctx.full_refresh:
-            return Loaded(ticket_id, record, row)
-        c = self.client
-        notes, attachments, assignments = await gather(
-            c.notes(ticket_id), c.attachments(ticket_id), c.assignments(ticket_id)
-        )
-        return Loaded(ticket_id, record, row, (notes, attachments, assignments))
-
-    def _batch(self, loaded: list[Loaded]) -> Batch:
-        batch = Batch(state={"tickets": dict(self.state)})
-        reread: list[str] = []
-        for item in loaded:
-            if item.record is None:
-                if str(item.ticket_id) in self.stored.hashes:
-                    batch.deleted.setdefault("tickets", []).append(str(item.ticket_id))
-                    self.seen.deleted.add(str(item.ticket_id))
-                continue
-            self.people.named(m.ticket_people(item.record))
-            if item.children is not None:
-                self._add_ticket(batch, item)
-                reread.append(str(item.ticket_id))
-        self.seen.reread.update(reread)
-        batch.complete += [Scope(entity, tuple(reread)) for entity in CHILDREN]
-        batch.add("people", self.people.drain())
-        return batch
-
-    def _add_ticket(self, batch: Batch, item: Loaded) -> None:
-        assert item.row is not None and item.record is not None and item.children is not None
-        notes, attachments, assignments = item.children
-        item.row["raw"]["assignments"] = [m.raw(a) for a in assignments]
-        batch.add("tickets", [item.row])
-        batch.add("notes", [m.note_row(n) for n in notes])
-        batch.add("time_entries", [t for t in map(m.time_entry_row, notes) if t is not None])
-        batch.add("attachments", [m.attachment_row(a, item.row["source_id"]) for a in attachments])
-        self.people.emit(m.ticket_people(item.record))
-        for note in notes:
-            self.people.named(m.note_people(note), emit_new=True)
-
-
-async def gather(*coros: Awaitable[T]) -> list[T]:
-    """``asyncio.gather`` that cancels the others when one fails, so a failed run leaves no requests behind."""
-    tasks = [asyncio.ensure_future(c) for c in coros]
-    try:
-        return await asyncio.gather(*tasks)
-    except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        raise
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

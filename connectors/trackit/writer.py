@@ -9,8 +9,12 @@ Ticket fields go out under the installation's current display names of the seque
   ``due_at`` (a datetime);
 * a note: ``body``, ``visibility`` (``public``/``private``), ``seconds_worked`` (its
   Duration: a time entry), ``note_type`` and ``activity_code`` (defaults from the options);
-* a time entry: ``seconds_worked``, ``seconds_billable`` (Track-It bills all of it),
-  ``note``, ``visibility`` (default private).
+* a time entry: ``seconds_worked``, ``note``, ``visibility`` (default private).
+  ``seconds_billable`` cannot be written: the server tracks (bills) all of a note's duration.
+
+Fields the server sets itself (``created_at`` of notes, ``work_time``, author and worker names,
+``requester_name``/``requester_email`` on create) are accepted and left out: the note is dated
+and authored by the server, and a ticket links only an existing requestor (``requester_id``).
 
 Returns: the new ticket's id (create); the new note's id (add note, add time entry, and change
 status or close when they wrote a note); otherwise the ticket id, or ``None`` for delete.
@@ -40,7 +44,10 @@ NOTE_KEYS = {
 }
 TIME_KEYS = {"seconds_worked", "seconds_billable", "note", "visibility", "note_type", "activity_code",
              "worker_id", "created_by_id"}  # fmt: skip
-IGNORED = {"source_id", "ticket_id", "raw"}
+# Canonical fields the server sets itself (the note's date and author, the requestor's details
+# on create): accepted and left out, so a whole canonical row can be written.
+SERVER_SET = {"source_id", "ticket_id", "raw", "created_at", "author_name", "author_kind", "is_html",
+              "work_time", "bill_time", "worker_name", "requester_name", "requester_email"}  # fmt: skip
 ALIASES = {"status_category": "status", "priority_level": "priority"}
 
 
@@ -165,10 +172,6 @@ class Writer:
         seconds = int(p.get("seconds_worked") or 0)
         if seconds <= 0:
             raise _reject("a time entry needs seconds_worked > 0", "time_entries")
-        billable = p.get("seconds_billable")
-        if billable is not None and int(billable) != seconds:
-            raise _reject("Track-It bills all time written through the WebApi: seconds_billable must "
-                          "equal seconds_worked", "time_entries")  # fmt: skip
         return self._dto(p, p.get("note") or "", seconds, p.get("visibility", "private"))
 
     def _dto(self, p: dict[str, Any], text: str, seconds: int, visibility: str) -> dict[str, Any]:
@@ -198,7 +201,7 @@ def _need(ticket_id: str | None) -> str:
 
 
 def _only(p: dict[str, Any], allowed: set[str]) -> None:
-    extra = sorted(k for k, v in p.items() if k not in allowed | IGNORED and v is not None)
+    extra = sorted(k for k, v in p.items() if k not in allowed | SERVER_SET and v is not None)
     if extra:
         raise UnmappedValueError("trackit payload key", extra[0], sorted(allowed))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,7 +43,27 @@ def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
         "SELECT connection, stream, state, updated_at FROM sync_state ORDER BY 1, 2"
     ).fetchall():
         cursors.add_row(name, stream, _short(state), f"{moved:%Y-%m-%d %H:%M:%S}")
-    return [conns, cursors, runs]
+    return [conns, cursors, runs, *push_tables(con)]
+
+
+def push_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
+    """Last push per link, and the rows targets refused (retried every run until they go through)."""
+    pushes = Table("link", "last push", "status", "writes", "open failures", title="Links")
+    for link, started, status, counts, failing in con.execute(
+        """SELECT r.link, r.started_at, r.status, r.counts,
+                  (SELECT count(*) FROM push_failures f WHERE f.link = r.link AND f.resolved_at IS NULL)
+           FROM push_runs r WHERE r.push_id IN (SELECT max(push_id) FROM push_runs WHERE NOT dry_run GROUP BY link)
+           ORDER BY 1"""
+    ).fetchall():
+        done = sum(v for k, v in json.loads(counts or "{}").items() if k.endswith(".done") and isinstance(v, int))
+        pushes.add_row(link, f"{started:%Y-%m-%d %H:%M:%S}", status, str(done), str(failing))
+    failures = Table("link", "entity", "target", "source id", "attempts", "reason", title="Refused writes")
+    for row in con.execute(
+        "SELECT link, entity, target, source_id, attempts, reason FROM push_failures WHERE resolved_at IS NULL "
+        "ORDER BY last_failed_at DESC LIMIT 20"
+    ).fetchall():
+        failures.add_row(*(str(v) for v in row[:5]), str(row[5])[:90])
+    return [pushes, failures] if pushes.row_count else []
 
 
 def _short(state: Any) -> str:

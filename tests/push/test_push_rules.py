@@ -47,3 +47,21 @@ async def test_dry_run_writes_nothing_and_its_plan_is_what_runs(tmp_path: Path) 
         assert len(projection(pair.wh.con, "a_side")["tickets"]) == 8
     finally:
         pair.wh.close()
+
+
+async def test_status_lists_refused_writes(tmp_path: Path) -> None:
+    """deskbridge status shows each link's last push and the writes its target refused, with reasons."""
+    from rich.console import Console
+
+    from deskbridge.render import push_tables
+
+    pair = make_pair(tmp_path, ("kayako", 3), ("kayako", 2), direction="a_to_b", author={"b": "staff:999"})
+    try:
+        await pair.cycle()
+        console = Console(width=200, record=True)
+        for table in push_tables(pair.wh.con):
+            console.print(table)
+        text = console.export_text()
+        assert "pair" in text and "partial" in text and "Staff ID is Invalid" in text
+    finally:
+        pair.wh.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -14,34 +15,45 @@ from deskbridge.testing import secret_hits
 pytestmark = pytest.mark.asyncio
 
 
-async def test_token_expiring_mid_run_is_renewed_with_the_refresh_grant(tmp_path: Path) -> None:
-    """Tokens that expire every 0.3 s: the run renews on 401 with the refresh grant and ends equal to the truth."""
+async def test_token_expiring_mid_run_is_renewed_once_with_the_refresh_grant(
+    tmp_path: Path,
+) -> None:
+    """The server expires the token mid-walk: the requests refused in flight share one refresh grant."""
     h = trackit(tmp_path)
     emu = emu_of(h)
-    emu.tokens.ttl_s = 0.3
-    emu.knobs.latency_ms = 5
-    await h.sync()
+    emu.knobs.latency_ms = 5  # several requests in flight when the token lapses
+
+    def expire_tokens(stream: str, done: int, total: int | None) -> None:
+        if done == 20:  # after the walk's first window, before the next one is sent
+            for session in emu.tokens.access.values():
+                session.expires = 0
+
+    result = await h.sync(progress=expire_tokens)
     h.assert_truth()
-    logins = by_route(emu)["token"]
-    assert logins >= 2
+    assert by_route(emu)["token"] == 2
     assert (len(emu.tokens.access), len(emu.tokens.refresh)) == (
-        logins,
+        2,
         1,
-    )  # each renewal spent the last refresh token
+    )  # the refresh token was spent
+    resent = emu.total_requests - sum(result.requests.values()) - 2
+    assert 1 < resent <= 8  # each request refused in flight (concurrency 8) was sent again, once
 
 
 async def test_token_renewed_ahead_of_expiry_without_a_401(tmp_path: Path) -> None:
-    """With a 2 s lifetime (expires_in 1), the token is renewed before it lapses: no request is refused."""
+    """A token one second from expiry is renewed before it is sent: no request is refused or resent."""
     h = trackit(tmp_path)
     emu = emu_of(h)
-    emu.tokens.ttl_s = 2
-    emu.knobs.latency_ms = 40
-    result = await h.sync()
+    emu.tokens.ttl_s = 2  # expires_in 1: renewed 0.9 s after issue
+
+    def pause_once(stream: str, done: int, total: int | None) -> None:
+        if done == 20:
+            time.sleep(1)
+
+    result = await h.sync(progress=pause_once)
     h.assert_truth()
-    assert by_route(emu)["token"] >= 2
-    assert (
-        sum(result.requests.values()) == emu.total_requests - by_route(emu)["token"]
-    )  # no request was sent twice
+    logins = by_route(emu)["token"]
+    assert logins >= 2
+    assert emu.total_requests == sum(result.requests.values()) + logins
 
 
 async def test_a_401_mid_run_renews_once_and_resends(tmp_path: Path) -> None:

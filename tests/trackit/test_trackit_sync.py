@@ -18,6 +18,7 @@ from trackit_helpers import (
     trackit,
 )
 
+from deskbridge import engine
 from deskbridge.testing import projection, truth_diff
 
 pytestmark = pytest.mark.asyncio
@@ -136,3 +137,28 @@ async def test_killed_first_run_resumes_from_its_last_checkpoint(tmp_path: Path)
     rest = len(emu.store.tickets) - stored
     routes = by_route(emu)
     assert (routes["notes"], routes["attachments"], routes["assignments"]) == (rest, rest, rest)
+
+
+async def test_read_tickets_rereads_children_now_and_marks_the_gone_deleted(tmp_path: Path) -> None:
+    """Recovery re-read: named tickets come back with all children (4 requests each), a gone one deleted."""
+    h = trackit(tmp_path)
+    emu = emu_of(h)
+    await h.sync()
+    kept, gone = open_ids(emu)[:2]
+    add_note(emu, kept, "Written while deskbridge was down.")
+    emu.store.delete(emu.store.tickets[gone])
+    emu.reset_counts()
+    await engine.reread(h.wh, h.config, [str(kept), str(gone)], transport=h.transport)
+    assert by_route(emu) == {
+        "token": 1,
+        "ticket": 2,
+        "notes": 1,
+        "attachments": 1,
+        "assignments": 1,
+    }
+    assert ticket_row(h, str(gone))["deleted_at"] is not None
+    (body,) = h.wh.con.execute(
+        "SELECT body FROM notes WHERE ticket_id = ? ORDER BY source_id::INT DESC LIMIT 1",
+        [str(kept)],
+    ).fetchone()
+    assert body == "Written while deskbridge was down."
