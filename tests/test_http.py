@@ -138,3 +138,32 @@ def test_scrubber_removes_secret_values_and_encodings() -> None:
     """Known secrets vanish from text, raw or URL-encoded."""
     scrub = Scrubber(["s3cr+t/value"])
     assert scrub("a s3cr+t/value b s3cr%2Bt%2Fvalue c") == "a *** b *** c"
+
+
+async def test_post_is_not_retried_after_the_vendor_may_have_acted() -> None:
+    """A POST answered 500 is not resent (it may have created something); a GET would be."""
+    calls = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        return httpx.Response(500, text="oops")
+
+    async with session(handler) as s:
+        with pytest.raises(RetriableError):
+            await s.fetch("POST", "/x", parse=text, resource="things")
+    assert calls == 1
+
+
+async def test_post_is_retried_when_the_connection_never_opened() -> None:
+    """A POST whose connection was refused is safe to resend."""
+    answers = iter([httpx.ConnectError("refused"), httpx.Response(200, text="<ok/>")])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async with session(handler) as s:
+        assert await s.fetch("POST", "/x", parse=text, resource="things") == "<ok/>"

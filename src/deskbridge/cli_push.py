@@ -22,6 +22,7 @@ from .push import PushResult, plan_summary
 from .warehouse import Warehouse
 
 links_app = typer.Typer(help="Links between connections: the id crosswalk.", no_args_is_help=True)
+mappings_app = typer.Typer(help="Field and value mapping files (mappings/*.toml).", no_args_is_help=True)
 
 
 def plan_path(link: str) -> Path:
@@ -150,4 +151,17 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
         """Write the crosswalk: every linked record's ids on both sides and what was last pushed."""
         export_crosswalk(db_of(settings_of(config), db), out)
 
+    @mappings_app.command("check")
+    def mappings_check(vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None) -> None:
+        """Validate every mapping file against its connector's field catalog."""
+        from .mapcheck import check_all
+
+        problems = check_all(vendors or None)
+        for problem in problems:
+            console.print(str(problem), highlight=False)
+        errors = [p for p in problems if p.severity == "error"]
+        console.print(f"{len(errors)} errors, {len(problems) - len(errors)} warnings")
+        raise typer.Exit(1 if errors else 0)
+
     app.add_typer(links_app, name="links")
+    app.add_typer(mappings_app, name="mappings")

@@ -97,17 +97,21 @@ class HttpSession:
         resource: str,
         record_id: str | None = None,
         allow: tuple[int, ...] = (),
+        idempotent: bool | None = None,
         **kwargs: Any,
     ) -> T:
         """Send a request, check its status, and parse it; retried as a whole when transient.
 
         ``allow`` lists statuses handed to ``parse`` instead of raised (e.g. 404 in an id walk).
+        A request that is not idempotent (POST unless said otherwise) is retried only when the
+        vendor cannot have acted on it: a connection that never opened, or a 429.
         """
         where = {"vendor": self.vendor, "resource": resource, "record_id": record_id}
+        safe = method.upper() != "POST" if idempotent is None else idempotent
         opts = self.options
         try:
             for attempt in stamina.retry_context(
-                on=_backoff_hint,
+                on=_backoff_hint if safe else _backoff_hint_unsent,
                 attempts=opts.retries + 1,
                 timeout=None,
                 wait_initial=opts.backoff_initial_s,
@@ -136,7 +140,8 @@ class HttpSession:
                 response = await self.client.request(method, url, **kwargs)
             except (httpx.TransportError, ConnectionError) as exc:
                 log.warning("http.transport_error", url=sanitize_url(url), error=scrub(str(exc)))
-                raise RetriableError(f"{type(exc).__name__}: {scrub(str(exc))}", **where) from None
+                kind = _Unsent if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) else RetriableError
+                raise kind(f"{type(exc).__name__}: {scrub(str(exc))}", **where) from None
             if log.is_enabled_for(logging.DEBUG):
                 log.debug(
                     "http.request",
@@ -148,12 +153,23 @@ class HttpSession:
             return response
 
 
+class _Unsent(RetriableError):
+    """The connection never opened: the vendor did not see the request."""
+
+
 class _TransientPayload(RetriableError):
     """A payload error retried in case it was transient; re-raised as itself at the end."""
 
     def __init__(self, cause: PayloadError) -> None:
         self.cause = cause
         super().__init__(str(cause))
+
+
+def _backoff_hint_unsent(exc: Exception) -> bool | float:
+    """Retry a non-idempotent request only if the vendor surely did not act on it."""
+    if isinstance(exc, _Unsent) or (isinstance(exc, RetriableError) and exc.status == 429):
+        return _backoff_hint(exc)
+    return False
 
 
 def _backoff_hint(exc: Exception) -> bool | float:

@@ -99,7 +99,7 @@ def check_mapping(
     for name, canonical in VOCABULARIES.items():
         if name in data:
             known = catalog.vocabularies.get(name) if catalog else None
-            problems += _values(vendor, name, data[name], known, canonical)
+            problems += _values(vendor, name, data[name], known, canonical, data.get(f"{name}_write", {}))
     return problems
 
 
@@ -133,6 +133,7 @@ def _values(
     table: Mapping[str, str],
     known: tuple[str, ...] | None,
     canonical: tuple[str, ...],
+    writes: Mapping[str, str] | None = None,
 ) -> list[Problem]:
     out = []
     if known is not None:
@@ -148,7 +149,7 @@ def _values(
             for value in table
             if value not in known
         ]
-    mapped = set(table.values())
+    mapped = set(table.values()) | set(writes or {})
     out += [
         Problem(
             vendor,

@@ -189,8 +189,8 @@ class Warehouse:
         )
 
     def _close_scope(self, connection: str, scope: Scope, now: datetime, run_started: datetime) -> int:
-        sql = f"UPDATE {scope.entity} SET deleted_at = ? WHERE connection = ? AND deleted_at IS NULL "
-        params: list[Any] = [now, connection]
+        sql = f"FROM {scope.entity} WHERE connection = ? AND deleted_at IS NULL "
+        params: list[Any] = [connection]
         if scope.ticket_ids is None:
             sql += "AND last_synced_at < ? "
             params.append(scope.since or run_started)
@@ -201,7 +201,8 @@ class Warehouse:
         for column, value in scope.match.items():
             sql += f"AND {column} = ? "
             params.append(value)
-        return _rowcount(self.con.execute(sql + "RETURNING 1", params).fetchall())
+        gone = [r[0] for r in self.con.execute(f"SELECT source_id {sql}", params).fetchall()]
+        return self._delete(connection, scope.entity, gone, now)  # tickets take their children along
 
     def _delete(self, connection: str, entity: str, ids: list[str], now: datetime) -> int:
         if not ids:
