@@ -130,6 +130,7 @@ class M4Client:
             resource=resource,
             record_id=record_id,
             allow=tuple(REFUSALS),
+            idempotent=method == "GET" or "/Get" in route,  # searches by POST are reads
         )
 
     async def specification(self, controller: str) -> list[Any]:

@@ -110,6 +110,7 @@ class WhmcsClient:
             resource=action,
             record_id=record_id,
             allow=(403,),
+            idempotent=action.lower().startswith("get"),  # every action is a POST; reads are safe to resend
         )
 
     async def tickets(self, start: int, num: int, status: str | None = None) -> Page:
@@ -154,6 +155,7 @@ class KeliwebClient:
             resource=action,
             record_id=record_id,
             allow=(403,),
+            idempotent=action.startswith("get"),
         )
 
     async def ticket(self, ticket_id: str) -> Record | None:
