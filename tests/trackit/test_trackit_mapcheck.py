@@ -8,15 +8,8 @@ from deskbridge.mapcheck import Problem, check_mapping, check_vendor
 
 
 def test_shipped_trackit_mapping_is_clean() -> None:
-    """The shipped mapping has no errors; writing canonical status 'new' is the one known gap."""
-    assert check_vendor("trackit") == [
-        Problem(
-            "trackit",
-            "[status]",
-            "canonical status 'new' has no vendor value; writing it fails",
-            "warning",
-        )
-    ]
+    """The shipped mapping has no errors and no gaps ('new' is written as Open via [status_write])."""
+    assert check_vendor("trackit") == []
 
 
 def test_catalog_lists_every_documented_ticket_field() -> None:

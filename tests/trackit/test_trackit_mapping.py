@@ -194,9 +194,9 @@ def test_canonical_ticket_fields_become_wire_values() -> None:
     [
         ({"status": "Reopened"}, UnmappedValueError, "known values: Cancelled, Closed, Completed"),
         (
-            {"status_category": "new"},
+            {"status_category": "archived"},
             UnmappedValueError,
-            "known values: closed, open, pending, resolved",
+            "known values: closed, new, open, pending, resolved",
         ),
         ({"priority": "P1"}, UnmappedValueError, "known values: 1 - Critical, 2 - High"),
         ({"tags": "vip"}, UnmappedValueError, "no mapping for trackit payload key 'tags'"),
