@@ -27,6 +27,7 @@ FAST = {"retries": 3, "retry_backoff_s": 0.01}
 # "after each incremental run the warehouse equals ground truth" covers what they catch.
 CONTRACT_OPTIONS: dict[str, dict[str, Any]] = {
     "kayako": {"closed_reconcile_every": "0s", "page_size": 50},
+    "trackit": {"closed_reconcile_every": "0s"},
 }
 
 

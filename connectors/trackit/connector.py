@@ -43,7 +43,7 @@ class TrackitOptions(ConnectorOptions):
     first_ticket_id: int = Field(1, ge=1, description="Where a first run's walk starts.")
     batch_size: int = Field(100, ge=1, le=2000, description="Tickets per checkpoint.")
     closed_reconcile_every: str = Field(
-        "0s", description="How often closed tickets are re-read ('0s': every run)."
+        "24h", description="How often closed tickets are re-read ('0s': every run)."
     )
     note_type: str = Field("Technician Note", description="Note Type of notes written without one.")
     activity_code: str = Field(

@@ -19,7 +19,7 @@ PAGE = {
     "omnidesk": {"page_size": 20, "listing_page_size": 100},
     "whmcs": {"page_size": 25},
     "m4": {"reconcile_chunk": 25},
-    "trackit": {"batch_size": 25},
+    "trackit": {"batch_size": 25, "closed_reconcile_every": "0s"},
 }
 
 

@@ -19,7 +19,7 @@ from deskbridge.sandbox import build_emulator, sandbox_connection
 from deskbridge.warehouse import Warehouse
 
 FAST = {"retries": 3, "retry_backoff_s": 0.01}
-EAGER = {"kayako": {"closed_reconcile_every": "0s"}}
+EAGER = {"kayako": {"closed_reconcile_every": "0s"}, "trackit": {"closed_reconcile_every": "0s"}}
 
 
 @dataclass

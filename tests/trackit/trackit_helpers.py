@@ -23,6 +23,8 @@ ROUTES = (
 
 
 def trackit(tmp_path: Path, tickets: int = 50, **options: Any) -> Harness:
+    """A Track-It harness; closed tickets are reconciled every run unless a test says otherwise."""
+    options.setdefault("closed_reconcile_every", "0s")
     return make_harness("trackit", tmp_path, tickets=tickets, options=options)
 
 
