@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8)
     args = parser.parse_args()
-    logs.configure("warning")
+    logs.configure("error")
     base = asyncio.run(one_run(args, args.baseline_tickets, 1))
     full = asyncio.run(one_run(args, args.tickets, args.concurrency))
     for label, r in ((f"baseline {args.baseline_tickets} tickets, sequential", base), (f"{args.tickets} tickets, concurrency {args.concurrency}", full)):

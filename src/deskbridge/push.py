@@ -165,8 +165,9 @@ class _Executor:
         connector = self.connectors[action.target]
         payload = dict(action.payload)
         author = self.link.author.get(action.target)  # type: ignore[call-overload]
-        if author:
+        if author and action.kind == "add_note":
             payload.setdefault("author_id", author)
+        elif author and action.kind == "add_time_entry":
             payload.setdefault("worker_id", author)
             payload.setdefault("created_by_id", author)
         ticket = action.target_id if action.kind != "create_ticket" else None
