@@ -13,6 +13,8 @@ time_entries_as = "note"      # when the target has no time entries: note or ski
 author = { a = "staff:1", b = "technician:1" }  # who writes on each side
 defaults = { b = { department = "Support" } }     # fields of tickets created on a side
 filters = { status_category = ["new", "open", "pending"] }
+deletes = "propagate"         # keep (default): a deletion stays on its side; propagate: delete the twin
+people = { "staff:3" = "technician:7" }  # side a id -> side b id, before matching by e-mail and name
 ```
 
 A link is checked against both connectors before anything runs: every field must be one the
@@ -50,6 +52,8 @@ class LinkConfig(BaseModel):
     mappings: dict[Side, str] = Field(default_factory=dict)
     author: dict[Side, str] = Field(default_factory=dict)  # people id that writes on each side
     defaults: dict[Side, dict[str, str]] = Field(default_factory=dict)  # fields for tickets created there
+    deletes: Literal["keep", "propagate"] = "keep"
+    people: dict[str, str] = Field(default_factory=dict)  # side a person id -> side b person id
 
     def targets(self) -> list[Side]:
         """Sides written to: b for a_to_b, a for b_to_a, both for both."""

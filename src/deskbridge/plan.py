@@ -23,6 +23,8 @@ from .contract import WriteOp
 from .errors import UnmappedValueError
 from .links import LinkConfig, Side
 from .mappings import ValueMap
+from .people import PEOPLE_FIELDS, PeopleMatcher, UnmatchedPerson
+from .plan_lifecycle import deletions, digest, note_edits
 
 MARKER = re.compile(r"\[deskbridge:([0-9a-f]{12})\]")
 TICKET_FIELDS = ("subject", "status", "priority", "status_category", "priority_level", "updated_at",
@@ -96,10 +98,13 @@ class Planner:
     def __init__(self, con: duckdb.DuckDBPyConnection, link: LinkConfig, sides: Sides) -> None:
         self.con, self.link, self.sides = con, link, sides
         self.xw = self._crosswalk()
+        self.people = PeopleMatcher(con, sides.conn, link.people) if set(link.fields) & set(PEOPLE_FIELDS) else None
+        self._child_rows: dict[tuple[str, Side], list[dict[str, Any]]] = {}
 
     def plan(self, only: set[str] | None = None) -> list[Action]:
         """``only``: restrict to these origin-side ticket ids of side a (for demo migrations)."""
-        actions: list[Action] = self._merge_linked(only) if "tickets" in self.link.entities else []
+        actions, doomed = deletions(self)
+        actions += self._merge_linked(only) if "tickets" in self.link.entities else []
         for target in self.link.targets():
             origin: Side = "b" if target == "a" else "a"
             scope = only if origin == "a" else None
@@ -108,11 +113,26 @@ class Planner:
             parents |= {k[2] for k, row in self.xw.items() if k[:2] == ("tickets", origin) and row["state"] == "linked"}
             if scope is not None:
                 parents &= scope
+            parents -= doomed[origin]
             actions += tickets
             for entity in ("notes", "time_entries"):
                 if entity in self.link.entities:
                     actions += self._children(entity, origin, target, parents)
+        if "notes" in self.link.entities:
+            notes = {s: {r["source_id"]: r for r in self._rows_children("notes", s)} for s in ("a", "b")}
+            actions += note_edits(self, notes)  # type: ignore[arg-type]
         return actions
+
+    def canon(self, side: Side, field_name: str, value: Any) -> Any:
+        """A field's value in terms both sides share: canonical status, side a's person ids."""
+        if field_name in PEOPLE_FIELDS and self.people is not None:
+            return self.people.canonical(side, field_name, value)
+        return canon(self.sides, side, field_name, value)
+
+    def to_target(self, target: Side, field_name: str, canonical: Any) -> Any:
+        if field_name in PEOPLE_FIELDS and self.people is not None:
+            return self.people.to_side(target, field_name, canonical)
+        return to_target(self.sides, target, field_name, canonical)
 
     # -- state -----------------------------------------------------------------------------
     def _crosswalk(self) -> dict[tuple[str, Side, str], dict[str, Any]]:
@@ -149,8 +169,8 @@ class Planner:
             if only is not None and sid not in only:
                 continue
             row = self.xw.get(("tickets", origin, sid))
-            if row and row["state"] == "linked":
-                continue  # merged once per pair, in _merge_linked
+            if row and row["state"] != "pending":
+                continue  # linked pairs merge once, in _merge_linked; deleted pairs are done
             if sid not in mine and self._wanted(ticket):
                 actions.append(self._create_or_link(ticket, theirs, row, origin, target))
         return actions
@@ -172,8 +192,13 @@ class Planner:
         if twin is not None:
             base = self._agreed(ticket, theirs[twin], origin, target) if twin in theirs else {}
             return Action("relink" if found else "link", "tickets", target, origin, sid, marker, target_id=twin, base=base)
+        payload, unmatched = {}, []
         try:
-            payload = {f: to_target(self.sides, target, f, canon(self.sides, origin, f, ticket.get(f))) for f in self.link.fields}
+            for f in self.link.fields:
+                try:
+                    payload[f] = self.to_target(target, f, self.canon(origin, f, ticket.get(f)))
+                except UnmatchedPerson as exc:
+                    unmatched.append(str(exc))  # the ticket still lands, without that person
         except UnmappedValueError as exc:
             return Action("reject", "tickets", target, origin, sid, marker, reason=str(exc))
         for key, value in self.link.defaults.get(target, {}).items():
@@ -182,7 +207,7 @@ class Planner:
         payload.update(requester_name=person.get("name"), requester_email=person.get("email"))
         payload["body"] = f"Synced from {self.sides.vendor[origin]} ticket {ticket.get('number') or sid}. {marker}"
         return Action("create_ticket", "tickets", target, origin, sid, marker, payload=payload,
-                      base=self._created_bases(ticket, payload, origin, target))  # fmt: skip
+                      base=self._created_bases(ticket, payload, origin, target), reason="; ".join(unmatched))  # fmt: skip
 
     def _person(self, side: Side, person_id: str | None) -> dict[str, Any]:
         if not person_id:
@@ -237,21 +262,21 @@ class Planner:
         changes: dict[Side, dict[str, Any]] = {"a": {}, "b": {}}
         stale: dict[Side, dict[str, Any]] = {"a": {}, "b": {}}
         for f in self.link.fields:
-            va, vb = canon(self.sides, "a", f, cur["a"].get(f)), canon(self.sides, "b", f, cur["b"].get(f))
+            va, vb = self.canon("a", f, cur["a"].get(f)), self.canon("b", f, cur["b"].get(f))
             base = {s: (row[f"base_{s}"] or {}).get(f) for s in ("a", "b")}
             if va == vb:
                 for s in ("a", "b"):
                     if base[s] != cur[s].get(f):
                         stale[s][f] = cur[s].get(f)
                 continue
-            a_moved, b_moved = va != canon(self.sides, "a", f, base["a"]), vb != canon(self.sides, "b", f, base["b"])
+            a_moved, b_moved = va != self.canon("a", f, base["a"]), vb != self.canon("b", f, base["b"])
             if not (a_moved or b_moved):
                 continue  # agreed at the last push; a lossy value map keeps them apart, not a change
             winner = self._winner(f, a_moved, b_moved, cur)
             loser: Side = "b" if winner == "a" else "a"
             if loser in self.link.targets():
                 try:
-                    changes[loser][f] = to_target(self.sides, loser, f, va if winner == "a" else vb)
+                    changes[loser][f] = self.to_target(loser, f, va if winner == "a" else vb)
                 except UnmappedValueError as exc:
                     origin: Side = "a" if loser == "b" else "b"
                     return [Action("reject", "tickets", loser, origin, row[origin], row["marker"], reason=str(exc))]
@@ -284,7 +309,7 @@ class Planner:
         for rec in self._rows_children(entity, origin):
             sid, parent = rec["source_id"], rec["ticket_id"]
             row = self.xw.get((entity, origin, sid))
-            if parent not in parents or (row and row["state"] == "linked"):
+            if parent not in parents or (row and row["state"] != "pending"):
                 continue
             text = rec.get("body") if entity == "notes" else rec.get("note")
             if text and MARKER.search(text):
@@ -292,7 +317,8 @@ class Planner:
             marker = row["marker"] if row else marker_for(self.link.name, entity, origin, sid)
             found = self._find_marker(target, marker, entity) if row else None
             if found:
-                actions.append(Action("relink", entity, target, origin, sid, marker, parent=parent, target_id=found))
+                base = {origin: {"body": digest(text)}} if entity == "notes" else {}
+                actions.append(Action("relink", entity, target, origin, sid, marker, parent=parent, target_id=found, base=base))
             else:
                 actions.append(self._child_action(entity, rec, origin, target, marker))
         return actions
@@ -300,12 +326,12 @@ class Planner:
     def _child_action(self, entity: str, rec: dict[str, Any], origin: Side, target: Side, marker: str) -> Action:
         sid, parent = rec["source_id"], rec["ticket_id"]
         if entity == "notes":
-            payload = _note_payload(rec, marker)
+            payload, reason = note_payload(rec, marker), ""
             if payload["kind"] not in self.sides.note_kinds[target]:
                 reason = f"{self.sides.vendor[target]} cannot write a {payload['kind']}: carried as a {self.sides.vendor[target]} note"
                 payload["kind"] = "note"
-                return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=payload, reason=reason)
-            return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=payload)
+            return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=payload, reason=reason,
+                          base={origin: {"body": digest(rec.get("body"))}})  # fmt: skip
         if WriteOp.ADD_TIME_ENTRY in self.sides.write_ops[target]:
             return Action("add_time_entry", entity, target, origin, sid, marker, parent=parent, payload=_time_payload(rec, marker))
         if self.link.time_entries_as == "note":
@@ -315,6 +341,11 @@ class Planner:
         return Action("skip", entity, target, origin, sid, marker, parent=parent, reason=reason)
 
     def _rows_children(self, entity: str, side: Side) -> list[dict[str, Any]]:
+        if (entity, side) not in self._child_rows:
+            self._child_rows[(entity, side)] = self._read_children(entity, side)
+        return self._child_rows[(entity, side)]
+
+    def _read_children(self, entity: str, side: Side) -> list[dict[str, Any]]:
         if entity == "notes":
             cols: tuple[str, ...] = ("ticket_id", "kind", "visibility", "body", "author_name", "created_at")
         else:
@@ -325,7 +356,7 @@ class Planner:
         return [dict(zip(("source_id", *cols), r, strict=True)) for r in cur.fetchall()]
 
 
-def _note_payload(rec: dict[str, Any], marker: str) -> dict[str, Any]:
+def note_payload(rec: dict[str, Any], marker: str) -> dict[str, Any]:
     when = f"{rec['created_at']:%Y-%m-%d %H:%M} UTC" if rec.get("created_at") else "unknown time"
     signature = f"— {rec.get('author_name') or 'unknown author'}, {when}"
     return {"kind": rec["kind"], "visibility": rec["visibility"],

@@ -23,16 +23,20 @@ import structlog
 from .config import Settings
 from .contract import Connector, Progress, WriteOp
 from .engine import build_connector
-from .errors import DeskbridgeError, UnmappedValueError
+from .errors import DeskbridgeError, NotFound, UnmappedValueError
 from .links import LinkConfig, Side
 from .plan import Action, Planner, sides_for
+from .pushstore import PushStore
 from .redact import scrub
 from .warehouse import Warehouse, utcnow
 
 log = structlog.get_logger("deskbridge.push")
-OPS = {"create_ticket": WriteOp.CREATE_TICKET, "update_ticket": WriteOp.UPDATE_FIELDS,
-       "add_note": WriteOp.ADD_NOTE, "add_time_entry": WriteOp.ADD_TIME_ENTRY}  # fmt: skip
-PHASES = (("link", "relink", "skip", "rebase", "reject"), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry"))
+CREATES = {"create_ticket": WriteOp.CREATE_TICKET, "add_note": WriteOp.ADD_NOTE, "add_time_entry": WriteOp.ADD_TIME_ENTRY}
+DELETES = {"delete_ticket": WriteOp.DELETE_TICKET, "delete_note": WriteOp.DELETE_NOTE,
+           "delete_time_entry": WriteOp.DELETE_TIME_ENTRY}  # fmt: skip
+OPS = {**CREATES, **DELETES, "update_ticket": WriteOp.UPDATE_FIELDS, "update_note": WriteOp.UPDATE_NOTE}
+BOOKKEEPING = ("link", "relink", "skip", "rebase", "reject", "unlink")  # no write: the crosswalk only
+PHASES = (BOOKKEEPING, tuple(DELETES), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry", "update_note"))
 TransportFor = Callable[[str], httpx.AsyncBaseTransport | None]
 
 
@@ -48,7 +52,7 @@ class PushResult:
 
     @property
     def writes(self) -> int:
-        return sum(v for k, v in self.counts.items() if k.endswith(".done") and not k.startswith(("link", "relink", "skip")))
+        return sum(v for k, v in self.counts.items() if k.endswith(".done") and k.split(".")[0] in OPS)
 
 
 def plan_link(wh: Warehouse, settings: Settings, link: LinkConfig, only: set[str] | None = None) -> list[Action]:
@@ -100,6 +104,7 @@ class _Executor:
                  chunk: int, progress: Progress | None) -> None:  # fmt: skip
         self.wh, self.link, self.connectors, self.result, self.chunk = wh, link, connectors, result, chunk
         self.progress = progress or (lambda *_: None)
+        self.store = PushStore(wh.con, link.name)
 
     async def run(self, actions: list[Action]) -> None:
         done = 0
@@ -113,23 +118,35 @@ class _Executor:
                 self.progress(f"push {self.link.name}: {kinds[0]}", done, len(actions))
 
     async def _chunk(self, actions: list[Action]) -> None:
+        self.outcomes: dict[str, list[dict[str, Any]]] = {"linked": [], "failed": [], "skipped": []}
         ready = [a for a in actions if self._resolve_parent(a)]
         writes = [a for a in ready if a.kind in OPS]
-        self._record_intents([a for a in writes if a.kind != "update_ticket"])
-        outcomes = await asyncio.gather(*(self._write(a) for a in writes), return_exceptions=True)
         with _transaction(self.wh):
-            for action in ready:
-                if action.kind == "reject":
-                    self._failed(action, action.reason)
-                elif action.kind not in OPS:
-                    self._done(action, action.target_id)
-            for action, outcome in zip(writes, outcomes, strict=True):
-                if isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
-                    self._failed(action, scrub(str(outcome)))
-                elif isinstance(outcome, BaseException):
-                    raise outcome
-                else:
-                    self._done(action, outcome)
+            self.store.intents(self._row(a, None, "pending") for a in writes if a.kind in CREATES)
+        outcomes = await asyncio.gather(*(self._write(a) for a in writes), return_exceptions=True)
+        unexpected: BaseException | None = None
+        for action in ready:
+            if action.kind == "reject":
+                self._failed(action, action.reason)
+            elif action.kind not in OPS:
+                self._done(action, None)
+        for action, outcome in zip(writes, outcomes, strict=True):
+            if isinstance(outcome, NotFound) and action.kind in DELETES:
+                self._done(action, None)  # already gone: a delete that landed before a crash, or done by hand
+            elif isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
+                self._failed(action, scrub(str(outcome)))
+            elif isinstance(outcome, BaseException):
+                unexpected = unexpected or outcome
+            else:
+                self._done(action, outcome)
+        now = utcnow()
+        with _transaction(self.wh):  # what went through is recorded even when something broke
+            self.store.linked(self.outcomes["linked"], now)
+            self.store.resolved(((r["entity"], r["origin_id"]) for r in self.outcomes["linked"]), now)
+            self.store.failed(self.outcomes["failed"], now)
+            self.store.skipped(self.outcomes["skipped"], now)
+        if unexpected is not None:
+            raise unexpected
 
     def _ticket_twins(self) -> dict[tuple[str, str], str]:
         """(side, ticket id) -> its twin's id, for every linked ticket of the link."""
@@ -173,62 +190,34 @@ class _Executor:
         ticket = action.target_id if action.kind != "create_ticket" else None
         return await connector.write(OPS[action.kind], ticket, payload)
 
-    def _record_intents(self, actions: list[Action]) -> None:
-        if not actions:
-            return
-        with _transaction(self.wh):
-            self.wh.con.executemany(
-                "INSERT OR IGNORE INTO crosswalk (link, entity, origin, origin_id, a_id, b_id, state, marker) "
-                "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
-                [[self.link.name, a.entity, a.origin, a.origin_id, *_ids(a, None), a.marker] for a in actions],
-            )
-
-    def _done(self, action: Action, target_id: str | None) -> None:
-        counts = self.result.counts
-        counts[f"{action.kind}.done"] += 1
+    def _done(self, action: Action, outcome: str | None) -> None:
+        self.result.counts[f"{action.kind}.done"] += 1
+        if action.reason and action.kind in ("skip", "rebase", "unlink", "create_ticket"):
+            self.outcomes["skipped"].append({"entity": action.entity, "target": action.target,
+                                             "source_id": action.origin_id, "reason": action.reason})  # fmt: skip
         if action.kind == "skip":
-            self.wh.con.execute(
-                "INSERT OR REPLACE INTO push_skips VALUES (?, ?, ?, ?, ?, ?)",
-                [self.link.name, action.entity, action.target, action.origin_id, action.reason, utcnow()],
-            )
-            return
-        twin = target_id if action.kind not in ("update_ticket", "rebase") else action.target_id
+            return  # nothing linked: the record stays where it is, with its reason
+        twin = outcome if action.kind in CREATES else action.target_id if action.kind in ("link", "relink") else None
+        state = "deleted" if action.kind in DELETES or action.kind == "unlink" else "linked"
+        self.outcomes["linked"].append(self._row(action, twin, state))
+
+    def _row(self, action: Action, twin: str | None, state: str) -> dict[str, Any]:
+        """The crosswalk row of an action, keyed the way the row was first recorded."""
+        origin, origin_id = self.keys.get((action.entity, action.origin, action.origin_id), (action.origin, action.origin_id))
         a_id, b_id = _ids(action, twin)
-        self.wh.con.execute(
-            "INSERT INTO crosswalk (link, entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b, pushed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'linked', ?, ?, ?, ?) ON CONFLICT DO UPDATE SET a_id = excluded.a_id, "
-            "b_id = excluded.b_id, state = 'linked', "
-            "base_a = json_merge_patch(coalesce(crosswalk.base_a, '{}'), coalesce(excluded.base_a, '{}')), "
-            "base_b = json_merge_patch(coalesce(crosswalk.base_b, '{}'), coalesce(excluded.base_b, '{}')), "
-            "pushed_at = excluded.pushed_at",
-            [self.link.name, action.entity, *self.keys.get((action.entity, action.origin, action.origin_id), (action.origin, action.origin_id)), a_id, b_id, action.marker,
-             _base(action, "a"), _base(action, "b"), utcnow()],  # fmt: skip
-        )
-        self.wh.con.execute(
-            "UPDATE push_failures SET resolved_at = ? WHERE link = ? AND entity = ? AND source_id = ? AND resolved_at IS NULL",
-            [utcnow(), self.link.name, action.entity, action.origin_id],
-        )
+        return {"entity": action.entity, "origin": origin, "origin_id": origin_id, "a_id": a_id, "b_id": b_id,
+                "state": state, "marker": action.marker, "base_a": action.base.get("a"), "base_b": action.base.get("b")}  # fmt: skip
 
     def _failed(self, action: Action, reason: str) -> None:
         self.result.counts[f"{action.kind}.failed"] += 1
         self.result.failures.append((action.entity, action.origin_id, reason))
         log.warning("push.rejected", link=self.link.name, entity=action.entity, source_id=action.origin_id, reason=reason)
-        now = utcnow()
-        self.wh.con.execute(
-            "INSERT INTO push_failures VALUES (?, ?, ?, ?, ?, ?, 1, ?, ?, NULL) ON CONFLICT DO UPDATE SET "
-            "op = excluded.op, reason = excluded.reason, attempts = push_failures.attempts + 1, "
-            "last_failed_at = excluded.last_failed_at, resolved_at = NULL",
-            [self.link.name, action.entity, action.target, action.origin_id, action.kind, reason, now, now],
-        )
+        self.outcomes["failed"].append({"entity": action.entity, "target": action.target, "source_id": action.origin_id,
+                                        "op": action.kind, "reason": reason})  # fmt: skip
 
 
 def _ids(action: Action, twin: str | None) -> tuple[str | None, str | None]:
     return (action.origin_id, twin) if action.origin == "a" else (twin, action.origin_id)
-
-
-def _base(action: Action, side: str) -> str | None:
-    value = action.base.get(side)
-    return json.dumps(value, default=str) if value is not None else None
 
 
 class _transaction:
