@@ -85,6 +85,13 @@ def test_unknown_connector_option_is_named(tmp_path: Path) -> None:
     assert error_of(path) == f"{path}: connections.support.options.page_sise: unknown key"
 
 
+def test_bad_duration_option_is_named(tmp_path: Path) -> None:
+    """Duration options of every connector are checked when the config loads, not mid-run."""
+    path = write(tmp_path, GOOD + "[connections.support.options]\nclosed_reconcile_every = \"daily\"\n")
+    assert error_of(path).startswith(f"{path}: connections.support.options.closed_reconcile_every: ")
+    assert "expected a duration like '15m', '6h' or '1d', got 'daily'" in error_of(path)
+
+
 def test_env_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """DESKBRIDGE_* variables override the file, nested keys joined by '__'."""
     monkeypatch.setenv("DESKBRIDGE_WAREHOUSE__PATH", str(tmp_path / "x.duckdb"))

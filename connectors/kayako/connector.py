@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
-from deskbridge.config import ConnectionConfig, parse_duration
+from deskbridge.config import ConnectionConfig
 from deskbridge.contract import (
+    Duration,
     Batch,
     Connector,
     ConnectorOptions,
@@ -29,16 +30,10 @@ from .writer import KayakoWriter
 
 class KayakoOptions(ConnectorOptions):
     page_size: int = Field(500, ge=10, le=5000, description="Tickets per ListAll request.")
-    lookback: str = Field("5m", description="Overlap below the watermark, for clock skew and ties.")
-    closed_reconcile_every: str = Field("24h", description="How often resolved tickets are re-read.")
+    lookback: Duration = Field("5m", description="Overlap below the watermark, for clock skew and ties.")
+    closed_reconcile_every: Duration = Field("24h", description="How often resolved tickets are re-read.")
 
-    @property
-    def lookback_s(self) -> int:
-        return int(parse_duration(self.lookback))
 
-    @property
-    def closed_reconcile_every_s(self) -> float:
-        return parse_duration(self.closed_reconcile_every)
 
 
 class KayakoConnector(Connector):

@@ -117,7 +117,7 @@ class KayakoReader:
         resumed = walk is not None
         if walk is None:
             watermark = None if self.ctx.full_refresh else self.state.get("watermark")
-            floor = watermark - self.options.lookback_s if watermark is not None else None
+            floor = watermark - int(self.options.seconds("lookback")) if watermark is not None else None
             walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat())
         skip_band = (walk.done_below, walk.high) if resumed else None
         async for page, last in self._pages(self.all_statuses, "lastactivity", "DESC"):
@@ -220,7 +220,7 @@ class KayakoReader:
 
     def _closed_due(self) -> bool:
         last = self.state.get("closed_reconciled_at")
-        return last is None or time.time() - float(last) >= self.options.closed_reconcile_every_s
+        return last is None or time.time() - float(last) >= self.options.seconds("closed_reconcile_every")
 
     # -- paging -------------------------------------------------------------------------------
     async def _pages(self, statuses: str, sort: str, order: str) -> AsyncIterator[tuple[list[Record], bool]]:

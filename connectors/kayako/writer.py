@@ -83,7 +83,10 @@ class KayakoWriter:
             "ticketstatusid": _first(lookups.statuses, exclude=lookups.resolved_statuses),
             "ticketpriorityid": _first(lookups.priorities),
             "tickettypeid": _first(lookups.types),
-            **await self._ticket_fields({k: p.get(k) for k in ("status", "priority", "department", "type")}, WriteOp.UPDATE_FIELDS),
+            **await self._ticket_fields(
+                {k: p.get(k) for k in ("status", "priority", "department", "type", "assignee_id") if p.get(k) is not None},
+                WriteOp.UPDATE_FIELDS,
+            ),
         }
         requester = p.get("requester_id") or ""
         if requester.startswith("user:"):

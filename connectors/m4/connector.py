@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 
 from deskbridge.config import ConnectionConfig, parse_duration
 from deskbridge.contract import (
+    Duration,
     Batch,
     Connector,
     ConnectorOptions,
@@ -33,21 +34,15 @@ class M4Options(ConnectorOptions):
     server_timezone: str = Field(
         "-05:00", description="Zone of times sent without an offset: '-05:00' or an IANA name."
     )
-    lookback: str = Field("10m", description="Overlap of the note window below its watermark.")
-    reconcile_open_every: str = Field(
+    lookback: Duration = Field("10m", description="Overlap of the note window below its watermark.")
+    reconcile_open_every: Duration = Field(
         "0s", description="How often notes and time entries of open tickets are re-read."
     )
-    reconcile_all_every: str = Field(
+    reconcile_all_every: Duration = Field(
         "0s", description="How often every note and every ticket's time entries are re-read."
     )
-    sweep_window: str = Field("30d", description="ts span of one GetTicketNotes request in the sweep.")
+    sweep_window: Duration = Field("30d", description="ts span of one GetTicketNotes request in the sweep.")
     reconcile_chunk: int = Field(100, ge=1, le=5000, description="Tickets re-read per checkpoint.")
-
-    @field_validator("lookback", "reconcile_open_every", "reconcile_all_every")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
     @field_validator("sweep_window")
     @classmethod
@@ -62,21 +57,9 @@ class M4Options(ConnectorOptions):
         parse_zone(value)
         return value
 
-    @property
-    def lookback_s(self) -> float:
-        return parse_duration(self.lookback)
 
-    @property
-    def reconcile_open_every_s(self) -> float:
-        return parse_duration(self.reconcile_open_every)
 
-    @property
-    def reconcile_all_every_s(self) -> float:
-        return parse_duration(self.reconcile_all_every)
 
-    @property
-    def sweep_window_s(self) -> float:
-        return parse_duration(self.sweep_window)
 
 
 class M4Connector(Connector):

@@ -119,9 +119,9 @@ class M4Reader:
         """Start a scheduled pass if one is due; remember what it will not cover as pending."""
         state, now, opts = self.state, time.time(), self.options
         if state.current is None:
-            if _due(state.all_at, now, opts.reconcile_all_every_s):
+            if _due(state.all_at, now, opts.seconds("reconcile_all_every")):
                 state.current = Pass("all", now)
-            elif _due(state.open_at, now, opts.reconcile_open_every_s):
+            elif _due(state.open_at, now, opts.seconds("reconcile_open_every")):
                 state.current = Pass("open", now)
         pending = ((set(state.pending) | changed) & seen) - self._covered()
         state.pending = sorted(pending, key=int)
@@ -140,7 +140,7 @@ class M4Reader:
         asked = datetime.now(UTC)
         start = None
         if self.watermark:
-            lookback = timedelta(seconds=self.options.lookback_s)
+            lookback = timedelta(seconds=self.options.seconds("lookback"))
             start = datetime.fromisoformat(self.watermark) - lookback
         notes = await self.client.notes_between(start, None)
         batch = Batch(state={"notes": {"watermark": asked.isoformat()}})
@@ -149,7 +149,7 @@ class M4Reader:
 
     async def _sweep(self, current: Pass) -> AsyncIterator[Batch]:
         """Every note, in ``ts`` windows; notes it did not see are gone."""
-        width = timedelta(seconds=self.options.sweep_window_s)
+        width = timedelta(seconds=self.options.seconds("sweep_window"))
         start = datetime.fromisoformat(current.sweep_from) if current.sweep_from else None
         while True:
             asked = datetime.now(UTC)

@@ -9,8 +9,9 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
-from deskbridge.config import ConnectionConfig, parse_duration
+from deskbridge.config import ConnectionConfig
 from deskbridge.contract import (
+    Duration,
     Batch,
     Connector,
     ConnectorOptions,
@@ -38,25 +39,16 @@ class OmnideskOptions(ConnectorOptions):
     listing_page_size: int = Field(
         5000, ge=10, le=9999, description="Tickets per list page of a complete listing."
     )
-    lookback: str = Field("5m", description="Overlap below the last_update watermark.")
-    clock_skew: str = Field(
+    lookback: Duration = Field("5m", description="Overlap below the last_update watermark.")
+    clock_skew: Duration = Field(
         "5s", description="How far Omnidesk's clock may be ahead of or behind ours."
     )
-    reconcile_every: str = Field(
+    reconcile_every: Duration = Field(
         "24h", description="How often a complete listing runs without a reason."
     )
 
-    @property
-    def lookback_s(self) -> float:
-        return parse_duration(self.lookback)
 
-    @property
-    def clock_skew_s(self) -> float:
-        return parse_duration(self.clock_skew)
 
-    @property
-    def reconcile_every_s(self) -> float:
-        return parse_duration(self.reconcile_every)
 
 
 class OmnideskConnector(Connector):

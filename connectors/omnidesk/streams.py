@@ -123,12 +123,12 @@ class OmnideskReader:
 
     def _reconcile_scheduled(self) -> bool:
         last = self.cursor.reconciled_at
-        return last is None or time.time() - last >= self.options.reconcile_every_s
+        return last is None or time.time() - last >= self.options.seconds("reconcile_every")
 
     # -- walk --------------------------------------------------------------------------
     async def _walk(self) -> AsyncIterator[Batch]:
         started, cursor = time.time(), self.cursor
-        floor = (cursor.watermark or 0.0) - self.options.lookback_s
+        floor = (cursor.watermark or 0.0) - self.options.seconds("lookback")
         listed: set[str] = set()
         first: Listing | None = None
         ordered, moved, tail = True, False, []
@@ -170,7 +170,7 @@ class OmnideskReader:
         if top is None:
             return
         self.cursor.watermark = top
-        self.cursor.recheck_from = max(top, float(math.floor(started - self.options.clock_skew_s)))
+        self.cursor.recheck_from = max(top, float(math.floor(started - self.options.seconds("clock_skew"))))
 
     def _requester_moved(self, batch: Batch) -> bool:
         """Whether a stored ticket changed customer (the old one may have no ticket left)."""

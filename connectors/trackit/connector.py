@@ -8,8 +8,9 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
-from deskbridge.config import ConnectionConfig, parse_duration
+from deskbridge.config import ConnectionConfig
 from deskbridge.contract import (
+    Duration,
     Batch,
     Connector,
     ConnectorOptions,
@@ -42,24 +43,18 @@ class TrackitOptions(ConnectorOptions):
     )
     first_ticket_id: int = Field(1, ge=1, description="Where a first run's walk starts.")
     batch_size: int = Field(100, ge=1, le=2000, description="Tickets per checkpoint.")
-    closed_reconcile_every: str = Field(
+    closed_reconcile_every: Duration = Field(
         "24h", description="How often closed tickets are re-read ('0s': every run)."
     )
     note_type: str = Field("Technician Note", description="Note Type of notes written without one.")
     activity_code: str = Field(
         "Note By Technician", description="Activity Code of notes written without one."
     )
-    names_max_age: str = Field(
+    names_max_age: Duration = Field(
         "60s", description="How old learned display names may be for a write."
     )
 
-    @property
-    def closed_reconcile_every_s(self) -> float:
-        return parse_duration(self.closed_reconcile_every)
 
-    @property
-    def names_max_age_s(self) -> float:
-        return parse_duration(self.names_max_age)
 
 
 class TrackitConnector(Connector):

@@ -127,7 +127,7 @@ class Writer:
             raise _reject("no ticket field to write")
         seqs = {name: field_map().write[name] for name in fields}
         refreshed = False
-        if self.client.names.stale(list(seqs.values()), self.options.names_max_age_s):
+        if self.client.names.stale(list(seqs.values()), self.options.seconds("names_max_age")):
             await self.client.refresh_names()
             refreshed = True
         while True:

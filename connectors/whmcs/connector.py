@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import Field, field_validator
 
-from deskbridge.config import ConnectionConfig, parse_duration
+from deskbridge.config import ConnectionConfig
 from deskbridge.contract import (
+    Duration,
     Batch,
     Connector,
     ConnectorOptions,
@@ -45,18 +46,12 @@ class WhmcsOptions(ConnectorOptions):
     )
     api_path: str = Field(API_PATH, description="Path of the External API below base_url.")
     page_size: int = Field(100, ge=10, le=1000, description="Tickets per GetTickets request.")
-    lookback: str = Field("5m", description="Overlap below the lastreply watermark, for clock skew and ties.")
+    lookback: Duration = Field("5m", description="Overlap below the lastreply watermark, for clock skew and ties.")
     recent_tickets: int = Field(250, ge=0, description="Most recently replied tickets re-read by the reconcile.")
-    reconcile_every: str = Field("0s", description="How often active and recent tickets are re-read (0s: every run).")
-    deep_reconcile_every: str = Field("24h", description="How often the whole ticket list is compared.")
+    reconcile_every: Duration = Field("0s", description="How often active and recent tickets are re-read (0s: every run).")
+    deep_reconcile_every: Duration = Field("24h", description="How often the whole ticket list is compared.")
     timezone: str = Field("UTC", description="Time zone of the WHMCS server's naive datetimes.")
     ticket_ids: list[int] = Field(default_factory=list, description="Keliweb: ticket ids to follow.")
-
-    @field_validator("lookback", "reconcile_every", "deep_reconcile_every")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
 
     @field_validator("timezone")
     @classmethod
@@ -66,18 +61,6 @@ class WhmcsOptions(ConnectorOptions):
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Rome'") from None
         return value
-
-    @property
-    def lookback_s(self) -> int:
-        return int(parse_duration(self.lookback))
-
-    @property
-    def reconcile_every_s(self) -> float:
-        return parse_duration(self.reconcile_every)
-
-    @property
-    def deep_reconcile_every_s(self) -> float:
-        return parse_duration(self.deep_reconcile_every)
 
     @cached_property
     def tzinfo(self) -> ZoneInfo:

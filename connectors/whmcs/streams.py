@@ -70,10 +70,10 @@ class WhmcsReader:
         async for batch in self._walk():
             yield batch
         self.session.category = "reconcile"
-        if self._due("reconciled_at", self.options.reconcile_every_s):
+        if self._due("reconciled_at", self.options.seconds("reconcile_every")):
             async for batch in self._reconcile():
                 yield batch
-        if self._due("deep_reconciled_at", self.options.deep_reconcile_every_s):
+        if self._due("deep_reconciled_at", self.options.seconds("deep_reconcile_every")):
             async for batch in self._deep():
                 yield batch
 
@@ -116,7 +116,7 @@ class WhmcsReader:
         parsed = m.parse_wire(watermark)
         if parsed is None:
             return None
-        return (parsed - timedelta(seconds=self.options.lookback_s)).strftime(m.WIRE_FORMAT)
+        return (parsed - timedelta(seconds=int(self.options.seconds("lookback")))).strftime(m.WIRE_FORMAT)
 
     def _changed(
         self, ticket: Record, walk: WalkState, band: tuple[str | None, str | None] | None, hashes: dict[str, str]

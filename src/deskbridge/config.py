@@ -20,23 +20,12 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .durations import parse_duration
 from .errors import ConfigError
 from .http import HttpOptions
 from .links import LinkConfig
 
 ENV_REF = re.compile(r"^env:([A-Za-z_][A-Za-z0-9_]*)$")
-DURATION = re.compile(r"^(\d+)\s*(s|m|h|d)$")
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def parse_duration(value: str | int | float) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"6h"`` or ``"1d"``."""
-    if isinstance(value, int | float):
-        return float(value)
-    match = DURATION.match(value.strip())
-    if not match:
-        raise ValueError(f"expected a duration like '15m', '6h' or '1d', got {value!r}")
-    return int(match[1]) * UNITS[match[2]]
 
 
 class Schedule(BaseModel):

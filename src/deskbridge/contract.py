@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from .durations import Duration, parse_duration
+
 if TYPE_CHECKING:
     import httpx
 
@@ -155,6 +157,10 @@ class ConnectorOptions(BaseModel):
     """Vendor-specific settings under ``[connections.<name>.options]``; subclass per vendor."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def seconds(self, name: str) -> float:
+        """An option typed :data:`Duration` (``"5m"``, ``"24h"``), in seconds."""
+        return parse_duration(getattr(self, name))
 
 
 class Connector(ABC):

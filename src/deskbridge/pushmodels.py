@@ -23,8 +23,8 @@ class Crosswalk(SQLModel, table=True):
     marker: str = Field(description="Token carried in the written content, to find it after a crash.")
     base_a: Any = Field(default=None, sa_type=JSON, description="Field values last agreed, in side a's terms.")
     base_b: Any = Field(default=None, sa_type=JSON, description="Field values last agreed, in side b's terms.")
-    hash_a: str | None = Field(default=None, description="content_hash of side a when last pushed.")
-    hash_b: str | None = Field(default=None, description="content_hash of side b when last pushed.")
+    hash_a: str | None = Field(default=None, description="Digest (md5) of base_a: what side a last agreed to.")
+    hash_b: str | None = Field(default=None, description="Digest (md5) of base_b: what side b last agreed to.")
     pushed_at: datetime | None = Field(default=None, description="Last write through this link (UTC).")
 
 

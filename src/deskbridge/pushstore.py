@@ -57,6 +57,9 @@ class PushStore:
             "base_a = json_merge_patch(coalesce(crosswalk.base_a, '{}'), coalesce(excluded.base_a, '{}')), "
             "base_b = json_merge_patch(coalesce(crosswalk.base_b, '{}'), coalesce(excluded.base_b, '{}')), "
             "pushed_at = excluded.pushed_at", [self.link, now])  # fmt: skip
+        self._with("xw_in", table, "UPDATE crosswalk x SET hash_a = md5(coalesce(x.base_a::VARCHAR, '')), "
+                   "hash_b = md5(coalesce(x.base_b::VARCHAR, '')) FROM xw_in WHERE x.link = ? AND x.entity = xw_in.entity "
+                   "AND x.origin = xw_in.origin AND x.origin_id = xw_in.origin_id", [self.link])  # fmt: skip
 
     def resolved(self, keys: Iterable[tuple[str, str]], now: datetime) -> None:
         """Failures of these (entity, source id) went through this time."""

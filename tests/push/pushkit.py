@@ -40,9 +40,9 @@ class Pair:
             return await connector.write(op, ticket_id, payload)
 
 
-def make_pair(tmp_path: Path, a: tuple[str, int], b: tuple[str, int], **link: Any) -> Pair:
+def make_pair(tmp_path: Path, a: tuple[str, int], b: tuple[str, int], seeds: tuple[int, int] = (7, 8), **link: Any) -> Pair:
     emulators, connections = {}, {}
-    for name, (vendor, tickets), seed in (("a_side", a, 7), ("b_side", b, 8)):
+    for name, (vendor, tickets), seed in (("a_side", a, seeds[0]), ("b_side", b, seeds[1])):
         emu = build_emulator(vendor, tickets=tickets, seed=seed)
         emulators[name] = emu
         connections[name] = sandbox_connection(emu, "http://testserver", name=name, options=EAGER.get(vendor, {}), **FAST)
