@@ -137,3 +137,20 @@ def test_ddl_is_derived_from_models(wh: Warehouse) -> None:
     assert cols["work_time"] == "TIMESTAMP WITH TIME ZONE"
     assert cols["raw"] == "JSON"
     assert set(cols) == set(models.TimeEntry.model_fields)
+
+
+def test_view_answers_a_connectors_questions(wh: Warehouse) -> None:
+    """ids, values, distinct and hashes see one connection's live rows; row_hash matches the stored hash."""
+    from deskbridge.contract import row_hash
+
+    rows = [ticket(1), ticket(2, "VPN"), {**ticket(3), "status": "Closed"}]
+    apply(wh, Batch(rows={"tickets": rows}, deleted={"tickets": ["2"]}))
+    view = wh.view("c")
+    assert sorted(view.ids("tickets")) == ["1", "3"] and view.ids("tickets", deleted=True) == ["2"]
+    assert view.distinct("tickets", "status") == {"Open", "Closed"}
+    assert view.distinct("tickets", "subject", status="Open") == {"Printer down"}
+    assert view.values("tickets", "status", ["1", "2", "3"]) == {"1": "Open", "3": "Closed"}
+    assert view.hashes("tickets") == {r["source_id"]: row_hash("tickets", r) for r in rows if r["source_id"] != "2"}
+    assert wh.view("other").ids("tickets") == []
+    with pytest.raises(ValueError, match="no column 'secret'"):
+        view.distinct("tickets", "secret")

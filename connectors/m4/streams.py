@@ -24,10 +24,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from deskbridge.contract import Batch, ReadContext, Scope
+from deskbridge.contract import Batch, ReadContext, Scope, row_hash
 from deskbridge.http import HttpSession
-from deskbridge.models import canonical_fields
-from deskbridge.warehouse import content_hash
 
 from . import mapping as m
 from .client import M4Client
@@ -35,7 +33,6 @@ from .client import M4Client
 if TYPE_CHECKING:
     from .connector import M4Options
 
-TICKET_FIELDS = canonical_fields("tickets")
 
 
 @dataclass
@@ -242,7 +239,7 @@ async def reread(client: M4Client, ticket_ids: list[str]) -> Batch:
 
 def _hash(row: dict[str, Any]) -> str:
     """The warehouse's content hash of a ticket row, to compare with the stored one."""
-    return content_hash(row, TICKET_FIELDS)
+    return row_hash("tickets", row)
 
 
 def _due(last: float | None, now: float, every_s: float) -> bool:

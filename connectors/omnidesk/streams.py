@@ -27,17 +27,14 @@ from typing import Any
 
 import structlog
 
-from deskbridge.contract import Batch, ReadContext, Scope
+from deskbridge.contract import Batch, ReadContext, Scope, row_hash
 from deskbridge.errors import PayloadError
 from deskbridge.http import HttpSession
-from deskbridge.models import canonical_fields
-from deskbridge.warehouse import content_hash
 
 from . import mapping as m
 from .client import Listing, OmnideskClient, Record
 
 log = structlog.get_logger("deskbridge.omnidesk")
-TICKET_FIELDS = canonical_fields("tickets")
 MAX_STEP_BACKS = 20
 
 
@@ -228,7 +225,7 @@ class OmnideskReader:
             return False
         if self.ctx.full_refresh or (recheck_from is not None and entry.latest >= recheck_from):
             return True
-        return self.hashes.get(entry.id) != content_hash(m.ticket_row(entry.raw), TICKET_FIELDS)
+        return self.hashes.get(entry.id) != row_hash("tickets", m.ticket_row(entry.raw))
 
     async def _read(self, ids: list[Entry] | list[str]) -> Batch:
         wanted = [i.id if isinstance(i, Entry) else i for i in ids]
@@ -236,7 +233,7 @@ class OmnideskReader:
         self.done.update(wanted)
         self.deleted += batch.deleted.get("tickets", [])
         for ticket in batch.rows.get("tickets", ()):
-            self.hashes[ticket["source_id"]] = content_hash(ticket, TICKET_FIELDS)
+            self.hashes[ticket["source_id"]] = row_hash("tickets", ticket)
         people = batch.rows.get("people", ())
         self.staff_seen.update(p["source_id"] for p in people if p["kind"] == "staff")
         return batch

@@ -14,7 +14,7 @@ from typing import Any
 
 from deskbridge import mappings
 from deskbridge.contract import WriteOp
-from deskbridge.models import canonical_fields
+from deskbridge.contract import canonical_fields
 from deskbridge.errors import DeskbridgeError, UnmappedValueError, VendorRejected
 
 from . import mapping as m

@@ -11,16 +11,13 @@ from collections.abc import Awaitable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from deskbridge.contract import Batch, Scope
-from deskbridge.models import canonical_fields
-from deskbridge.warehouse import content_hash
+from deskbridge.contract import Batch, Scope, row_hash
 
 from . import mapping as m
 from .client import Record, TrackitClient
 from .people import PeopleTracker
 
 CHILDREN = ("notes", "time_entries", "attachments")
-TICKET_FIELDS = canonical_fields("tickets")
 T = TypeVar("T")
 
 
@@ -69,9 +66,7 @@ class Loader:
         if record is None:
             return Loaded(ticket_id)
         row = m.ticket_row(record)
-        if not self.force_children and self.hashes.get(row["source_id"]) == content_hash(
-            row, TICKET_FIELDS
-        ):
+        if not self.force_children and self.hashes.get(row["source_id"]) == row_hash("tickets", row):
             return Loaded(ticket_id, record, row)
         c = self.client
         notes, attachments, assignments = await gather(

@@ -25,10 +25,8 @@ from typing import Any
 
 import structlog
 
-from deskbridge.contract import Batch, ReadContext, Scope
+from deskbridge.contract import Batch, ReadContext, Scope, row_hash
 from deskbridge.http import HttpSession
-from deskbridge.models import canonical_fields
-from deskbridge.warehouse import content_hash
 
 from . import mapping as m
 from .client import KeliwebClient, Record, WhmcsClient
@@ -38,7 +36,6 @@ ACTIVE = "All Active Tickets"
 NOT_CLOSED = ["new", "open", "pending", "resolved"]
 CHUNK = 50
 log = structlog.get_logger("deskbridge.whmcs")
-TICKET_FIELDS = canonical_fields("tickets")
 
 
 @dataclass
@@ -81,7 +78,7 @@ class WhmcsReader:
         return OffsetPages(lambda start, num: self.client.tickets(start, num, status), self.options.page_size)
 
     def _hash(self, ticket: Record) -> str:
-        return content_hash(m.ticket_row(ticket, self.lookups), TICKET_FIELDS)
+        return row_hash("tickets", m.ticket_row(ticket, self.lookups))
 
     # -- changed walk -----------------------------------------------------------------------
     async def _walk(self) -> AsyncIterator[Batch]:

@@ -21,6 +21,11 @@ A connector
 * declares the **write operations** it supports (:class:`WriteOp`) and performs them
   (:meth:`Connector.write`), returning the vendor's id of what it created.
 
+Helpers for connectors live here too: :data:`Duration` for duration options (checked when the
+config loads; :meth:`ConnectorOptions.seconds` reads them), :func:`row_hash` (the hash the
+warehouse stores for a canonical row, to compare with :meth:`WarehouseView.hashes`) and
+:func:`canonical_fields`.
+
 Canonical rows are dicts with ``source_id`` (a string), the canonical fields of the entity's
 table (see :mod:`deskbridge.models`) and ``raw`` (the vendor payload of that record). The
 engine adds the connection name, hashes, timestamps and strips secrets from ``raw``.
@@ -28,17 +33,20 @@ engine adds the connection name, hashes, timestamps and strips secrets from ``ra
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import orjson
 from pydantic import BaseModel, ConfigDict
 
 from .durations import Duration, parse_duration
+from .models import canonical_fields
 
 if TYPE_CHECKING:
     import httpx
@@ -120,6 +128,21 @@ class Batch:
         return sum(map(len, self.rows.values()))
 
 
+def content_hash(row: Mapping[str, Any], fields: Iterable[str]) -> str:
+    """Digest of ``row``'s values of ``fields``, in order (the warehouse's ``content_hash``)."""
+    payload = orjson.dumps([row.get(f) for f in fields], default=str)
+    return hashlib.blake2b(payload, digest_size=12).hexdigest()
+
+
+def row_hash(entity: str, row: Mapping[str, Any]) -> str:
+    """The ``content_hash`` the warehouse will store for this canonical row of ``entity``.
+
+    A connector compares it with :meth:`WarehouseView.hashes` to tell a changed record from
+    one it already holds, without re-reading children or re-writing the row.
+    """
+    return content_hash(row, canonical_fields(entity))
+
+
 class WarehouseView(ABC):
     """Read-only questions a connector may ask about what the warehouse already holds."""
 
@@ -134,6 +157,10 @@ class WarehouseView(ABC):
     @abstractmethod
     def values(self, entity: str, column: str, ids: list[str]) -> dict[str, Any]:
         """``{source_id: column value}`` for those of ``ids`` the warehouse holds live."""
+
+    @abstractmethod
+    def distinct(self, entity: str, column: str, **equals: Any) -> set[Any]:
+        """The distinct non-null values of ``column`` among this connection's live rows."""
 
     @abstractmethod
     def hashes(self, entity: str) -> dict[str, str]:

@@ -114,12 +114,14 @@ def report(result: PushResult, mode: str, started: datetime) -> MigrationReport:
     failed = {(e, s) for e, s, _ in result.failures}
     for action in result.actions:
         bucket = out.rows.setdefault(action.entity, Counter())
-        if action.kind == "skip":
+        if action.kind == "skip" or (action.kind in ("rebase", "unlink") and action.reason):
             bucket["skipped"] += 1
             out.reasons.append((action.entity, action.origin_id, action.reason))
         elif (action.entity, action.origin_id) in failed:
             bucket["failed"] += 1
-        elif action.kind != "rebase":
+        elif action.kind not in ("rebase", "unlink"):
             bucket["migrated"] += 1
+            if action.kind == "create_ticket" and action.reason:  # landed, without what could not be matched
+                out.reasons.append((action.entity, action.origin_id, action.reason))
     out.reasons += [(e, s, r) for e, s, r in result.failures]
     return out

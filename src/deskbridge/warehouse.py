@@ -7,7 +7,6 @@ and the cursor state that covers it. Nothing is ever dropped; gone records get `
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -20,7 +19,7 @@ import orjson
 import pyarrow as pa
 
 from . import models
-from .contract import Batch, Scope, StreamSpec, WarehouseView
+from .contract import Batch, Scope, StreamSpec, WarehouseView, content_hash
 from .errors import StateVersionError
 from .redact import redact_mapping, scrub
 from .schema import arrow_schema, migrate
@@ -31,11 +30,6 @@ HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def content_hash(row: Mapping[str, Any], fields: Iterable[str]) -> str:
-    payload = orjson.dumps([row.get(f) for f in fields], default=str)
-    return hashlib.blake2b(payload, digest_size=12).hexdigest()
 
 
 class Warehouse:
@@ -248,6 +242,13 @@ class ConnectionView(WarehouseView):
             raise ValueError(f"{entity} has no column {column!r}")
         where, params = self._where(False, {"source_id": ids})
         return dict(self.con.execute(f"SELECT source_id, {column} FROM {entity} WHERE {where}", params).fetchall())
+
+    def distinct(self, entity: str, column: str, **equals: Any) -> set[Any]:
+        if column not in models.ENTITY_MODELS[entity].model_fields:
+            raise ValueError(f"{entity} has no column {column!r}")
+        where, params = self._where(False, equals)
+        sql = f"SELECT DISTINCT {column} FROM {entity} WHERE {where} AND {column} IS NOT NULL"
+        return {r[0] for r in self.con.execute(sql, params).fetchall()}
 
     def _where(self, deleted: bool, equals: dict[str, Any]) -> tuple[str, list[Any]]:
         sql = f"connection = ? AND deleted_at IS {'NOT ' if deleted else ''}NULL"
