@@ -164,3 +164,21 @@ async def test_assignees_are_matched_by_explicit_table_email_and_name(tmp_path: 
         assert "no staff person on side b matches staff:6" in second.failures[0][2]
     finally:
         pair.wh.close()
+
+
+async def test_a_delete_already_done_on_the_target_counts_as_done(tmp_path: Path) -> None:
+    """A delete that landed before a crash (or was done by hand) answers 404 on the rerun: that is success."""
+    from deskbridge import engine
+
+    pair = make_pair(tmp_path, ("kayako", 4), ("kayako", 3), deletes="propagate", author={"a": "staff:1", "b": "staff:1"})
+    try:
+        await pair.cycle()
+        a_id, b_id = linked(pair, "tickets", "a")[0]
+        await pair.write("a_side", WriteOp.DELETE_TICKET, a_id, {})
+        await pair.write("b_side", WriteOp.DELETE_TICKET, b_id, {})  # the warehouse has not seen this one yet
+        await engine.sync(pair.wh, pair.settings.connections["a_side"], transport=pair.transport("a_side"))
+        rerun = await pair.cycle(pull=False)
+        assert rerun.failures == [] and rerun.counts["delete_ticket.done"] == 1
+        assert xw_state(pair, "tickets", a_id) == "deleted"
+    finally:
+        pair.wh.close()
