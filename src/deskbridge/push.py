@@ -5,6 +5,11 @@ marker) before it is sent; once the vendor answers, the row becomes ``linked`` w
 A crash in between leaves the row pending; the next plan looks for the marker in what the
 target now holds and links it instead of writing again. A refused write becomes a
 ``push_failures`` row with the vendor's reason and is retried next run; the rest go on.
+A delete answered with "not found" is done: it landed before a crash, or someone did it by hand.
+
+Phases run in order (bookkeeping, deletes, new tickets, ticket updates, then notes and time
+entries), each in chunks written concurrently; a chunk's outcomes are recorded in bulk
+(:mod:`deskbridge.pushstore`) in one transaction.
 """
 
 from __future__ import annotations

@@ -48,15 +48,18 @@ def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
 
 def push_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
     """Last push per link, and the rows targets refused (retried every run until they go through)."""
-    pushes = Table("link", "last push", "status", "writes", "open failures", title="Links")
-    for link, started, status, counts, failing in con.execute(
+    from .push import OPS
+
+    pushes = Table("link", "last push", "status", "writes", "open failures", "skipped (all time)", title="Links")
+    for link, started, status, counts, failing, skipped in con.execute(
         """SELECT r.link, r.started_at, r.status, r.counts,
-                  (SELECT count(*) FROM push_failures f WHERE f.link = r.link AND f.resolved_at IS NULL)
+                  (SELECT count(*) FROM push_failures f WHERE f.link = r.link AND f.resolved_at IS NULL),
+                  (SELECT count(*) FROM push_skips s WHERE s.link = r.link)
            FROM push_runs r WHERE r.push_id IN (SELECT max(push_id) FROM push_runs WHERE NOT dry_run GROUP BY link)
            ORDER BY 1"""
     ).fetchall():
-        done = sum(v for k, v in json.loads(counts or "{}").items() if k.endswith(".done") and isinstance(v, int))
-        pushes.add_row(link, f"{started:%Y-%m-%d %H:%M:%S}", status, str(done), str(failing))
+        done = sum(v for k, v in json.loads(counts or "{}").items() if k.endswith(".done") and k.split(".")[0] in OPS)
+        pushes.add_row(link, f"{started:%Y-%m-%d %H:%M:%S}", status, str(done), str(failing), str(skipped))
     failures = Table("link", "entity", "target", "source id", "attempts", "reason", title="Refused writes")
     for row in con.execute(
         "SELECT link, entity, target, source_id, attempts, reason FROM push_failures WHERE resolved_at IS NULL "

@@ -20,6 +20,7 @@ import asyncio
 import logging
 import signal
 import time
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -245,7 +246,7 @@ class Service:
         deadline = time.monotonic() + self.options.lock_wait_s
         while True:
             try:
-                return await engine.in_thread(Warehouse, self.db)
+                return await engine.in_thread(partial(Warehouse, self.db, memory_limit=self.settings.warehouse.memory_limit))
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower() or time.monotonic() > deadline:
                     raise

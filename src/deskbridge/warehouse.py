@@ -28,6 +28,11 @@ CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
 
 
+# DuckDB caches table blocks up to its memory limit (by default 80% of RAM), so a writer's
+# memory would grow with the warehouse; bounded, it stays flat and spills to disk instead.
+MEMORY_LIMIT = "256MB"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -35,10 +40,11 @@ def utcnow() -> datetime:
 class Warehouse:
     """One DuckDB file, opened for writing."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT) -> None:
         self.path = Path(path)
         self.con = duckdb.connect(str(self.path), read_only=read_only)
         self.con.execute("SET TimeZone = 'UTC'")
+        self.con.execute("SET memory_limit = ?", [memory_limit])
         if not read_only:
             migrate(self.con)
         self._schemas = {e: arrow_schema(m) for e, m in models.ENTITY_MODELS.items()}
