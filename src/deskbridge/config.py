@@ -97,7 +97,7 @@ class ConnectionConfig(BaseModel):
 class WarehouseConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: Path = Path("deskbridge.duckdb")
-    memory_limit: str = Field("256MB", description="DuckDB memory limit of the writer; beyond it, DuckDB spills to disk.")
+    memory_limit: str = Field("128MB", description="DuckDB memory limit of the writer; beyond it, DuckDB spills to disk.")
 
 
 class Settings(BaseSettings):

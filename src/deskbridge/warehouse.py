@@ -30,7 +30,7 @@ HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee
 
 # DuckDB caches table blocks up to its memory limit (by default 80% of RAM), so a writer's
 # memory would grow with the warehouse; bounded, it stays flat and spills to disk instead.
-MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT = "128MB"
 
 
 def utcnow() -> datetime:

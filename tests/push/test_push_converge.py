@@ -18,13 +18,39 @@ async def random_edits(pair: Pair, rng: random.Random, n: int) -> None:
         name = pair.link.a if side == "a" else pair.link.b
         a_id, b_id = rng.choice(pairs)
         ticket = a_id if side == "a" else b_id
-        what = rng.choice(["status", "priority", "subject", "note"])
-        if what == "note":
+        what = rng.choice(["status", "priority", "subject", "note"] + (["delete"] if pair.link.deletes == "propagate" else []))
+        if what == "delete":
+            await delete_something(pair, rng, name)
+        elif what == "note":
             await pair.write(name, WriteOp.ADD_NOTE, ticket, {"kind": "note", "body": f"note {rng.random():.6f}", "author_id": pair.link.author.get(side)})
         elif what == "subject":
             await pair.write(name, WriteOp.UPDATE_FIELDS, ticket, {"subject": f"Edited {rng.randint(1, 10**6)}"})
         else:
             await pair.write(name, WriteOp.UPDATE_FIELDS, ticket, {what: rng.choice(labels(pair, name, what))})
+
+
+async def delete_something(pair: Pair, rng: random.Random, name: str) -> None:
+    """Delete a staff note (Kayako sees those go; see its README) or, now and then, a whole ticket."""
+    con = pair.wh.con
+    if rng.random() < 0.1:
+        live = con.execute("SELECT source_id FROM tickets WHERE connection = ? AND deleted_at IS NULL ORDER BY 1", [name]).fetchall()
+        ticket = rng.choice(live)[0]
+        if ticket not in DELETED.setdefault(id(pair), set()):
+            DELETED[id(pair)].add(ticket)
+            await pair.write(name, WriteOp.DELETE_TICKET, ticket, {})
+        return
+    notes = con.execute(
+        "SELECT n.source_id, n.ticket_id FROM notes n JOIN tickets t ON t.connection = n.connection AND t.source_id = n.ticket_id "
+        "AND t.deleted_at IS NULL WHERE n.connection = ? AND n.deleted_at IS NULL AND n.source_id LIKE 'note:%' ORDER BY 1",
+        [name],
+    ).fetchall()
+    note, ticket = rng.choice(notes)
+    if note not in DELETED.setdefault(id(pair), set()) and ticket not in DELETED[id(pair)]:
+        DELETED[id(pair)].add(note)
+        await pair.write(name, WriteOp.DELETE_NOTE, ticket, {"source_id": note})
+
+
+DELETED: dict[int, set[str]] = {}
 
 
 async def converge(pair: Pair, rounds: int = 10, edits: int = 20) -> list[int]:
@@ -74,5 +100,31 @@ async def test_kayako_trackit_converge_without_echo(tmp_path: Path) -> None:
         assert sum(writes) > 0
         assert disagreements(pair) == []
         assert duplicated_markers(pair) == []
+    finally:
+        pair.wh.close()
+
+
+async def test_kayako_pair_converges_with_deletes_propagated(tmp_path: Path) -> None:
+    """Edits plus deletions of notes and tickets on both sides: every live record has a live twin."""
+    pair = make_pair(tmp_path, ("kayako", 10), ("kayako", 10), author={"a": "staff:1", "b": "staff:1"},
+                     conflict={"status": "a"}, deletes="propagate")  # fmt: skip
+    try:
+        writes = await converge(pair)
+        assert sum(writes) > 0
+        assert disagreements(pair) == []
+        assert duplicated_markers(pair) == []
+        orphans = pair.wh.con.execute(
+            """SELECT x.entity, x.a_id, x.b_id, x.state, a.deleted_at IS NULL, b.deleted_at IS NULL FROM crosswalk x
+               JOIN (SELECT 'tickets' e, connection, source_id, deleted_at FROM tickets UNION ALL
+                     SELECT 'notes', connection, source_id, deleted_at FROM notes) a
+                 ON a.e = x.entity AND a.connection = 'a_side' AND a.source_id = x.a_id
+               JOIN (SELECT 'tickets' e, connection, source_id, deleted_at FROM tickets UNION ALL
+                     SELECT 'notes', connection, source_id, deleted_at FROM notes) b
+                 ON b.e = x.entity AND b.connection = 'b_side' AND b.source_id = x.b_id
+               WHERE (a.deleted_at IS NULL) <> (b.deleted_at IS NULL) OR (x.state = 'deleted') = (a.deleted_at IS NULL)"""
+        ).fetchall()
+        assert orphans == []
+        deleted = pair.wh.con.execute("SELECT entity, count(*) FROM crosswalk WHERE state = 'deleted' GROUP BY 1").fetchall()
+        assert dict(deleted).get("notes", 0) > 0
     finally:
         pair.wh.close()
