@@ -85,7 +85,7 @@ def run_migration(settings: Settings, db: Path, source: str, target: str, *, dem
 
 
 def export_crosswalk(db: Path, out: Path | None) -> None:
-    with Warehouse(db, memory_limit=settings.warehouse.memory_limit) as wh:
+    with Warehouse(db) as wh:
         cursor = wh.con.execute(
             "SELECT link, entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b, pushed_at "
             "FROM crosswalk ORDER BY link, entity, origin, origin_id"

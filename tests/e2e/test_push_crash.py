@@ -79,6 +79,11 @@ def test_sigkill_during_push_then_rerun_has_no_duplicates(tmp_path: Path, comman
         bodies = [n["body"] for n in truth["notes"].values()]
         markers = [m for body in bodies for m in __import__("re").findall(r"\[deskbridge:[0-9a-f]+\]", body)]
         assert len(markers) == len(set(markers))
+        exported = finish(["links", "export", "--csv", "-o", str(tmp_path / "xw.csv"), "-c", str(config)], env)
+        assert exported.returncode == 0, exported.stderr
+        lines = (tmp_path / "xw.csv").read_text().splitlines()
+        assert lines[0].startswith("link,entity,origin,origin_id,a_id,b_id,state,marker")
+        assert sum(1 for line in lines if line.startswith("copy,tickets,a,") and ",linked," in line) == 40
     finally:
         a.stop()
         b.stop()
