@@ -1,4 +1,4 @@
-"""CLI commands of the push side: ``migrate``, ``push`` and ``links export``."""
+"""CLI commands of the push side: ``migrate``, ``push``, ``links export`` and ``links people``."""
 
 from __future__ import annotations
 
@@ -84,6 +84,33 @@ def run_migration(settings: Settings, db: Path, source: str, target: str, *, dem
     return not result.failures
 
 
+def print_people(link: LinkConfig, db: Path, as_csv: bool, console: Console) -> int:
+    """Print the people match of ``link`` from the warehouse; returns how many matched nobody."""
+    from .people import PEOPLE_FIELDS, PeopleMatcher
+
+    with Warehouse(db) as wh:
+        kinds = {PEOPLE_FIELDS[f] for f in link.fields if f in PEOPLE_FIELDS} or None
+        rows = PeopleMatcher(wh.con, {"a": link.a, "b": link.b}, link.people).report(kinds)
+    if as_csv:
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["kind", "a_id"])
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        table = Table("kind", f"{link.a}", "name, e-mail", f"{link.b}", "name, e-mail", "matched by", title=f"People of link {link.name}")
+        for r in rows:
+            table.add_row(r["kind"], r["a_id"], _who(r["a_name"], r["a_email"]), r["b_id"] or "-", _who(r["b_name"], r["b_email"]),
+                          r["matched_by"], style=None if r["b_id"] else "red")  # fmt: skip
+        console.print(table)
+    unmatched = sum(1 for r in rows if not r["b_id"])
+    if not as_csv:
+        console.print(f"{len(rows) - unmatched} matched, {unmatched} unmatched (add them to links.{link.name}.people)")
+    return unmatched
+
+
+def _who(name: str | None, email: str | None) -> str:
+    return ", ".join(x for x in (name, email) if x) or "-"
+
+
 def export_crosswalk(db: Path, out: Path | None) -> None:
     with Warehouse(db) as wh:
         cursor = wh.con.execute(
@@ -150,6 +177,20 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
     ) -> None:
         """Write the crosswalk: every linked record's ids on both sides and what was last pushed."""
         export_crosswalk(db_of(settings_of(config), db), out)
+
+    @links_app.command("people")
+    def people_cmd(
+        name: Annotated[str, typer.Argument(help="Link name.")],
+        as_csv: Annotated[bool, typer.Option("--csv", help="CSV instead of a table.")] = False,
+        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+        db: Annotated[Path | None, typer.Option("--db")] = None,
+    ) -> None:
+        """Who each side-a person becomes on side b (assignee_id, requester_id), and how they matched."""
+        settings = settings_of(config)
+        if name not in settings.links:
+            fail(f"unknown link {name!r}; configured: {', '.join(settings.links) or 'none'}")
+        unmatched = print_people(settings.links[name], db_of(settings, db), as_csv, console)
+        raise typer.Exit(0 if not unmatched else 3)
 
     @mappings_app.command("check")
     def mappings_check(vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None) -> None:

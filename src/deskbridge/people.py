@@ -55,19 +55,37 @@ class PeopleMatcher:
 
     def twin(self, side: Side, person_id: str, kind: str) -> str | None:
         """The person on the other side who is ``person_id`` on ``side``, if exactly one matches."""
+        return self.match(side, person_id, kind)[0]
+
+    def match(self, side: Side, person_id: str, kind: str) -> tuple[str | None, str]:
+        """(twin id or None, how: "table", "email", "name", "ambiguous" or "none")."""
         if person_id in self.explicit[side]:
-            return self.explicit[side][person_id]
+            return self.explicit[side][person_id], "table"
         row = self.rows[side].get(person_id)
         if row is None:
-            return None
+            return None, "none"
         other: Side = "b" if side == "a" else "a"
         _, name, email = row
         keys = ([("email", email.strip().lower())] if email else []) + ([("name", " ".join(name.lower().split()))] if name else [])
-        for how, value in keys:
-            candidates = self.index[other].get((kind, how, value), [])
+        how = "none"
+        for key, value in keys:
+            candidates = self.index[other].get((kind, key, value), [])
             if len(candidates) == 1:
-                return candidates[0]
-        return None
+                return candidates[0], key
+            how = "ambiguous" if candidates else how
+        return None, how
+
+    def report(self, kinds: set[str] | None = None) -> list[dict[str, Any]]:
+        """Every person on side a (of ``kinds``) with their match on side b: what a link would write."""
+        out = []
+        for sid, (kind, name, email) in sorted(self.rows["a"].items(), key=lambda item: (item[1][0], _natural(item[0]))):
+            if kinds is not None and kind not in kinds:
+                continue
+            twin, how = self.match("a", sid, kind)
+            other = self.rows["b"].get(twin or "", (None, None, None))
+            out.append({"kind": kind, "a_id": sid, "a_name": name, "a_email": email, "b_id": twin,
+                        "b_name": other[1], "b_email": other[2], "matched_by": how})  # fmt: skip
+        return out
 
     def canonical(self, side: Side, field: str, person_id: Any) -> Any:
         if not person_id or side == "a":
@@ -90,3 +108,8 @@ class PeopleMatcher:
     def describe(self, side: Side, person_id: str) -> str:
         kind, name, email = self.rows[side].get(person_id, ("?", None, None))
         return f"{person_id} ({', '.join(x for x in (name, email) if x) or 'unknown'})"
+
+
+def _natural(source_id: str) -> tuple[str, int]:
+    prefix, _, number = source_id.rpartition(":")
+    return (prefix, int(number)) if number.isdigit() else (source_id, 0)

@@ -155,6 +155,20 @@ async def test_assignees_are_matched_by_explicit_table_email_and_name(tmp_path: 
         reason = pair.wh.con.execute("SELECT reason FROM push_skips WHERE source_id = ?", [unmatched]).fetchone()[0]
         assert "staff:6 (Timothy Mayer, tmayer6@schmidt.com)" in reason and "people table" in reason
 
+        from rich.console import Console
+
+        from deskbridge.cli_push import print_people
+
+        console = Console(width=250, record=True)
+        assert print_people(pair.link, pair.wh.path, False, console) == 1  # a's staff 6
+        text = console.export_text()
+        row = {line.split("│")[2].strip(): [c.strip() for c in line.split("│")[3:-1]] for line in text.splitlines() if "│ staff:" in line}
+        assert row["staff:13"][1:] == ["staff:2", f"{b_staff[2]['fullname']}, {b_staff[2]['email']}", "table"]  # before e-mail
+        assert row["staff:7"][1:] == ["staff:9", "Brooke Baker", "name"]
+        assert (row["staff:3"][1], row["staff:3"][3]) == ("staff:13", "email")
+        assert row["staff:6"][1:] == ["-", "-", "none"]
+        assert "14 matched, 1 unmatched (add them to links.pair.people)" in text
+
         moved, twin = pairs[0]
         await pair.write("a_side", WriteOp.UPDATE_FIELDS, moved, {"assignee_id": "staff:5"})
         await pair.write("a_side", WriteOp.UPDATE_FIELDS, pairs[1][0], {"assignee_id": "staff:6"})
