@@ -171,14 +171,17 @@ def sandbox(
 
 @app.command()
 def demo(
-    db: Annotated[Path, typer.Option("--db", help="Warehouse file.")] = Path("deskbridge.duckdb"),
+    db: Annotated[Path, typer.Option("--db", help="Warehouse file (a new one each demo).")] = Path("deskbridge-demo.duckdb"),
     tickets: Annotated[int, typer.Option(help="Tickets per sandbox.")] = 300,
     changes: Annotated[int, typer.Option(help="Agent changes made between the two syncs.")] = 40,
 ) -> None:
-    """Sandboxes on loopback -> full sync -> agents change things -> incremental sync -> queries."""
+    """Sandboxes on loopback -> full sync -> agents change things -> incremental sync -> queries -> a two-way link."""
     from .demo import run_demo
 
-    ok = run_demo(db, tickets=tickets, changes=changes, console=console)
+    try:
+        ok = run_demo(db, tickets=tickets, changes=changes, console=console)
+    except DeskbridgeError as exc:
+        _fail(str(exc))
     raise typer.Exit(0 if ok else 1)
 
 

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from . import registry
 from .config import ConnectionConfig
+from .errors import DeskbridgeError
 from .runner import sync_with_progress
 from .sandbox import build_emulator, sandbox_connection, start_in_thread
 from .warehouse import Warehouse
@@ -41,6 +42,7 @@ QUERIES = {
 
 def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
     started = time.perf_counter()
+    _fresh(db)
     vendors = registry.complete()
     sandboxes = [start_in_thread(build_emulator(v, tickets=tickets)) for v in vendors]
     try:
@@ -48,7 +50,7 @@ def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
             console.print(f"[bold]{box.emulator.vendor}[/] sandbox on {box.base_url} ({tickets} tickets)")
         conns = [sandbox_connection(box.emulator, box.base_url) for box in sandboxes]
         with Warehouse(db) as wh:
-            console.rule("1. sync (first run pulls everything; a rerun of the demo is incremental)")
+            console.rule("1. first sync: everything")
             ok = asyncio.run(_sync_all(wh, conns, console))
             console.rule(f"2. agents make {changes} changes in each helpdesk")
             for box in sandboxes:
@@ -60,11 +62,58 @@ def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
             console.rule("4. what analysts see")
             for title, sql in QUERIES.items():
                 console.print(_table(wh, title, sql))
+            console.rule("5. two-way link kayako_demo <-> trackit_demo (open tickets): twin, edit, sync back")
+            ok &= asyncio.run(_link_demo(wh, conns, console))
     finally:
         for box in sandboxes:
             box.stop()
     console.print(f"Warehouse: {db.resolve()}  (open it with: duckdb {db})   [{time.perf_counter() - started:.1f}s]")
     return ok
+
+
+DEMO_LINK = {"a": "kayako_demo", "b": "trackit_demo", "direction": "both", "conflict": {"status": "a"},
+             "author": {"a": "staff:1", "b": "technician:1"}, "filters": {"status_category": ["new", "open", "pending"]}}  # fmt: skip
+
+
+async def _link_demo(wh: Warehouse, conns: list[ConnectionConfig], console: Console) -> bool:
+    """Push the link, let an agent edit a twin on Track-It!, pull and push again, then once more (no echo)."""
+    from .config import Settings
+    from .contract import WriteOp
+    from .engine import build_connector
+    from .links import LinkConfig
+    from .linkrun import run_link
+    from .push import push_link
+
+    link = LinkConfig.model_validate({"name": "demo_link", **DEMO_LINK})
+    settings = Settings(connections={c.name: c for c in conns}, links={link.name: link})
+    first = await push_link(wh, settings, link)
+    twin = wh.con.execute("SELECT min(b_id) FROM crosswalk WHERE link = 'demo_link' AND entity = 'tickets' AND origin = 'a'").fetchone()
+    if twin and twin[0]:  # an agent edits a twin on Track-It!, through its API
+        async with build_connector(settings.connections["trackit_demo"]) as trackit:
+            await trackit.write(WriteOp.UPDATE_FIELDS, twin[0], {"subject": "Printer fixed after a driver update"})
+    second = await run_link(wh, settings, link)
+    third = await run_link(wh, settings, link)
+    table = Table("push", "writes", "refused", "what", title="Link demo_link")
+    for label, result in (("first: twin open tickets both ways", first), ("after one edit on Track-It!", second), ("again (no echo)", third)):
+        kinds = ", ".join(f"{k.removesuffix('.done')} {v}" for k, v in sorted(result.counts.items()) if k.endswith(".done"))
+        table.add_row(label, str(result.writes), str(len(result.failures)), kinds or "nothing to do")
+    console.print(table)
+    return not (first.failures or second.failures or third.failures)
+
+
+def _fresh(db: Path) -> None:
+    """The sandboxes start afresh each demo, so does its warehouse: never one that holds real data."""
+    if not db.exists():
+        return
+    try:
+        with Warehouse(db) as wh:
+            names = {r[0] for r in wh.con.execute("SELECT DISTINCT connection FROM sync_runs").fetchall()}
+    except Exception as exc:  # not a warehouse at all
+        raise DeskbridgeError(f"{db}: exists and is not a deskbridge demo warehouse ({exc}); pass --db") from None
+    if names - {f"{v}_demo" for v in registry.complete()}:
+        raise DeskbridgeError(f"{db}: holds connections {', '.join(sorted(names))}, not a demo's; pass --db")
+    for path in (db, db.with_name(db.name + ".wal")):
+        path.unlink(missing_ok=True)
 
 
 async def _sync_all(wh: Warehouse, conns: list[ConnectionConfig], console: Console) -> bool:
