@@ -91,6 +91,7 @@ class WhmcsConnector(Connector):
         }
     )
     writable_fields = frozenset({"subject", "status", "priority", "department", "assignee_id", "requester_id"})
+    public_notes = False  # AddTicketNote notes are staff-only
 
     def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(config, transport=transport)

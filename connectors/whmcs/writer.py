@@ -10,7 +10,7 @@ from typing import Any
 
 from deskbridge import mappings
 from deskbridge.contract import WriteOp
-from deskbridge.errors import NotFound, PayloadError, UnmappedValueError, VendorRejected
+from deskbridge.errors import NotFound, PayloadError, UnmappedValueError, Unsupported, VendorRejected
 from deskbridge.mappings import ValueMap
 
 from .client import KeliwebClient, Record, WhmcsClient
@@ -126,7 +126,7 @@ class WhmcsWriter:
         elif kind == "message" and key == ticket_id:
             await self.client.call("UpdateTicket", ticket_id, ticketid=ticket_id, message=body)
         else:
-            raise reject(f"WHMCS edits replies and opening messages only, not {source_id!r}")
+            raise Unsupported(f"WHMCS edits replies and opening messages only, not {source_id!r}", vendor="whmcs")
         return source_id
 
     async def _delete_note(self, ticket_id: str, source_id: str) -> None:
@@ -136,7 +136,7 @@ class WhmcsWriter:
         elif kind == "note":
             await self.client.call("DeleteTicketNote", ticket_id, noteid=key)
         elif kind == "message":
-            raise reject("the opening message goes only with its ticket (delete the ticket)")
+            raise Unsupported("WHMCS deletes the opening message only with its ticket", vendor="whmcs")
         else:
             raise reject(f"unknown note source id {source_id!r}; expected 'reply:<id>' or 'note:<id>'")
 

@@ -202,6 +202,7 @@ class Connector(ABC):
     write_ops: ClassVar[frozenset[WriteOp]] = frozenset()
     writable_fields: ClassVar[frozenset[str]] = frozenset()  # canonical ticket fields UPDATE_FIELDS sets
     note_kinds: ClassVar[frozenset[str]] = frozenset({"reply", "note"})  # note kinds ADD_NOTE can write
+    public_notes: ClassVar[bool] = True  # False: an internal note is always private (a reply is the public kind)
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
 
     def __init__(

@@ -61,6 +61,13 @@ class VendorRejected(FatalError):
     """The vendor refused a request on its business rules (validation, missing record)."""
 
 
+class Unsupported(VendorRejected):
+    """The vendor cannot do this to this kind of record (e.g. edit an internal note), ever.
+
+    A push records it once as skipped, with this message, instead of retrying every run.
+    """
+
+
 class NotFound(FatalError):
     """The vendor has no such record."""
 

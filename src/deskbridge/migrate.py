@@ -119,7 +119,7 @@ def report(result: PushResult, mode: str, started: datetime) -> MigrationReport:
             out.reasons.append((action.entity, action.origin_id, action.reason))
         elif (action.entity, action.origin_id) in failed:
             bucket["failed"] += 1
-        elif action.kind not in ("rebase", "unlink"):
+        elif action.kind not in ("rebase", "unlink") and not action.kind.startswith("delete_"):
             bucket["migrated"] += 1
             if action.kind == "create_ticket" and action.reason:  # landed, without what could not be matched
                 out.reasons.append((action.entity, action.origin_id, action.reason))

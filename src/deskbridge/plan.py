@@ -68,16 +68,17 @@ class Sides:
     vocab: dict[Side, dict[str, ValueMap]]
     write_ops: dict[Side, frozenset[WriteOp]]
     note_kinds: dict[Side, frozenset[str]]
+    public_notes: dict[Side, bool]
 
 
 def sides_for(link: LinkConfig, vendors: dict[Side, str]) -> Sides:
-    vocab, ops, kinds = {}, {}, {}
+    vocab, ops, kinds, public = {}, {}, {}, {}
     for side in ("a", "b"):
         mapping = mappings.load(link.mappings.get(side, vendors[side]))  # type: ignore[arg-type]
         vocab[side] = {f: mapping.values(f) for f in ("status", "priority")}
         cls = registry.get(vendors[side]).connector_class()  # type: ignore[index]
-        ops[side], kinds[side] = cls.write_ops, cls.note_kinds
-    return Sides({"a": link.a, "b": link.b}, vendors, vocab, ops, kinds)  # type: ignore[arg-type]
+        ops[side], kinds[side], public[side] = cls.write_ops, cls.note_kinds, cls.public_notes
+    return Sides({"a": link.a, "b": link.b}, vendors, vocab, ops, kinds, public)  # type: ignore[arg-type]
 
 
 def canon(sides: Sides, side: Side, field_name: str, value: Any) -> Any:
@@ -103,7 +104,7 @@ class Planner:
 
     def plan(self, only: set[str] | None = None) -> list[Action]:
         """``only``: restrict to these origin-side ticket ids of side a (for demo migrations)."""
-        actions, doomed = deletions(self)
+        actions, doomed = deletions(self) if only is None else ([], {"a": set(), "b": set()})  # a demo only copies
         actions += self._merge_linked(only) if "tickets" in self.link.entities else []
         for target in self.link.targets():
             origin: Side = "b" if target == "a" else "a"
@@ -118,7 +119,7 @@ class Planner:
             for entity in ("notes", "time_entries"):
                 if entity in self.link.entities:
                     actions += self._children(entity, origin, target, parents)
-        if "notes" in self.link.entities:
+        if "notes" in self.link.entities and only is None:
             notes = {s: {r["source_id"]: r for r in self._rows_children("notes", s)} for s in ("a", "b")}
             actions += note_edits(self, notes)  # type: ignore[arg-type]
         return actions
@@ -201,10 +202,11 @@ class Planner:
                     unmatched.append(str(exc))  # the ticket still lands, without that person
         except UnmappedValueError as exc:
             return Action("reject", "tickets", target, origin, sid, marker, reason=str(exc))
-        for key, value in self.link.defaults.get(target, {}).items():
-            payload.setdefault(key, value)
         person = self._person(origin, ticket.get("requester_id"))
         payload.update(requester_name=person.get("name"), requester_email=person.get("email"))
+        for key, value in self.link.defaults.get(target, {}).items():
+            if payload.get(key) in (None, ""):  # a default fills what the source left empty
+                payload[key] = value
         payload["body"] = f"Synced from {self.sides.vendor[origin]} ticket {ticket.get('number') or sid}. {marker}"
         return Action("create_ticket", "tickets", target, origin, sid, marker, payload=payload,
                       base=self._created_bases(ticket, payload, origin, target), reason="; ".join(unmatched))  # fmt: skip
@@ -261,6 +263,7 @@ class Planner:
     def _merge_pair(self, row: dict[str, Any], cur: dict[Side, dict[str, Any]]) -> list[Action]:
         changes: dict[Side, dict[str, Any]] = {"a": {}, "b": {}}
         stale: dict[Side, dict[str, Any]] = {"a": {}, "b": {}}
+        unmatched: list[str] = []
         for f in self.link.fields:
             va, vb = self.canon("a", f, cur["a"].get(f)), self.canon("b", f, cur["b"].get(f))
             base = {s: (row[f"base_{s}"] or {}).get(f) for s in ("a", "b")}
@@ -277,6 +280,10 @@ class Planner:
             if loser in self.link.targets():
                 try:
                     changes[loser][f] = self.to_target(loser, f, va if winner == "a" else vb)
+                except UnmatchedPerson as exc:  # this field stays as it is on each side; the others go on
+                    unmatched.append(str(exc))
+                    for s in ("a", "b"):
+                        stale[s][f] = cur[s].get(f)
                 except UnmappedValueError as exc:
                     origin: Side = "a" if loser == "b" else "b"
                     return [Action("reject", "tickets", loser, origin, row[origin], row["marker"], reason=str(exc))]
@@ -287,9 +294,9 @@ class Planner:
                 base = {origin: {f: cur[origin].get(f) for f in changes[target]}, target: dict(changes[target])}
                 actions.append(Action("update_ticket", "tickets", target, origin, row[origin], row["marker"],  # type: ignore[arg-type]
                                       target_id=row[target], payload=changes[target], base=base))  # fmt: skip
-        if not actions and (stale["a"] or stale["b"]):
+        if unmatched or (not actions and (stale["a"] or stale["b"])):
             actions.append(Action("rebase", "tickets", "b", "a", row["a"], row["marker"], target_id=row["b"],
-                                  base={s: v for s, v in stale.items() if v}))  # fmt: skip
+                                  base={s: v for s, v in stale.items() if v}, reason="; ".join(unmatched)))  # fmt: skip
         return actions
 
     def _winner(self, f: str, a_changed: bool, b_changed: bool, cur: dict[Side, dict[str, Any]]) -> Side:
@@ -330,6 +337,9 @@ class Planner:
             if payload["kind"] not in self.sides.note_kinds[target]:
                 reason = f"{self.sides.vendor[target]} cannot write a {payload['kind']}: carried as a {self.sides.vendor[target]} note"
                 payload["kind"] = "note"
+            if payload["kind"] == "note" and payload["visibility"] == "public" and not self.sides.public_notes[target]:
+                reason = f"{self.sides.vendor[target]} notes are private: carried as a private note"
+                payload["visibility"] = "private"
             return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=payload, reason=reason,
                           base={origin: {"body": digest(rec.get("body"))}})  # fmt: skip
         if WriteOp.ADD_TIME_ENTRY in self.sides.write_ops[target]:

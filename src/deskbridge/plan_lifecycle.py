@@ -46,7 +46,8 @@ def deletions(planner: Planner) -> tuple[list[Any], dict[Side, set[str]]]:
     doomed: dict[Side, set[str]] = {"a": set(), "b": set()}
     if planner.link.deletes != "propagate":
         return [], doomed
-    gone = {e: {s: _deleted(planner, e, s) for s in ("a", "b")} for e in planner.link.entities}
+    entities = {*planner.link.entities, "tickets", "notes"}  # time entries copied as notes are notes there
+    gone = {e: {s: _deleted(planner, e, s) for s in ("a", "b")} for e in entities}
     actions = []
     for entity in planner.link.entities:
         for row in linked_rows(planner, entity):
@@ -71,7 +72,7 @@ def _deleted(planner: Planner, entity: str, side: Side) -> dict[str, str | None]
 def _deletion(planner: Planner, entity: str, row: dict[str, Any], gone: dict[str, dict[Side, dict[str, Any]]]) -> Any:
     from .plan import Action
 
-    dead = [s for s in ("a", "b") if row[s] in gone[entity][s]]
+    dead = [s for s in ("a", "b") if row[s] in gone[_held_as(planner, entity, row, s)][s]]
     if not dead:
         return None
     origin: Side = dead[0]  # type: ignore[assignment]
@@ -79,18 +80,26 @@ def _deletion(planner: Planner, entity: str, row: dict[str, Any], gone: dict[str
     unlink = Action("unlink", entity, target, origin, row[origin], row["marker"], target_id=row[target])
     if len(dead) == 2:
         return unlink  # gone on both sides
-    parent = gone[entity][origin][row[origin]]
-    if entity != "tickets" and parent in gone["tickets"].get(origin, {}):
+    parent = gone[_held_as(planner, entity, row, origin)][origin][row[origin]]
+    if entity != "tickets" and parent in gone["tickets"][origin]:
         return unlink  # went with its ticket; the twin goes with the twin ticket
     if target not in planner.link.targets():
         return None  # a one-way link does not delete on the side it reads from
-    kind, op = DELETE_OPS[entity]
+    kind, op = DELETE_OPS[_held_as(planner, entity, row, target)]
     if op not in planner.sides.write_ops[target]:
-        unlink.reason = f"{planner.sides.vendor[target]} cannot delete {entity}: {row[target]} stays there, unlinked"
+        held = _held_as(planner, entity, row, target)
+        unlink.reason = f"{planner.sides.vendor[target]} cannot delete {held}: {row[target]} stays there, unlinked"
         return unlink
     if entity == "tickets":
         return Action(kind, entity, target, origin, row[origin], row["marker"], target_id=row[target])
     return Action(kind, entity, target, origin, row[origin], row["marker"], parent=parent, payload={"source_id": row[target]})
+
+
+def _held_as(planner: Planner, entity: str, row: dict[str, Any], side: Side) -> str:
+    """The table a linked record lives in on ``side``: a time entry copied where there are none is a note."""
+    if entity == "time_entries" and side != row["origin"] and WriteOp.ADD_TIME_ENTRY not in planner.sides.write_ops[side]:
+        return "notes"
+    return entity
 
 
 def note_edits(planner: Planner, notes: dict[Side, dict[str, dict[str, Any]]]) -> list[Any]:

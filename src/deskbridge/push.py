@@ -18,7 +18,7 @@ import asyncio
 import json
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ import structlog
 from .config import Settings
 from .contract import Connector, Progress, WriteOp
 from .engine import build_connector
-from .errors import DeskbridgeError, NotFound, UnmappedValueError
+from .errors import DeskbridgeError, NotFound, UnmappedValueError, Unsupported
 from .links import LinkConfig, Side
 from .plan import Action, Planner, sides_for
 from .pushstore import PushStore
@@ -123,7 +123,7 @@ class _Executor:
                 self.progress(f"push {self.link.name}: {kinds[0]}", done, len(actions))
 
     async def _chunk(self, actions: list[Action]) -> None:
-        self.outcomes: dict[str, list[dict[str, Any]]] = {"linked": [], "failed": [], "skipped": []}
+        self.outcomes: dict[str, list[dict[str, Any]]] = {"linked": [], "resolved": [], "failed": [], "skipped": []}
         ready = [a for a in actions if self._resolve_parent(a)]
         writes = [a for a in ready if a.kind in OPS]
         with _transaction(self.wh):
@@ -138,6 +138,9 @@ class _Executor:
         for action, outcome in zip(writes, outcomes, strict=True):
             if isinstance(outcome, NotFound) and action.kind in DELETES:
                 self._done(action, None)  # already gone: a delete that landed before a crash, or done by hand
+            elif isinstance(outcome, Unsupported) and action.kind in (*DELETES, "update_note"):
+                instead = "rebase" if action.kind == "update_note" else "unlink"  # recorded once, never retried
+                self._done(replace(action, kind=instead, reason=scrub(str(outcome))), None)
             elif isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
                 self._failed(action, scrub(str(outcome)))
             elif isinstance(outcome, BaseException):
@@ -147,7 +150,7 @@ class _Executor:
         now = utcnow()
         with _transaction(self.wh):  # what went through is recorded even when something broke
             self.store.linked(self.outcomes["linked"], now)
-            self.store.resolved(((r["entity"], r["origin_id"]) for r in self.outcomes["linked"]), now)
+            self.store.resolved(self.outcomes["resolved"], now)
             self.store.failed(self.outcomes["failed"], now)
             self.store.skipped(self.outcomes["skipped"], now)
         if unexpected is not None:
@@ -202,6 +205,7 @@ class _Executor:
                                              "source_id": action.origin_id, "reason": action.reason})  # fmt: skip
         if action.kind == "skip":
             return  # nothing linked: the record stays where it is, with its reason
+        self.outcomes["resolved"].append({"entity": action.entity, "target": action.target, "source_id": action.origin_id})
         twin = outcome if action.kind in CREATES else action.target_id if action.kind in ("link", "relink") else None
         state = "deleted" if action.kind in DELETES or action.kind == "unlink" else "linked"
         self.outcomes["linked"].append(self._row(action, twin, state))

@@ -21,6 +21,7 @@ _XW = pa.schema([("entity", pa.string()), ("origin", pa.string()), ("origin_id",
                  ("base_a", pa.string()), ("base_b", pa.string())])  # fmt: skip
 _FAIL = pa.schema([("entity", pa.string()), ("target", pa.string()), ("source_id", pa.string()),
                    ("op", pa.string()), ("reason", pa.string())])  # fmt: skip
+_KEY = pa.schema([("entity", pa.string()), ("target", pa.string()), ("source_id", pa.string())])
 _SKIP = pa.schema([("entity", pa.string()), ("target", pa.string()), ("source_id", pa.string()), ("reason", pa.string())])
 
 
@@ -61,12 +62,12 @@ class PushStore:
                    "hash_b = md5(coalesce(x.base_b::VARCHAR, '')) FROM xw_in WHERE x.link = ? AND x.entity = xw_in.entity "
                    "AND x.origin = xw_in.origin AND x.origin_id = xw_in.origin_id", [self.link])  # fmt: skip
 
-    def resolved(self, keys: Iterable[tuple[str, str]], now: datetime) -> None:
-        """Failures of these (entity, source id) went through this time."""
-        table = pa.Table.from_pylist([{"entity": e, "source_id": s} for e, s in set(keys)],
-                                     schema=pa.schema([("entity", pa.string()), ("source_id", pa.string())]))  # fmt: skip
-        self._with("ok_in", table, "UPDATE push_failures f SET resolved_at = ? FROM ok_in WHERE f.link = ? AND "
-                   "f.entity = ok_in.entity AND f.source_id = ok_in.source_id AND f.resolved_at IS NULL", [now, self.link])  # fmt: skip
+    def resolved(self, rows: list[dict[str, Any]], now: datetime) -> None:
+        """Failures of these (entity, target, source id) went through this time."""
+        latest = {(r["entity"], r["target"], r["source_id"]): r for r in rows}
+        self._with("ok_in", _table(latest.values(), _KEY),
+                   "UPDATE push_failures f SET resolved_at = ? FROM ok_in WHERE f.link = ? AND f.entity = ok_in.entity "
+                   "AND f.target = ok_in.target AND f.source_id = ok_in.source_id AND f.resolved_at IS NULL", [now, self.link])  # fmt: skip
 
     def failed(self, rows: list[dict[str, Any]], now: datetime) -> None:
         """Refused rows: one per (entity, target, source id), attempts counted across runs."""

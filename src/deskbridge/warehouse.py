@@ -7,6 +7,7 @@ and the cursor state that covers it. Nothing is ever dropped; gone records get `
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -31,6 +32,7 @@ HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee
 # DuckDB caches table blocks up to its memory limit (by default 80% of RAM), so a writer's
 # memory would grow with the warehouse; bounded, it stays flat and spills to disk instead.
 MEMORY_LIMIT = "128MB"
+UPSERT_SLICE = 2_000  # rows per INSERT ... ON CONFLICT: DuckDB holds one in memory whatever the limit
 
 
 def utcnow() -> datetime:
@@ -160,15 +162,18 @@ class Warehouse:
             record["first_seen_at"] = record["last_synced_at"] = now
             record["run_id"] = run_id
             latest[record["source_id"]] = record  # the last version in a batch wins
-        table = pa.Table.from_pylist(list(latest.values()), schema=self._schemas[entity])
-        self.con.register("batch_in", table)
-        try:
-            changed = self._count_changed(entity)
-            if entity == "tickets":
-                self._write_history()
-            self.con.execute(_upsert_sql(entity, table.column_names))
-        finally:
-            self.con.unregister("batch_in")
+        records, changed = list(latest.values()), 0
+        for start in range(0, len(records), UPSERT_SLICE):  # an upsert cannot spill: keep each one small
+            table = pa.Table.from_pylist(records[start : start + UPSERT_SLICE], schema=self._schemas[entity])
+            self.con.register("batch_in", table)
+            try:
+                changed += self._count_changed(entity)
+                if entity == "tickets":
+                    self._write_history()
+                self.con.execute(_upsert_sql(entity, table.column_names))
+            finally:
+                with contextlib.suppress(duckdb.Error):  # an aborted transaction must not hide its cause
+                    self.con.unregister("batch_in")
         return Counter({f"{entity}.read": len(latest), f"{entity}.changed": changed})
 
     def _count_changed(self, entity: str) -> int:

@@ -172,10 +172,13 @@ async def test_assignees_are_matched_by_explicit_table_email_and_name(tmp_path: 
         moved, twin = pairs[0]
         await pair.write("a_side", WriteOp.UPDATE_FIELDS, moved, {"assignee_id": "staff:5"})
         await pair.write("a_side", WriteOp.UPDATE_FIELDS, pairs[1][0], {"assignee_id": "staff:6"})
+        await pair.write("a_side", WriteOp.UPDATE_FIELDS, pairs[1][0], {"subject": "Still goes through"})
         second = await pair.cycle()
-        assert _owner(pair, "b_side", twin) == 11
-        assert [(e, s) for e, s, _ in second.failures] == [("tickets", pairs[1][0])]
-        assert "no staff person on side b matches staff:6" in second.failures[0][2]
+        assert _owner(pair, "b_side", twin) == 11 and second.failures == []
+        assert pair.emulators["b_side"].store.tickets[int(pairs[1][1])].subject == "Still goes through"
+        reason = pair.wh.con.execute("SELECT reason FROM push_skips WHERE source_id = ?", [pairs[1][0]]).fetchone()[0]
+        assert reason.startswith("assignee_id: no staff person on side b matches staff:6 (Timothy Mayer")
+        assert (await pair.cycle()).actions == []  # recorded once, not retried every run
     finally:
         pair.wh.close()
 
@@ -194,5 +197,41 @@ async def test_a_delete_already_done_on_the_target_counts_as_done(tmp_path: Path
         rerun = await pair.cycle(pull=False)
         assert rerun.failures == [] and rerun.counts["delete_ticket.done"] == 1
         assert xw_state(pair, "tickets", a_id) == "deleted"
+    finally:
+        pair.wh.close()
+
+
+async def test_a_time_entry_copied_as_a_note_is_deleted_as_a_note(tmp_path: Path) -> None:
+    """WHMCS has no time entries: a Kayako time track lands as a note, and its deletion deletes that note."""
+    pair = make_pair(tmp_path, ("kayako", 5), ("whmcs", 1), direction="a_to_b", deletes="propagate",
+                     author={"b": "admin:1"}, defaults={"b": {"department": "Technical Support"}})  # fmt: skip
+    try:
+        assert (await pair.cycle()).failures == []
+        time_a, note_b = linked(pair, "time_entries", "a")[0]
+        assert note_b.startswith("note:")
+        await pair.write("a_side", WriteOp.DELETE_TIME_ENTRY, parent(pair, "time_entries", "a_side", time_a), {"source_id": time_a})
+        after = await pair.cycle()
+        assert after.failures == [] and after.counts["delete_note.done"] == 1
+        assert int(note_b.partition(":")[2]) not in pair.emulators["b_side"].store.notes
+        assert (await pair.cycle()).actions == []
+    finally:
+        pair.wh.close()
+
+
+async def test_an_edit_the_target_refuses_for_that_kind_of_note_is_recorded_once(tmp_path: Path) -> None:
+    """M4 notes copied into WHMCS as internal notes: WHMCS cannot edit those, so the edit is a skip, not a retry."""
+    pair = make_pair(tmp_path, ("m4", 4), ("whmcs", 1), direction="a_to_b", author={"b": "admin:1"},
+                     defaults={"b": {"department": "Technical Support", "subject": "(no subject on M4)",
+                                     "requester_name": "Field Service", "requester_email": "field@example.com"}})  # fmt: skip
+    try:
+        assert (await pair.cycle()).failures == []
+        note_a, note_b = next(p for p in linked(pair, "notes", "a") if p[1].startswith("note:"))
+        ticket = parent(pair, "notes", "a_side", note_a)
+        await pair.write("a_side", WriteOp.UPDATE_NOTE, ticket, {"source_id": note_a, "body": "Edited on M4."})
+        edited = await pair.cycle()
+        assert edited.failures == [] and edited.counts["rebase.done"] == 1
+        skip = pair.wh.con.execute("SELECT reason FROM push_skips WHERE source_id = ?", [note_a]).fetchone()[0]
+        assert "WHMCS edits replies and opening messages only" in skip
+        assert (await pair.cycle()).actions == []
     finally:
         pair.wh.close()

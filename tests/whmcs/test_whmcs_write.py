@@ -158,7 +158,7 @@ async def test_delete_reply_and_note(h: Harness) -> None:
     await write(h, WriteOp.DELETE_NOTE, str(t.id), {"source_id": note_id})
     await pull(h)
     assert note(h, reply_id) is None and note(h, note_id) is None
-    with pytest.raises(VendorRejected, match="the opening message goes only with its ticket"):
+    with pytest.raises(VendorRejected, match="deletes the opening message only with its ticket"):
         await write(h, WriteOp.DELETE_NOTE, str(t.id), {"source_id": f"message:{t.id}"})
 
 
