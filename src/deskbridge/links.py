@@ -11,7 +11,7 @@ conflict = { status = "a" }   # per field: a, b or newest (default_conflict)
 correlate = "subject"         # find an existing twin by this ticket field before creating one
 time_entries_as = "note"      # when the target has no time entries: note or skip
 author = { a = "staff:1", b = "technician:1" }  # who writes on each side
-defaults = { b = { department = "Support" } }     # fields of tickets created on a side
+defaults = { b = { department = "Support" } }     # fills empty fields of tickets created on a side
 filters = { status_category = ["new", "open", "pending"] }
 deletes = "propagate"         # keep (default): a deletion stays on its side; propagate: delete the twin
 people = { "staff:3" = "technician:7" }  # side a id -> side b id, before matching by e-mail and name

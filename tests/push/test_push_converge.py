@@ -30,13 +30,17 @@ async def random_edits(pair: Pair, rng: random.Random, n: int) -> None:
 
 
 async def delete_something(pair: Pair, rng: random.Random, name: str) -> None:
-    """Delete a staff note (Kayako sees those go; see its README) or, now and then, a whole ticket."""
-    con = pair.wh.con
+    """Delete a staff note (Kayako sees those go; see its README) or, now and then, a whole ticket.
+
+    Only records that are still there: not deleted by this test, nor by a push since the last pull.
+    """
+    con, done = pair.wh.con, pair.__dict__.setdefault("deleted", set())
+    gone = {r[0] for r in con.execute("SELECT unnest([a_id, b_id]) FROM crosswalk WHERE state = 'deleted'").fetchall()}
     if rng.random() < 0.1:
         live = con.execute("SELECT source_id FROM tickets WHERE connection = ? AND deleted_at IS NULL ORDER BY 1", [name]).fetchall()
         ticket = rng.choice(live)[0]
-        if ticket not in DELETED.setdefault(id(pair), set()):
-            DELETED[id(pair)].add(ticket)
+        if ticket not in done | gone:
+            done.add(ticket)
             await pair.write(name, WriteOp.DELETE_TICKET, ticket, {})
         return
     notes = con.execute(
@@ -45,12 +49,9 @@ async def delete_something(pair: Pair, rng: random.Random, name: str) -> None:
         [name],
     ).fetchall()
     note, ticket = rng.choice(notes)
-    if note not in DELETED.setdefault(id(pair), set()) and ticket not in DELETED[id(pair)]:
-        DELETED[id(pair)].add(note)
+    if not {note, ticket} & (done | gone):
+        done.add(note)
         await pair.write(name, WriteOp.DELETE_NOTE, ticket, {"source_id": note})
-
-
-DELETED: dict[int, set[str]] = {}
 
 
 async def converge(pair: Pair, rounds: int = 10, edits: int = 20) -> list[int]:
