@@ -34,8 +34,6 @@ class KayakoOptions(ConnectorOptions):
     closed_reconcile_every: Duration = Field("24h", description="How often resolved tickets are re-read.")
 
 
-
-
 class KayakoConnector(Connector):
     vendor = "kayako"
     Options = KayakoOptions

@@ -58,10 +58,6 @@ class M4Options(ConnectorOptions):
         return value
 
 
-
-
-
-
 class M4Connector(Connector):
     vendor = "m4"
     Options = M4Options

@@ -48,9 +48,6 @@ class OmnideskOptions(ConnectorOptions):
     )
 
 
-
-
-
 class OmnideskConnector(Connector):
     vendor = "omnidesk"
     Options = OmnideskOptions

@@ -55,8 +55,6 @@ class TrackitOptions(ConnectorOptions):
     )
 
 
-
-
 class TrackitConnector(Connector):
     vendor = "trackit"
     Options = TrackitOptions

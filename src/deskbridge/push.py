@@ -115,8 +115,7 @@ class _Executor:
         done = 0
         for kinds in PHASES:
             todo = [a for a in actions if a.kind in kinds]
-            self.twins = self._ticket_twins()
-            self.keys = self._row_keys()
+            self._load_crosswalk()
             for start in range(0, len(todo), self.chunk):
                 await self._chunk(todo[start : start + self.chunk])
                 done += len(todo[start : start + self.chunk])
@@ -156,24 +155,23 @@ class _Executor:
         if unexpected is not None:
             raise unexpected
 
-    def _ticket_twins(self) -> dict[tuple[str, str], str]:
-        """(side, ticket id) -> its twin's id, for every linked ticket of the link."""
-        rows = self.wh.con.execute(
-            "SELECT a_id, b_id FROM crosswalk WHERE link = ? AND entity = 'tickets' AND state = 'linked'", [self.link.name]
-        ).fetchall()
-        return {**{("a", a): b for a, b in rows}, **{("b", b): a for a, b in rows}}
+    def _load_crosswalk(self) -> None:
+        """One read of the link's crosswalk per phase (creates of the last phase are in it).
 
-    def _row_keys(self) -> dict[tuple[str, str, str], tuple[str, str]]:
-        """(entity, side, id) -> the crosswalk row's (origin, origin_id), whichever side a write starts from."""
+        ``twins``: (side, ticket id) -> its twin's id, for linked tickets. ``keys``: (entity, side,
+        id) -> the row's (origin, origin_id), whichever side a write starts from.
+        """
         rows = self.wh.con.execute(
-            "SELECT entity, origin, origin_id, a_id, b_id FROM crosswalk WHERE link = ?", [self.link.name]
+            "SELECT entity, origin, origin_id, a_id, b_id, state FROM crosswalk WHERE link = ?", [self.link.name]
         ).fetchall()
-        keys: dict[tuple[str, str, str], tuple[str, str]] = {}
-        for entity, origin, origin_id, a_id, b_id in rows:
+        self.twins: dict[tuple[str, str], str] = {}
+        self.keys: dict[tuple[str, str, str], tuple[str, str]] = {}
+        for entity, origin, origin_id, a_id, b_id, state in rows:
+            if entity == "tickets" and state == "linked":
+                self.twins[("a", a_id)], self.twins[("b", b_id)] = b_id, a_id
             for side, sid in (("a", a_id), ("b", b_id)):
                 if sid is not None:
-                    keys[(entity, side, sid)] = (origin, origin_id)
-        return keys
+                    self.keys[(entity, side, sid)] = (origin, origin_id)
 
     def _resolve_parent(self, action: Action) -> bool:
         """Children need their ticket's twin, which may have been created a phase ago."""
