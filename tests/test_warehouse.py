@@ -60,21 +60,30 @@ def test_first_seen_kept_last_synced_moves(wh: Warehouse) -> None:
     assert second[0] == first[0] and second[1] > first[1]
 
 
-def test_scope_marks_missing_children_deleted(wh: Warehouse) -> None:
-    """A complete scope over a ticket marks the children it lacks as deleted, never drops them."""
+def test_scope_makes_missing_children_candidates_not_deletions(wh: Warehouse) -> None:
+    """A complete scope over a ticket makes the children it lacks deletion candidates; nothing is deleted yet."""
     apply(wh, Batch(rows={"notes": [note(1, 1), note(2, 1), note(3, 2)]}))
     counts = apply(wh, Batch(rows={"notes": [note(1, 1)]}, complete=[Scope("notes", ("1",))]))
-    assert counts["notes.deleted"] == 1
+    assert counts["notes.suspected"] == 1 and "notes.deleted" not in counts
     rows = wh.con.execute("SELECT source_id, deleted_at IS NOT NULL FROM notes ORDER BY 1").fetchall()
-    assert rows == [("post:1", False), ("post:2", True), ("post:3", False)]
+    assert rows == [("post:1", False), ("post:2", False), ("post:3", False)]
+    suspects = wh.con.execute("SELECT entity, source_id, ticket_id, state FROM suspected_deletions").fetchall()
+    assert suspects == [("notes", "post:2", "1", "candidate")]
 
 
-def test_scope_match_limits_what_is_closed(wh: Warehouse) -> None:
-    """A scope with a match closes only rows with those column values."""
+def test_scope_match_limits_the_candidates(wh: Warehouse) -> None:
+    """A scope with a match makes candidates only of rows with those column values."""
     apply(wh, Batch(rows={"notes": [note(1, 1), note(2, 1, kind="note")]}))
     apply(wh, Batch(complete=[Scope("notes", ("1",), {"kind": "note"})]))
-    rows = wh.con.execute("SELECT source_id, deleted_at IS NOT NULL FROM notes ORDER BY 1").fetchall()
-    assert rows == [("post:1", False), ("post:2", True)]
+    assert wh.con.execute("SELECT source_id FROM suspected_deletions").fetchall() == [("post:2",)]
+
+
+def test_a_candidate_seen_again_is_dropped(wh: Warehouse) -> None:
+    """A candidate whose row a later batch carries again is no longer a candidate."""
+    apply(wh, Batch(rows={"notes": [note(1, 1), note(2, 1)]}))
+    apply(wh, Batch(rows={"notes": [note(1, 1)]}, complete=[Scope("notes", ("1",))]))
+    apply(wh, Batch(rows={"notes": [note(2, 1)]}))
+    assert wh.deletion_candidates("c") == []
 
 
 def test_deleted_ticket_takes_children_and_can_come_back(wh: Warehouse) -> None:

@@ -41,10 +41,13 @@ class WalkState:
     done_below: int | None = None  # every ticket with lastactivity above this is committed
     floor: int | None = None  # stop below this (None: read everything)
     started: str | None = None
+    full: bool = False  # a walk over everything: re-reads every ticket, held or not, even resumed
 
     @classmethod
     def load(cls, data: dict[str, Any] | None) -> WalkState | None:
-        return cls(**data) if data else None
+        if not data:
+            return None
+        return cls(**{"full": data.get("floor") is None} | data)
 
 
 @dataclass
@@ -61,6 +64,7 @@ class KayakoReader:
         self.state: dict[str, Any] = dict(ctx.state.get("tickets", {})) if ctx else {}
         self.people_state: dict[str, Any] = dict(ctx.state.get("people", {})) if ctx else {}
         self.seen = Pass()
+        self.lookups_read: m.Lookups | None = None
 
     async def read(self) -> AsyncIterator[Batch]:
         self.session.category = "incremental"
@@ -81,7 +85,7 @@ class KayakoReader:
     async def lookups(self) -> m.Lookups:
         routes = ("/Base/Department", "/Tickets/TicketStatus", "/Tickets/TicketPriority", "/Tickets/TicketType")
         records = await asyncio.gather(*(self.client.lookup(r) for r in routes))
-        lookups = m.Lookups.from_records(*records)
+        lookups = self.lookups_read = m.Lookups.from_records(*records)
         self.departments = ",".join(d["id"] for d in records[0] if d.get("app", "tickets") == "tickets")
         self.all_statuses = ",".join(lookups.statuses)
         return lookups
@@ -118,12 +122,12 @@ class KayakoReader:
         if walk is None:
             watermark = None if self.ctx.full_refresh else self.state.get("watermark")
             floor = watermark - int(self.options.seconds("lookback")) if watermark is not None else None
-            walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat())
+            walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat(), full=floor is None)
         skip_band = (walk.done_below, walk.high) if resumed else None
         async for page, last in self._pages(self.all_statuses, "lastactivity", "DESC"):
             if walk.high is None and page:
                 walk.high = int(page[0]["lastactivity"])
-            todo = self._unseen([t for t in page if self._wanted(t, walk.floor, skip_band)])
+            todo = self._unseen([t for t in page if self._wanted(t, walk.floor, skip_band)], walk)
             batch = await self._changed_batch(todo, lookups)
             lowest = min((int(t["lastactivity"]) for t in page), default=walk.floor or 0)
             done = last or (walk.floor is not None and lowest < walk.floor)
@@ -146,15 +150,19 @@ class KayakoReader:
             return not skip_band[0] < activity <= skip_band[1]
         return True
 
-    def _unseen(self, tickets: list[Record]) -> list[Record]:
-        """Drop tickets the warehouse already holds at this lastactivity (the lookback band)."""
-        if self.ctx.full_refresh:
+    def _unseen(self, tickets: list[Record], walk: WalkState) -> list[Record]:
+        """Drop tickets the warehouse already holds at this lastactivity (the lookback band).
+
+        A walk over everything keeps them all: it closes the whole ticket scope when it ends, so
+        every ticket it passes must be carried, also after a resume in a plain sync.
+        """
+        if walk.full:
             return tickets
         held = self.ctx.warehouse.values("tickets", "updated_at", [t["id"] for t in tickets])
         return [t for t in tickets if _epoch(held.get(t["id"])) != int(t["lastactivity"])]
 
     def _finish_walk(self, walk: WalkState, batch: Batch) -> None:
-        if walk.floor is None:  # a walk over everything: what it did not see is gone
+        if walk.full:  # a walk over everything: what it did not see is a deletion candidate
             since = datetime.fromisoformat(walk.started) if walk.started else None
             batch.complete.append(Scope("tickets", None, since=since))
             self.state["closed_reconciled_at"] = time.time()

@@ -20,6 +20,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from .deletions import Guard
 from .durations import parse_duration
 from .errors import ConfigError
 from .http import HttpOptions
@@ -61,6 +62,14 @@ class ConnectionConfig(BaseModel):
     retries: int = Field(5, ge=0, le=20)
     retry_backoff_s: float = Field(0.5, gt=0)
     options: dict[str, Any] = Field(default_factory=dict)
+    max_delete_share: float = Field(
+        0.10, ge=0, le=1, description="Share of live rows a run may delete on a listing alone."
+    )
+    max_delete_rows: int = Field(20, ge=0, description="Deletions on a listing alone always allowed.")
+
+    @property
+    def delete_guard(self) -> Guard:
+        return Guard(self.max_delete_share, self.max_delete_rows)
 
     @field_validator("credentials")
     @classmethod

@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from .emulation import Emulator
 
 Row = dict[str, Any]
+CONFIRM_CHUNK = 100  # tickets per re-read when confirming deletions
 
 
 class CursorKind(StrEnum):
@@ -97,7 +98,9 @@ class StreamSpec:
 @dataclass(frozen=True)
 class Scope:
     """A set of rows a batch has read in full: stored rows inside it that the batch did not
-    carry are gone at the vendor and get ``deleted_at``.
+    carry are *candidates* for deletion, confirmed with the vendor before they get
+    ``deleted_at`` (see :mod:`deskbridge.deletions`). ``Batch.deleted`` is for records the
+    vendor itself answered not found.
 
     ``ticket_ids`` limits the scope to the children of those tickets (or to those tickets, for
     the ``tickets`` entity). ``None`` means the whole connection: then every row not synced since
@@ -204,6 +207,9 @@ class Connector(ABC):
     note_kinds: ClassVar[frozenset[str]] = frozenset({"reply", "note"})  # note kinds ADD_NOTE can write
     public_notes: ClassVar[bool] = True  # False: an internal note is always private (a reply is the public kind)
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+    # A deletion inferred from a listing the vendor cannot confirm record by record counts only
+    # if that listing started and completed within this many seconds.
+    deletion_proof_window_s: ClassVar[float] = 3600.0
 
     def __init__(
         self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
@@ -238,6 +244,33 @@ class Connector(ABC):
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         """Re-read these tickets with all their children now (used to recover after a crash)."""
         raise NotImplementedError(f"{self.vendor} cannot re-read single tickets")
+
+    async def confirm_gone(
+        self, entity: str, records: Mapping[str, str | None]
+    ) -> tuple[dict[str, bool], Batch | None]:
+        """Ask the vendor whether stored records a listing lacked are really gone.
+
+        ``records`` maps each source id to its ticket's source id (``None`` for tickets and
+        people). Returns ``{source_id: True}`` for a record the vendor answered not found (or
+        whose ticket it answered not found), ``False`` for one it still has, and leaves out those
+        it cannot answer for; plus the batch read to find out, whose rows the engine stores.
+        The default re-reads the tickets concerned with :meth:`read_tickets`, where the
+        connector has it; people are left unanswered.
+        """
+        if entity == "people" or type(self).read_tickets is Connector.read_tickets:
+            return {}, None
+        tickets = sorted({ticket or source for source, ticket in records.items()})
+        merged = Batch()
+        for start in range(0, len(tickets), CONFIRM_CHUNK):
+            batch = await self.read_tickets(tickets[start : start + CONFIRM_CHUNK])
+            for name, rows in batch.rows.items():
+                merged.add(name, rows)
+            for name, ids in batch.deleted.items():
+                merged.deleted.setdefault(name, []).extend(ids)
+            merged.complete += batch.complete
+        from .deletions import answers_from_batch
+
+        return answers_from_batch(merged, entity, records), merged
 
     async def aclose(self) -> None:
         """Release network resources."""

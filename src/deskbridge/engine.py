@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 import httpx
 import structlog
 
-from . import registry
+from . import deletions, registry
 from .config import ConnectionConfig
 from .contract import Batch, Connector, Progress, ReadContext
 from .redact import scrub
@@ -85,6 +85,7 @@ async def sync(
             async for batch in connector.read(ctx):
                 await writer.add(batch)
             await writer.flush()
+            writer.counts += await deletions.settle(warehouse, connector, config.name, run_id, config.delete_guard)
         counts = writer.counts
         requests = dict(connector.request_counts)
         warehouse.finish_run(run_id, "success", counts, requests)

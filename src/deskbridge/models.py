@@ -17,7 +17,7 @@ from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 1
 SYNCED_ENTITIES = ("tickets", "notes", "time_entries", "people", "attachments")
-BOOKKEEPING = ("raw", "content_hash", "first_seen_at", "last_synced_at", "deleted_at", "run_id")
+BOOKKEEPING = ("raw", "content_hash", "first_seen_at", "last_synced_at", "deleted_at", "deleted_proof", "run_id")
 
 
 class Synced(SQLModel):
@@ -28,6 +28,12 @@ class Synced(SQLModel):
     first_seen_at: datetime = Field(description="When deskbridge first saw the record (UTC).")
     last_synced_at: datetime = Field(description="When a sync last read the record (UTC).")
     deleted_at: datetime | None = Field(default=None, description="When the record was found gone at the vendor.")
+    deleted_proof: str | None = Field(
+        default=None,
+        description="What proved the deletion: not_found (the vendor answered not found for it), "
+        "listing (absent from a complete listing), parent (its ticket was deleted), operator "
+        "(confirmed with 'deskbridge deletes confirm').",
+    )
     run_id: int | None = Field(default=None, description="sync_runs.run_id that last changed the row.")
 
 

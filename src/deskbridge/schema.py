@@ -12,6 +12,7 @@ from sqlmodel import SQLModel
 
 from . import catalog, models
 from .errors import FatalError
+from .deletions import SuspectedDeletion
 from .pushmodels import PUSH_TABLES
 from .service_state import ServiceState
 
@@ -21,6 +22,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     models.SyncRun,
     models.SyncState,
     ServiceState,
+    SuspectedDeletion,
     *PUSH_TABLES,
 )
 # What each table holds, for tables whose model has no docstring (see table_descriptions()).

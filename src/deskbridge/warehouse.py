@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from . import models
 from .contract import Batch, Scope, StreamSpec, WarehouseView, content_hash
+from .deletions import Candidate, Decision
 from .errors import StateVersionError
 from .redact import redact_mapping, scrub
 from .schema import arrow_schema, migrate
@@ -134,9 +135,10 @@ class Warehouse:
                 if rows:
                     counts.update(self._upsert(connection, run_id, entity, rows, now))
             for scope in batch.complete:
-                counts[f"{scope.entity}.deleted"] += self._close_scope(connection, scope, now, run_started)
+                counts[f"{scope.entity}.suspected"] += self._close_scope(connection, run_id, scope, now, run_started)
             for entity, ids in batch.deleted.items():
-                counts[f"{entity}.deleted"] += self._delete(connection, entity, ids, now)
+                proof = "unreferenced" if entity == "people" else "not_found"
+                counts[f"{entity}.deleted"] += self._delete(connection, entity, ids, now, proof)
             for stream, state in batch.state.items():
                 self.con.execute(
                     "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?)",
@@ -193,12 +195,18 @@ class Warehouse:
             "OR t.deleted_at IS NOT NULL"
         )
 
-    def _close_scope(self, connection: str, scope: Scope, now: datetime, run_started: datetime) -> int:
+    def _close_scope(
+        self, connection: str, run_id: int, scope: Scope, now: datetime, run_started: datetime
+    ) -> int:
+        """Stored rows the scope covers but the batch lacked become deletion candidates."""
+        parent = "NULL" if scope.entity in ("tickets", "people") else "ticket_id"
         sql = f"FROM {scope.entity} WHERE connection = ? AND deleted_at IS NULL "
         params: list[Any] = [connection]
+        listed_from = now
         if scope.ticket_ids is None:
+            listed_from = scope.since or run_started
             sql += "AND last_synced_at < ? "
-            params.append(scope.since or run_started)
+            params.append(listed_from)
         else:
             column = "source_id" if scope.entity == "tickets" else "ticket_id"
             sql += f"AND last_synced_at < ? AND {column} IN (SELECT unnest(?::VARCHAR[])) "
@@ -206,28 +214,161 @@ class Warehouse:
         for column, value in scope.match.items():
             sql += f"AND {column} = ? "
             params.append(value)
-        gone = [r[0] for r in self.con.execute(f"SELECT source_id {sql}", params).fetchall()]
-        return self._delete(connection, scope.entity, gone, now)  # tickets take their children along
+        missing = self.con.execute(f"SELECT source_id, {parent} {sql}", params).fetchall()
+        if missing:
+            self._suspect(connection, run_id, scope.entity, missing, listed_from, now)
+        return len(missing)
 
-    def _delete(self, connection: str, entity: str, ids: list[str], now: datetime) -> int:
+    def _suspect(
+        self,
+        connection: str,
+        run_id: int,
+        entity: str,
+        missing: list[tuple[str, str | None]],
+        listed_from: datetime,
+        now: datetime,
+    ) -> None:
+        table = pa.table(
+            {
+                "source_id": [m[0] for m in missing],
+                "ticket_id": pa.array([m[1] for m in missing], pa.string()),
+            }
+        )
+        self.con.register("missing_in", table)
+        try:
+            self.con.execute(
+                "INSERT INTO suspected_deletions (connection, entity, source_id, ticket_id, state, "
+                "listed_from, detected_at, run_id) SELECT ?, ?, source_id, ticket_id, 'candidate', ?, ?, ? "
+                "FROM missing_in ON CONFLICT (connection, entity, source_id) DO UPDATE SET "
+                "listed_from = excluded.listed_from, detected_at = excluded.detected_at, "
+                "run_id = excluded.run_id, state = CASE WHEN suspected_deletions.state = 'held' "
+                "THEN 'held' ELSE 'candidate' END",
+                [connection, entity, listed_from, now, run_id],
+            )
+        finally:
+            with contextlib.suppress(duckdb.Error):
+                self.con.unregister("missing_in")
+
+    def _delete(self, connection: str, entity: str, ids: list[str], now: datetime, proof: str) -> int:
         if not ids:
             return 0
-        params = [now, connection, [str(i) for i in ids]]
+        ids = [str(i) for i in ids]
         n = _rowcount(
             self.con.execute(
-                f"UPDATE {entity} SET deleted_at = ? WHERE connection = ? AND deleted_at IS NULL "
-                "AND source_id IN (SELECT unnest(?::VARCHAR[])) RETURNING 1",
-                params,
+                f"UPDATE {entity} SET deleted_at = ?, deleted_proof = ? WHERE connection = ? "
+                "AND deleted_at IS NULL AND source_id IN (SELECT unnest(?::VARCHAR[])) RETURNING 1",
+                [now, proof, connection, ids],
             ).fetchall()
+        )
+        self.con.execute(
+            "DELETE FROM suspected_deletions WHERE connection = ? AND entity = ? "
+            "AND source_id IN (SELECT unnest(?::VARCHAR[]))",
+            [connection, entity, ids],
         )
         if entity == "tickets":  # a ticket's children go with it
             for child in CHILD_ENTITIES:
                 self.con.execute(
-                    f"UPDATE {child} SET deleted_at = ? WHERE connection = ? AND deleted_at IS NULL "
-                    "AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
-                    params,
+                    f"UPDATE {child} SET deleted_at = ?, deleted_proof = 'parent' WHERE connection = ? "
+                    "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [now, connection, ids],
                 )
+            self.con.execute(
+                "DELETE FROM suspected_deletions WHERE connection = ? AND entity <> 'tickets' "
+                "AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
+                [connection, ids],
+            )
         return n
+
+    # -- deletion candidates (see deskbridge.deletions) ----------------------------------
+    def deletion_candidates(self, connection: str) -> list[Candidate]:
+        """Candidates still to check, once those seen again (or gone already) are dropped."""
+        for entity in models.SYNCED_ENTITIES:
+            self.con.execute(
+                f"DELETE FROM suspected_deletions s WHERE s.connection = ? AND s.entity = ? AND NOT EXISTS "
+                f"(SELECT 1 FROM {entity} t WHERE t.connection = s.connection AND t.source_id = s.source_id "
+                "AND t.deleted_at IS NULL AND t.last_synced_at < s.detected_at)",
+                [connection, entity],
+            )
+        rows = self.con.execute(
+            "SELECT entity, source_id, ticket_id, listed_from, detected_at FROM suspected_deletions "
+            "WHERE connection = ? AND state = 'candidate' ORDER BY entity <> 'tickets', entity, source_id",
+            [connection],
+        ).fetchall()
+        return [Candidate(*row) for row in rows]
+
+    def live_count(self, connection: str, entity: str) -> int:
+        sql = f"SELECT count(*) FROM {entity} WHERE connection = ? AND deleted_at IS NULL"
+        return int(self.con.execute(sql, [connection]).fetchone()[0])  # type: ignore[index]
+
+    def store_rows(self, connection: str, run_id: int, batch: Batch) -> None:
+        """Store the rows of a re-read (no scopes, no deletions): a record found still there."""
+        now = utcnow()
+        with self.transaction():
+            for entity, rows in batch.rows.items():
+                if rows:
+                    self._upsert(connection, run_id, entity, rows, now)
+
+    def settle_deletions(self, connection: str, entity: str, decision: Decision) -> Counter[str]:
+        now = utcnow()
+        counts: Counter[str] = Counter()
+        with self.transaction():
+            counts[f"{entity}.deleted"] += self._delete(connection, entity, decision.not_found, now, "not_found")
+            counts[f"{entity}.deleted"] += self._delete(connection, entity, decision.listing, now, "listing")
+            self._drop_suspects(connection, entity, decision.present)
+            for source_id, reason in decision.held.items():
+                self.con.execute(
+                    "UPDATE suspected_deletions SET state = 'held', reason = ? WHERE connection = ? "
+                    "AND entity = ? AND source_id = ?",
+                    [reason, connection, entity, source_id],
+                )
+        counts["deletions.held"] += len(decision.held)
+        return counts
+
+    def held_deletions(self, connection: str | None = None) -> list[tuple[Any, ...]]:
+        """``(connection, entity, source_id, ticket_id, reason, detected_at)`` of held rows."""
+        sql = (
+            "SELECT connection, entity, source_id, ticket_id, reason, detected_at FROM suspected_deletions "
+            "WHERE state = 'held'"
+        )
+        params: list[Any] = []
+        if connection is not None:
+            sql += " AND connection = ?"
+            params.append(connection)
+        return self.con.execute(sql + " ORDER BY 1, 2, 3", params).fetchall()
+
+    def resolve_held(self, connection: str, *, confirm: bool, entity: str | None = None) -> Counter[str]:
+        """Apply (``confirm``, proof ``operator``) or drop the held deletions of a connection."""
+        counts: Counter[str] = Counter()
+        now = utcnow()
+        with self.transaction():
+            for conn, ent, source_id, *_ in self.held_deletions(connection):
+                if entity is not None and ent != entity:
+                    continue
+                if confirm:
+                    counts[ent] += self._delete(conn, ent, [source_id], now, "operator")
+                else:
+                    self._drop_suspects(conn, ent, [source_id])
+                    counts[ent] += 1
+        return counts
+
+    def _drop_suspects(self, connection: str, entity: str, ids: list[str]) -> None:
+        if ids:
+            self.con.execute(
+                "DELETE FROM suspected_deletions WHERE connection = ? AND entity = ? "
+                "AND source_id IN (SELECT unnest(?::VARCHAR[]))",
+                [connection, entity, [str(i) for i in ids]],
+            )
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            self.con.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(duckdb.Error):  # a failed rollback must not hide the cause
+                self.con.execute("ROLLBACK")
+            raise
 
     def view(self, connection: str) -> ConnectionView:
         return ConnectionView(self.con, connection)

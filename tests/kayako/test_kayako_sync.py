@@ -150,6 +150,7 @@ async def test_reply_deleted_by_an_agent_is_caught_by_reply_count(h: Harness) ->
     store.rebuild(store.tickets[tid])
     await h.sync()
     _, reconcile = last_run(h)
-    assert reconcile == pages(len(open_ids(h))) + 1
-    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM notes WHERE source_id = ?", [f"post:{post_id}"]).fetchone() == (True,)
+    assert reconcile == pages(len(open_ids(h))) + 1 + 1  # its posts, then the ticket read that confirms the deletion
+    deleted = "SELECT deleted_at IS NOT NULL, deleted_proof FROM notes WHERE source_id = ?"
+    assert h.wh.con.execute(deleted, [f"post:{post_id}"]).fetchone() == (True, "not_found")
     h.assert_truth()
