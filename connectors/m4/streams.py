@@ -3,7 +3,8 @@
 * **Snapshot** (every run): ``GetTickets`` returns every ticket; M4 keeps no modification
   time, so every ticket is upserted (the warehouse's content hash makes unchanged ones no-ops)
   and compared with the stored hash. New and changed tickets become *pending*; tickets missing
-  from the snapshot are deleted, with their notes and time entries.
+  from the snapshot are deletion candidates: each is read, and deleted (with its notes and time
+  entries) when M4 answers 404.
 * **Note window** (every run): ``GetTicketNotes`` from the watermark minus ``lookback``, with
   no end, catches new notes (and edits that sent a new ``ts``).
 * **Reconcile**, counted apart: pending tickets, then a scheduled pass. The *open* pass re-reads
@@ -95,6 +96,7 @@ class M4Reader:
 
     # -- snapshot ---------------------------------------------------------------------
     async def _snapshot(self) -> Batch:
+        asked = datetime.now(UTC)
         records = await self.client.tickets()
         rows = [m.ticket_row(r, self.clock) for r in records]
         stored = self.ctx.warehouse.hashes("tickets")
@@ -104,8 +106,8 @@ class M4Reader:
         self.open_ids = {r["source_id"] for r in rows if m.is_open(r)}
         self.first_opened = min((r["created_at"] for r in rows if r["created_at"]), default=None)
         self._plan(changed, seen)
-        gone = sorted(set(stored) - seen, key=int)
-        batch = Batch(deleted={"tickets": gone}, complete=[Scope("people")])
+        # tickets the snapshot lacks are candidates, confirmed by a read of each (404: gone)
+        batch = Batch(complete=[Scope("tickets", since=asked), Scope("people", since=asked)])
         batch.add("tickets", rows)
         batch.add("people", m.people_rows(records))
         batch.state["tickets"] = self.state.dump()

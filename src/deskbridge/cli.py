@@ -274,9 +274,11 @@ def _locked(exc: Exception) -> bool:
 
 
 def _register_push_commands() -> None:
+    from . import cli_deletes
     from .cli_push import register
 
     register(app, _settings, _db, console, _fail)
+    cli_deletes.register(app, _settings, _db, console, _fail)
 
 
 _register_push_commands()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from .deletions import VENDOR_PROOFS
 from .contract import WriteOp
 from .links import Side
 
@@ -63,8 +64,9 @@ def deletions(planner: Planner) -> tuple[list[Any], dict[Side, set[str]]]:
 def _deleted(planner: Planner, entity: str, side: Side) -> dict[str, str | None]:
     parent = "NULL" if entity == "tickets" else "ticket_id"
     rows = planner.con.execute(
-        f"SELECT source_id, {parent} FROM {entity} WHERE connection = ? AND deleted_at IS NOT NULL",
-        [planner.sides.conn[side]],
+        f"SELECT source_id, {parent} FROM {entity} WHERE connection = ? AND deleted_at IS NOT NULL "
+        "AND deleted_proof IN (SELECT unnest(?::VARCHAR[]))",  # only what the vendor itself answered gone
+        [planner.sides.conn[side], list(VENDOR_PROOFS)],
     ).fetchall()
     return dict(rows)
 

@@ -43,7 +43,21 @@ def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
         "SELECT connection, stream, state, updated_at FROM sync_state ORDER BY 1, 2"
     ).fetchall():
         cursors.add_row(name, stream, _short(state), f"{moved:%Y-%m-%d %H:%M:%S}")
-    return [conns, cursors, runs, *push_tables(con)]
+    return [conns, cursors, runs, *held_table(con), *push_tables(con)]
+
+
+def held_table(con: duckdb.DuckDBPyConnection) -> list[Table]:
+    """Deletions held for an operator (none: no table)."""
+    rows = con.execute(
+        "SELECT connection, entity, count(*), min(reason) FROM suspected_deletions WHERE state = 'held' "
+        "GROUP BY ALL ORDER BY 1, 2"
+    ).fetchall()
+    if not rows:
+        return []
+    held = Table("connection", "entity", "held", "why", "what to do", title="Deletions held (not applied)")
+    for name, entity, n, reason in rows:
+        held.add_row(name, entity, str(n), reason or "", f"deskbridge deletes list {name}; then confirm or reject")
+    return [held]
 
 
 def push_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:

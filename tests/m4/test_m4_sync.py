@@ -94,16 +94,18 @@ async def test_quiet_rerun_costs_two_requests(h: Harness) -> None:
 
 
 async def test_changed_tickets_are_reread(h: Harness) -> None:
-    """Tickets whose snapshot hash changed cost two reads each (notes and time entries)."""
+    """Tickets whose snapshot hash changed cost two reads each (notes and time entries);
+    a ticket the snapshot lacks costs one read that proves it gone."""
     with_options(h, **QUIET)
     await h.sync()
     before = {t.id: (t.state, t.priority) for t in h.emulator.data.tickets.values()}
     h.emulator.mutate(30)
     after = {t.id: (t.state, t.priority) for t in h.emulator.data.tickets.values()}
     changed = {i for i, v in after.items() if before.get(i) != v}
+    gone = set(before) - set(after)
     h.emulator.reset_counts()
     result = await h.sync()
-    assert result.requests == {"incremental": 2, "reconcile": 2 * len(changed)}
+    assert result.requests == {"incremental": 2, "reconcile": 2 * len(changed) + len(gone)}
     reread = {int(p.rsplit("/", 1)[1]) for p in h.emulator.requests if "ByTicket/" in p}
     assert reread == changed
 
