@@ -74,7 +74,8 @@ def _refusal(response: httpx.Response, where: dict[str, Any]) -> AuthError | Per
     except (ValueError, AttributeError):
         message = ""
     message = message or response.text[:200].strip() or "403 Forbidden"
-    if "authentication" in message.lower():
+    # "Authentication Failed", "Invalid or missing credentials", "Administrator Account Disabled"
+    if any(word in message.lower() for word in ("authentication", "credentials", "administrator")):
         return AuthError(message, status=403, **where)
     return PermissionDenied(f"{message} (allow this IP in WHMCS or set an accesskey)", status=403, **where)
 
