@@ -76,7 +76,8 @@ def _refusal(response: httpx.Response, where: dict[str, Any]) -> AuthError | Per
     message = message or response.text[:200].strip() or "403 Forbidden"
     # "Authentication Failed", "Invalid or missing credentials", "Administrator Account Disabled"
     if any(word in message.lower() for word in ("authentication", "credentials", "administrator")):
-        return AuthError(message, status=403, **where)
+        hint = "authentication refused: check identifier/secret, or the admin username/password"
+        return AuthError(f"{message} ({hint})", status=403, **where)
     return PermissionDenied(f"{message} (allow this IP in WHMCS or set an accesskey)", status=403, **where)
 
 
