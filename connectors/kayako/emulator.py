@@ -1,8 +1,9 @@
 """Kayako Classic v4 REST emulator: ``/api/index.php`` with salt + HMAC signatures and XML.
 
 A route is sent as ``?e=/Tickets/Ticket/1``, as ``e`` in a POST (or form-encoded PUT) body,
-or as the first, nameless query token (``?/Tickets/Ticket/1``). A method-name segment (``ListAll``, ``GetTicketCount``, ``Filter``)
-runs that method; otherwise the verb decides: GetList, Get, Post, Put or Delete.
+or as the first, nameless query token (``?/Tickets/Ticket/1``). A method-name segment
+(``ListAll``, ``GetTicketCount``, ``Filter``) runs that method; otherwise the verb decides:
+GetList, Get, Post, Put or Delete.
 """
 
 from __future__ import annotations
