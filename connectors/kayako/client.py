@@ -119,6 +119,19 @@ class KayakoClient:
         )
         return None if root is None or not len(root) else ticket_record(root[0])
 
+    async def ticket_count(self) -> Record | None:
+        """``/Tickets/TicketCount`` (the helpdesk's count cache) as ``{section: [records]}``:
+        ``departments``, ``statuses``, ``owners``, ``unassigned``; ``None`` where it is missing."""
+        root = await self.session.fetch(
+            "GET",
+            API_PATH,
+            params={"e": "/Tickets/TicketCount"},
+            parse=lambda r: None if r.status_code == 404 else parse_xml(r),
+            resource="ticketcount",
+            allow=(404,),
+        )
+        return None if root is None else {section.tag: [record(item) for item in section] for section in root}
+
     async def posts(self, ticket_id: str) -> list[Record]:
         root = await self._get(f"/Tickets/TicketPost/ListAll/{ticket_id}", "posts", ticket_id)
         return [post_record(child) for child in root]

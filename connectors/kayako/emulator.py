@@ -1,8 +1,9 @@
 """Kayako Classic v4 REST emulator: ``/api/index.php`` with salt + HMAC signatures and XML.
 
-A route is sent as ``?e=/Tickets/Ticket/1`` or as the first, nameless query token
-(``?/Tickets/Ticket/1``). A method-name segment (``ListAll``, ``GetTicketCount``, ``Filter``)
-runs that method; otherwise the verb decides: GetList, Get, Post, Put or Delete.
+A route is sent as ``?e=/Tickets/Ticket/1``, as ``e`` in a POST (or form-encoded PUT) body,
+or as the first, nameless query token (``?/Tickets/Ticket/1``). A method-name segment
+(``ListAll``, ``GetTicketCount``, ``Filter``) runs that method; otherwise the verb decides:
+GetList, Get, Post, Put or Delete.
 """
 
 from __future__ import annotations
@@ -185,6 +186,8 @@ class Controllers:
             ("tickets", "TicketSearch"): {"post": self.search, **dict.fromkeys(
                 ("getlist", "get", "put", "delete"),
                 _fixed(400, "Not Implemented, Call POST /Tickets/TicketSearch instead."))},
+            ("tickets", "TicketCount"): {
+                "getlist": lambda call, params: (200, wire.ticket_counts(store))},
             ("tickets", "TicketStatus"): _lookup("ticketstatuses", "ticketstatus", lk.statuses,
                                                  False),
             ("tickets", "TicketPriority"): _lookup("ticketpriorities", "ticketpriority",

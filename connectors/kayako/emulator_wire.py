@@ -104,15 +104,19 @@ class Call:
     @classmethod
     def parse(cls, method: str, query: str, content_type: str, body: bytes) -> Call:
         get = dict(parse_qsl(query, keep_blank_values=True))
-        route = get.get("e") or unquote_plus(query.split("&", 1)[0].split("=", 1)[0])
+        text = body.decode("utf-8", "replace")
+        form: dict[str, str] = {}
+        encoded = content_type.startswith("application/x-www-form-urlencoded")
+        if method == "PUT" or (method == "POST" and encoded):
+            form = dict(parse_qsl(text, keep_blank_values=True))
+        in_body = form.pop("e", None)  # the router's variable, never a controller field
+        if method == "PUT" and not encoded:
+            in_body = None  # $_REQUEST holds POST fields, and a PUT body only when form-encoded
+        route = (get.get("e") or in_body
+                 or unquote_plus(query.split("&", 1)[0].split("=", 1)[0]))
         segments = route.strip("/").split("/") if route.strip("/") else []
         while segments and segments[-1] == "":
             segments.pop()
-        text = body.decode("utf-8", "replace")
-        form: dict[str, str] = {}
-        if method == "PUT" or (method == "POST" and
-                               content_type.startswith("application/x-www-form-urlencoded")):
-            form = dict(parse_qsl(text, keep_blank_values=True))
         variables = get if method in ("GET", "DELETE") else form
         if "application/json" in content_type:
             form, variables = {}, _json_object(text)
@@ -225,6 +229,61 @@ def tickets(store: Store, selected: Iterable[Ticket], with_posts: bool, posts_de
             lines.append("</posts>")
         lines.append("</ticket>")
     lines.append("</tickets>")
+    return document(lines)
+
+
+@dataclass(slots=True)
+class Count:
+    """One bucket of the ticket count cache: tickets, unresolved ones, newest activity."""
+
+    total: int = 0
+    unresolved: int = 0
+    last: int = 0
+
+    def add(self, t: Ticket, resolved: bool) -> None:
+        self.total += 1
+        self.unresolved += not resolved
+        self.last = max(self.last, t.lastactivity)
+
+    def attrs(self, key: int, unresolved: bool = True) -> str:
+        more = f' totalunresolveditems="{self.unresolved}"' if unresolved else ""
+        return f' id="{key}" lastactivity="{self.last}" totalitems="{self.total}"{more}'
+
+
+def ticket_counts(store: Store) -> str:
+    """TicketCount's ``<ticketcount>``, built from the tickets as Kayako's count cache is."""
+    # not documented: emulator choice -- the cache lists departments, statuses, types and
+    # owners that hold tickets, in ascending id order; owner 0 is "unassigned".
+    depts: dict[int, tuple[Count, dict[str, dict[int, Count]]]] = {}
+    statuses: dict[int, Count] = {}
+    owners: dict[int, Count] = {}
+    for t in sorted(store.tickets.values(), key=lambda t: t.id):
+        resolved = store.is_resolved(t)
+        own, parts = depts.setdefault(t.departmentid, (Count(), {"s": {}, "t": {}, "o": {}}))
+        for bucket in (own, parts["s"].setdefault(t.statusid, Count()),
+                       parts["t"].setdefault(t.typeid, Count()),
+                       parts["o"].setdefault(t.ownerstaffid, Count()),
+                       statuses.setdefault(t.statusid, Count()),
+                       owners.setdefault(t.ownerstaffid, Count())):
+            bucket.add(t, resolved)
+    lines = ["<ticketcount>", "<departments>"]
+    for dept, (own, parts) in sorted(depts.items()):
+        lines += [f'<department id="{dept}">', tag("totalitems", php_int(own.total)),
+                  tag("lastactivity", own.last),
+                  tag("totalunresolveditems", php_int(own.unresolved))]
+        lines += [f"<ticketstatus{c.attrs(k, False)} />" for k, c in sorted(parts["s"].items())]
+        lines += [f"<tickettype{c.attrs(k)} />" for k, c in sorted(parts["t"].items())]
+        lines += [f"<ownerstaff{c.attrs(k)} />" for k, c in sorted(parts["o"].items())]
+        lines.append("</department>")
+    lines += ["</departments>", "<!-- Ticket Count grouped by Status -->", "<statuses>"]
+    lines += [f"<ticketstatus{c.attrs(k, False)} />" for k, c in sorted(statuses.items())]
+    lines += ["</statuses>", "<!-- Ticket Count grouped by Owner Staff -->", "<owners>"]
+    lines += [f"<ownerstaff{c.attrs(k)} />" for k, c in sorted(owners.items())]
+    lines += ["</owners>", "<!-- Unassigned Ticket Count grouped by Department -->",
+              "<unassigned>"]
+    lines += [f"<department{parts['o'][0].attrs(d)} />"
+              for d, (_, parts) in sorted(depts.items()) if 0 in parts["o"]]
+    lines += ["</unassigned>", "</ticketcount>"]
     return document(lines)
 
 

@@ -4,6 +4,8 @@
   ``lastactivity`` DESC, until tickets fall below the watermark minus a lookback. Each changed
   ticket costs one more request (its posts). Checkpointed per page: a resumed walk skips the
   ``lastactivity`` band it already committed.
+* **Counts**: ``TicketCount`` (the helpdesk's count cache) gives a full walk its total, and lets
+  the open reconcile skip statuses that neither the helpdesk nor the warehouse has tickets in.
 * **Open reconcile** (every run): ``ListAll`` over the unresolved statuses, sorted by ticket id.
   ListAll carries each ticket's staff notes and time tracks, which don't move ``lastactivity``,
   so this pass costs one request per page of open tickets, not one per ticket. Open tickets the
@@ -74,7 +76,7 @@ class KayakoReader:
         async for batch in self._walk(lookups):
             yield batch
         self.session.category = "reconcile"
-        async for batch in self._reconcile(lookups, lookups.open_statuses, closed=False):
+        async for batch in self._reconcile(lookups, self._listable(lookups.open_statuses, lookups), closed=False):
             yield batch
         if self._closed_due():
             async for batch in self._reconcile(lookups, sorted(lookups.resolved_statuses), closed=True):
@@ -84,11 +86,25 @@ class KayakoReader:
 
     async def lookups(self) -> m.Lookups:
         routes = ("/Base/Department", "/Tickets/TicketStatus", "/Tickets/TicketPriority", "/Tickets/TicketType")
-        records = await asyncio.gather(*(self.client.lookup(r) for r in routes))
+        *records, self.counts = await asyncio.gather(*(self.client.lookup(r) for r in routes), self.client.ticket_count())
         lookups = self.lookups_read = m.Lookups.from_records(*records)
         self.departments = ",".join(d["id"] for d in records[0] if d.get("app", "tickets") == "tickets")
         self.all_statuses = ",".join(lookups.statuses)
         return lookups
+
+    def _count(self, section: str, ids: str) -> int | None:
+        """Tickets the count cache holds for these (CSV) department or status ids; None without one."""
+        if self.counts is None:
+            return None
+        wanted = set(ids.split(","))
+        return sum(int(c.get("totalitems") or 0) for c in self.counts.get(section, []) if c.get("id") in wanted)
+
+    def _listable(self, statuses: list[str], lookups: m.Lookups) -> list[str]:
+        """Statuses worth a reconcile listing: the count cache or the warehouse has tickets in them."""
+        if self.counts is None:
+            return statuses
+        held = self.ctx.warehouse.distinct("tickets", "status")
+        return [s for s in statuses if self._count("statuses", s) or lookups.statuses[s] in held]
 
     # -- people ---------------------------------------------------------------------------
     async def _people(self) -> AsyncIterator[Batch]:
@@ -138,7 +154,8 @@ class KayakoReader:
                 self.state["walk"] = walk.__dict__.copy()
             batch.state["tickets"] = dict(self.state)
             yield batch
-            self.ctx.progress("tickets", len(self.seen.walked), None)
+            total = self._count("departments", self.departments) if walk.floor is None else None
+            self.ctx.progress("tickets", len(self.seen.walked), total)
             if done:
                 return
 

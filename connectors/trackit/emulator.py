@@ -2,7 +2,9 @@
 
 A client's base URL is ``<server>/TrackIt/WebApi`` (paths are matched case-insensitively, so
 ``/trackit/WEBAPI/Tickets/1`` works too). There is no list or changed-since endpoint: clients
-walk ticket ids and re-read tickets, as against the real server.
+walk ticket ids and re-read tickets, as against the real server. ``POST /searches`` exists in
+the real WebApi, but its answer is not documented, so it is not emulated: it answers 404 like
+any path without a route.
 """
 
 from __future__ import annotations

@@ -74,8 +74,10 @@ def _refusal(response: httpx.Response, where: dict[str, Any]) -> AuthError | Per
     except (ValueError, AttributeError):
         message = ""
     message = message or response.text[:200].strip() or "403 Forbidden"
-    if "authentication" in message.lower():
-        return AuthError(message, status=403, **where)
+    # "Authentication Failed", "Invalid or missing credentials", "Administrator Account Disabled"
+    if any(word in message.lower() for word in ("authentication", "credentials", "administrator")):
+        hint = "authentication refused: check identifier/secret, or the admin username/password"
+        return AuthError(f"{message} ({hint})", status=403, **where)
     return PermissionDenied(f"{message} (allow this IP in WHMCS or set an accesskey)", status=403, **where)
 
 

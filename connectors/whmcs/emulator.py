@@ -2,8 +2,9 @@
 
 Routes (a client's base URL is the server root):
 
-* ``POST /includes/api.php``: the WHMCS External API. ``action`` and every other parameter
-  may sit in the query string or the form body (the body wins, as in PHP's ``$_REQUEST``).
+* ``GET`` or ``POST /includes/api.php``: the WHMCS External API. ``action`` and every other
+  parameter may sit in the query string or the form body (the body wins, as in PHP's
+  ``$_REQUEST``). Answers are JSON, XML or NVP as ``responsetype`` asks (``emulator_formats``).
 * ``POST /oauth/token``: Keliweb's password and refresh-token grants (Laravel Passport).
 * ``POST /api/v2/keliweb/get-ticket``, ``open-ticket``, ``add-ticket-reply``: Keliweb's
   reseller calls, Bearer-authenticated, answering with the WHMCS bodies passed through.
@@ -15,6 +16,7 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import time
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -29,6 +31,7 @@ from starlette.types import ASGIApp
 
 from deskbridge.emulation import Emulator, Knobs
 
+from . import emulator_formats as formats
 from .emulator_actions import (
     ACTIONS,
     Ctx,
@@ -36,6 +39,7 @@ from .emulator_actions import (
     error,
     get_ticket,
     open_ticket,
+    truthy,
 )
 from .sandbox_data import Admin, Body
 from .sandbox_seed import Activity, Pools, build_store, secret_token
@@ -45,6 +49,7 @@ KELIWEB_CLIENT_ID = 1  # the reseller's own client account behind the Keliweb lo
 REFRESH_TTL_S = 10 * 86400
 # not documented: emulator choice (bad credentials answer 403, like a refused IP)
 AUTH_FAILED_STATUS = 403
+NO_CREDENTIALS = "Invalid or missing credentials"
 KELIWEB_ACTIONS = {
     "get-ticket": get_ticket,
     "open-ticket": open_ticket,
@@ -202,7 +207,7 @@ class WhmcsEmulator(Emulator):
     def vendor_app(self) -> ASGIApp:
         return Starlette(
             routes=[
-                Route("/includes/api.php", self._api, methods=["POST"]),
+                Route("/includes/api.php", self._api, methods=["GET", "POST"]),
                 Route("/oauth/token", self._token, methods=["POST"]),
                 Route("/api/v2/keliweb/{action}", self._keliweb, methods=["POST"]),
             ]
@@ -226,34 +231,56 @@ class WhmcsEmulator(Emulator):
             "keliweb_client_secret": secret_token(self.seed, "keliweb-client-secret", 40),
         }
 
-    def _authenticate(self, p: dict[str, str]) -> Admin | None:
-        """The admin behind the request's credentials, if they are valid."""
-        if "identifier" in p:
-            user, password = p.get("identifier", ""), p.get("secret", "")
-        else:
-            user, password = p.get("username", ""), p.get("password", "")
-        creds = self._creds
-        if _same(user, creds["identifier"]) and _same(password, creds["secret"]):
-            return self.store.admins[API_ADMIN_ID]
-        admin = None if "identifier" in p else self.store.admin_by_username(user)
-        if admin is None or admin.disabled:
-            return None
-        return admin if _same(password, hashlib.md5(admin.password.encode()).hexdigest()) else None
+    def _authenticate(self, p: dict[str, str]) -> Admin | str:
+        """The admin behind the request's credentials, or the refusal message.
+
+        A non-empty ``identifier`` is an API credential login; otherwise ``username`` and
+        ``password`` are tried as an API credential, then as an admin login (MD5 password).
+        """
+        if truthy(p.get("identifier")):
+            return self._device(p["identifier"], p.get("secret", ""))
+        user, password = p.get("username", ""), p.get("password", "")
+        device = self._device(user, password)
+        if isinstance(device, Admin):
+            return device
+        admin = self.store.admin_by_username(user)
+        if admin is None:
+            return "Authentication Failed"
+        if admin.disabled:
+            return "Administrator Account Disabled"
+        md5 = hashlib.md5(admin.password.encode()).hexdigest()
+        return admin if _same(password, md5) else "Authentication Failed"
+
+    def _device(self, identifier: str, secret: str) -> Admin | str:
+        if not truthy(identifier) or not truthy(secret):
+            return NO_CREDENTIALS
+        if not _same(identifier, self._creds["identifier"]):
+            return NO_CREDENTIALS
+        if not _same(secret, self._creds["secret"]):
+            return "Authentication Failed"
+        return self.store.admins[API_ADMIN_ID]
 
     async def _api(self, request: Request) -> Response:
+        """WHMCS's order: IP check, action name, credentials, response type, then the action."""
         params = dict(request.query_params)
         params.update(await read_params(request))
+        asked = params.get("responsetype") or ""
         host = request.client.host if request.client else ""
         allowed = self.allowed_ips is None or host in self.allowed_ips
         if not allowed and not _same(params.get("accesskey", ""), self._creds["accesskey"]):
-            return json_response(error(f"Invalid IP {host}"), 403)
+            body = error(f"Invalid IP {host}")
+            return formats.render(asked, params.get("action", ""), body, 403)
+        name = re.sub(r"[^0-9a-z]", "", params.get("action", "").lower())
         admin = self._authenticate(params)
-        if admin is None:
-            return json_response(error("Authentication Failed"), AUTH_FAILED_STATUS)
-        action = ACTIONS.get(params.get("action", "").lower())
+        if not isinstance(admin, Admin):
+            return formats.render(asked, name, error(admin), AUTH_FAILED_STATUS)
+        kind, refusal = formats.resolve(name, asked)
+        if refusal:
+            return formats.render(kind, name, error(refusal))
+        action = ACTIONS.get(name)
         if action is None:  # the message WHMCS is observed to send (developer-docs issue 60)
-            return json_response(error("Command Not Found"))
-        return json_response(action(Ctx(self.store, admin, self._api_rng), params))
+            return formats.render(kind, name, error("Command Not Found"))
+        return formats.render(kind, name, action(Ctx(self.store, admin, self._api_rng), params))
 
     # -- Keliweb --------------------------------------------------------------------------------
     async def _token(self, request: Request) -> Response:

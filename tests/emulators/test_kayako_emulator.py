@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from deskbridge.emulation import Knobs
-from deskbridge_connectors.kayako.emulator import KayakoEmulator
+from deskbridge_connectors.kayako import emulator_wire as wire
+from deskbridge_connectors.kayako.emulator import UNDECLARED, KayakoEmulator
 
 NOW = 1_800_000_000
 SALT = "5f1c0e2a9b"
@@ -161,6 +162,38 @@ async def test_json_body_authenticates_but_never_reaches_the_controller() -> Non
     assert (response.status_code, response.text) == (400, "Subject is empty")
 
 
+async def test_route_in_a_post_body_is_routed_like_the_query() -> None:
+    """``e`` in a POST form body routes the call, and never reaches the controller's fields."""
+    emu = make()
+    fields = {"ticketid": "3", "contents": "From the body", "staffid": "1"}
+    async with client(emu) as http:
+        in_body = await http.post("/api/index.php", headers=FORM, content=urlencode(
+            {"e": "/Tickets/TicketNote", **signed(emu), **fields}))
+        in_query = await http.post("/api/index.php?e=/Tickets/TicketNote", headers=FORM,
+                                   content=urlencode({**signed(emu), **fields}))
+    first, second = sorted(emu.store.notes)[-2:]
+    assert in_body.text == in_query.text.replace(f'id="{second}"', f'id="{first}"')
+    assert [n.text for n in xml_of(in_body).iter("note")] == ["From the body"]
+    call = wire.Call.parse("POST", "", FORM["content-type"], b"e=/Tickets/Ticket&subject=x")
+    assert (call.route, call.form) == (["Tickets", "Ticket"], {"subject": "x"})
+
+
+async def test_route_in_the_body_yields_to_the_query_and_needs_a_form_put() -> None:
+    """The query's ``e`` wins over the body's; a PUT body routes only when form-encoded."""
+    emu = make()
+    body = urlencode({"e": "/Tickets/Ticket/2", "subject": "Via body", **signed(emu)})
+    async with client(emu) as http:
+        both = await http.post("/api/index.php?e=/Tickets/TicketNote", headers=FORM,
+                               content=urlencode({"e": "/Tickets/Nope", "ticketid": "2",
+                                                  "contents": "x", "staffid": "1", **signed(emu)}))
+        form_put = await http.put("/api/index.php", headers=FORM, content=body)
+        plain_put = await http.put("/api/index.php", content=body,
+                                   headers={"content-type": "text/plain"})
+    assert [n.get("ticketid") for n in xml_of(both)] == ["2"]
+    assert xml_of(form_put).findtext("ticket/subject") == "Via body"
+    assert (plain_put.status_code, plain_put.text) == (404, UNDECLARED)
+
+
 @pytest.mark.parametrize(("method", "route", "status", "body"), [
     ("GET", "/Tickets/Nope", 404, "Undeclared Function Called in API Controller"),
     ("GET", "/Tickets", 404, "Undeclared Function Called in API Controller"),
@@ -246,6 +279,88 @@ async def test_listall_defaults_to_unresolved_and_counts_agree() -> None:
     full = await get_xml(emu, f"/Tickets/Ticket/GetTicketCount/{ALL_DEPTS}/{ALL_STATUSES}/-1/-1")
     assert full.findtext("totalcount") == "60"
     assert 0.15 < len(unresolved) / 60 < 0.5
+
+
+async def test_listall_start_minus_one_means_no_offset() -> None:
+    """A ``start`` of -1 (as clients send it) is no offset, with or without a count."""
+    emu = make()
+    route = f"{LIST}/-1/-1/{{}}/{{}}/lastactivity/DESC"
+    everything = ids(await get_xml(emu, route.format(-1, 0)))
+    assert ids(await get_xml(emu, route.format(-1, -1))) == everything
+    assert ids(await get_xml(emu, route.format(10, -1))) == everything[:10]
+
+
+async def test_ticket_count_of_one_ticket_is_the_servers_xml() -> None:
+    """TicketCount: department counts as elements, the rest as attributes, in SWIFT's order."""
+    emu = KayakoEmulator(seed=7, tickets=1, clock=lambda: NOW)
+    t = next(iter(emu.store.tickets.values()))
+    unresolved = int(not emu.store.is_resolved(t))
+    owned = f'id="{t.ownerstaffid}" lastactivity="{t.lastactivity}" totalitems="1" '
+    owned += f'totalunresolveditems="{unresolved}"'
+    status = f'id="{t.statusid}" lastactivity="{t.lastactivity}" totalitems="1"'
+    unassigned = f'<department id="{t.departmentid}" {owned.split(" ", 1)[1]} />\n'
+    response = await send(emu, "GET", "/Tickets/TicketCount")
+    assert response.headers["content-type"] == "text/xml"
+    assert response.text == HEADER + (
+        f'<ticketcount>\n<departments>\n<department id="{t.departmentid}">\n'
+        "<totalitems><![CDATA[1]]></totalitems>\n"
+        f"<lastactivity><![CDATA[{t.lastactivity}]]></lastactivity>\n"
+        + ("<totalunresolveditems><![CDATA[1]]></totalunresolveditems>\n" if unresolved
+           else "<totalunresolveditems />\n")
+        + f"<ticketstatus {status} />\n"
+        f'<tickettype id="{t.typeid}" {owned.split(" ", 1)[1]} />\n'
+        f"<ownerstaff {owned} />\n</department>\n</departments>\n"
+        "<!-- Ticket Count grouped by Status -->\n"
+        f"<statuses>\n<ticketstatus {status} />\n</statuses>\n"
+        "<!-- Ticket Count grouped by Owner Staff -->\n"
+        f"<owners>\n<ownerstaff {owned} />\n</owners>\n"
+        "<!-- Unassigned Ticket Count grouped by Department -->\n"
+        f"<unassigned>\n{unassigned if t.ownerstaffid == 0 else ''}</unassigned>\n"
+        "</ticketcount>")
+
+
+def _buckets(store: Any, key: Any, tickets: Any) -> list[dict[str, str]]:
+    groups: dict[int, list[Any]] = {}
+    for t in tickets:
+        groups.setdefault(key(t), []).append(t)
+    return [{"id": str(k), "lastactivity": str(max(t.lastactivity for t in ts)),
+             "totalitems": str(len(ts)),
+             "totalunresolveditems": str(sum(not store.is_resolved(t) for t in ts))}
+            for k, ts in sorted(groups.items())]
+
+
+async def test_ticket_count_groups_the_live_tickets() -> None:
+    """Every section of TicketCount agrees with the tickets, and follows their changes."""
+    emu = make()
+    await send(emu, "PUT", "/Tickets/Ticket/4", {"ownerstaffid": "0", "ticketstatusid": "1"})
+    await send(emu, "DELETE", "/Tickets/Ticket/5")
+    store, root = emu.store, await get_xml(emu, "/Tickets/TicketCount")
+    live = list(store.tickets.values())
+    depts = _buckets(store, lambda t: t.departmentid, live)
+
+    def no_unresolved(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+        return [{k: v for k, v in r.items() if k != "totalunresolveditems"} for r in rows]
+
+    got = [{"id": d.get("id"), "lastactivity": d.findtext("lastactivity"),
+            "totalitems": d.findtext("totalitems"),
+            "totalunresolveditems": d.findtext("totalunresolveditems") or "0"}
+           for d in root.iterfind("departments/department")]
+    assert got == depts
+    for d in root.iterfind("departments/department"):
+        mine = [t for t in live if str(t.departmentid) == d.get("id")]
+        assert [e.attrib for e in d.iterfind("ticketstatus")] == no_unresolved(
+            _buckets(store, lambda t: t.statusid, mine))
+        assert [e.attrib for e in d.iterfind("tickettype")] == _buckets(
+            store, lambda t: t.typeid, mine)
+        assert [e.attrib for e in d.iterfind("ownerstaff")] == _buckets(
+            store, lambda t: t.ownerstaffid, mine)
+    assert [e.attrib for e in root.iterfind("statuses/ticketstatus")] == no_unresolved(
+        _buckets(store, lambda t: t.statusid, live))
+    assert [e.attrib for e in root.iterfind("owners/ownerstaff")] == _buckets(
+        store, lambda t: t.ownerstaffid, live)
+    unassigned = _buckets(store, lambda t: t.departmentid, [t for t in live if not t.ownerstaffid])
+    assert [e.attrib for e in root.iterfind("unassigned/department")] == unassigned
+    assert unassigned and sum(int(r["totalitems"]) for r in depts) == 59
 
 
 async def test_listall_drops_unknown_departments_and_filters_owner_user_email() -> None:

@@ -172,6 +172,16 @@ async def test_paths_are_case_insensitive_but_double_slash_is_404(api: Client) -
     assert (wrong.status_code, wrong.json()) == (405, {"Message": message})
 
 
+async def test_searches_is_not_emulated_and_answers_like_an_unknown_route(api: Client) -> None:
+    """POST /searches exists in the WebApi but its answer is undocumented: ASP.NET's no-route 404."""
+    search = {"Term": "printer", "ModuleId": 1, "Mode": 0, "PageSize": 25, "PageNumber": 0,
+              "MaxContentLength": 500, "ResultFields": [1, 2], "OptionalParams": {}}
+    resp = await api.post("/searches", json=search)
+    url = "http://testserver/TrackIt/WebApi/searches"
+    message = f"No HTTP resource was found that matches the request URI '{url}'."
+    assert (resp.status_code, resp.json()) == (404, {"Message": message})
+
+
 async def test_unknown_and_gap_ids_are_404(emu: Emu, api: Client) -> None:
     """Ids of tickets deleted long ago and ids past the end answer 404."""
     gap = next(i for i in range(1, emu.store.next_ticket) if i not in emu.store.tickets)

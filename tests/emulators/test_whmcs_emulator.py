@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
+from xml.etree import ElementTree
 
 import httpx
 import pytest
@@ -24,6 +25,7 @@ DENIED = {"result": "error", "message": "Authentication Failed"}
 SUCCESS = {"result": "success"}
 FUTURE_TICKET = "Ticket creation date cannot be in the future"
 FUTURE_REPLY = "Reply creation date cannot be in the future"
+NO_CREDENTIALS = "Invalid or missing credentials"
 
 
 def err(message: str) -> dict[str, str]:
@@ -113,7 +115,7 @@ async def test_identifier_and_secret_authenticate(api: Api) -> None:
 async def test_credential_pair_as_username_and_password(api: Api) -> None:
     """The API credential pair is also accepted as username/password."""
     creds = api.emu.credentials()
-    form = {"username": creds["identifier"], "password": creds["secret"]}
+    form = {"username": creds["identifier"], "password": creds["secret"], "responsetype": "json"}
     r = await api.http.post(API, data={**form, "action": "GetTicketNotes", "ticketid": "1"})
     assert r.json()["result"] == "success"
 
@@ -122,7 +124,8 @@ async def test_legacy_admin_login_needs_md5_password(api: Api) -> None:
     """An admin username works with the MD5 hex of the password, not the plain password."""
     creds = api.emu.credentials()
     md5 = hashlib.md5(creds["admin_password"].encode()).hexdigest()
-    form = {"username": creds["admin_username"], "action": "GetTicketNotes", "ticketid": "1"}
+    form = {"username": creds["admin_username"], "action": "GetTicketNotes", "ticketid": "1",
+            "responsetype": "json"}
     ok = await api.http.post(API, data={**form, "password": md5})
     assert ok.json()["result"] == "success"
     plain = await api.http.post(API, data={**form, "password": creds["admin_password"]})
@@ -130,13 +133,34 @@ async def test_legacy_admin_login_needs_md5_password(api: Api) -> None:
 
 
 @pytest.mark.parametrize(
-    "form",
-    [{"identifier": "nope", "secret": "nope"}, {"username": "nope", "password": "nope"}, {}],
+    ("form", "message"),
+    [
+        ({"identifier": "nope", "secret": "nope"}, "Invalid or missing credentials"),
+        ({"identifier": "nope"}, "Invalid or missing credentials"),
+        ({"username": "nope", "password": "nope"}, "Authentication Failed"),
+        ({}, "Authentication Failed"),
+    ],
 )
-async def test_bad_credentials_fail(api: Api, form: dict[str, str]) -> None:
-    """Wrong or missing credentials answer 403 Authentication Failed."""
-    r = await api.http.post(API, data={**form, "action": "GetTickets"})
-    assert (r.status_code, r.json()) == (403, DENIED)
+async def test_bad_credentials_fail(api: Api, form: dict[str, str], message: str) -> None:
+    """An unknown identifier is missing credentials; an unknown login fails authentication."""
+    r = await api.http.post(API, data={**form, "action": "GetTickets", "responsetype": "json"})
+    assert (r.status_code, r.json()) == (403, err(message))
+
+
+async def test_empty_identifier_means_a_username_and_password_login(api: Api) -> None:
+    """``identifier=&secret=`` beside username/password is a legacy login, as (bool) "" is false."""
+    creds = api.emu.credentials()
+    md5 = hashlib.md5(creds["admin_password"].encode()).hexdigest()
+    form = {"identifier": "", "secret": "", "username": creds["admin_username"], "password": md5}
+    r = await api.http.post(API, data={**form, "action": "AddTicketNote", "ticketid": "1",
+                                       "message": "Logged in without an identifier"})
+    assert (r.status_code, r.headers["content-type"], r.text) == (
+        200, "text/plain; charset=utf-8", "result=success")
+    note = api.emu.store.notes[max(api.emu.store.notes)]
+    assert (note.message, note.admin) == ("Logged in without an identifier",
+                                          api.emu.store.admin_by_username(creds["admin_username"]).full)
+    refused = await api.http.post(API, data={**form, "password": "0" * 32, "action": "GetTickets"})
+    assert (refused.status_code, refused.text) == (403, "result=error;message=Authentication Failed")
 
 
 async def test_wrong_secret_with_right_identifier_fails(api: Api) -> None:
@@ -158,7 +182,7 @@ async def test_ip_allow_list_and_access_key() -> None:
     """A source IP off the allow-list gets 403 Invalid IP unless a valid accesskey is sent."""
     emu = WhmcsEmulator(allowed_ips={"10.0.0.1"})
     creds = emu.credentials()
-    form = {"identifier": creds["identifier"], "secret": creds["secret"]}
+    form = {"identifier": creds["identifier"], "secret": creds["secret"], "responsetype": "json"}
     form["action"] = "GetSupportDepartments"
     refused = await from_ip(emu, form)
     wrong_key = await from_ip(emu, {**form, "accesskey": "guess"})
@@ -179,11 +203,113 @@ async def test_action_in_query_string_and_multipart_body(api: Api) -> None:
     assert await api("getticketnotes", ticketid="1") == r.json()
 
 
-async def test_unknown_action_and_get_method(api: Api) -> None:
-    """An unknown action answers Command Not Found; the API only takes POST."""
+async def test_unknown_action_answers_command_not_found(api: Api) -> None:
+    """An unknown action answers Command Not Found."""
     assert await api("GetToDoList") == err("Command Not Found")
-    get = await api.http.get(API, params={**api.auth, "action": "GetTickets"})
-    assert get.status_code == 405
+
+
+async def test_get_with_every_parameter_in_the_query_is_a_call(api: Api) -> None:
+    """WHMCS routes api.php for GET as for POST: a GET answers what the same POST does."""
+    query = {**api.auth, "action": "GetTickets", "limitnum": "5", "ignore_dept_assignments": "1"}
+    get = await api.http.get(API, params=query)
+    post = await api.http.post(API, data=query)
+    assert (get.status_code, get.headers["content-type"]) == (200, "application/json")
+    assert get.json() == post.json() and get.json()["numreturned"] == 5
+    note = await api.http.get(API, params={**api.auth, "action": "AddTicketNote",
+                                           "ticketid": "2", "message": "Sent by GET"})
+    assert note.json() == SUCCESS
+    assert api.emu.store.notes[max(api.emu.store.notes)].message == "Sent by GET"
+    put = await api.http.put(API, data=query)
+    assert put.status_code == 405
+
+
+# -- response types --------------------------------------------------------------------------
+XML_HEAD = '<?xml version="1.0" encoding="utf-8"?>\n'
+XML_TYPE, NVP_TYPE = "application/xml; charset=utf-8", "text/plain; charset=utf-8"
+
+
+async def typed(api: Api, action: str, responsetype: str | None, **params: Any) -> httpx.Response:
+    auth = {k: v for k, v in api.auth.items() if k != "responsetype"}
+    if responsetype is not None:
+        auth["responsetype"] = responsetype
+    return await api.http.post(API, data={**auth, "action": action, **params})
+
+
+@pytest.mark.parametrize("responsetype", [None, "", "xml", "XML"])
+async def test_structured_actions_answer_whmcs_xml(api: Api, responsetype: str | None) -> None:
+    """No responsetype (or xml) on a structured action: <whmcsapi>, lists as repeated tags."""
+    r = await typed(api, "GetSupportStatuses", responsetype)
+    counts = Counter(t.status for t in api.tickets)
+    colors = ("#779500", "#000000", "#ff6600", "#224488", "#cc0000", "#888888")
+    items = "".join(f"<status>\n<title>{s}</title>\n<count>{counts[s]}</count>\n"
+                    f"<color>{c}</color>\n</status>\n" for s, c in zip(STATUSES, colors))
+    assert (r.status_code, r.headers["content-type"]) == (200, XML_TYPE)
+    assert r.text == XML_HEAD + (
+        '<whmcsapi version="8.0.0">\n<action>getsupportstatuses</action>\n'
+        f"<result>success</result>\n<totalresults>6</totalresults>\n<statuses>\n{items}"
+        "</statuses>\n</whmcsapi>")
+
+
+async def test_xml_carries_what_json_does_with_cdata_on_markup(api: Api) -> None:
+    """GetTicket as XML holds the JSON answer's values; text with & < > " goes in CDATA."""
+    await api("AddTicketNote", ticketid="3", message='Use "a & b" <now>')
+    xml_answer = await typed(api, "GetTicket", None, ticketid="3")
+    assert '<message><![CDATA[Use "a & b" <now>]]></message>' in xml_answer.text
+    assert "\r\n" in xml_answer.text  # messages keep their CRLFs on the wire
+    root = ElementTree.fromstring(xml_answer.text)
+    as_json = await api("GetTicket", ticketid="3")
+
+    def php(v: Any) -> str:  # PHP prints true as 1, false and null as ""; XML reads CRLF as LF
+        return "1" if v is True else "" if v is False or v is None else str(v).replace("\r\n", "\n")
+
+    def flat(node: dict[str, Any]) -> dict[str, str]:
+        return {k: php(v) for k, v in node.items() if not isinstance(v, dict | list)}
+
+    assert root.findtext("action") == "getticket"
+    assert {e.tag: e.text or "" for e in root if len(e) == 0 and e.tag != "action"} == flat(as_json)
+    for path, key in (("replies/reply", "reply"), ("notes/note", "note")):
+        got = [{e.tag: e.text or "" for e in item if len(e) == 0} for item in root.iterfind(path)]
+        assert got == [flat(x) for x in as_json[path.split("/")[0]][key]]
+
+
+async def test_basic_actions_answer_nvp_by_default(api: Api) -> None:
+    """Actions outside the structured list answer ``key=value;`` text without a responsetype."""
+    update = await typed(api, "UpdateTicket", None, ticketid="4", priority="High")
+    counts = await typed(api, "GetTicketCounts", "nvp")
+    assert (update.status_code, update.headers["content-type"]) == (200, NVP_TYPE)
+    assert update.text == "result=success;ticketid=4"
+    assert counts.text.startswith("result=success;filteredDepartments=Array;allActive=")
+
+
+@pytest.mark.parametrize(("responsetype", "message"), [
+    ("yaml", 'Unsupported API response type format "yaml". '
+             "Supported formats include: json, xml, nvp"),
+    ("nvp", "This API action only supports the XML or JSON response type formats"),
+])
+async def test_refused_response_types(api: Api, responsetype: str, message: str) -> None:
+    """An unknown type, or NVP on a structured action, is refused as NVP text."""
+    r = await typed(api, "GetTickets", responsetype)
+    assert (r.status_code, r.headers["content-type"]) == (200, NVP_TYPE)
+    assert r.text == f"result=error;message={message}"
+
+
+async def test_get_admin_users_answers_json_whatever_is_asked(api: Api) -> None:
+    """GetAdminUsers answers JSON even when asked for XML or nothing."""
+    for responsetype in (None, "xml", "nvp"):
+        r = await typed(api, "GetAdminUsers", responsetype)
+        assert r.headers["content-type"] == "application/json"
+        assert r.json()["result"] == "success"
+
+
+async def test_refused_credentials_use_the_raw_response_type(api: Api) -> None:
+    """A refusal before the type is settled is XML (error: no version) only if xml was asked."""
+    form = {"identifier": "nope", "secret": "x", "action": "GetTickets"}
+    as_nvp = await api.http.post(API, data=form)
+    as_xml = await api.http.post(API, data={**form, "responsetype": "xml"})
+    assert (as_nvp.status_code, as_nvp.text) == (403, "result=error;message=" + NO_CREDENTIALS)
+    assert (as_xml.status_code, as_xml.text) == (403, XML_HEAD + (
+        '<whmcsapi version="">\n<action>gettickets</action>\n<result>error</result>\n'
+        f"<message>{NO_CREDENTIALS}</message>\n</whmcsapi>"))
 
 
 # -- GetTickets ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from deskbridge.engine import build_connector
 
 PAGE = 50
 OVERLAP = PAGE // 20
-LOOKUPS_AND_PEOPLE = 4 + 1 + 1  # departments, statuses, priorities, types; staff; new users
+LOOKUPS_AND_PEOPLE = 4 + 1 + 1 + 1  # departments, statuses, priorities, types; ticket counts; staff; new users
 
 
 @pytest.fixture
@@ -153,4 +153,24 @@ async def test_reply_deleted_by_an_agent_is_caught_by_reply_count(h: Harness) ->
     assert reconcile == pages(len(open_ids(h))) + 1 + 1  # its posts, then the ticket read that confirms the deletion
     deleted = "SELECT deleted_at IS NOT NULL, deleted_proof FROM notes WHERE source_id = ?"
     assert h.wh.con.execute(deleted, [f"post:{post_id}"]).fetchone() == (True, "not_found")
+    h.assert_truth()
+
+
+async def test_first_walk_reports_progress_against_the_ticket_count(h: Harness) -> None:
+    """A full walk's progress carries the total from TicketCount, and ends at that total."""
+    seen: list[tuple[str, int, int | None]] = []
+    await h.sync(progress=lambda stream, done, total: seen.append((stream, done, total)))
+    n = len(h.emulator.store.tickets)
+    assert seen and {total for _, _, total in seen} == {n}
+    assert seen[-1] == ("tickets", n, n)
+
+
+async def test_open_reconcile_skips_statuses_nobody_has_tickets_in(h: Harness) -> None:
+    """With no open ticket in the helpdesk's count nor the warehouse, the open reconcile lists nothing."""
+    store = h.emulator.store
+    closed = min(int(s) for s in h.emulator.store.lookups.statuses if store.lookups.statuses[s]["markasresolved"])
+    for ticket in list(store.tickets.values()):
+        store.set_status(ticket, closed, ticket.lastactivity)
+    await h.sync()
+    assert last_run(h)[1] == 0  # without the count: one empty ListAll over the open statuses
     h.assert_truth()

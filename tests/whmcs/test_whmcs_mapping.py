@@ -167,6 +167,8 @@ def test_result_or_status_success() -> None:
         (200, b'{"result": "succ', PayloadError, "malformed JSON"),
         (403, {"result": "error", "message": "Invalid IP 203.0.113.7"}, PermissionDenied, "Invalid IP 203.0.113.7"),
         (403, {"result": "error", "message": "Authentication Failed"}, AuthError, "Authentication Failed"),
+        (403, {"result": "error", "message": "Invalid or missing credentials"}, AuthError, "Invalid or missing credentials"),
+        (403, {"result": "error", "message": "Administrator Account Disabled"}, AuthError, "Administrator Account Disabled"),
     ],
 )  # fmt: skip
 def test_error_envelopes_surface_the_vendor_message(status: int, body: object, error: type, text: str) -> None:
