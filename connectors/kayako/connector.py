@@ -21,6 +21,7 @@ from deskbridge.contract import (
 )
 from deskbridge.http import HttpSession
 from deskbridge.redact import SCRUBBER
+from deskbridge.validate import check_batch
 
 from .auth import KayakoAuth
 from .client import KayakoClient
@@ -81,11 +82,11 @@ class KayakoConnector(Connector):
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
         async for batch in KayakoReader(self.client, self.session, self.options, ctx).read():
-            yield batch
+            yield check_batch(batch, self.vendor)
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         reader = KayakoReader(self.client, self.session, self.options, None)  # type: ignore[arg-type]
-        return await reader.recheck(ticket_ids, await reader.lookups())
+        return check_batch(await reader.recheck(ticket_ids, await reader.lookups()), self.vendor)
 
     async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
         self.session.category = "write"
