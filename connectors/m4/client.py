@@ -23,6 +23,7 @@ from deskbridge.errors import (
     VendorRejected,
 )
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.validate import check_ids
 
 from .clock import ServerClock
 
@@ -189,12 +190,15 @@ def record(value: Any, resource: str) -> Record:
     """One M4 object: a JSON object with an ``ID``."""
     if not isinstance(value, dict) or "ID" not in value:
         raise PayloadError("expected a JSON object with an ID", vendor="m4", resource=resource)
+    check_ids([value], "ID", vendor="m4", resource=resource)
     return value
 
 
 def records(value: Any, resource: str) -> list[Record]:
-    """An array of M4 objects."""
-    return [record(item, resource) for item in _list(value, resource)]
+    """An array of M4 objects, each with its own ID (checked inside the retry loop)."""
+    found = [record(item, resource) for item in _list(value, resource)]
+    check_ids(found, "ID", vendor="m4", resource=resource)
+    return found
 
 
 def records_or_one(value: Any, resource: str) -> list[Record]:

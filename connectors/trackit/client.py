@@ -15,6 +15,7 @@ import orjson
 
 from deskbridge.errors import FatalError, PayloadError, VendorRejected
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.validate import check_ids
 
 from .catalog import DisplayNames
 
@@ -51,6 +52,16 @@ def seq_values(wire: Any, what: str) -> Record:
         raise PayloadError(
             f"a {what} record is not keyed by field sequence", vendor=VENDOR, resource=what
         ) from None
+
+
+def checked(records: list[Record], resource: str, ticket_id: int) -> list[Record]:
+    """Records whose ids (field 1) are present, numeric and unique, inside the retry loop."""
+    check_ids(records, _record_id, vendor=VENDOR, resource=f"{resource} of ticket {ticket_id}")  # type: ignore[arg-type]
+    return records
+
+
+def _record_id(record: Record) -> Any:
+    return record.get(1)
 
 
 def display_names(wire: dict[str, Any]) -> dict[int, str]:
@@ -131,7 +142,7 @@ class TrackitClient:
             f"/tickets/{ticket_id}/Notes/0/0",
             "notes",
             str(ticket_id),
-            lambda body: [seq_values(n, "note") for n in _member(body, "TicketNotes")],
+            lambda body: checked([seq_values(n, "note") for n in _member(body, "TicketNotes")], "notes", ticket_id),
             params=NOTES_QUERY,
         )
 
@@ -140,7 +151,9 @@ class TrackitClient:
             f"/tickets/{ticket_id}/Attachments/0/0",
             "attachments",
             str(ticket_id),
-            lambda body: [seq_values(a, "attachment") for a in _member(body, "TicketAttachments")],
+            lambda body: checked(
+                [seq_values(a, "attachment") for a in _member(body, "TicketAttachments")], "attachments", ticket_id
+            ),
         )
 
     async def assignments(self, ticket_id: int) -> list[Record]:
