@@ -10,6 +10,7 @@ from defusedxml import ElementTree
 
 from deskbridge.errors import PayloadError
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
 from deskbridge.validate import check_ids
 
 API_PATH = "/api/index.php"
@@ -23,7 +24,7 @@ def parse_xml(response: httpx.Response) -> Element:
         return ElementTree.fromstring(response.content)
     except ParseError as exc:
         raise PayloadError(
-            f"malformed XML ({exc}); body starts {response.text[:80]!r}",
+            f"malformed XML ({exc}); body starts {excerpt(response, 80)!r}",
             vendor="kayako",
             resource=_route_of(response),
             status=response.status_code,

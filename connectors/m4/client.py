@@ -23,6 +23,7 @@ from deskbridge.errors import (
     VendorRejected,
 )
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
 from deskbridge.validate import check_ids
 
 from .clock import ServerClock
@@ -48,7 +49,7 @@ def parse_json(response: httpx.Response, resource: str) -> Any:
         return json.loads(response.content)
     except ValueError as exc:
         raise PayloadError(
-            f"malformed JSON ({exc}); body starts {response.text[:80]!r}",
+            f"malformed JSON ({exc}); body starts {excerpt(response, 80)!r}",
             vendor="m4",
             resource=resource,
             status=response.status_code,
@@ -63,7 +64,7 @@ def vendor_message(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict) and isinstance(body.get("Message"), str):
         return str(body["Message"])
-    return response.text[:200].strip() or response.reason_phrase
+    return excerpt(response, 200) or response.reason_phrase
 
 
 def refuse(response: httpx.Response, resource: str, record_id: str | None) -> FatalError:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from deskbridge.contract import Batch, ReadContext, Scope, row_hash
 from deskbridge.http import HttpSession
-from deskbridge.validate import reading
+from deskbridge.validate import check_rows, reading
 
 from . import mapping as m
 from .client import M4Client, Record
@@ -246,6 +246,7 @@ def _mapped(resource: str, to_row: Callable[..., Row], records: list[Record], cl
     for raw in records:
         with reading("m4", resource, str(raw.get("ID"))):
             out.append(to_row(raw, clock))
+    check_rows(out, vendor="m4", resource=resource)  # before any is hashed
     return out
 
 

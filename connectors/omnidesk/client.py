@@ -23,6 +23,7 @@ from deskbridge.errors import (
     VendorRejected,
 )
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
 from deskbridge.validate import check_ids
 
 TICKETS = "/api/v2/ticket"
@@ -66,7 +67,7 @@ def parser(
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
             raise PayloadError(
-                f"malformed JSON ({exc}); body starts {response.text[:60]!r}", **where
+                f"malformed JSON ({exc}); body starts {excerpt(response, 60)!r}", **where
             ) from None
         return _UNWRAP[kind](body, resource)
 
@@ -80,7 +81,7 @@ def _error_message(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]
-    return response.text[:200].strip() or response.reason_phrase
+    return excerpt(response, 200) or response.reason_phrase
 
 
 def _listing(body: Any, resource: str) -> Listing:

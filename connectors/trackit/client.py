@@ -15,6 +15,7 @@ import orjson
 
 from deskbridge.errors import FatalError, PayloadError, VendorRejected
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
 from deskbridge.validate import check_ids
 
 from .catalog import DisplayNames
@@ -33,7 +34,7 @@ def parse_json(response: httpx.Response) -> Any:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(
-            f"malformed JSON ({exc}); body starts {response.text[:80]!r}",
+            f"malformed JSON ({exc}); body starts {excerpt(response, 80)!r}",
             vendor=VENDOR,
             resource=resource,
             status=response.status_code,
@@ -205,5 +206,5 @@ def _write_answer(response: httpx.Response) -> Any:
         ) from None
     if response.status_code == 400:
         reason = body.get("Message") if isinstance(body, dict) else None
-        raise VendorRejected(f"refused: {reason or response.text[:200]}", vendor=VENDOR, status=400)
+        raise VendorRejected(f"refused: {reason or excerpt(response, 200)}", vendor=VENDOR, status=400)
     return body

@@ -16,6 +16,7 @@ import httpx
 
 from deskbridge.errors import AuthError, NotFound, PayloadError, PermissionDenied, VendorRejected
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
 from deskbridge.validate import check_ids
 
 from .mapping import as_int, items
@@ -34,7 +35,7 @@ def parse_body(response: httpx.Response, resource: str, record_id: str | None = 
         body = json.loads(response.content)
     except ValueError as exc:
         raise PayloadError(
-            f"malformed JSON ({exc}); body starts {response.text[:80]!r}", status=response.status_code, **where
+            f"malformed JSON ({exc}); body starts {excerpt(response, 80)!r}", status=response.status_code, **where
         ) from None
     if not isinstance(body, dict):
         raise PayloadError(f"expected a JSON object, got {type(body).__name__}", **where)
@@ -74,7 +75,7 @@ def _refusal(response: httpx.Response, where: dict[str, Any]) -> AuthError | Per
         message = str(json.loads(response.content).get("message") or "")
     except (ValueError, AttributeError):
         message = ""
-    message = message or response.text[:200].strip() or "403 Forbidden"
+    message = message or excerpt(response, 200) or "403 Forbidden"
     if "authentication" in message.lower():
         return AuthError(message, status=403, **where)
     return PermissionDenied(f"{message} (allow this IP in WHMCS or set an accesskey)", status=403, **where)

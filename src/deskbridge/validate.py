@@ -50,7 +50,10 @@ def number(value: Any, field: str, *, optional: bool = False) -> int | None:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str) and DIGITS.fullmatch(value.strip()):
-        value = int(value.strip())
+        digits = value.strip().lstrip("0") or "0"
+        if len(digits) > len(str(MAX_ID)):  # int() of a 3 MB digit string is slow, and refused
+            raise InvalidRecord(f"{field} {show(value)} is beyond 64 bits")
+        value = int(digits)
     if not isinstance(value, int):
         what = "missing" if value in (None, "") else f"{show(value)}, not a whole number"
         raise InvalidRecord(f"{field} is {what}")
@@ -123,20 +126,25 @@ def reading(vendor: str, resource: str, record_id: str | None = None) -> Iterato
 def check_batch(batch: Batch, vendor: str) -> Batch:
     """Every row keyed by a real id and storable (valid Unicode, numbers within 64 bits)."""
     for entity, rows in batch.rows.items():
-        for position, row in enumerate(rows):
-            source_id = row.get("source_id")
-            if not _real_key(source_id):
-                raise _bad(vendor, entity, position, len(rows), f"source_id {show(source_id)} is not a real id")
-            try:
-                orjson.dumps(row, default=str)
-            except orjson.JSONEncodeError as exc:
-                where = _first_unstorable(row) or str(exc)
-                raise PayloadError(f"{where}; it cannot be stored", vendor=vendor, resource=entity, record_id=source_id) from None
+        check_rows(rows, vendor=vendor, resource=entity)
     for entity, ids in batch.deleted.items():
         bad = [i for i in ids if not _real_key(i)]
         if bad:
             raise PayloadError(f"a deletion names {show(bad[0])}, not a real id", vendor=vendor, resource=entity)
     return batch
+
+
+def check_rows(rows: Sequence[Mapping[str, Any]], *, vendor: str, resource: str) -> None:
+    """Canonical rows keyed by a real id and storable; for a reader that hashes rows itself."""
+    for position, row in enumerate(rows):
+        source_id = row.get("source_id")
+        if not _real_key(source_id):
+            raise _bad(vendor, resource, position, len(rows), f"source_id {show(source_id)} is not a real id")
+        try:
+            orjson.dumps(row, default=str)
+        except orjson.JSONEncodeError as exc:
+            where = _first_unstorable(row) or str(exc)
+            raise PayloadError(f"{where}; it cannot be stored", vendor=vendor, resource=resource, record_id=source_id) from None
 
 
 def _real_key(value: Any) -> bool:
