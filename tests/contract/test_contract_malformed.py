@@ -209,3 +209,59 @@ async def test_kayako_staff_with_empty_values_deletes_no_staff(tmp_path: Path) -
         h.assert_truth()
     finally:
         h.wh.close()
+
+
+class Echoing(httpx.AsyncBaseTransport):
+    """Once active, every answer is a 500 page echoing the request's URL, headers and body, as
+    some vendors' error pages do; it remembers each credential value it echoed."""
+
+    NAMES = ("apikey", "salt", "signature", "identifier", "secret", "password", "accesskey", "username", "token")
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner, self.active, self.echoed = inner, False, set[str]()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.active or request.url.path.endswith("/oauth/token"):  # Keliweb mints its token first
+            return await self.inner.handle_async_request(request)
+        body = request.content.decode()
+        fields = [*request.url.params.multi_items(), *httpx.QueryParams(body).multi_items()]
+        self.echoed.update(v for k, v in fields if k.lower() in self.NAMES)
+        auth = request.headers.get("authorization", "")
+        self.echoed.update(p for p in (auth, auth.partition(" ")[2]) if p)
+        headers = "; ".join(f"{k}: {v}" for k, v in request.headers.items())
+        page = f"Internal error at {request.url} (body {body}; headers {headers})"
+        return httpx.Response(500, text=page, request=request)
+
+
+@pytest.mark.parametrize("vendor", [*TARGETS, "keliweb"])
+async def test_echoed_request_leaks_no_credential(tmp_path: Path, vendor: str, log_capture: Any) -> None:
+    """An error page echoing the request: no credential, per request or not, reaches the run
+    record, the console line, the JSON log or the warehouse file."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from deskbridge.runner import sync_with_progress
+    from deskbridge.testing import secret_hits
+
+    options = {"flavor": "keliweb", "ticket_ids": [1, 2, 3]} if vendor == "keliweb" else {}
+    h = make_harness("whmcs" if vendor == "keliweb" else vendor, tmp_path, tickets=12, options=options)
+    h.transport = echo = Echoing(h.transport)
+    try:
+        await h.sync()
+        echo.active = True
+        out = StringIO()
+        console = Console(file=out, width=400)
+        assert await sync_with_progress(h.wh, h.config, True, console, transport=echo) is None
+        secrets = sorted(s for s in echo.echoed if len(s) >= 6)
+        assert secrets, "the vendor's requests carried no credential"
+        run_error = h.runs()[-1][4]
+        assert "Internal error at" in run_error and "500" in out.getvalue()
+        places = {"sync_runs.error": run_error, "console": out.getvalue(), "log": log_capture.getvalue()}
+        assert {where: [s[:6] for s in secrets if s in text] for where, text in places.items()} == {
+            where: [] for where in places
+        }
+        h.wh.con.execute("CHECKPOINT")
+        assert secret_hits(h.wh.path, secrets) == []
+    finally:
+        h.wh.close()
