@@ -10,6 +10,8 @@ from defusedxml import ElementTree
 
 from deskbridge.errors import PayloadError
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
+from deskbridge.validate import check_ids
 
 API_PATH = "/api/index.php"
 Record = dict[str, Any]
@@ -22,7 +24,7 @@ def parse_xml(response: httpx.Response) -> Element:
         return ElementTree.fromstring(response.content)
     except ParseError as exc:
         raise PayloadError(
-            f"malformed XML ({exc}); body starts {response.text[:80]!r}",
+            f"malformed XML ({exc}); body starts {excerpt(response, 80)!r}",
             vendor="kayako",
             resource=_route_of(response),
             status=response.status_code,
@@ -74,6 +76,22 @@ def post_record(el: Element) -> Record:
     return out
 
 
+def checked(records: list[Record], route: str) -> list[Record]:
+    """Records whose ids are all present, numeric and unique (see :mod:`deskbridge.validate`)."""
+    check_ids(records, "id", vendor="kayako", resource=route)
+    return records
+
+
+def checked_tickets(tickets: list[Record], route: str) -> list[Record]:
+    """Tickets with valid ids and ``lastactivity``; their staff notes and time tracks too."""
+    check_ids(tickets, "id", vendor="kayako", resource=route, numbers=("lastactivity",))
+    for ticket in tickets:
+        for kind in ("ticket", "timetrack"):  # two id spaces in one <note> list
+            same = [n for n in ticket.get("note", []) if n.get("type") == kind]
+            checked(same, f"{route} ticket {ticket['id']} {'notes' if kind == 'ticket' else 'time tracks'}")
+    return tickets
+
+
 class KayakoClient:
     """Typed calls over one :class:`HttpSession`; every method returns raw records."""
 
@@ -93,18 +111,18 @@ class KayakoClient:
     async def lookup(self, route: str) -> list[Record]:
         """``/Base/Department``, ``/Tickets/TicketStatus`` and the like."""
         root = await self._get(route, route.rsplit("/", 1)[-1].lower())
-        return [record(child) for child in root]
+        return checked([record(child) for child in root], route)
 
     async def users(self, marker: int, max_items: int = 1000) -> list[Record]:
-        root = await self._get(f"/Base/User/Filter/{marker}/{max_items}", "users")
-        return [record(child) for child in root]
+        route = f"/Base/User/Filter/{marker}/{max_items}"
+        return checked([record(child) for child in await self._get(route, "users")], route)
 
     async def list_tickets(
         self, departments: str, statuses: str, count: int, start: int, sort: str, order: str
     ) -> list[Record]:
         route = f"/Tickets/Ticket/ListAll/{departments}/{statuses}/-1/-1/{count}/{start}/{sort}/{order}"
         root = await self._get(route, "tickets")
-        return [ticket_record(child) for child in root]
+        return checked_tickets([ticket_record(child) for child in root], route)
 
     async def ticket(self, ticket_id: str) -> Record | None:
         """One ticket with its posts, or ``None`` when the helpdesk no longer has it."""
@@ -117,7 +135,9 @@ class KayakoClient:
             record_id=ticket_id,
             allow=(404,),
         )
-        return None if root is None or not len(root) else ticket_record(root[0])
+        if root is None or not len(root):
+            return None
+        return checked_tickets([ticket_record(root[0])], f"/Tickets/Ticket/{ticket_id}")[0]
 
     async def ticket_count(self) -> Record | None:
         """``/Tickets/TicketCount`` (the helpdesk's count cache) as ``{section: [records]}``:
@@ -133,8 +153,11 @@ class KayakoClient:
         return None if root is None else {section.tag: [record(item) for item in section] for section in root}
 
     async def posts(self, ticket_id: str) -> list[Record]:
-        root = await self._get(f"/Tickets/TicketPost/ListAll/{ticket_id}", "posts", ticket_id)
-        return [post_record(child) for child in root]
+        route = f"/Tickets/TicketPost/ListAll/{ticket_id}"
+        posts = checked([post_record(child) for child in await self._get(route, "posts", ticket_id)], route)
+        for post in posts:
+            checked(post.get("attachments", []), f"{route} post {post['id']} attachments")
+        return posts
 
     async def create(self, controller: str, data: dict[str, Any]) -> Record:
         """POST a new post, note, time track or ticket; returns the created record."""

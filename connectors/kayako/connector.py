@@ -21,6 +21,7 @@ from deskbridge.contract import (
 )
 from deskbridge.http import HttpSession
 from deskbridge.redact import SCRUBBER
+from deskbridge.validate import check_batch
 
 from .auth import KayakoAuth
 from .client import KayakoClient
@@ -80,6 +81,7 @@ class KayakoConnector(Connector):
         return f"authenticated; {len(staff)} staff visible"
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
+<<<<<<< HEAD
         reader = KayakoReader(self.client, self.session, self.options, ctx)
         self._reader = reader  # its lookups serve the deletion checks that follow the read
         async for batch in reader.read():
@@ -91,6 +93,14 @@ class KayakoConnector(Connector):
             reader = KayakoReader(self.client, self.session, self.options, None)  # type: ignore[arg-type]
             await reader.lookups()
         return await reader.recheck(ticket_ids, reader.lookups_read)  # type: ignore[arg-type]
+=======
+        async for batch in KayakoReader(self.client, self.session, self.options, ctx).read():
+            yield check_batch(batch, self.vendor)
+
+    async def read_tickets(self, ticket_ids: list[str]) -> Batch:
+        reader = KayakoReader(self.client, self.session, self.options, None)  # type: ignore[arg-type]
+        return check_batch(await reader.recheck(ticket_ids, await reader.lookups()), self.vendor)
+>>>>>>> validate
 
     async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
         self.session.category = "write"

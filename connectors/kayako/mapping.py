@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deskbridge import mappings
+from deskbridge.validate import InvalidRecord, number, vendor_id
 
 Row = dict[str, Any]
 
@@ -40,11 +41,17 @@ def _titles(records: list[Row]) -> dict[str, str]:
     return {r["id"]: r.get("title", "") for r in records if "id" in r}
 
 
-def epoch(value: str | None) -> datetime | None:
+MAX_EPOCH = 253402300799  # 9999-12-31T23:59:59Z, the last second a datetime holds
+
+
+def epoch(value: str | None, field: str = "time") -> datetime | None:
     """Kayako epoch seconds; ``0`` or empty means not set."""
-    if not value or value == "0":
+    seconds = number(value, field, optional=True)
+    if not seconds:
         return None
-    return datetime.fromtimestamp(int(value), UTC)
+    if seconds > MAX_EPOCH:
+        raise InvalidRecord(f"{field} {seconds} is not a time (after the year 9999)")
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _id(value: str | None, prefix: str) -> str | None:
@@ -57,7 +64,7 @@ def ticket_row(raw: Row, lookups: Lookups) -> Row:
     resolved = raw.get("statusid") in lookups.resolved_statuses
     priority = lookups.priorities.get(raw.get("priorityid", ""))
     return {
-        "source_id": raw["id"],
+        "source_id": vendor_id(raw.get("id")),
         "number": raw.get("displayid") or raw["id"],
         "subject": raw.get("subject"),
         "status": status,
@@ -80,8 +87,8 @@ def ticket_row(raw: Row, lookups: Lookups) -> Row:
 def post_row(raw: Row) -> Row:
     staff = raw.get("staffid", "0") not in ("", "0")
     return {
-        "source_id": f"post:{raw['id']}",
-        "ticket_id": raw["ticketid"],
+        "source_id": f"post:{vendor_id(raw.get('id'))}",
+        "ticket_id": vendor_id(raw.get("ticketid"), "ticketid"),
         "kind": "reply",
         "visibility": "private" if raw.get("isprivate") == "1" else "public",
         "author_id": _id(raw.get("staffid"), "staff") if staff else _id(raw.get("userid"), "user"),
@@ -96,8 +103,8 @@ def post_row(raw: Row) -> Row:
 
 def note_row(raw: Row) -> Row:
     return {
-        "source_id": f"note:{raw['id']}",
-        "ticket_id": raw["ticketid"],
+        "source_id": f"note:{vendor_id(raw.get('id'))}",
+        "ticket_id": vendor_id(raw.get("ticketid"), "ticketid"),
         "kind": "note",
         "visibility": "private",
         "author_id": _id(raw.get("creatorstaffid"), "staff"),
@@ -112,8 +119,8 @@ def note_row(raw: Row) -> Row:
 
 def timetrack_row(raw: Row) -> Row:
     return {
-        "source_id": raw["id"],
-        "ticket_id": raw["ticketid"],
+        "source_id": vendor_id(raw.get("id")),
+        "ticket_id": vendor_id(raw.get("ticketid"), "ticketid"),
         "worker_id": _id(raw.get("workerstaffid"), "staff"),
         "worker_name": raw.get("workerstaffname"),
         "seconds_worked": int(raw.get("timeworked") or 0),
@@ -129,7 +136,7 @@ def timetrack_row(raw: Row) -> Row:
 def attachment_rows(post: Row) -> list[Row]:
     return [
         {
-            "source_id": a["id"],
+            "source_id": vendor_id(a.get("id")),
             "ticket_id": post["ticketid"],
             "note_id": f"post:{post['id']}",
             "filename": a.get("filename"),
@@ -144,7 +151,7 @@ def attachment_rows(post: Row) -> list[Row]:
 
 def staff_row(raw: Row) -> Row:
     return {
-        "source_id": f"staff:{raw['id']}",
+        "source_id": f"staff:{vendor_id(raw.get('id'))}",
         "kind": "staff",
         "name": raw.get("fullname"),
         "email": raw.get("email"),
@@ -157,7 +164,7 @@ def staff_row(raw: Row) -> Row:
 def user_row(raw: Row) -> Row:
     email = raw.get("email")
     return {
-        "source_id": f"user:{raw['id']}",
+        "source_id": f"user:{vendor_id(raw.get('id'))}",
         "kind": "requester",
         "name": raw.get("fullname"),
         "email": email[0] if isinstance(email, list) else email,

@@ -26,6 +26,7 @@ from typing import Any
 from deskbridge.contract import Batch, ReadContext, Scope
 from deskbridge.errors import PayloadError
 from deskbridge.http import HttpSession
+from deskbridge.validate import reading
 
 from . import mapping as m
 from .client import KayakoClient, Record
@@ -110,7 +111,8 @@ class KayakoReader:
     async def _people(self) -> AsyncIterator[Batch]:
         staff = await self.client.lookup("/Base/Staff")
         batch = Batch(complete=[Scope("people", None, {"kind": "staff"})])
-        batch.add("people", [m.staff_row(s) for s in staff])
+        with reading("kayako", "/Base/Staff"):
+            batch.add("people", [m.staff_row(s) for s in staff])
         yield batch
         async for batch in self._users(int(self.people_state.get("max_user_id", 0)) + 1, full=False):
             yield batch
@@ -122,7 +124,8 @@ class KayakoReader:
             top = max((int(u["id"]) for u in users), default=marker - 1)
             self.people_state["max_user_id"] = max(int(self.people_state.get("max_user_id", 0)), top)
             batch = Batch(state={"people": dict(self.people_state)})
-            batch.add("people", [m.user_row(u) for u in users])
+            with reading("kayako", "users"):
+                batch.add("people", [m.user_row(u) for u in users])
             last = len(users) < USER_PAGE
             if full and last:
                 batch.complete.append(Scope("people", None, {"kind": "requester"}, since=since))
@@ -198,13 +201,15 @@ class KayakoReader:
 
     @staticmethod
     def _add_ticket(batch: Batch, ticket: Record, lookups: m.Lookups) -> None:
-        batch.add("tickets", [m.ticket_row(ticket, lookups)])
-        notes, tracks = m.ticket_children(ticket)
-        batch.add("notes", notes)
+        with reading("kayako", "tickets", ticket.get("id")):
+            row = m.ticket_row(ticket, lookups)
+            notes, tracks = m.ticket_children(ticket)
+            posts = [m.post_row(post) for post in ticket.get("posts", ())]
+            attachments = [a for post in ticket.get("posts", ()) for a in m.attachment_rows(post)]
+        batch.add("tickets", [row])
+        batch.add("notes", notes + posts)
         batch.add("time_entries", tracks)
-        for post in ticket.get("posts", ()):
-            batch.add("notes", [m.post_row(post)])
-            batch.add("attachments", m.attachment_rows(post))
+        batch.add("attachments", attachments)
 
     # -- reconcile --------------------------------------------------------------------------
     async def _reconcile(self, lookups: m.Lookups, statuses: list[str], *, closed: bool) -> AsyncIterator[Batch]:

@@ -23,6 +23,8 @@ from deskbridge.errors import (
     VendorRejected,
 )
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
+from deskbridge.validate import check_ids
 
 from .clock import ServerClock
 
@@ -47,7 +49,7 @@ def parse_json(response: httpx.Response, resource: str) -> Any:
         return json.loads(response.content)
     except ValueError as exc:
         raise PayloadError(
-            f"malformed JSON ({exc}); body starts {response.text[:80]!r}",
+            f"malformed JSON ({exc}); body starts {excerpt(response, 80)!r}",
             vendor="m4",
             resource=resource,
             status=response.status_code,
@@ -62,7 +64,7 @@ def vendor_message(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict) and isinstance(body.get("Message"), str):
         return str(body["Message"])
-    return response.text[:200].strip() or response.reason_phrase
+    return excerpt(response, 200) or response.reason_phrase
 
 
 def refuse(response: httpx.Response, resource: str, record_id: str | None) -> FatalError:
@@ -189,12 +191,15 @@ def record(value: Any, resource: str) -> Record:
     """One M4 object: a JSON object with an ``ID``."""
     if not isinstance(value, dict) or "ID" not in value:
         raise PayloadError("expected a JSON object with an ID", vendor="m4", resource=resource)
+    check_ids([value], "ID", vendor="m4", resource=resource)
     return value
 
 
 def records(value: Any, resource: str) -> list[Record]:
-    """An array of M4 objects."""
-    return [record(item, resource) for item in _list(value, resource)]
+    """An array of M4 objects, each with its own ID (checked inside the retry loop)."""
+    found = [record(item, resource) for item in _list(value, resource)]
+    check_ids(found, "ID", vendor="m4", resource=resource)
+    return found
 
 
 def records_or_one(value: Any, resource: str) -> list[Record]:

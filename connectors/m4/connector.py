@@ -22,6 +22,7 @@ from deskbridge.contract import (
 )
 from deskbridge.http import HttpSession
 from deskbridge.redact import SCRUBBER
+from deskbridge.validate import check_batch
 
 from . import writer
 from .client import M4Client
@@ -94,11 +95,11 @@ class M4Connector(Connector):
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
         async for batch in M4Reader(self.client, self.session, self.options, ctx).read():
-            yield batch
+            yield check_batch(batch, self.vendor)
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         self.session.category = "reconcile"
-        return await reread(self.client, ticket_ids)
+        return check_batch(await reread(self.client, ticket_ids), self.vendor)
 
     async def write(
         self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]

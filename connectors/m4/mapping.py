@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from deskbridge import mappings
+from deskbridge.validate import number, vendor_id
 
 from .clock import ServerClock
 
@@ -26,7 +27,7 @@ def ticket_row(raw: Row, clock: ServerClock) -> Row:
     vocab = mappings.load("m4")
     status, priority = _label(raw.get("TicketState")), _label(raw.get("Priority"))
     return {
-        "source_id": str(raw["ID"]),
+        "source_id": vendor_id(raw.get("ID"), "ID"),
         "number": raw.get("TicketNumber") or str(raw["ID"]),
         "subject": None,
         "status": status,
@@ -85,8 +86,8 @@ def note_row(raw: Row, clock: ServerClock) -> Row:
     """A TicketNote: NOTE is public, LOG private; both are work notes, never replies."""
     user = raw.get("UserName") or None
     return {
-        "source_id": str(raw["ID"]),
-        "ticket_id": str(raw["TicketID"]),
+        "source_id": vendor_id(raw.get("ID"), "ID"),
+        "ticket_id": vendor_id(raw.get("TicketID"), "TicketID"),
         "kind": "note",
         "visibility": NOTE_TYPES.get(str(raw.get("NoteType") or "NOTE").upper(), "private"),
         "author_id": user_id(user),
@@ -103,11 +104,11 @@ def entry_row(raw: Row, clock: ServerClock) -> Row:
     """A TimeEntry: ``Minutes`` worked by technician ``TechID``; M4 records no billable time."""
     minutes = raw.get("Minutes")
     return {
-        "source_id": str(raw["ID"]),
-        "ticket_id": str(raw["TicketID"]),
+        "source_id": vendor_id(raw.get("ID"), "ID"),
+        "ticket_id": vendor_id(raw.get("TicketID"), "TicketID"),
         "worker_id": f"tech:{raw['TechID']}" if raw.get("TechID") is not None else None,
         "worker_name": None,
-        "seconds_worked": int(minutes) * 60 if minutes is not None else None,
+        "seconds_worked": number(minutes, "Minutes") * 60 if minutes is not None else None,  # type: ignore[operator]
         "seconds_billable": None,
         "work_time": clock.to_utc(raw.get("Time")),
         "bill_time": None,

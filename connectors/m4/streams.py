@@ -20,16 +20,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from deskbridge.contract import Batch, ReadContext, Scope, row_hash
 from deskbridge.http import HttpSession
+from deskbridge.validate import check_rows, reading
 
 from . import mapping as m
-from .client import M4Client
+from .client import M4Client, Record
+from .clock import ServerClock
+from .mapping import Row
 
 if TYPE_CHECKING:
     from .connector import M4Options
@@ -98,7 +101,7 @@ class M4Reader:
     async def _snapshot(self) -> Batch:
         asked = datetime.now(UTC)
         records = await self.client.tickets()
-        rows = [m.ticket_row(r, self.clock) for r in records]
+        rows = _mapped("tickets", m.ticket_row, records, self.clock)
         stored = self.ctx.warehouse.hashes("tickets")
         seen = {row["source_id"] for row in rows}
         changed = {r["source_id"] for r in rows if stored.get(r["source_id"]) != _hash(r)}
@@ -109,7 +112,7 @@ class M4Reader:
         # tickets the snapshot lacks are candidates, confirmed by a read of each (404: gone)
         batch = Batch(complete=[Scope("tickets", since=asked), Scope("people", since=asked)])
         batch.add("tickets", rows)
-        batch.add("people", m.people_rows(records))
+        batch.add("people", _people(records))
         batch.state["tickets"] = self.state.dump()
         self.ctx.progress("tickets", len(rows), len(rows))
         return batch
@@ -143,7 +146,7 @@ class M4Reader:
             start = datetime.fromisoformat(self.watermark) - lookback
         notes = await self.client.notes_between(start, None)
         batch = Batch(state={"notes": {"watermark": asked.isoformat()}})
-        batch.add("notes", [m.note_row(n, self.clock) for n in notes])
+        batch.add("notes", _mapped("notes", m.note_row, notes, self.clock))
         return batch
 
     async def _sweep(self, current: Pass) -> AsyncIterator[Batch]:
@@ -156,7 +159,7 @@ class M4Reader:
             last = end >= asked  # the last window has no end: it holds notes dated in the future
             notes = await self.client.notes_between(start, None if last else end)
             batch = Batch()
-            batch.add("notes", [m.note_row(n, self.clock) for n in notes])
+            batch.add("notes", _mapped("notes", m.note_row, notes, self.clock))
             if last:
                 current.swept, current.sweep_from = True, None
                 since = datetime.fromtimestamp(current.started, UTC)
@@ -219,8 +222,8 @@ async def children(client: M4Client, ticket_ids: list[str], *, notes: bool) -> B
             batch.deleted["tickets"].append(ticket_id)
             continue
         kept.append(ticket_id)
-        batch.add("time_entries", [m.entry_row(e, client.clock) for e in entries])
-        batch.add("notes", [m.note_row(n, client.clock) for n in ticket_notes])
+        batch.add("time_entries", _mapped("time_entries", m.entry_row, entries, client.clock))
+        batch.add("notes", _mapped("notes", m.note_row, ticket_notes, client.clock))
     if kept:
         batch.complete.append(Scope("time_entries", tuple(kept)))
         if notes:
@@ -234,9 +237,24 @@ async def reread(client: M4Client, ticket_ids: list[str]) -> Batch:
     present = [t for t in found if t is not None]
     batch = await children(client, [str(t["ID"]) for t in present], notes=True)
     batch.deleted["tickets"] += [i for i, t in zip(ticket_ids, found, strict=True) if t is None]
-    batch.add("tickets", [m.ticket_row(t, client.clock) for t in present])
-    batch.add("people", m.people_rows(present))
+    batch.add("tickets", _mapped("tickets", m.ticket_row, present, client.clock))
+    batch.add("people", _people(present))
     return batch
+
+
+def _mapped(resource: str, to_row: Callable[..., Row], records: list[Record], clock: ServerClock) -> list[Row]:
+    """Canonical rows of raw records; a record the mapping cannot read fails the run, naming it."""
+    out = []
+    for raw in records:
+        with reading("m4", resource, str(raw.get("ID"))):
+            out.append(to_row(raw, clock))
+    check_rows(out, vendor="m4", resource=resource)  # before any is hashed
+    return out
+
+
+def _people(records: list[Record]) -> list[Row]:
+    with reading("m4", "people"):
+        return m.people_rows(records)
 
 
 def _hash(row: dict[str, Any]) -> str:

@@ -23,6 +23,8 @@ from deskbridge.errors import (
     VendorRejected,
 )
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
+from deskbridge.validate import check_ids
 
 TICKETS = "/api/v2/ticket"
 MESSAGES = "/api/v2/message"
@@ -65,7 +67,7 @@ def parser(
             body = orjson.loads(response.content)
         except orjson.JSONDecodeError as exc:
             raise PayloadError(
-                f"malformed JSON ({exc}); body starts {response.text[:60]!r}", **where
+                f"malformed JSON ({exc}); body starts {excerpt(response, 60)!r}", **where
             ) from None
         return _UNWRAP[kind](body, resource)
 
@@ -79,7 +81,7 @@ def _error_message(response: httpx.Response) -> str:
         body = None
     if isinstance(body, dict) and isinstance(body.get("message"), str):
         return body["message"]
-    return response.text[:200].strip() or response.reason_phrase
+    return excerpt(response, 200) or response.reason_phrase
 
 
 def _listing(body: Any, resource: str) -> Listing:
@@ -111,6 +113,26 @@ def _unexpected(kind: str, body: Any, resource: str) -> PayloadError:
     )
 
 
+def checked(parse: Callable[[httpx.Response], Any], resource: str) -> Callable[[httpx.Response], Any]:
+    """``parse``, then the ids of what it found checked (inside the retry loop): tickets of a
+    listing, or an item's own id and its timeline's messages and notes, each present and once."""
+
+    def run(response: httpx.Response) -> Any:
+        found = parse(response)
+        if isinstance(found, Listing):
+            check_ids(found.tickets, "id", vendor="omnidesk", resource=resource)
+        elif isinstance(found, dict):
+            check_ids([found], "id", vendor="omnidesk", resource=resource)
+            timeline = found.get("timeline") or ()
+            entries = [e for e in timeline if isinstance(e, dict) and e.get("type") != "event" and "content" in e]
+            for kind in ("note", "message"):
+                same = [e for e in entries if (e.get("type") == "note") == (kind == "note")]
+                check_ids(same, "id", vendor="omnidesk", resource=f"{resource} timeline {kind}s")
+        return found
+
+    return run
+
+
 _UNWRAP: dict[str, Callable[[Any, str], Any]] = {"list": _listing, "item": _item, "result": _result}
 
 
@@ -131,14 +153,14 @@ class OmnideskClient:
             "GET",
             TICKETS,
             params=params,
-            parse=parser("list", "tickets"),
+            parse=checked(parser("list", "tickets"), f"tickets from {start}"),
             resource="tickets",
             allow=ERROR_STATUSES,
         )
 
     async def ticket(self, ticket_id: str) -> Record | None:
         """One ticket with its timeline of messages and notes; ``None`` when it is gone."""
-        parse = parser("item", "tickets", ticket_id)
+        parse = checked(parser("item", "tickets", ticket_id), f"ticket {ticket_id}")
 
         def found(response: httpx.Response) -> Record | None:
             return None if response.status_code == 404 else parse(response)  # type: ignore[no-any-return]

@@ -22,6 +22,7 @@ from deskbridge.contract import (
 )
 from deskbridge.http import HttpSession
 from deskbridge.redact import SCRUBBER
+from deskbridge.validate import check_batch
 
 from . import writer
 from .auth import ApiKeyAuth
@@ -105,7 +106,7 @@ class OmnideskConnector(Connector):
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
         async for batch in OmnideskReader(self.client, self.session, self.options, ctx).read():
-            yield batch
+            yield check_batch(batch, self.vendor)
 
     async def write(
         self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]
@@ -115,7 +116,7 @@ class OmnideskConnector(Connector):
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         """Re-read these tickets with their timelines; a ticket answering 404 is deleted."""
-        return await read_tickets(self.client, writer.ticket_ids(ticket_ids))
+        return check_batch(await read_tickets(self.client, writer.ticket_ids(ticket_ids)), self.vendor)
 
     async def batch(
         self,

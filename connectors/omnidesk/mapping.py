@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from deskbridge import mappings
 from deskbridge.errors import PayloadError
+from deskbridge.validate import InvalidRecord, number
 
 Row = dict[str, Any]
 ZONE = ZoneInfo("Europe/Amsterdam")
@@ -48,17 +49,11 @@ def latest_utc(value: str | None) -> datetime | None:
 
 def ident(value: object) -> str | None:
     """An id sent as a number or a numeric string, as a string; ``None`` for absent or 0."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool):
-        number = value
-    elif isinstance(value, str) and DIGITS.match(value.strip()):
-        number = int(value)
-    else:
-        raise PayloadError(f"expected a numeric id, got {value!r}", vendor="omnidesk")
-    return str(number) if number else None
+    try:
+        found = number(value, "id", optional=True)
+    except InvalidRecord as exc:
+        raise PayloadError(f"expected a numeric id: {exc}", vendor="omnidesk") from None
+    return str(found) if found else None
 
 
 def required_ident(value: object, what: str) -> str:

@@ -30,6 +30,7 @@ import structlog
 from deskbridge.contract import Batch, ReadContext, Scope, row_hash
 from deskbridge.errors import PayloadError
 from deskbridge.http import HttpSession
+from deskbridge.validate import reading
 
 from . import mapping as m
 from .client import Listing, OmnideskClient, Record
@@ -81,7 +82,8 @@ async def read_tickets(client: OmnideskClient, ids: list[str]) -> Batch:
         if item is None:
             batch.deleted.setdefault("tickets", []).append(ticket_id)
             continue
-        ticket, notes, people = m.item_rows(item)
+        with reading("omnidesk", "tickets", ticket_id):
+            ticket, notes, people = m.item_rows(item)
         batch.add("tickets", [ticket])
         batch.add("notes", notes)
         batch.add("people", people)
@@ -225,7 +227,8 @@ class OmnideskReader:
             return False
         if self.ctx.full_refresh or (recheck_from is not None and entry.latest >= recheck_from):
             return True
-        return self.hashes.get(entry.id) != row_hash("tickets", m.ticket_row(entry.raw))
+        with reading("omnidesk", "tickets", entry.id):
+            return self.hashes.get(entry.id) != row_hash("tickets", m.ticket_row(entry.raw))
 
     async def _read(self, ids: list[Entry] | list[str]) -> Batch:
         wanted = [i.id if isinstance(i, Entry) else i for i in ids]

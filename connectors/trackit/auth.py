@@ -18,7 +18,7 @@ import orjson
 
 from deskbridge.errors import AuthError, FatalError, PayloadError, RetriableError
 from deskbridge.http import reject_html
-from deskbridge.redact import scrub
+from deskbridge.redact import excerpt
 
 EARLY_S = 120.0  # renew this long before expiry, as BMC's own clients do
 VENDOR = "trackit"
@@ -147,7 +147,7 @@ def _token_body(response: httpx.Response) -> dict[str, object]:
         )
     if response.status_code == 429 or response.status_code >= 500:
         raise TokenUnavailable(
-            f"vendor answered {response.status_code}: {scrub(response.text[:200])}", **where
+            f"vendor answered {response.status_code}: {excerpt(response, 200)}", **where
         )
     try:
         reject_html(response, VENDOR, "token")

@@ -15,6 +15,8 @@ import orjson
 
 from deskbridge.errors import FatalError, PayloadError, VendorRejected
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
+from deskbridge.validate import check_ids
 
 from .catalog import DisplayNames
 
@@ -32,7 +34,7 @@ def parse_json(response: httpx.Response) -> Any:
         return orjson.loads(response.content)
     except orjson.JSONDecodeError as exc:
         raise PayloadError(
-            f"malformed JSON ({exc}); body starts {response.text[:80]!r}",
+            f"malformed JSON ({exc}); body starts {excerpt(response, 80)!r}",
             vendor=VENDOR,
             resource=resource,
             status=response.status_code,
@@ -51,6 +53,16 @@ def seq_values(wire: Any, what: str) -> Record:
         raise PayloadError(
             f"a {what} record is not keyed by field sequence", vendor=VENDOR, resource=what
         ) from None
+
+
+def checked(records: list[Record], resource: str, ticket_id: int) -> list[Record]:
+    """Records whose ids (field 1) are present, numeric and unique, inside the retry loop."""
+    check_ids(records, _record_id, vendor=VENDOR, resource=f"{resource} of ticket {ticket_id}")  # type: ignore[arg-type]
+    return records
+
+
+def _record_id(record: Record) -> Any:
+    return record.get(1)
 
 
 def display_names(wire: dict[str, Any]) -> dict[int, str]:
@@ -131,7 +143,7 @@ class TrackitClient:
             f"/tickets/{ticket_id}/Notes/0/0",
             "notes",
             str(ticket_id),
-            lambda body: [seq_values(n, "note") for n in _member(body, "TicketNotes")],
+            lambda body: checked([seq_values(n, "note") for n in _member(body, "TicketNotes")], "notes", ticket_id),
             params=NOTES_QUERY,
         )
 
@@ -140,7 +152,9 @@ class TrackitClient:
             f"/tickets/{ticket_id}/Attachments/0/0",
             "attachments",
             str(ticket_id),
-            lambda body: [seq_values(a, "attachment") for a in _member(body, "TicketAttachments")],
+            lambda body: checked(
+                [seq_values(a, "attachment") for a in _member(body, "TicketAttachments")], "attachments", ticket_id
+            ),
         )
 
     async def assignments(self, ticket_id: int) -> list[Record]:
@@ -192,5 +206,5 @@ def _write_answer(response: httpx.Response) -> Any:
         ) from None
     if response.status_code == 400:
         reason = body.get("Message") if isinstance(body, dict) else None
-        raise VendorRejected(f"refused: {reason or response.text[:200]}", vendor=VENDOR, status=400)
+        raise VendorRejected(f"refused: {reason or excerpt(response, 200)}", vendor=VENDOR, status=400)
     return body

@@ -22,6 +22,7 @@ from deskbridge.contract import (
 from deskbridge.http import HttpSession
 from deskbridge.mapcheck import FieldCatalog
 from deskbridge.redact import SCRUBBER
+from deskbridge.validate import check_batch
 
 from . import catalog
 from .auth import Token, TrackitAuth
@@ -120,10 +121,10 @@ class TrackitConnector(Connector):
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
         async for batch in TrackitReader(self.client, self.options, ctx).read():
-            yield batch
+            yield check_batch(batch, self.vendor)
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
-        return await read_tickets(self.client, ticket_ids)
+        return check_batch(await read_tickets(self.client, ticket_ids), self.vendor)
 
     async def write(
         self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from deskbridge.contract import Batch, Scope, row_hash
+from deskbridge.validate import reading
 
 from . import mapping as m
 from .client import Record, TrackitClient
@@ -65,7 +66,8 @@ class Loader:
         record = await self.client.ticket(ticket_id)
         if record is None:
             return Loaded(ticket_id)
-        row = m.ticket_row(record)
+        with reading("trackit", "tickets", str(ticket_id)):
+            row = m.ticket_row(record)
         if not self.force_children and self.hashes.get(row["source_id"]) == row_hash("tickets", row):
             return Loaded(ticket_id, record, row)
         c = self.client
@@ -84,10 +86,11 @@ class Loader:
                     batch.deleted.setdefault("tickets", []).append(str(item.ticket_id))
                     self.seen.deleted.add(str(item.ticket_id))
                 continue
-            self.people.named(m.ticket_people(item.record))
-            if item.children is not None:
-                self._add_ticket(batch, item)
-                reread.append(str(item.ticket_id))
+            with reading("trackit", "tickets", str(item.ticket_id)):
+                self.people.named(m.ticket_people(item.record))
+                if item.children is not None:
+                    self._add_ticket(batch, item)
+                    reread.append(str(item.ticket_id))
         self.seen.reread.update(reread)
         batch.complete += [Scope(entity, tuple(reread)) for entity in CHILDREN]
         batch.add("people", self.people.drain())
@@ -96,11 +99,14 @@ class Loader:
     def _add_ticket(self, batch: Batch, item: Loaded) -> None:
         assert item.row is not None and item.record is not None and item.children is not None
         notes, attachments, assignments = item.children
+        note_rows = [m.note_row(n) for n in notes]
+        entries = [t for t in map(m.time_entry_row, notes) if t is not None]
+        files = [m.attachment_row(a, item.row["source_id"]) for a in attachments]
         item.row["raw"]["assignments"] = [m.raw(a) for a in assignments]
         batch.add("tickets", [item.row])
-        batch.add("notes", [m.note_row(n) for n in notes])
-        batch.add("time_entries", [t for t in map(m.time_entry_row, notes) if t is not None])
-        batch.add("attachments", [m.attachment_row(a, item.row["source_id"]) for a in attachments])
+        batch.add("notes", note_rows)
+        batch.add("time_entries", entries)
+        batch.add("attachments", files)
         self.people.emit(m.ticket_people(item.record))
         for note in notes:
             self.people.named(m.note_people(note), emit_new=True)

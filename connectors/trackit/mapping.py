@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from deskbridge import mappings
+from deskbridge.validate import number, vendor_id
 
 from .catalog import field_map
 
@@ -58,7 +59,7 @@ def ticket_row(record: Record) -> Row:
     closed = get["resolved_at"] is not None
     updated = max(filter(None, (get["updated_at"], get["latest_note_at"])), default=None)
     return {
-        "source_id": str(get["number"]),
+        "source_id": vendor_id(get["number"], "ticket number"),
         "number": str(get["number"]),
         "subject": get["subject"],
         "status": get["status"],
@@ -84,8 +85,8 @@ def note_row(record: Record) -> Row:
     """A note is a ``reply`` when it carries an e-mail address (a mail to or from the requestor)."""
     by_requestor = bool(record.get(N_REQUESTOR)) and not record.get(N_TECH)
     return {
-        "source_id": str(record[N_ID]),
-        "ticket_id": str(record[N_TICKET]),
+        "source_id": vendor_id(record.get(N_ID), "note id"),
+        "ticket_id": vendor_id(record.get(N_TICKET), "note ticket id"),
         "kind": "reply" if record.get(N_EMAIL) else "note",
         "visibility": "private" if record.get(N_PRIVATE) is True else "public",
         "author_id": requestor_id(record.get(N_REQUESTOR))
@@ -102,12 +103,12 @@ def note_row(record: Record) -> Row:
 
 def time_entry_row(record: Record) -> Row | None:
     """The time logged on a note (its Duration, in seconds); billable when Track Time is on."""
-    seconds = int(record.get(N_DURATION) or 0)
+    seconds = number(record.get(N_DURATION), "note duration", optional=True)
     if not seconds:
         return None
     return {
-        "source_id": str(record[N_ID]),
-        "ticket_id": str(record[N_TICKET]),
+        "source_id": vendor_id(record.get(N_ID), "note id"),
+        "ticket_id": vendor_id(record.get(N_TICKET), "note ticket id"),
         "worker_id": technician_id(record.get(N_TECH)),
         "worker_name": record.get(N_TECH_NAME),
         "seconds_worked": seconds,
@@ -124,11 +125,11 @@ def attachment_row(record: Record, ticket_id: str) -> Row:
     """Attachment metadata; the list does not say which note a file came with, nor its type."""
     size = record.get(A_SIZE)
     return {
-        "source_id": str(record[A_ID]),
+        "source_id": vendor_id(record.get(A_ID), "attachment id"),
         "ticket_id": ticket_id,
         "note_id": None,
         "filename": record.get(A_NAME),
-        "size_bytes": int(size) if size is not None else None,
+        "size_bytes": number(size, "attachment size", optional=True),
         "content_type": None,
         "created_at": None,
         "raw": raw(record),

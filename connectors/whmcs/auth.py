@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import httpx
 
 from deskbridge.errors import AuthError, RetriableError
+from deskbridge.redact import SCRUBBER, excerpt
 
 
 def md5_hex(password: str) -> str:
@@ -102,7 +103,8 @@ class KeliwebAuth(httpx.Auth):
         if status == 429 or status >= 500:
             raise RetriableError(f"the token endpoint answered {status}", **where)
         if status != 200:
-            detail = body.get("message") or body.get("error") or response.text[:120].strip()
+            detail = body.get("message") or body.get("error") or excerpt(response, 120)
             grant = "refresh-token" if refresh else "password"
             raise AuthError(f"the {grant} grant was refused: {detail}", **where)  # type: ignore[arg-type]
         self._access, self._refresh = str(token), body.get("refresh_token") or self._refresh
+        SCRUBBER.add([self._access, self._refresh or ""])  # made per login: unknown to the config

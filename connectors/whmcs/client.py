@@ -16,6 +16,8 @@ import httpx
 
 from deskbridge.errors import AuthError, NotFound, PayloadError, PermissionDenied, VendorRejected
 from deskbridge.http import HttpSession, reject_html
+from deskbridge.redact import excerpt
+from deskbridge.validate import check_ids
 
 from .mapping import as_int, items
 
@@ -33,7 +35,7 @@ def parse_body(response: httpx.Response, resource: str, record_id: str | None = 
         body = json.loads(response.content)
     except ValueError as exc:
         raise PayloadError(
-            f"malformed JSON ({exc}); body starts {response.text[:80]!r}", status=response.status_code, **where
+            f"malformed JSON ({exc}); body starts {excerpt(response, 80)!r}", status=response.status_code, **where
         ) from None
     if not isinstance(body, dict):
         raise PayloadError(f"expected a JSON object, got {type(body).__name__}", **where)
@@ -73,7 +75,7 @@ def _refusal(response: httpx.Response, where: dict[str, Any]) -> AuthError | Per
         message = str(json.loads(response.content).get("message") or "")
     except (ValueError, AttributeError):
         message = ""
-    message = message or response.text[:200].strip() or "403 Forbidden"
+    message = message or excerpt(response, 200) or "403 Forbidden"
     # "Authentication Failed", "Invalid or missing credentials", "Administrator Account Disabled"
     if any(word in message.lower() for word in ("authentication", "credentials", "administrator")):
         hint = "authentication refused: check identifier/secret, or the admin username/password"
@@ -120,13 +122,14 @@ class WhmcsClient:
             "GetTickets", limitstart=start, limitnum=num, status=status, ignore_dept_assignments="true"
         )
         found = items(body.get("tickets"), "ticket")
+        check_ids(found, "id", vendor="whmcs", resource=f"GetTickets from {start}")
         returned = as_int(body.get("numreturned", len(found)))
         return Page(found, as_int(body.get("totalresults")), as_int(body.get("startnumber", start)), returned)
 
     async def ticket(self, ticket_id: str) -> Record | None:
         """One ticket with its replies and notes, or ``None`` when WHMCS no longer has it."""
         try:
-            return await self.call("GetTicket", ticket_id, ticketid=ticket_id)
+            return checked_ticket(await self.call("GetTicket", ticket_id, ticketid=ticket_id), "GetTicket", ticket_id)
         except NotFound as exc:
             if TICKET_GONE in str(exc).lower():
                 return None
@@ -134,11 +137,15 @@ class WhmcsClient:
 
     async def departments(self) -> list[Record]:
         body = await self.call("GetSupportDepartments", ignore_dept_assignments="true")
-        return items(body.get("departments"), "department")
+        found = items(body.get("departments"), "department")
+        check_ids(found, "id", vendor="whmcs", resource="GetSupportDepartments")
+        return found
 
     async def admins(self) -> list[Record]:
         body = await self.call("GetAdminUsers", include_disabled="1")
-        return items(body.get("admin_users"), "admin_user")
+        found = items(body.get("admin_users"), "admin_user")
+        check_ids(found, "id", vendor="whmcs", resource="GetAdminUsers")
+        return found
 
 
 class KeliwebClient:
@@ -163,8 +170,21 @@ class KeliwebClient:
     async def ticket(self, ticket_id: str) -> Record | None:
         """One of the reseller's tickets, or ``None`` when it is gone or not the reseller's."""
         try:
-            return await self.call("get-ticket", ticket_id, ticketid=ticket_id)
+            return checked_ticket(await self.call("get-ticket", ticket_id, ticketid=ticket_id), "get-ticket", ticket_id)
         except NotFound as exc:
             if TICKET_GONE in str(exc).lower():
                 return None
             raise
+
+
+def checked_ticket(body: Record, action: str, ticket_id: str) -> Record:
+    """A ticket whose own id, reply ids and note ids are all present, well-formed and unique."""
+    where = f"{action} ticket {ticket_id}"
+    check_ids([body], lambda t: t.get("ticketid", t.get("id")), vendor="whmcs", resource=where)
+    check_ids(items(body.get("replies"), "reply"), "replyid", vendor="whmcs", resource=f"{where} replies", zero=True)
+    check_ids(items(body.get("notes"), "note"), _note_id, vendor="whmcs", resource=f"{where} notes")
+    return body
+
+
+def _note_id(note: Record) -> Any:
+    return note.get("noteid", note.get("id"))  # GetTicket says noteid, GetTicketNotes id

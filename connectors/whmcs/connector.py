@@ -24,6 +24,7 @@ from deskbridge.contract import (
 from deskbridge.errors import ConfigError
 from deskbridge.http import HttpSession
 from deskbridge.redact import SCRUBBER
+from deskbridge.validate import check_batch
 
 from .auth import KeliwebAuth, WhmcsAuth, md5_hex
 from .client import API_PATH, KeliwebClient, WhmcsClient
@@ -154,7 +155,7 @@ class WhmcsConnector(Connector):
         else:
             reader = WhmcsReader(self.client, self.session, self.options, ctx)
         async for batch in reader.read():
-            yield batch
+            yield check_batch(batch, self.vendor)
 
     async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
         self.session.category = "write"

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from deskbridge import mappings
+from deskbridge.validate import number, vendor_id
 
 Row = dict[str, Any]
 WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"
@@ -48,6 +49,7 @@ def as_int(value: Any) -> int:
 
 
 def as_id(value: Any) -> str:
+    """A lenient id, for values we send back to WHMCS; records read from it use :func:`vendor_id`."""
     return str(as_int(value)) if value not in (None, "") else ""
 
 
@@ -91,21 +93,22 @@ def admin_name(raw: Row) -> str:
 
 def requester_id(userid: Any, email: str | None) -> str | None:
     """``client:<userid>`` for a client, ``guest:<lowercased e-mail>`` for anyone else."""
-    if as_int(userid):
-        return f"client:{as_int(userid)}"
+    client = number(userid, "userid", optional=True)
+    if client:
+        return f"client:{client}"
     return f"guest:{email.strip().lower()}" if email and email.strip() else None
 
 
 def ticket_id_of(raw: Row) -> str:
     """GetTicket says ``ticketid``, GetTickets items say ``id``."""
-    return as_id(raw.get("ticketid", raw.get("id")))
+    return vendor_id(raw.get("ticketid", raw.get("id")), "ticketid")
 
 
 def ticket_row(raw: Row, lookups: Lookups) -> Row:
     vocab = mappings.load("whmcs")
     status, priority = raw.get("status") or None, raw.get("priority") or None
     deptid = as_id(raw.get("deptid"))
-    flag = as_int(raw.get("flag"))
+    flag = number(raw.get("flag"), "flag", optional=True)
     return {
         "source_id": ticket_id_of(raw),
         "number": str(raw.get("tid") or raw.get("ticketnum") or "") or None,
@@ -134,7 +137,7 @@ def message_rows(raw: Row, lookups: Lookups) -> list[Row]:
 
 
 def _message_row(ticket_id: str, m: Row, lookups: Lookups) -> Row:
-    reply_id = as_int(m.get("replyid"))
+    reply_id = vendor_id(m.get("replyid"), "replyid", zero=True)
     admin = m.get("admin") or ""
     if admin:
         author = _admin_id(admin, lookups)
@@ -143,7 +146,7 @@ def _message_row(ticket_id: str, m: Row, lookups: Lookups) -> Row:
         author = requester_id(m.get("userid"), m.get("email"))
         name = m.get("requestor_name") or m.get("name") or None
     return {
-        "source_id": f"reply:{reply_id}" if reply_id else f"message:{ticket_id}",
+        "source_id": f"reply:{reply_id}" if reply_id != "0" else f"message:{ticket_id}",
         "ticket_id": ticket_id,
         "kind": "reply",
         "visibility": "public",
@@ -162,7 +165,7 @@ def note_rows(raw: Row, lookups: Lookups) -> list[Row]:
     ticket_id = ticket_id_of(raw)
     return [
         {
-            "source_id": f"note:{as_int(n.get('noteid', n.get('id')))}",
+            "source_id": f"note:{vendor_id(n.get('noteid', n.get('id')), 'noteid')}",
             "ticket_id": ticket_id,
             "kind": "note",
             "visibility": "private",
@@ -185,7 +188,7 @@ def _admin_id(name: str, lookups: Lookups) -> str | None:
 
 def admin_row(raw: Row) -> Row:
     return {
-        "source_id": f"admin:{as_int(raw.get('id'))}",
+        "source_id": f"admin:{vendor_id(raw.get('id'))}",
         "kind": "staff",
         "name": admin_name(raw),
         "email": raw.get("email") or None,
@@ -209,7 +212,7 @@ def requester_rows(raw: Row) -> list[tuple[MessageKey, Row]]:
     if person is not None:
         out.append(((str(raw.get("date") or ""), 0), person))
     for m in items(raw.get("replies"), "reply"):
-        reply_id = as_int(m.get("replyid"))
+        reply_id = int(vendor_id(m.get("replyid"), "replyid", zero=True))
         if reply_id and not m.get("admin"):
             person = _person(m.get("userid"), m.get("name"), m.get("email"), m)
             if person is not None:

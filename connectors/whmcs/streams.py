@@ -27,6 +27,7 @@ import structlog
 
 from deskbridge.contract import Batch, ReadContext, Scope, row_hash
 from deskbridge.http import HttpSession
+from deskbridge.validate import reading
 
 from . import mapping as m
 from .client import KeliwebClient, Record, WhmcsClient
@@ -78,7 +79,8 @@ class WhmcsReader:
         return OffsetPages(lambda start, num: self.client.tickets(start, num, status), self.options.page_size)
 
     def _hash(self, ticket: Record) -> str:
-        return row_hash("tickets", m.ticket_row(ticket, self.lookups))
+        with reading("whmcs", "GetTickets", str(ticket.get("id"))):
+            return row_hash("tickets", m.ticket_row(ticket, self.lookups))
 
     # -- changed walk -----------------------------------------------------------------------
     async def _walk(self) -> AsyncIterator[Batch]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from deskbridge.contract import Batch, Scope
 from deskbridge.errors import PayloadError
+from deskbridge.validate import reading
 
 from . import mapping as m
 from .client import Page, Record
@@ -52,9 +53,12 @@ class TicketReader:
         return batch
 
     def add(self, batch: Batch, raw: Record) -> None:
-        batch.add("tickets", [m.ticket_row(raw, self.lookups)])
-        batch.add("notes", m.message_rows(raw, self.lookups) + m.note_rows(raw, self.lookups))
-        batch.add("people", self._people(raw))
+        with reading("whmcs", "GetTicket", str(raw.get("ticketid", raw.get("id")))):
+            tickets, notes = [m.ticket_row(raw, self.lookups)], m.message_rows(raw, self.lookups) + m.note_rows(raw, self.lookups)
+            people = self._people(raw)
+        batch.add("tickets", tickets)
+        batch.add("notes", notes)
+        batch.add("people", people)
 
     def _people(self, raw: Record) -> list[m.Row]:
         rows = []

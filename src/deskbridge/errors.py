@@ -2,7 +2,9 @@
 
 * :class:`FatalError`: stop the run (bad credentials, a 4xx, a payload we cannot read).
 * :class:`RetriableError`: try again after a pause (429, 5xx, timeouts, dropped connections).
-* :class:`SkippableError`: one record is bad; record it and go on.
+
+A bad record in a vendor's answer is a :class:`PayloadError`, not skipped: its batch is never
+committed, so it can prove no deletion (see :mod:`deskbridge.validate`).
 
 Each carries where it happened (vendor, resource, record id, HTTP status) as attributes, and
 its message is already redacted: secrets never reach ``str(error)``.
@@ -78,10 +80,6 @@ class RetriableError(DeskbridgeError):
     def __init__(self, message: str, *, retry_after: float | None = None, **where: object) -> None:
         self.retry_after = retry_after
         super().__init__(message, **where)  # type: ignore[arg-type]
-
-
-class SkippableError(DeskbridgeError):
-    """One record cannot be read or written; the others can."""
 
 
 class StateVersionError(FatalError):

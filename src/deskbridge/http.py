@@ -28,7 +28,7 @@ import structlog
 from aiolimiter import AsyncLimiter
 
 from .errors import AuthError, FatalError, NotFound, PayloadError, PermissionDenied, RetriableError
-from .redact import sanitize_url, scrub
+from .redact import excerpt, sanitize_url, scrub, scrub_for
 
 T = TypeVar("T")
 log = structlog.get_logger("deskbridge.http")
@@ -182,7 +182,7 @@ def _raise_for_status(response: httpx.Response, where: dict[str, Any]) -> None:
     status = response.status_code
     if status < 400:
         return
-    body = scrub(response.text[:300].strip()) or response.reason_phrase
+    body = excerpt(response) or response.reason_phrase
     if status == 429 or status >= 500:
         raise RetriableError(
             f"vendor answered {status}: {body}", retry_after=_retry_after(response), status=status, **where
@@ -206,7 +206,7 @@ def reject_html(response: httpx.Response, vendor: str, resource: str) -> None:
     ctype = response.headers.get("content-type", "")
     head = response.content[:200].lstrip().lower()
     if "text/html" in ctype or head.startswith((b"<!doctype html", b"<html")):
-        title = _html_title(response.text)
+        title = scrub_for(response.request, _html_title(response.text))
         raise PayloadError(
             f"expected data, got an HTML page{f' titled {title!r}' if title else ''} "
             f"from {sanitize_url(str(response.request.url))}",

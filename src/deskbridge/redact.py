@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    import httpx
 
 MASK = "***"
 SENSITIVE_NAMES = frozenset(
@@ -68,3 +71,30 @@ SCRUBBER = Scrubber()
 
 def scrub(text: str) -> str:
     return SCRUBBER(text)
+
+
+def request_secrets(request: httpx.Request) -> list[str]:
+    """The credential values one request carries, including those made for it alone (Kayako's
+    salt and signature, a bearer token): sensitive query and form fields, auth headers."""
+    values = [v for k, v in request.url.params.multi_items() if is_sensitive(k)]
+    if "x-www-form-urlencoded" in request.headers.get("content-type", ""):
+        try:
+            body = request.content.decode("utf-8", "replace")
+        except Exception:  # noqa: BLE001 - a streamed body that was never read carries nothing we saw
+            body = ""
+        values += [v for k, v in parse_qsl(body, keep_blank_values=True) if is_sensitive(k)]
+    for name, value in request.headers.items():
+        if is_sensitive(name) or name.lower() in ("cookie", "proxy-authorization"):
+            values += [value, *value.split(" ", 1)[1:]]  # "Bearer <token>": the token alone too
+    return values
+
+
+def scrub_for(request: httpx.Request, text: str) -> str:
+    """``text`` (e.g. an error page that echoes the request) with every known secret and every
+    credential ``request`` carried masked."""
+    return Scrubber(request_secrets(request))(scrub(text))
+
+
+def excerpt(response: httpx.Response, limit: int = 300) -> str:
+    """The start of a response's text, safe to put in an error message or a log line."""
+    return scrub_for(response.request, response.text[: limit * 4])[:limit].strip()
