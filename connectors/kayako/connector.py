@@ -81,26 +81,17 @@ class KayakoConnector(Connector):
         return f"authenticated; {len(staff)} staff visible"
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
-<<<<<<< HEAD
         reader = KayakoReader(self.client, self.session, self.options, ctx)
         self._reader = reader  # its lookups serve the deletion checks that follow the read
         async for batch in reader.read():
-            yield batch
+            yield check_batch(batch, self.vendor)
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         reader: KayakoReader | None = getattr(self, "_reader", None)
         if reader is None or reader.lookups_read is None:
             reader = KayakoReader(self.client, self.session, self.options, None)  # type: ignore[arg-type]
             await reader.lookups()
-        return await reader.recheck(ticket_ids, reader.lookups_read)  # type: ignore[arg-type]
-=======
-        async for batch in KayakoReader(self.client, self.session, self.options, ctx).read():
-            yield check_batch(batch, self.vendor)
-
-    async def read_tickets(self, ticket_ids: list[str]) -> Batch:
-        reader = KayakoReader(self.client, self.session, self.options, None)  # type: ignore[arg-type]
-        return check_batch(await reader.recheck(ticket_ids, await reader.lookups()), self.vendor)
->>>>>>> validate
+        return check_batch(await reader.recheck(ticket_ids, reader.lookups_read), self.vendor)  # type: ignore[arg-type]
 
     async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
         self.session.category = "write"
