@@ -17,6 +17,7 @@ from deskbridge.contract import (
     CursorKind,
     ReadContext,
     StreamSpec,
+    WriteContext,
     WriteOp,
 )
 from deskbridge.http import HttpSession
@@ -87,9 +88,11 @@ class KayakoConnector(Connector):
         reader = KayakoReader(self.client, self.session, self.options, None)  # type: ignore[arg-type]
         return await reader.recheck(ticket_ids, await reader.lookups())
 
-    async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
+    ) -> str | None:
         self.session.category = "write"
-        return await self.writer.write(op, ticket_id, payload)
+        return await self.writer.write(op, ticket_id, payload, ctx or WriteContext())
 
     async def aclose(self) -> None:
         await self.session.aclose()
