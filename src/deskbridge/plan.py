@@ -231,11 +231,11 @@ class Planner:
 
     def _find_marker(self, side: Side, marker: str, entity: str) -> str | None:
         column = "ticket_id" if entity == "tickets" else "source_id"
-        table, text = ("time_entries", "note") if entity == "time_entries" else ("notes", "body")
-        row = self.con.execute(
-            f"SELECT {column} FROM {table} WHERE connection = ? AND deleted_at IS NULL AND contains({text}, ?) LIMIT 1",
-            [self.sides.conn[side], marker],
-        ).fetchone()
+        sql = f"SELECT {column} FROM notes WHERE connection = ? AND deleted_at IS NULL AND contains(body, ?)"
+        if entity == "time_entries":  # a target without time entries holds them as notes
+            sql = ("SELECT source_id FROM time_entries WHERE connection = ? AND deleted_at IS NULL AND contains(note, ?) "
+                   f"UNION ALL {sql}")  # fmt: skip
+        row = self.con.execute(sql + " LIMIT 1", [self.sides.conn[side], marker] * (2 if entity == "time_entries" else 1)).fetchone()
         return row[0] if row else None
 
     def _created_bases(self, ticket: dict[str, Any], payload: dict[str, Any], origin: Side, target: Side) -> dict[str, Any]:
