@@ -17,6 +17,7 @@ from deskbridge.contract import (
     CursorKind,
     ReadContext,
     StreamSpec,
+    WriteContext,
     WriteOp,
 )
 from deskbridge.http import HttpSession
@@ -93,9 +94,11 @@ class KayakoConnector(Connector):
             await reader.lookups()
         return check_batch(await reader.recheck(ticket_ids, reader.lookups_read), self.vendor)  # type: ignore[arg-type]
 
-    async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
+    ) -> str | None:
         self.session.category = "write"
-        return await self.writer.write(op, ticket_id, payload)
+        return await self.writer.write(op, ticket_id, payload, ctx or WriteContext())
 
     async def aclose(self) -> None:
         await self.session.aclose()

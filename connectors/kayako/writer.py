@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from deskbridge.contract import WriteOp
+from deskbridge.contract import WriteContext, WriteOp
 from deskbridge.errors import VendorRejected
 
 from .client import KayakoClient
@@ -27,8 +27,13 @@ class KayakoWriter:
             self._lookups = Lookups.from_records(*[await self.client.lookup(r) for r in routes])
         return self._lookups
 
-    async def write(self, op: WriteOp, ticket_id: str | None, p: dict[str, Any]) -> str | None:
-        """Perform one write; returns the created record's canonical source id."""
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, p: dict[str, Any], ctx: WriteContext | None = None
+    ) -> str | None:
+        """Perform one write; returns the created record's canonical source id.
+
+        Every create is one request whose ``contents`` carries the recovery marker.
+        """
         if op is WriteOp.ADD_NOTE:
             return await _add_note(self.client, _need(ticket_id), p)
         if op is WriteOp.DELETE_NOTE:
@@ -45,6 +50,8 @@ class KayakoWriter:
             await self.client.update_ticket(_need(ticket_id), await self._ticket_fields(p, op))
             return ticket_id
         if op is WriteOp.CREATE_TICKET:
+            if ctx is not None and ctx.resume:
+                return ctx.resume  # one request, so nothing follows it
             created = await self.client.create("Ticket", await self._new_ticket(p))
             return str(created["id"])
         if op is WriteOp.DELETE_TICKET:

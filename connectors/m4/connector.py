@@ -18,6 +18,7 @@ from deskbridge.contract import (
     CursorKind,
     ReadContext,
     StreamSpec,
+    WriteContext,
     WriteOp,
 )
 from deskbridge.http import HttpSession
@@ -102,7 +103,7 @@ class M4Connector(Connector):
         return check_batch(await reread(self.client, ticket_ids), self.vendor)
 
     async def write(
-        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]
+        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
     ) -> str | None:
         self.session.category = "write"
         return await writer.write(self.client, op, ticket_id, payload)

@@ -18,6 +18,7 @@ from deskbridge.contract import (
     CursorKind,
     ReadContext,
     StreamSpec,
+    WriteContext,
     WriteOp,
 )
 from deskbridge.http import HttpSession
@@ -109,10 +110,10 @@ class OmnideskConnector(Connector):
             yield check_batch(batch, self.vendor)
 
     async def write(
-        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]
+        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
     ) -> str | None:
         self.session.category = self.once.category = "write"
-        return await writer.write(self.client, op, ticket_id, payload)
+        return await writer.write(self.client, op, ticket_id, payload, ctx or WriteContext())
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         """Re-read these tickets with their timelines; a ticket answering 404 is deleted."""

@@ -13,8 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from deskbridge import mappings
-from deskbridge.contract import WriteOp
-from deskbridge.contract import canonical_fields
+from deskbridge.contract import WriteContext, WriteOp, canonical_fields
 from deskbridge.errors import DeskbridgeError, UnmappedValueError, VendorRejected
 
 from . import mapping as m
@@ -73,11 +72,15 @@ def group_id(value: object) -> str:
 
 
 async def write(
-    client: OmnideskClient, op: WriteOp, ticket_id: str | int | None, p: dict[str, Any]
+    client: OmnideskClient,
+    op: WriteOp,
+    ticket_id: str | int | None,
+    p: dict[str, Any],
+    ctx: WriteContext | None = None,
 ) -> str | None:
     """Perform one write; returns the created record's canonical source id."""
     if op is WriteOp.CREATE_TICKET:
-        return await create_ticket(client, p)
+        return await create_ticket(client, p, ctx or WriteContext())
     tid = _need(ticket_id)
     if op is WriteOp.CHANGE_STATUS:
         status = vendor_value("status", p.get("status"))
@@ -191,8 +194,14 @@ async def _reply_route(client: OmnideskClient, tid: str, p: dict[str, Any]) -> d
     return {"type": str(m.ident(channel) or NOTE_CHANNEL), "toAddress": str(to or "")}
 
 
-async def create_ticket(client: OmnideskClient, p: dict[str, Any]) -> str:
-    """POST index (an empty ticket), then its status, priority and first note or reply."""
+async def create_ticket(client: OmnideskClient, p: dict[str, Any], ctx: WriteContext | None = None) -> str:
+    """POST index (an empty ticket), then its status, priority and first note or reply.
+
+    POST index takes no text but the title, so the marker travels in the first message; the
+    new id is reported before any follow-up. A resumed create sets status and priority again
+    (harmless) and posts the message only if the timeline does not hold its marker yet.
+    """
+    ctx = ctx or WriteContext()
     _refuse_unwritable(p)
     direction = p.get("direction", "inbound")
     if direction not in ("inbound", "outbound"):
@@ -203,13 +212,26 @@ async def create_ticket(client: OmnideskClient, p: dict[str, Any]) -> str:
     note = {"kind": p.get("body_kind", "note"), "body": p.get("body")}
     if note["body"] is not None:
         check_note(note)
-    created = await client.create_ticket(_create_fields(p, direction))
-    tid = m.required_ident(created.get("id"), "created ticket")
+    if ctx.resume:
+        tid = number(ctx.resume)
+        if note["body"] is not None and await _has_message(client, tid, ctx.marker or str(note["body"])):
+            note["body"] = None
+    else:
+        created = await client.create_ticket(_create_fields(p, direction))
+        tid = m.required_ident(created.get("id"), "created ticket")
+        await ctx.created(tid)
     steps = update_steps(client, tid, follow_up)
     if note["body"] is not None:
         steps.append(("body", lambda: _discard(add_note(client, tid, note))))
     await _run(steps, applied=[f"ticket {tid} created"])
     return tid
+
+
+async def _has_message(client: OmnideskClient, tid: str, needle: str) -> bool:
+    item = await client.ticket(tid)
+    if item is None:
+        raise rejected("This ticket does not exist.", tid)
+    return any(needle in str(entry.get("content") or "") for entry in item.get("timeline") or [])
 
 
 def _create_fields(p: dict[str, Any], direction: str) -> dict[str, str]:

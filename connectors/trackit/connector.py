@@ -17,6 +17,7 @@ from deskbridge.contract import (
     CursorKind,
     ReadContext,
     StreamSpec,
+    WriteContext,
     WriteOp,
 )
 from deskbridge.http import HttpSession
@@ -127,10 +128,10 @@ class TrackitConnector(Connector):
         return check_batch(await read_tickets(self.client, ticket_ids), self.vendor)
 
     async def write(
-        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]
+        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
     ) -> str | None:
         self.session.category = "write"
-        return await Writer(self.client, self.options).write(op, ticket_id, payload)
+        return await Writer(self.client, self.options).write(op, ticket_id, payload, ctx or WriteContext())
 
     async def aclose(self) -> None:
         await self.session.aclose()

@@ -26,11 +26,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from deskbridge import mappings
-from deskbridge.contract import WriteOp
+from deskbridge.contract import WriteContext, WriteOp
 from deskbridge.errors import UnmappedValueError, VendorRejected
 
 from .catalog import field_catalog, field_map, note_types
 from .client import Record, TrackitClient
+from .mapping import N_NOTE
 
 VENDOR = "trackit"
 NOTE_KEYS = {
@@ -61,9 +62,11 @@ class Writer:
     def __init__(self, client: TrackitClient, options: Any) -> None:
         self.client, self.options = client, options
 
-    async def write(self, op: WriteOp, ticket_id: str | None, p: dict[str, Any]) -> str | None:
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, p: dict[str, Any], ctx: WriteContext | None = None
+    ) -> str | None:
         if op is WriteOp.CREATE_TICKET:
-            return await self._create(p)
+            return await self._create(p, ctx or WriteContext())
         handler = {
             WriteOp.UPDATE_FIELDS: self._update,
             WriteOp.ADD_NOTE: self._add_note,
@@ -103,14 +106,27 @@ class Writer:
     async def _delete(self, tid: str, p: dict[str, Any]) -> None:
         await self.client.post(f"/tickets/{tid}/Delete", "tickets", None, tid)
 
-    async def _create(self, p: dict[str, Any]) -> str:
+    async def _create(self, p: dict[str, Any], ctx: WriteContext) -> str:
+        """POST /tickets (the WebApi takes no note on create), then AddNote with the description.
+
+        The new id is reported before the AddNote; a resumed create adds the description only
+        if no note of the ticket carries its marker yet.
+        """
         fields = _ticket_fields(p, NOTE_KEYS)
         description = self.note_dto(p | {"note_type": p.get("note_type", "Ticket Description")})
-        ticket = await self._properties("/tickets", fields, None)
-        new_id = str(ticket[1])
+        if ctx.resume:
+            new_id = ctx.resume
+            if description and await self._has_note(int(new_id), ctx.marker or description["Note"]):
+                description = None
+        else:
+            new_id = str((await self._properties("/tickets", fields, None))[1])
+            await ctx.created(new_id)
         if description:
             await self.client.write_ticket(f"/tickets/{new_id}/AddNote", description, new_id)
         return new_id
+
+    async def _has_note(self, ticket_id: int, needle: str) -> bool:
+        return any(needle in str(note.get(N_NOTE) or "") for note in await self.client.notes(ticket_id))
 
     async def _note(self, path: str, body: Any, tid: str, *, keep_ticket: bool = False) -> str:
         _, note = await self.client.write_ticket(path, body, tid)

@@ -19,6 +19,7 @@ from deskbridge.contract import (
     CursorKind,
     ReadContext,
     StreamSpec,
+    WriteContext,
     WriteOp,
 )
 from deskbridge.errors import ConfigError
@@ -157,9 +158,11 @@ class WhmcsConnector(Connector):
         async for batch in reader.read():
             yield check_batch(batch, self.vendor)
 
-    async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
+    ) -> str | None:
         self.session.category = "write"
-        return await self.writer.write(op, ticket_id, payload)
+        return await self.writer.write(op, ticket_id, payload, ctx or WriteContext())
 
     async def aclose(self) -> None:
         await self.session.aclose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from deskbridge import mappings
-from deskbridge.contract import WriteOp
+from deskbridge.contract import WriteContext, WriteOp
 from deskbridge.errors import NotFound, PayloadError, UnmappedValueError, Unsupported, VendorRejected
 from deskbridge.mappings import ValueMap
 
@@ -68,9 +68,9 @@ class WhmcsWriter:
         self._departments: dict[str, str] | None = None  # name -> id
         self._usernames: dict[str, str] | None = None  # admin id -> username
 
-    async def write(self, op: WriteOp, ticket_id: str | None, p: Payload) -> str | None:
+    async def write(self, op: WriteOp, ticket_id: str | None, p: Payload, ctx: WriteContext | None = None) -> str | None:
         if op is WriteOp.CREATE_TICKET:
-            return await self._create(p)
+            return await self._create(p, ctx or WriteContext())
         ticket_id = need_ticket(ticket_id)
         if op is WriteOp.ADD_NOTE:
             return await self._add_note(ticket_id, p)
@@ -160,7 +160,18 @@ class WhmcsWriter:
             raise reject("nothing to update: give subject, status, priority, department, assignee_id or requester_id")
         return out
 
-    async def _create(self, p: Payload) -> str:
+    async def _create(self, p: Payload, ctx: WriteContext) -> str:
+        """OpenTicket (its ``message`` carries the marker), then UpdateTicket for what it cannot set."""
+        later = {k: p[k] for k in ("status", "assignee_id") if p.get(k)}
+        fields = await self._fields(later) if later else {}
+        ticket_id = ctx.resume or await self._open(p)
+        if not ctx.resume:
+            await ctx.created(ticket_id)
+        if fields:  # setting a field twice is harmless, so a resumed create sends it again
+            await self.client.call("UpdateTicket", ticket_id, ticketid=ticket_id, **fields)
+        return ticket_id
+
+    async def _open(self, p: Payload) -> str:
         params = {
             "deptid": await self._department(p),
             "subject": text(p, "subject", "Subject is required"),
@@ -170,11 +181,7 @@ class WhmcsWriter:
         if p.get("priority"):
             params["priority"] = vendor_value(mappings.load("whmcs").values("priority"), p["priority"])
         created = await self.client.call("OpenTicket", **params)
-        ticket_id = as_id(created.get("id"))
-        later = {k: p[k] for k in ("status", "assignee_id") if p.get(k)}
-        if later:  # OpenTicket cannot set these
-            await self.client.call("UpdateTicket", ticket_id, ticketid=ticket_id, **await self._fields(later))
-        return ticket_id
+        return as_id(created.get("id"))
 
     async def _department(self, p: Payload) -> str:
         if p.get("department_id"):
@@ -223,8 +230,10 @@ class KeliwebWriter:
     def __init__(self, client: KeliwebClient) -> None:
         self.client = client
 
-    async def write(self, op: WriteOp, ticket_id: str | None, p: Payload) -> str | None:
+    async def write(self, op: WriteOp, ticket_id: str | None, p: Payload, ctx: WriteContext | None = None) -> str | None:
         if op is WriteOp.CREATE_TICKET:
+            if ctx is not None and ctx.resume:
+                return ctx.resume  # open-ticket is the whole create
             params = {
                 "deptid": text(p, "department_id", "Keliweb needs department_id (it has no department lookup)"),
                 "subject": text(p, "subject", "Subject is required"),

@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -171,6 +171,26 @@ class WarehouseView(ABC):
 
 
 @dataclass
+class WriteContext:
+    """What the engine tells one write about earlier attempts, and how the write reports back.
+
+    A create that takes several requests calls :meth:`created` the moment the vendor returns the
+    new id, before any follow-up request: the engine commits the id, so a crash or a failed
+    follow-up never leads to a second create. When ``resume`` is set, an earlier attempt created
+    that record: the write does only the follow-ups still missing (``marker`` shows which landed)
+    and never creates again.
+    """
+
+    marker: str | None = None  # the recovery key carried in the written content
+    resume: str | None = None  # id an earlier attempt created; its follow-ups may be missing
+    on_created: Callable[[str], Awaitable[None]] | None = None
+
+    async def created(self, record_id: str) -> None:
+        if self.on_created is not None:
+            await self.on_created(record_id)
+
+
+@dataclass
 class ReadContext:
     """What the engine hands a connector for one run."""
 
@@ -230,8 +250,14 @@ class Connector(ABC):
     def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
         """Yield batches of canonical rows with the cursor state that covers them."""
 
-    async def write(self, op: WriteOp, ticket_id: str | None, payload: Row) -> str | None:
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, payload: Row, ctx: WriteContext | None = None
+    ) -> str | None:
         """Perform ``op`` (on ``ticket_id`` where it applies); return the created record's id.
+
+        The recovery key (``ctx.marker``, also inside the payload's text) goes in the request
+        that creates the record wherever the vendor accepts it; a create that needs further
+        requests reports the new id through ``ctx.created`` first and honours ``ctx.resume``.
 
         Payloads are canonical: ticket fields as in :class:`~deskbridge.models.Ticket` (status
         and priority as this vendor's labels), plus ``body``, ``requester_name`` and

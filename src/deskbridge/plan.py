@@ -170,7 +170,7 @@ class Planner:
             if only is not None and sid not in only:
                 continue
             row = self.xw.get(("tickets", origin, sid))
-            if row and row["state"] != "pending":
+            if row and (row["state"] not in ("pending", "created") or row["origin"] != origin):
                 continue  # linked pairs merge once, in _merge_linked; deleted pairs are done
             if sid not in mine and self._wanted(ticket):
                 actions.append(self._create_or_link(ticket, theirs, row, origin, target))
@@ -188,11 +188,12 @@ class Planner:
                         row: dict[str, Any] | None, origin: Side, target: Side) -> Action:  # fmt: skip
         sid = ticket["source_id"]
         marker = row["marker"] if row else marker_for(self.link.name, "tickets", origin, sid)
-        found = self._find_marker(target, marker, "tickets") if row else None
-        twin = found or self._correlated(ticket, theirs, target)
+        # a create that landed (its id committed, or its marker found) is resumed, never repeated
+        found = (row[target] or self._find_marker(target, marker, "tickets")) if row else None
+        twin = None if found else self._correlated(ticket, theirs, target)
         if twin is not None:
             base = self._agreed(ticket, theirs[twin], origin, target) if twin in theirs else {}
-            return Action("relink" if found else "link", "tickets", target, origin, sid, marker, target_id=twin, base=base)
+            return Action("link", "tickets", target, origin, sid, marker, target_id=twin, base=base)
         payload, unmatched = {}, []
         try:
             for f in self.link.fields:
@@ -208,7 +209,7 @@ class Planner:
             if payload.get(key) in (None, ""):  # a default fills what the source left empty
                 payload[key] = value
         payload["body"] = f"Synced from {self.sides.vendor[origin]} ticket {ticket.get('number') or sid}. {marker}"
-        return Action("create_ticket", "tickets", target, origin, sid, marker, payload=payload,
+        return Action("create_ticket", "tickets", target, origin, sid, marker, target_id=found, payload=payload,
                       base=self._created_bases(ticket, payload, origin, target), reason="; ".join(unmatched))  # fmt: skip
 
     def _person(self, side: Side, person_id: str | None) -> dict[str, Any]:
@@ -230,11 +231,11 @@ class Planner:
 
     def _find_marker(self, side: Side, marker: str, entity: str) -> str | None:
         column = "ticket_id" if entity == "tickets" else "source_id"
-        table, text = ("time_entries", "note") if entity == "time_entries" else ("notes", "body")
-        row = self.con.execute(
-            f"SELECT {column} FROM {table} WHERE connection = ? AND deleted_at IS NULL AND contains({text}, ?) LIMIT 1",
-            [self.sides.conn[side], marker],
-        ).fetchone()
+        sql = f"SELECT {column} FROM notes WHERE connection = ? AND deleted_at IS NULL AND contains(body, ?)"
+        if entity == "time_entries":  # a target without time entries holds them as notes
+            sql = ("SELECT source_id FROM time_entries WHERE connection = ? AND deleted_at IS NULL AND contains(note, ?) "
+                   f"UNION ALL {sql}")  # fmt: skip
+        row = self.con.execute(sql + " LIMIT 1", [self.sides.conn[side], marker] * (2 if entity == "time_entries" else 1)).fetchone()
         return row[0] if row else None
 
     def _created_bases(self, ticket: dict[str, Any], payload: dict[str, Any], origin: Side, target: Side) -> dict[str, Any]:

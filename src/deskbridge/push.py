@@ -3,7 +3,9 @@
 Every write that creates something is recorded as a ``pending`` crosswalk row (with its
 marker) before it is sent; once the vendor answers, the row becomes ``linked`` with the new id.
 A crash in between leaves the row pending; the next plan looks for the marker in what the
-target now holds and links it instead of writing again. A refused write becomes a
+target now holds and resumes that record instead of writing again. A create that takes several
+requests reports the new id before its follow-ups (:class:`~deskbridge.contract.WriteContext`);
+the id is committed at once (state ``created``) and a rerun resumes the follow-ups on it. A refused write becomes a
 ``push_failures`` row with the vendor's reason and is retried next run; the rest go on.
 A delete answered with "not found" is done: it landed before a crash, or someone did it by hand.
 
@@ -26,7 +28,7 @@ import httpx
 import structlog
 
 from .config import Settings
-from .contract import Connector, Progress, WriteOp
+from .contract import Connector, Progress, WriteContext, WriteOp
 from .engine import build_connector
 from .errors import DeskbridgeError, NotFound, UnmappedValueError, Unsupported
 from .links import LinkConfig, Side
@@ -193,8 +195,15 @@ class _Executor:
         elif author and action.kind == "add_time_entry":
             payload.setdefault("worker_id", author)
             payload.setdefault("created_by_id", author)
-        ticket = action.target_id if action.kind != "create_ticket" else None
-        return await connector.write(OPS[action.kind], ticket, payload)
+        if action.kind != "create_ticket":
+            return await connector.write(OPS[action.kind], action.target_id, payload)
+        ctx = WriteContext(action.marker, resume=action.target_id, on_created=lambda new_id: self._created(action, new_id))
+        return await connector.write(WriteOp.CREATE_TICKET, None, payload, ctx)
+
+    async def _created(self, action: Action, new_id: str) -> None:
+        """Committed before the create's follow-up requests, so no rerun creates it again."""
+        with _transaction(self.wh):
+            self.store.created(self._row(action, new_id, "created"))
 
     def _done(self, action: Action, outcome: str | None) -> None:
         self.result.counts[f"{action.kind}.done"] += 1

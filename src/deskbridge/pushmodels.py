@@ -19,7 +19,7 @@ class Crosswalk(SQLModel, table=True):
     origin_id: str = Field(primary_key=True, description="source_id on the origin side.")
     a_id: str | None = Field(default=None, description="source_id on side a.")
     b_id: str | None = Field(default=None, description="source_id on side b.")
-    state: str = Field(description="pending (write sent, twin not yet known) or linked.")
+    state: str = Field(description="pending (write sent, twin not yet known), created (twin known, follow-up requests may be missing) or linked.")
     marker: str = Field(description="Token carried in the written content, to find it after a crash.")
     base_a: Any = Field(default=None, sa_type=JSON, description="Field values last agreed, in side a's terms.")
     base_b: Any = Field(default=None, sa_type=JSON, description="Field values last agreed, in side b's terms.")

@@ -36,6 +36,14 @@ class PushStore:
         self._with("xw_in", _table(({**r, "base_a": None, "base_b": None} for r in rows), _XW), "INSERT OR IGNORE INTO crosswalk (link, entity, origin, origin_id, a_id, b_id, "
                    "state, marker) SELECT ?, entity, origin, origin_id, a_id, b_id, 'pending', marker FROM xw_in", [self.link])  # fmt: skip
 
+    def created(self, row: dict[str, Any]) -> None:
+        """A pending create's new id, known before its follow-up requests are sent."""
+        self.con.execute(
+            "UPDATE crosswalk SET a_id = coalesce(?, a_id), b_id = coalesce(?, b_id), state = 'created' "
+            "WHERE link = ? AND entity = ? AND origin = ? AND origin_id = ? AND state IN ('pending', 'created')",
+            [row["a_id"], row["b_id"], self.link, row["entity"], row["origin"], row["origin_id"]],
+        )
+
     def linked(self, rows: list[dict[str, Any]], now: datetime) -> None:
         """Upsert crosswalk rows; their bases merge into what the row held (per field, newest wins)."""
         merged: dict[tuple[str, ...], dict[str, Any]] = {}
