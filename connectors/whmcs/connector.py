@@ -27,7 +27,7 @@ from deskbridge.redact import SCRUBBER
 
 from .auth import KeliwebAuth, WhmcsAuth, md5_hex
 from .client import API_PATH, KeliwebClient, WhmcsClient
-from .streams import KeliwebReader, WhmcsReader
+from .streams import KeliwebReader, WhmcsReader, read_tickets
 from .writer import KeliwebWriter, WhmcsWriter
 
 NEEDS = {
@@ -92,6 +92,7 @@ class WhmcsConnector(Connector):
     )
     writable_fields = frozenset({"subject", "status", "priority", "department", "assignee_id", "requester_id"})
     public_notes = False  # AddTicketNote notes are staff-only
+    private_replies = False  # AddTicketReply replies are seen by the client
 
     def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(config, transport=transport)
@@ -155,6 +156,10 @@ class WhmcsConnector(Connector):
             reader = WhmcsReader(self.client, self.session, self.options, ctx)
         async for batch in reader.read():
             yield batch
+
+    async def read_tickets(self, ticket_ids: list[str]) -> Batch:
+        self.session.category = "reconcile"
+        return await read_tickets(self.client, self.options, ticket_ids)
 
     async def write(self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
         self.session.category = "write"

@@ -68,6 +68,16 @@ class CursorKind(StrEnum):
     FULL = "full"  # small lookups re-read in full every run
 
 
+class Capability(StrEnum):
+    """What a connector can do besides reading and writing; the engine never asks for one it lacks.
+
+    Declared in :attr:`Connector.capabilities`. ``READ_TICKETS`` is added for a subclass that
+    overrides :meth:`Connector.read_tickets`.
+    """
+
+    READ_TICKETS = "read_tickets"  # re-read single tickets with their children (crash recovery)
+
+
 class WriteOp(StrEnum):
     """Write operations a connector may support."""
 
@@ -203,7 +213,18 @@ class Connector(ABC):
     writable_fields: ClassVar[frozenset[str]] = frozenset()  # canonical ticket fields UPDATE_FIELDS sets
     note_kinds: ClassVar[frozenset[str]] = frozenset({"reply", "note"})  # note kinds ADD_NOTE can write
     public_notes: ClassVar[bool] = True  # False: an internal note is always private (a reply is the public kind)
+    private_replies: ClassVar[bool] = True  # False: every reply is public (a private one is carried as a private note)
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "read_tickets" in cls.__dict__:
+            cls.capabilities = cls.capabilities | {Capability.READ_TICKETS}
+
+    @classmethod
+    def can(cls, capability: Capability) -> bool:
+        return capability in cls.capabilities
 
     def __init__(
         self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
@@ -236,7 +257,11 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.vendor} does not support {op}")
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
-        """Re-read these tickets with all their children now (used to recover after a crash)."""
+        """Re-read these tickets with all their children now (used to recover after a crash).
+
+        Overriding it declares :attr:`Capability.READ_TICKETS`. A ticket the vendor no longer
+        has goes in ``Batch.deleted``.
+        """
         raise NotImplementedError(f"{self.vendor} cannot re-read single tickets")
 
     async def aclose(self) -> None:

@@ -19,6 +19,7 @@ XW_KEY = ("entity", "origin", "origin_id")
 _XW = pa.schema([("entity", pa.string()), ("origin", pa.string()), ("origin_id", pa.string()),
                  ("a_id", pa.string()), ("b_id", pa.string()), ("state", pa.string()), ("marker", pa.string()),
                  ("base_a", pa.string()), ("base_b", pa.string())])  # fmt: skip
+_XW_KEY = pa.schema([(k, pa.string()) for k in XW_KEY])
 _FAIL = pa.schema([("entity", pa.string()), ("target", pa.string()), ("source_id", pa.string()),
                    ("op", pa.string()), ("reason", pa.string())])  # fmt: skip
 _KEY = pa.schema([("entity", pa.string()), ("target", pa.string()), ("source_id", pa.string())])
@@ -35,6 +36,12 @@ class PushStore:
         """Pending crosswalk rows, recorded before their writes are sent; existing rows are kept."""
         self._with("xw_in", _table(({**r, "base_a": None, "base_b": None} for r in rows), _XW), "INSERT OR IGNORE INTO crosswalk (link, entity, origin, origin_id, a_id, b_id, "
                    "state, marker) SELECT ?, entity, origin, origin_id, a_id, b_id, 'pending', marker FROM xw_in", [self.link])  # fmt: skip
+
+    def withdrawn(self, rows: list[dict[str, Any]]) -> None:
+        """Pending rows of writes the target refused: nothing landed, so nothing is pending."""
+        self._with("xw_out", _table(rows, _XW_KEY), "DELETE FROM crosswalk x USING xw_out WHERE x.link = ? "
+                   "AND x.state = 'pending' AND x.entity = xw_out.entity AND x.origin = xw_out.origin "
+                   "AND x.origin_id = xw_out.origin_id", [self.link])  # fmt: skip
 
     def linked(self, rows: list[dict[str, Any]], now: datetime) -> None:
         """Upsert crosswalk rows; their bases merge into what the row held (per field, newest wins)."""
