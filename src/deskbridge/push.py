@@ -180,14 +180,17 @@ class _Executor:
                     self.keys[(entity, side, sid)] = (origin, origin_id)
 
     def _resolve_parent(self, action: Action) -> bool:
-        """Children need their ticket's twin, which may have been created a phase ago."""
-        if action.parent is None:
+        """Children need their ticket's twin, which may have been created a phase ago.
+
+        A relink names its twin already: its ticket may be relinked in the same phase.
+        """
+        if action.parent is None or action.kind == "relink":
             return True
         twin = self.twins.get((action.origin, action.parent))
         if twin is None:
             self._failed(action, f"ticket {action.parent} has no twin on side {action.target} yet")
             return False
-        action.target_id = action.target_id if action.kind == "relink" else twin
+        action.target_id = twin
         return True
 
     async def _write(self, action: Action) -> str | None:
