@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from deskbridge.migrate import migrate, migration_link
+from deskbridge.plan import Action, Planner, sides_for
 from pushkit import Pair, make_pair
 
 WHMCS_LINK = {"direction": "a_to_b", "author": {"b": "admin:1"}}
@@ -59,5 +61,27 @@ async def test_refused_creates_leave_no_pending_rows(tmp_path: Path) -> None:
         assert open_failures == (0,)
         assert len(pair.emulators["b_side"].ground_truth()["tickets"]) == 2 + 6
         assert "pending" not in crosswalk_states(pair)
+    finally:
+        pair.wh.close()
+
+
+async def test_pending_write_on_a_target_without_reread_is_held_back(tmp_path: Path) -> None:
+    """Where the target cannot re-read single tickets, a pending write not seen in its pull is a failure, not a second write."""
+    pair = make_pair(tmp_path, ("kayako", 3), ("whmcs", 1), defaults=DEPARTMENT, **WHMCS_LINK)
+    try:
+        link = migration_link(pair.settings, "a_side", "b_side", None)
+        await migrate(pair.wh, pair.settings, link, transport_for=pair.transport)
+        note, marker = pair.wh.con.execute(
+            "SELECT a_id, marker FROM crosswalk WHERE entity = 'notes' ORDER BY a_id LIMIT 1").fetchone()  # type: ignore[misc]
+        lost = marker[:-13] + "000000000000]"  # a write sent before a crash, not seen on the target
+        pair.wh.con.execute("UPDATE crosswalk SET state = 'pending', b_id = NULL, marker = ? WHERE a_id = ?", [lost, note])
+        sides = sides_for(link, {"a": "kayako", "b": "whmcs"})
+        ticket = pair.wh.con.execute("SELECT ticket_id FROM notes WHERE connection = 'a_side' AND source_id = ?", [note]).fetchone()[0]  # type: ignore[index]
+        reason = ("whmcs cannot re-read single tickets, so whether this write landed before a crash is unknown: pull b_side "
+                  f"in full (deskbridge sync b_side --full-refresh) to find it, or 'deskbridge links reset pair --record notes:{note}' "
+                  "to write it again")  # fmt: skip
+        held = Planner(pair.wh.con, link, replace(sides, recheck={"a": True, "b": False})).plan()
+        assert held == [Action("reject", "notes", "b", "a", note, lost, parent=ticket, reason=reason)]
+        assert [a.kind for a in Planner(pair.wh.con, link, sides).plan()] == ["add_note"]  # a target that can re-read: written
     finally:
         pair.wh.close()
