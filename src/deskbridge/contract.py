@@ -19,7 +19,9 @@ A connector
   commits every batch, rows and cursor together, in one DuckDB transaction: a batch is the unit
   of checkpointing, so a run killed anywhere resumes from the last committed batch;
 * declares the **write operations** it supports (:class:`WriteOp`) and performs them
-  (:meth:`Connector.write`), returning the vendor's id of what it created.
+  (:meth:`Connector.write`), returning the vendor's id of what it created;
+* declares its **capabilities** (:class:`Capability`), such as re-reading single tickets
+  (:meth:`Connector.read_tickets`); the engine never asks for one a connector lacks.
 
 Helpers for connectors live here too: :data:`Duration` for duration options (checked when the
 config loads; :meth:`ConnectorOptions.seconds` reads them), :func:`row_hash` (the hash the

@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from functools import cache
+from collections.abc import Container
 from typing import Any, Literal
 
 import duckdb
 
 Side = Literal["a", "b"]
 MARKER = re.compile(r"\[deskbridge:(?:([0-9a-f]{8}):([ab])2([ab]):)?([0-9a-f]{12})\]")
+LEGACY = re.compile(r"\[deskbridge:[0-9a-f]{12}\]")  # before markers named their link
 TAIL = re.compile(r"(?:\s|<[^<>]*>|&nbsp;)*\Z")  # what a vendor may add after it: whitespace, closing markup
 
 
+@cache
 def link_tag(link: str) -> str:
     return hashlib.blake2b(link.encode(), digest_size=4).hexdigest()
 
@@ -47,13 +50,13 @@ def trailing_marker(text: str | None) -> re.Match[str] | None:
     return last if last is not None and TAIL.match(text or "", last.end()) else None
 
 
-def own_marker(text: str | None, link: str, legacy: Iterable[str] = ()) -> str | None:
+def own_marker(text: str | None, link: str, legacy: Container[str] = ()) -> str | None:
     """The marker ending ``text`` if ``link`` wrote it; ``legacy``: the link's old-style markers."""
     found = trailing_marker(text)
     if found is None:
         return None
     if found.group(1) is None:
-        return found.group(0) if found.group(0) in set(legacy) else None
+        return found.group(0) if found.group(0) in legacy else None
     return found.group(0) if found.group(1) == link_tag(link) else None
 
 
@@ -75,13 +78,16 @@ class Stamps:
         return self._on[side]
 
     def _read(self, side: Side) -> dict[str, list[tuple[str, str, str]]]:
+        mine = f"[deskbridge:{link_tag(self.link)}:"
+        legacy = any(LEGACY.fullmatch(m) for m in self.rows)
+        mark = "(contains({0}, ?) OR (? AND regexp_matches({0}, '\\[deskbridge:[0-9a-f]{{12}}\\]')))"
         rows = self.con.execute(
-            """SELECT 'notes', source_id, ticket_id, body, created_at FROM notes
-               WHERE connection = ? AND deleted_at IS NULL AND body LIKE '%[deskbridge:%'
+            f"""SELECT 'notes', source_id, ticket_id, body, created_at FROM notes
+               WHERE connection = ? AND deleted_at IS NULL AND {mark.format("body")}
                UNION ALL SELECT 'time_entries', source_id, ticket_id, note, work_time FROM time_entries
-               WHERE connection = ? AND deleted_at IS NULL AND note LIKE '%[deskbridge:%'
+               WHERE connection = ? AND deleted_at IS NULL AND {mark.format("note")}
                ORDER BY 5 NULLS LAST, 2""",
-            [self.conn[side]] * 2,
+            [self.conn[side], mine, legacy] * 2,
         ).fetchall()
         out: dict[str, list[tuple[str, str, str]]] = {}
         for table, sid, ticket, text, _ in rows:

@@ -38,6 +38,9 @@ def test_marker_names_link_and_direction() -> None:
     assert own_marker(f"<p>Fixed. {mine}</p>", "pair") == mine
     assert own_marker(f"Fixed. {theirs}", "pair") is None  # another link's: content
     assert own_marker(f"> Fixed. {mine}\n\nThanks, that worked", "pair") is None  # quoted, then written on
+    old = "[deskbridge:0123456789ab]"  # written before markers named their link
+    assert own_marker(f"Fixed. {old}", "pair", {old}) == old  # this link's crosswalk holds it
+    assert own_marker(f"Fixed. {old}", "pair", set()) is None
 
 
 async def test_chain_of_two_migrations_moves_everything(tmp_path: Path) -> None:
