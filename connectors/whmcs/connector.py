@@ -29,7 +29,7 @@ from deskbridge.validate import check_batch
 
 from .auth import KeliwebAuth, WhmcsAuth, md5_hex
 from .client import API_PATH, KeliwebClient, WhmcsClient
-from .streams import KeliwebReader, WhmcsReader
+from .streams import KeliwebReader, WhmcsReader, read_tickets
 from .writer import KeliwebWriter, WhmcsWriter
 
 NEEDS = {
@@ -94,6 +94,7 @@ class WhmcsConnector(Connector):
     )
     writable_fields = frozenset({"subject", "status", "priority", "department", "assignee_id", "requester_id"})
     public_notes = False  # AddTicketNote notes are staff-only
+    private_replies = False  # AddTicketReply replies are seen by the client
 
     def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(config, transport=transport)
@@ -157,6 +158,10 @@ class WhmcsConnector(Connector):
             reader = WhmcsReader(self.client, self.session, self.options, ctx)
         async for batch in reader.read():
             yield check_batch(batch, self.vendor)
+
+    async def read_tickets(self, ticket_ids: list[str]) -> Batch:
+        self.session.category = "reconcile"
+        return check_batch(await read_tickets(self.client, self.options, ticket_ids), self.vendor)
 
     async def write(
         self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None

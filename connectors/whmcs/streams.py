@@ -190,6 +190,20 @@ class WhmcsReader:
         return orphans
 
 
+async def read_tickets(client: WhmcsClient | KeliwebClient, options: Any, ticket_ids: list[str]) -> Batch:
+    """GetTicket (Keliweb: get-ticket) each id: the tickets with their messages, notes and people."""
+    if isinstance(client, KeliwebClient):
+        lookups = m.Lookups(tz=options.tzinfo)
+    else:
+        departments, admins = await asyncio.gather(client.departments(), client.admins())
+        lookups = m.Lookups.from_records(departments, admins, options.tzinfo)
+    reader = TicketReader(client.ticket, lookups)
+    batch = Batch()
+    for chunk in chunks(ticket_ids, CHUNK):
+        absorb(batch, await reader.batch(chunk))
+    return batch
+
+
 def absorb(batch: Batch, other: Batch) -> None:
     """Add ``other``'s rows, deletions and scopes to ``batch``."""
     for entity, rows in other.rows.items():

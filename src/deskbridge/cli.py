@@ -261,6 +261,37 @@ def export(
     console.print(table)
 
 
+state_app = typer.Typer(help="Cursor state: where each connection's next sync starts.", no_args_is_help=True)
+app.add_typer(state_app, name="state")
+
+
+@state_app.command("reset")
+def state_reset(
+    connection: Annotated[str, typer.Argument(help="Connection name.")],
+    stream: Annotated[list[str] | None, typer.Option("--stream", help="Only this stream's cursor (repeatable).")] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Forget a connection's cursors: its next sync reads everything again (synced rows stay)."""
+    from .resets import reset_state
+    from .warehouse import Warehouse
+
+    settings = _settings(config)
+    path = _db(settings, db)
+    if not path.exists():
+        _fail(f"{path}: no warehouse yet; nothing to reset")
+    with Warehouse(path) as wh:
+        held = [r[0] for r in wh.con.execute("SELECT DISTINCT connection FROM sync_state ORDER BY 1").fetchall()]
+        if connection not in settings.connections and connection not in held:
+            _fail(f"unknown connection {connection!r}; configured: {', '.join(settings.connections) or 'none'}")
+        try:
+            cleared = reset_state(wh.con, connection, tuple(stream or ()))
+        except DeskbridgeError as exc:
+            _fail(str(exc))
+    what = f"removed the cursors of {', '.join(cleared)}" if cleared else "no cursors held; nothing removed"
+    console.print(f"state reset {connection}: {what}", highlight=False)
+
+
 def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
     import duckdb
 

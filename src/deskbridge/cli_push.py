@@ -1,4 +1,4 @@
-"""CLI commands of the push side: ``migrate``, ``push``, ``links export`` and ``links people``."""
+"""CLI commands of the push side: ``migrate``, ``push``, ``links export``, ``links people`` and ``links reset``."""
 
 from __future__ import annotations
 
@@ -15,10 +15,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .config import Settings
+from .errors import ConfigError
 from .links import LinkConfig
 from .linkrun import run_link
 from .migrate import MigrationReport, migrate, migration_link
 from .push import PushResult, plan_summary
+from .resets import Record, known_links, reset_link
 from .warehouse import Warehouse
 
 links_app = typer.Typer(help="Links between connections: the id crosswalk.", no_args_is_help=True)
@@ -191,6 +193,32 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
             fail(f"unknown link {name!r}; configured: {', '.join(settings.links) or 'none'}")
         unmatched = print_people(settings.links[name], db_of(settings, db), as_csv, console)
         raise typer.Exit(0 if not unmatched else 3)
+
+    @links_app.command("reset")
+    def reset_cmd(
+        name: Annotated[str, typer.Argument(help="Link name.")],
+        pending: Annotated[bool, typer.Option("--pending", help="Crosswalk rows of writes not known to have landed.")] = False,
+        failed: Annotated[bool, typer.Option("--failed", help="Unresolved push failures (their attempts start again).")] = False,
+        record: Annotated[list[str] | None, typer.Option("--record", help="ENTITY:ID on either side, e.g. notes:reply:12 (repeatable).")] = None,
+        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+        db: Annotated[Path | None, typer.Option("--db")] = None,
+    ) -> None:
+        """Forget what a link holds: everything (no option), or pending rows, failures, single records."""
+        settings = settings_of(config)
+        try:
+            records = tuple(Record.parse(r) for r in record or [])
+        except ConfigError as exc:
+            fail(str(exc))
+        path = db_of(settings, db)
+        if not path.exists():
+            fail(f"{path}: no warehouse yet; nothing to reset")
+        with Warehouse(path) as wh:
+            known = known_links(wh.con)
+            if name not in known and name not in settings.links:
+                fail(f"unknown link {name!r}; links in the warehouse: {', '.join(known) or 'none'}")
+            removed = reset_link(wh.con, name, pending=pending, failed=failed, records=records)
+        parts = [f"{n} {table} rows" for table, n in removed.items() if n]
+        console.print(f"links reset {name}: removed {', '.join(parts) if parts else 'nothing'}", highlight=False)
 
     @mappings_app.command("check")
     def mappings_check(vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None) -> None:

@@ -19,7 +19,9 @@ A connector
   commits every batch, rows and cursor together, in one DuckDB transaction: a batch is the unit
   of checkpointing, so a run killed anywhere resumes from the last committed batch;
 * declares the **write operations** it supports (:class:`WriteOp`) and performs them
-  (:meth:`Connector.write`), returning the vendor's id of what it created.
+  (:meth:`Connector.write`), returning the vendor's id of what it created;
+* declares its **capabilities** (:class:`Capability`), such as re-reading single tickets
+  (:meth:`Connector.read_tickets`); the engine never asks for one a connector lacks.
 
 Helpers for connectors live here too: :data:`Duration` for duration options (checked when the
 config loads; :meth:`ConnectorOptions.seconds` reads them), :func:`row_hash` (the hash the
@@ -67,6 +69,16 @@ class CursorKind(StrEnum):
     WINDOW = "window"  # overlapping time windows over a vendor date search
     WITH_PARENT = "with_parent"  # re-read whenever its ticket is re-read
     FULL = "full"  # small lookups re-read in full every run
+
+
+class Capability(StrEnum):
+    """What a connector can do besides reading and writing; the engine never asks for one it lacks.
+
+    Declared in :attr:`Connector.capabilities`. ``READ_TICKETS`` is added for a subclass that
+    overrides :meth:`Connector.read_tickets`.
+    """
+
+    READ_TICKETS = "read_tickets"  # re-read single tickets with their children (crash recovery)
 
 
 class WriteOp(StrEnum):
@@ -226,10 +238,21 @@ class Connector(ABC):
     writable_fields: ClassVar[frozenset[str]] = frozenset()  # canonical ticket fields UPDATE_FIELDS sets
     note_kinds: ClassVar[frozenset[str]] = frozenset({"reply", "note"})  # note kinds ADD_NOTE can write
     public_notes: ClassVar[bool] = True  # False: an internal note is always private (a reply is the public kind)
+    private_replies: ClassVar[bool] = True  # False: every reply is public (a private one is carried as a private note)
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
     # A deletion inferred from a listing the vendor cannot confirm record by record counts only
     # if that listing started and completed within this many seconds.
     deletion_proof_window_s: ClassVar[float] = 3600.0
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "read_tickets" in cls.__dict__:
+            cls.capabilities = cls.capabilities | {Capability.READ_TICKETS}
+
+    @classmethod
+    def can(cls, capability: Capability) -> bool:
+        return capability in cls.capabilities
 
     def __init__(
         self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
@@ -268,7 +291,11 @@ class Connector(ABC):
         raise NotImplementedError(f"{self.vendor} does not support {op}")
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
-        """Re-read these tickets with all their children now (used to recover after a crash)."""
+        """Re-read these tickets with all their children now (used to recover after a crash).
+
+        Overriding it declares :attr:`Capability.READ_TICKETS`. A ticket the vendor no longer
+        has goes in ``Batch.deleted``.
+        """
         raise NotImplementedError(f"{self.vendor} cannot re-read single tickets")
 
     async def confirm_gone(
@@ -283,7 +310,7 @@ class Connector(ABC):
         The default re-reads the tickets concerned with :meth:`read_tickets`, where the
         connector has it; people are left unanswered.
         """
-        if entity == "people" or type(self).read_tickets is Connector.read_tickets:
+        if entity == "people" or not self.can(Capability.READ_TICKETS):
             return {}, None
         tickets = sorted({ticket or source for source, ticket in records.items()})
         merged = Batch()

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from . import engine
+import structlog
+
+from . import engine, registry
 from .config import Settings
+from .contract import Capability
 from .links import LinkConfig
 from .push import PushResult, TransportFor, push_link
 from .warehouse import Warehouse
+
+log = structlog.get_logger("deskbridge.push")
 
 
 async def run_link(
@@ -34,7 +39,9 @@ async def run_link(
 async def recover_pending(wh: Warehouse, settings: Settings, link: LinkConfig, transport_for: TransportFor) -> None:
     """Re-read the target tickets of child writes a crash left pending, so their markers are seen.
 
-    A pending ticket needs nothing: the target's next pull lists new tickets anyway.
+    A pending ticket needs nothing: the target's next pull lists new tickets anyway. A target
+    whose connector cannot re-read single tickets is not asked: the planner holds its pending
+    writes back as failures, rather than risk writing them twice.
     """
     for target, origin in (("a", "b"), ("b", "a")):
         rows = wh.con.execute(
@@ -47,9 +54,8 @@ async def recover_pending(wh: Warehouse, settings: Settings, link: LinkConfig, t
                   AND t.{target}_id IS NOT NULL""",
             [getattr(link, origin), link.name, origin],
         ).fetchall()
-        if rows:
-            config = settings.connections[getattr(link, target)]
-            try:
-                await engine.reread(wh, config, [r[0] for r in rows], transport=transport_for(config.name))
-            except NotImplementedError:
-                pass  # a vendor that re-reads no single ticket: the pull before this lists the new children
+        config = settings.connections[getattr(link, target)]
+        if rows and not registry.get(config.type).connector_class().can(Capability.READ_TICKETS):
+            log.warning("push.cannot_recheck", link=link.name, connection=config.name, tickets=len(rows))
+        elif rows:
+            await engine.reread(wh, config, [r[0] for r in rows], transport=transport_for(config.name))

@@ -5,13 +5,12 @@ crosswalk's ``base_a``/``base_b``), compared in canonical terms (status category
 level), so a value deskbridge wrote is recognised when it is read back and never echoed.
 Notes and time entries are append-only: a record with no twin is created on the other side,
 carrying a marker so a write that landed before a crash is found and linked, not repeated.
-Records carrying a marker are deskbridge's own writes and are never pushed back.
+A record is the link's own write, never pushed back, when its text ends with the link's marker
+(:mod:`deskbridge.markers`); another link's marker, or a quoted one, is ordinary content.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,21 +18,18 @@ from typing import Any
 import duckdb
 
 from . import mappings, registry
-from .contract import WriteOp
+from .contract import Capability, WriteOp
 from .errors import UnmappedValueError
 from .links import LinkConfig, Side
 from .mappings import ValueMap
+from .markers import MARKER, Stamps, marker_for, own_marker
 from .people import PEOPLE_FIELDS, PeopleMatcher, UnmatchedPerson
 from .plan_lifecycle import deletions, digest, note_edits
 
-MARKER = re.compile(r"\[deskbridge:([0-9a-f]{12})\]")
+__all__ = ["MARKER", "Action", "Planner", "marker_for", "own_marker"]  # markers are re-exported for callers
+ORPHAN = "written by link "  # a skip of the link's own write whose crosswalk row is gone (links reset)
 TICKET_FIELDS = ("subject", "status", "priority", "status_category", "priority_level", "updated_at",
                  "number", "requester_id", "assignee_id", "department", "created_at")  # fmt: skip
-
-
-def marker_for(link: str, entity: str, origin: str, origin_id: str) -> str:
-    digest = hashlib.blake2b(f"{link}|{entity}|{origin}|{origin_id}".encode(), digest_size=6).hexdigest()
-    return f"[deskbridge:{digest}]"
 
 
 @dataclass
@@ -69,16 +65,19 @@ class Sides:
     write_ops: dict[Side, frozenset[WriteOp]]
     note_kinds: dict[Side, frozenset[str]]
     public_notes: dict[Side, bool]
+    private_replies: dict[Side, bool] = field(default_factory=lambda: {"a": True, "b": True})
+    recheck: dict[Side, bool] = field(default_factory=lambda: {"a": True, "b": True})  # can re-read single tickets
 
 
 def sides_for(link: LinkConfig, vendors: dict[Side, str]) -> Sides:
-    vocab, ops, kinds, public = {}, {}, {}, {}
+    vocab, ops, kinds, public, private, recheck = {}, {}, {}, {}, {}, {}
     for side in ("a", "b"):
         mapping = mappings.load(link.mappings.get(side, vendors[side]))  # type: ignore[arg-type]
         vocab[side] = {f: mapping.values(f) for f in ("status", "priority")}
         cls = registry.get(vendors[side]).connector_class()  # type: ignore[index]
         ops[side], kinds[side], public[side] = cls.write_ops, cls.note_kinds, cls.public_notes
-    return Sides({"a": link.a, "b": link.b}, vendors, vocab, ops, kinds, public)  # type: ignore[arg-type]
+        private[side], recheck[side] = cls.private_replies, cls.can(Capability.READ_TICKETS)
+    return Sides({"a": link.a, "b": link.b}, vendors, vocab, ops, kinds, public, private, recheck)  # type: ignore[arg-type]
 
 
 def canon(sides: Sides, side: Side, field_name: str, value: Any) -> Any:
@@ -99,6 +98,7 @@ class Planner:
     def __init__(self, con: duckdb.DuckDBPyConnection, link: LinkConfig, sides: Sides) -> None:
         self.con, self.link, self.sides = con, link, sides
         self.xw = self._crosswalk()
+        self.stamps = Stamps(con, link.name, sides.conn, {row["marker"]: row for row in self.xw.values()})
         self.people = PeopleMatcher(con, sides.conn, link.people) if set(link.fields) & set(PEOPLE_FIELDS) else None
         self._child_rows: dict[tuple[str, Side], list[dict[str, Any]]] = {}
 
@@ -122,7 +122,8 @@ class Planner:
         if "notes" in self.link.entities and only is None:
             notes = {s: {r["source_id"]: r for r in self._rows_children("notes", s)} for s in ("a", "b")}
             actions += note_edits(self, notes)  # type: ignore[arg-type]
-        return actions
+        relinked = {(a.target, a.target_id) for a in actions if a.kind == "relink"}
+        return [a for a in actions if not (a.reason.startswith(ORPHAN) and (a.origin, a.origin_id) in relinked)]
 
     def canon(self, side: Side, field_name: str, value: Any) -> Any:
         """A field's value in terms both sides share: canonical status, side a's person ids."""
@@ -163,7 +164,7 @@ class Planner:
     def _tickets(self, origin: Side, target: Side, only: set[str] | None) -> list[Action]:
         tickets = self._rows("tickets", origin, TICKET_FIELDS)
         theirs = {t["source_id"]: t for t in self._rows("tickets", target, TICKET_FIELDS)}
-        mine = self._marked_tickets(origin)
+        mine = self.stamps.own_tickets(origin)
         actions = []
         for ticket in tickets:
             sid = ticket["source_id"]
@@ -172,24 +173,23 @@ class Planner:
             row = self.xw.get(("tickets", origin, sid))
             if row and (row["state"] not in ("pending", "created") or row["origin"] != origin):
                 continue  # linked pairs merge once, in _merge_linked; deleted pairs are done
-            if sid not in mine and self._wanted(ticket):
+            if sid in mine:  # the link created it: an echo, unless its crosswalk row is gone
+                if mine[sid] not in self.stamps.rows:
+                    actions.append(self._orphan("tickets", origin, target, sid, None, mine[sid]))
+            elif self._wanted(ticket):
                 actions.append(self._create_or_link(ticket, theirs, row, origin, target))
         return actions
 
-    def _marked_tickets(self, side: Side) -> set[str]:
-        """Tickets on ``side`` that deskbridge created (their notes carry a ticket marker)."""
-        rows = self.con.execute(
-            "SELECT DISTINCT ticket_id FROM notes WHERE connection = ? AND body LIKE '%[deskbridge:%'",
-            [self.sides.conn[side]],
-        ).fetchall()
-        return {r[0] for r in rows}
+    def _orphan(self, entity: str, origin: Side, target: Side, sid: str, parent: str | None, marker: str) -> Action:
+        reason = f"{ORPHAN}{self.link.name} (its marker ends the text) and no crosswalk row holds it: not pushed back"
+        return Action("skip", entity, target, origin, sid, marker, parent=parent, reason=reason)
 
     def _create_or_link(self, ticket: dict[str, Any], theirs: dict[str, dict[str, Any]],
                         row: dict[str, Any] | None, origin: Side, target: Side) -> Action:  # fmt: skip
         sid = ticket["source_id"]
         marker = row["marker"] if row else marker_for(self.link.name, "tickets", origin, sid)
         # a create that landed (its id committed, or its marker found) is resumed, never repeated
-        found = (row[target] or self._find_marker(target, marker, "tickets")) if row else None
+        found = (row[target] if row else None) or self.stamps.written(target, marker, "tickets")
         twin = None if found else self._correlated(ticket, theirs, target)
         if twin is not None:
             base = self._agreed(ticket, theirs[twin], origin, target) if twin in theirs else {}
@@ -228,15 +228,6 @@ class Planner:
             if other.get(key) == ticket.get(key) and ("tickets", target, tid) not in self.xw:
                 return tid
         return None
-
-    def _find_marker(self, side: Side, marker: str, entity: str) -> str | None:
-        column = "ticket_id" if entity == "tickets" else "source_id"
-        sql = f"SELECT {column} FROM notes WHERE connection = ? AND deleted_at IS NULL AND contains(body, ?)"
-        if entity == "time_entries":  # a target without time entries holds them as notes
-            sql = ("SELECT source_id FROM time_entries WHERE connection = ? AND deleted_at IS NULL AND contains(note, ?) "
-                   f"UNION ALL {sql}")  # fmt: skip
-        row = self.con.execute(sql + " LIMIT 1", [self.sides.conn[side], marker] * (2 if entity == "time_entries" else 1)).fetchone()
-        return row[0] if row else None
 
     def _created_bases(self, ticket: dict[str, Any], payload: dict[str, Any], origin: Side, target: Side) -> dict[str, Any]:
         fields = self.link.fields
@@ -320,16 +311,27 @@ class Planner:
             if parent not in parents or (row and row["state"] != "pending"):
                 continue
             text = rec.get("body") if entity == "notes" else rec.get("note")
-            if text and MARKER.search(text):
-                continue  # deskbridge wrote it: an echo, never pushed back
+            if self.stamps.echo(origin, text, sid, parent):  # the link wrote it: never pushed back
+                mark = own_marker(text, self.link.name, self.stamps.rows)
+                if mark not in self.stamps.rows:
+                    actions.append(self._orphan(entity, origin, target, sid, parent, mark))  # type: ignore[arg-type]
+                continue
             marker = row["marker"] if row else marker_for(self.link.name, entity, origin, sid)
-            found = self._find_marker(target, marker, entity) if row else None
+            found = self.stamps.written(target, marker, entity)
             if found:
                 base = {origin: {"body": digest(text)}} if entity == "notes" else {}
                 actions.append(Action("relink", entity, target, origin, sid, marker, parent=parent, target_id=found, base=base))
+            elif row and not self.sides.recheck[target]:
+                actions.append(Action("reject", entity, target, origin, sid, marker, parent=parent, reason=self._unverified(target, entity, sid)))
             else:
                 actions.append(self._child_action(entity, rec, origin, target, marker))
         return actions
+
+    def _unverified(self, target: Side, entity: str, sid: str) -> str:
+        conn = self.sides.conn[target]
+        return (f"{self.sides.vendor[target]} cannot re-read single tickets, so whether this write landed before a crash "
+                f"is unknown: pull {conn} in full (deskbridge sync {conn} --full-refresh) to find it, or "
+                f"'deskbridge links reset {self.link.name} --record {entity}:{sid}' to write it again")  # fmt: skip
 
     def _child_action(self, entity: str, rec: dict[str, Any], origin: Side, target: Side, marker: str) -> Action:
         sid, parent = rec["source_id"], rec["ticket_id"]
@@ -337,6 +339,9 @@ class Planner:
             payload, reason = note_payload(rec, marker), ""
             if payload["kind"] not in self.sides.note_kinds[target]:
                 reason = f"{self.sides.vendor[target]} cannot write a {payload['kind']}: carried as a {self.sides.vendor[target]} note"
+                payload["kind"] = "note"
+            if payload["kind"] == "reply" and payload["visibility"] == "private" and not self.sides.private_replies[target]:
+                reason = f"{self.sides.vendor[target]} replies are always public: a private reply is carried as a private note"
                 payload["kind"] = "note"
             if payload["kind"] == "note" and payload["visibility"] == "public" and not self.sides.public_notes[target]:
                 reason = f"{self.sides.vendor[target]} notes are private: carried as a private note"

@@ -5,8 +5,10 @@ marker) before it is sent; once the vendor answers, the row becomes ``linked`` w
 A crash in between leaves the row pending; the next plan looks for the marker in what the
 target now holds and resumes that record instead of writing again. A create that takes several
 requests reports the new id before its follow-ups (:class:`~deskbridge.contract.WriteContext`);
-the id is committed at once (state ``created``) and a rerun resumes the follow-ups on it. A refused write becomes a
-``push_failures`` row with the vendor's reason and is retried next run; the rest go on.
+the id is committed at once (state ``created``) and a rerun resumes the follow-ups on it. A refused
+write becomes a ``push_failures`` row with the vendor's reason and is retried next run; the rest go
+on. Its pending row goes: a refusal (:data:`REFUSED`) means nothing landed. A write that may have
+landed (a timeout, an answer we could not read) stays pending, to be checked next run.
 A delete answered with "not found" is done: it landed before a crash, or someone did it by hand.
 
 Phases run in order (bookkeeping, deletes, new tickets, ticket updates, then notes and time
@@ -30,7 +32,7 @@ import structlog
 from .config import Settings
 from .contract import Connector, Progress, WriteContext, WriteOp
 from .engine import build_connector
-from .errors import DeskbridgeError, NotFound, UnmappedValueError, Unsupported
+from .errors import AuthError, DeskbridgeError, NotFound, PermissionDenied, UnmappedValueError, Unsupported, VendorRejected
 from .links import LinkConfig, Side
 from .plan import Action, Planner, sides_for
 from .pushstore import PushStore
@@ -44,6 +46,7 @@ DELETES = {"delete_ticket": WriteOp.DELETE_TICKET, "delete_note": WriteOp.DELETE
 OPS = {**CREATES, **DELETES, "update_ticket": WriteOp.UPDATE_FIELDS, "update_note": WriteOp.UPDATE_NOTE}
 BOOKKEEPING = ("link", "relink", "skip", "rebase", "reject", "unlink")  # no write: the crosswalk only
 PHASES = (BOOKKEEPING, tuple(DELETES), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry", "update_note"))
+REFUSED = (VendorRejected, NotFound, AuthError, PermissionDenied, UnmappedValueError, NotImplementedError)
 TransportFor = Callable[[str], httpx.AsyncBaseTransport | None]
 
 
@@ -124,7 +127,7 @@ class _Executor:
                 self.progress(f"push {self.link.name}: {kinds[0]}", done, len(actions))
 
     async def _chunk(self, actions: list[Action]) -> None:
-        self.outcomes: dict[str, list[dict[str, Any]]] = {"linked": [], "resolved": [], "failed": [], "skipped": []}
+        self.outcomes: dict[str, list[dict[str, Any]]] = {"linked": [], "resolved": [], "failed": [], "skipped": [], "withdrawn": []}
         ready = [a for a in actions if self._resolve_parent(a)]
         writes = [a for a in ready if a.kind in OPS]
         with _transaction(self.wh):
@@ -144,6 +147,8 @@ class _Executor:
                 self._done(replace(action, kind=instead, reason=scrub(str(outcome))), None)
             elif isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
                 self._failed(action, scrub(str(outcome)))
+                if isinstance(outcome, REFUSED) and action.kind in CREATES:
+                    self.outcomes["withdrawn"].append(self._row(action, None, "pending"))
             elif isinstance(outcome, BaseException):
                 unexpected = unexpected or outcome
             else:
@@ -154,6 +159,7 @@ class _Executor:
             self.store.resolved(self.outcomes["resolved"], now)
             self.store.failed(self.outcomes["failed"], now)
             self.store.skipped(self.outcomes["skipped"], now)
+            self.store.withdrawn(self.outcomes["withdrawn"])
         if unexpected is not None:
             raise unexpected
 
@@ -176,14 +182,17 @@ class _Executor:
                     self.keys[(entity, side, sid)] = (origin, origin_id)
 
     def _resolve_parent(self, action: Action) -> bool:
-        """Children need their ticket's twin, which may have been created a phase ago."""
-        if action.parent is None:
+        """Children need their ticket's twin, which may have been created a phase ago.
+
+        A relink names its twin already: its ticket may be relinked in the same phase.
+        """
+        if action.parent is None or action.kind == "relink":
             return True
         twin = self.twins.get((action.origin, action.parent))
         if twin is None:
             self._failed(action, f"ticket {action.parent} has no twin on side {action.target} yet")
             return False
-        action.target_id = action.target_id if action.kind == "relink" else twin
+        action.target_id = twin
         return True
 
     async def _write(self, action: Action) -> str | None:

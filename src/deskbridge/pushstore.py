@@ -19,6 +19,7 @@ XW_KEY = ("entity", "origin", "origin_id")
 _XW = pa.schema([("entity", pa.string()), ("origin", pa.string()), ("origin_id", pa.string()),
                  ("a_id", pa.string()), ("b_id", pa.string()), ("state", pa.string()), ("marker", pa.string()),
                  ("base_a", pa.string()), ("base_b", pa.string())])  # fmt: skip
+_XW_KEY = pa.schema([(k, pa.string()) for k in XW_KEY])
 _FAIL = pa.schema([("entity", pa.string()), ("target", pa.string()), ("source_id", pa.string()),
                    ("op", pa.string()), ("reason", pa.string())])  # fmt: skip
 _KEY = pa.schema([("entity", pa.string()), ("target", pa.string()), ("source_id", pa.string())])
@@ -43,6 +44,12 @@ class PushStore:
             "WHERE link = ? AND entity = ? AND origin = ? AND origin_id = ? AND state IN ('pending', 'created')",
             [row["a_id"], row["b_id"], self.link, row["entity"], row["origin"], row["origin_id"]],
         )
+
+    def withdrawn(self, rows: list[dict[str, Any]]) -> None:
+        """Pending rows of writes the target refused: nothing landed, so nothing is pending."""
+        self._with("xw_out", _table(rows, _XW_KEY), "DELETE FROM crosswalk x USING xw_out WHERE x.link = ? "
+                   "AND x.state = 'pending' AND x.entity = xw_out.entity AND x.origin = xw_out.origin "
+                   "AND x.origin_id = xw_out.origin_id", [self.link])  # fmt: skip
 
     def linked(self, rows: list[dict[str, Any]], now: datetime) -> None:
         """Upsert crosswalk rows; their bases merge into what the row held (per field, newest wins)."""

@@ -14,7 +14,7 @@ from sandbox_proc import DESKBRIDGE, SandboxProcess
 
 pytestmark = pytest.mark.slow
 MARKERS = """SELECT m, count(*) FROM (
-    SELECT regexp_extract(coalesce(body, ''), '\\[deskbridge:[0-9a-f]+\\]') AS m FROM notes
+    SELECT regexp_extract(coalesce(body, ''), '\\[deskbridge:[0-9a-f:]+\\]') AS m FROM notes
     WHERE connection = ? AND deleted_at IS NULL) WHERE m <> '' GROUP BY m HAVING count(*) > 1"""
 
 
@@ -77,7 +77,7 @@ def test_sigkill_during_push_then_rerun_has_no_duplicates(tmp_path: Path, comman
         assert linked == 40
         assert len(truth["tickets"]) == 45  # 5 of its own + 40 copies, none twice
         bodies = [n["body"] for n in truth["notes"].values()]
-        markers = [m for body in bodies for m in __import__("re").findall(r"\[deskbridge:[0-9a-f]+\]", body)]
+        markers = [m for body in bodies for m in __import__("re").findall(r"\[deskbridge:[0-9a-f:]+\]", body)]
         assert len(markers) == len(set(markers))
         exported = finish(["links", "export", "--csv", "-o", str(tmp_path / "xw.csv"), "-c", str(config)], env)
         assert exported.returncode == 0, exported.stderr

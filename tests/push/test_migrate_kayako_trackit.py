@@ -9,7 +9,7 @@ from deskbridge import mappings
 from deskbridge.migrate import migrate, migration_link
 from pushkit import make_pair
 
-MARK = re.compile(r"\[deskbridge:[0-9a-f]+\]")
+MARK = re.compile(r"\[deskbridge:[0-9a-f:]+\]")
 
 
 async def test_kayako_to_trackit_migration_lands_everything_once(tmp_path: Path) -> None:

@@ -45,8 +45,8 @@ def duplicated_markers(pair: Pair) -> list[tuple[str, str, str, int]]:
     """
     return pair.wh.con.execute(
         "SELECT connection, t, m, count(*) FROM ("
-        "SELECT connection, 'notes' AS t, regexp_extract(coalesce(body, ''), '\\[deskbridge:[0-9a-f]+\\]') AS m "
+        "SELECT connection, 'notes' AS t, regexp_extract(coalesce(body, ''), '\\[deskbridge:[0-9a-f:]+\\]') AS m "
         "FROM notes WHERE deleted_at IS NULL UNION ALL SELECT connection, 'time_entries', "
-        "regexp_extract(coalesce(note, ''), '\\[deskbridge:[0-9a-f]+\\]') "
+        "regexp_extract(coalesce(note, ''), '\\[deskbridge:[0-9a-f:]+\\]') "
         "FROM time_entries WHERE deleted_at IS NULL) WHERE m <> '' GROUP BY ALL HAVING count(*) > 1"
     ).fetchall()
