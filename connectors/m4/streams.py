@@ -12,7 +12,7 @@
   windows (deleting notes it did not see) and re-reads time entries of every ticket.
 
 State: ``tickets`` holds the pending IDs, the pass in progress (resumed after a crash from
-the last ticket ID it finished) and when each pass last completed; ``notes`` holds the
+the last ticket ID it finished, then wrapped around: see :meth:`Pass.resume`) and when each pass last completed; ``notes`` holds the
 window's watermark. Every batch carries the state that covers it.
 """
 
@@ -48,6 +48,19 @@ class Pass:
     after: int | None = None  # tickets up to this ID are done
     sweep_from: str | None = None  # all passes: start of the next note window (None: the first)
     swept: bool = False  # all passes: every note has been read
+    lap_end: int | None = None  # resumed: after the highest ID, wrap around to this one
+    wrapped: bool = False  # resumed: the lap has wrapped around
+
+    def resume(self, now: float) -> None:
+        """Continue a pass an earlier run left unfinished, as a full lap of this run.
+
+        What the earlier run read may have changed since (a note edited in place, a note or
+        time entry deleted), so the lap goes on from where that run stopped, wraps around to
+        it, and sweeps every note again: the pass ends with everything read by this run.
+        """
+        self.started = now
+        self.lap_end, self.wrapped = self.after, False
+        self.sweep_from, self.swept = None, False
 
 
 @dataclass
@@ -77,6 +90,8 @@ class M4Reader:
         self.client, self.session, self.options, self.ctx = client, session, options, ctx
         self.clock = client.clock
         self.state = TicketState.load(ctx.state.get("tickets"))
+        if self.state.current is not None:
+            self.state.current.resume(time.time())
         self.watermark: str | None = ctx.state.get("notes", {}).get("watermark")
         self.ticket_ids: list[str] = []
         self.open_ids: set[str] = set()
@@ -134,7 +149,7 @@ class M4Reader:
         if current is None or (current.kind == "all" and current.swept):
             return set()
         pool = self.ticket_ids if current.kind == "all" else self.open_ids
-        return {i for i in pool if current.after is None or int(i) > current.after}
+        return {i for i in pool if _ahead(current, int(i))}
 
     # -- notes ------------------------------------------------------------------------
     async def _window(self) -> Batch:
@@ -185,20 +200,27 @@ class M4Reader:
         current = state.current
         if current is None:
             return
-        todo = self._pass_targets(current)
-        for n, chunk in enumerate(_chunks(todo, size), 1):
-            batch = await children(self.client, chunk, notes=current.kind == "open")
-            current.after = int(chunk[-1])
-            batch.state["tickets"] = state.dump()
-            yield batch
-            self.ctx.progress(f"reconcile_{current.kind}", min(n * size, len(todo)), len(todo))
+        head, tail = self._pass_targets(current)
+        total, n = len(head) + len(tail), 0
+        for part, wraps in ((head, False), (tail, True)):
+            for chunk in _chunks(part, size):
+                batch = await children(self.client, chunk, notes=current.kind == "open")
+                current.after, current.wrapped = int(chunk[-1]), current.wrapped or wraps
+                batch.state["tickets"] = state.dump()
+                yield batch
+                n += len(chunk)
+                self.ctx.progress(f"reconcile_{current.kind}", n, total)
         self._finish(current)
         yield Batch(state={"tickets": state.dump()})
 
-    def _pass_targets(self, current: Pass) -> list[str]:
+    def _pass_targets(self, current: Pass) -> tuple[list[str], list[str]]:
+        """What the pass still reads: IDs after its position, then (a resumed lap) the wrap."""
         pool = self.ticket_ids if current.kind == "all" else sorted(self.open_ids, key=int)
+        todo = [i for i in pool if _ahead(current, int(i)) and i not in self.done]
         after = current.after if current.after is not None else -1
-        return [i for i in pool if int(i) > after and i not in self.done]
+        if current.wrapped:
+            return [], todo
+        return [i for i in todo if int(i) > after], [i for i in todo if int(i) <= after]
 
     def _finish(self, current: Pass) -> None:
         state = self.state
@@ -260,6 +282,16 @@ def _people(records: list[Record]) -> list[Row]:
 def _hash(row: dict[str, Any]) -> str:
     """The warehouse's content hash of a ticket row, to compare with the stored one."""
     return row_hash("tickets", row)
+
+
+def _ahead(current: Pass, ticket_id: int) -> bool:
+    """Whether the rest of the pass (its lap, for a resumed one) still reads this ticket."""
+    after = current.after if current.after is not None else -1
+    if current.lap_end is None:
+        return ticket_id > after
+    if current.wrapped:
+        return after < ticket_id <= current.lap_end
+    return ticket_id > after or ticket_id <= current.lap_end
 
 
 def _due(last: float | None, now: float, every_s: float) -> bool:

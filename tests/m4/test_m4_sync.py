@@ -188,8 +188,10 @@ class CutAfter(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def test_interrupted_pass_resumes_where_it_stopped(h: Harness) -> None:
-    """A first run cut mid-way through the time entries resumes after the last committed chunk."""
+async def test_interrupted_pass_resumes_as_a_full_lap(h: Harness) -> None:
+    """A first run cut mid-way through the time entries resumes after the last committed chunk,
+    then wraps around and sweeps the notes again: edits kept at their timestamp, and deletions,
+    on tickets below the resume point are in the warehouse after the resumed run."""
     with_options(h, reconcile_chunk=10)
     windows = sweep_windows(h.emulator)
     real = h.transport
@@ -198,11 +200,22 @@ async def test_interrupted_pass_resumes_where_it_stopped(h: Harness) -> None:
         await h.sync(commit_rows=1)
     state = dict(h.states())
     assert '"after": 30' in state["tickets"] and '"swept": true' in state["tickets"]
+    data = h.emulator.data
+    below = [t for t in sorted(data.tickets) if t <= 30 and len(data.notes_by_ticket[t]) > 1 and data.entries_by_ticket[t]]
+    edited, removed = data.notes_by_ticket[below[0]][0], data.notes_by_ticket[below[0]][-1]
+    entry = data.entries_by_ticket[below[1]][0]
+    data.update_note(data.notes[edited], text="Corrected in place")  # keeps its ts
+    data.delete_note(removed)
+    data.change_entry(data.entries[entry], minutes=777)
     h.transport = real
     h.emulator.reset_counts()
     result = await h.sync()
-    assert calls(h) == {"Ticket/GetTickets": 1, NOTES: 1, TIME: TICKETS - 30}
-    assert result.requests == {"incremental": 2 + TICKETS - 30}
+    confirm = {"Ticket/GetTicket/": 1, "TicketNote/GetTicketNotesByTicket/": 1}  # proves the note gone
+    assert calls(h) == {"Ticket/GetTickets": 1, NOTES: windows, TIME: TICKETS + 1, **confirm}
+    assert result.requests == {"incremental": 1 + windows + TICKETS, "reconcile": 3}
+    assert live(h, "notes", edited, "body") == "Corrected in place"
+    assert live(h, "notes", removed, "source_id") is None
+    assert live(h, "time_entries", entry, "seconds_worked") == 777 * 60
     h.assert_truth()
     assert '"current": null' in dict(h.states())["tickets"]
 
