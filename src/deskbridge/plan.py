@@ -188,12 +188,15 @@ class Planner:
                         row: dict[str, Any] | None, origin: Side, target: Side) -> Action:  # fmt: skip
         sid = ticket["source_id"]
         marker = row["marker"] if row else marker_for(self.link.name, "tickets", origin, sid)
-        # a create that landed (its id committed, or its marker found) is resumed, never repeated
-        found = (row[target] if row else None) or self.stamps.written(target, marker, "tickets")
-        twin = None if found else self._correlated(ticket, theirs, target)
+        written = self.stamps.written(target, marker, "tickets")
+        # a create that landed (its id committed, or its marker found) is resumed, never repeated;
+        # without a crosswalk row (a reset) the copy found by its marker is linked as it is
+        found = (row[target] or written) if row else None
+        twin = None if found else written or self._correlated(ticket, theirs, target)
         if twin is not None:
             base = self._agreed(ticket, theirs[twin], origin, target) if twin in theirs else {}
-            return Action("link", "tickets", target, origin, sid, marker, target_id=twin, base=base)
+            kind = "relink" if twin == written else "link"
+            return Action(kind, "tickets", target, origin, sid, marker, target_id=twin, base=base)
         payload, unmatched = {}, []
         try:
             for f in self.link.fields:

@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).parents[1] / "push"))
 from pushkit import EAGER, FAST, Pair  # noqa: E402
 
 MODES = ("500", "reset", "reset_after")
-MARK = re.compile(r"\[deskbridge:[0-9a-f]+\]")
+MARK = re.compile(r"\[deskbridge:[0-9a-f:ab2]+\]")
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ async def test_token_expiry_mid_run_is_refreshed_transparently(tmp_path: Path) -
     h = keliweb(tmp_path, [], concurrency=1)
     ids = own_ids(h)
     follow(h, ids)
-    h.emulator.tokens.ttl_s = 0.15
+    h.emulator.tokens.ttl_s = 0.3
     h.emulator.knobs.latency_ms = 40
     await h.sync()
     await h.sync()
