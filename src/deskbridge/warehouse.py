@@ -77,7 +77,7 @@ class Warehouse:
         deadline = time.monotonic() + lock_wait_s
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only, config=_NO_EXTENSIONS)
+                return duckdb.connect(str(self.path), read_only=read_only)
             except (duckdb.Error, OSError) as exc:
                 if not locked(exc) or time.monotonic() >= deadline:
                     raise translate(exc, self.path, self.memory_limit) from exc
@@ -390,9 +390,6 @@ def _refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 def _estimate(record: dict[str, Any]) -> int:
     """Bytes a record takes in DuckDB, roughly: its text, and 16 per other value."""
     return sum(len(v) if isinstance(v, str | bytes) else 16 for v in record.values())
-
-
-_NO_EXTENSIONS = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
 
 
 def _rowcount(rows: list[Any]) -> int:
