@@ -48,7 +48,7 @@ async def test_429_honours_retry_after() -> None:
             return httpx.Response(429, headers={"retry-after": "1"}, text="slow down")
         return httpx.Response(200, text="<ok/>")
 
-    async with session(handler) as s:
+    async with session(handler, HttpOptions(retries=1, backoff_initial_s=0.01, backoff_max_s=5)) as s:
         await s.fetch("GET", "/x", parse=text, resource="things")
     assert calls[1] - calls[0] >= 0.95
 
@@ -167,3 +167,41 @@ async def test_post_is_retried_when_the_connection_never_opened() -> None:
 
     async with session(handler) as s:
         assert await s.fetch("POST", "/x", parse=text, resource="things") == "<ok/>"
+
+
+@pytest.mark.parametrize("header", ["1.5", "soon", "-5", "", "Thu, 99 Foo 2015 07:28:00 GMT"])
+async def test_malformed_retry_after_falls_back_to_backoff(header: str) -> None:
+    """A Retry-After outside RFC 9110's grammar is ignored: the retry comes after the normal backoff."""
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        return httpx.Response(429 if len(calls) == 1 else 200, headers={"retry-after": header}, text="<ok/>")
+
+    async with session(handler) as s:
+        assert await s.fetch("GET", "/x", parse=text, resource="things") == "<ok/>"
+    assert len(calls) == 2 and calls[1] - calls[0] < 0.5
+
+
+@pytest.mark.parametrize("header", ["3600", "Sun, 06 Nov 2094 08:49:37 GMT"])
+async def test_retry_after_is_capped_at_backoff_max(header: str) -> None:
+    """Retry-After in seconds or as an HTTP-date far ahead waits backoff_max_s, not an hour."""
+    calls: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(time.monotonic())
+        return httpx.Response(503 if len(calls) == 1 else 200, headers={"retry-after": header}, text="<ok/>")
+
+    async with session(handler, HttpOptions(retries=2, backoff_initial_s=0.01, backoff_max_s=0.3)) as s:
+        assert await s.fetch("GET", "/x", parse=text, resource="things") == "<ok/>"
+    assert 0.25 <= calls[1] - calls[0] < 1.0
+
+
+def test_retry_after_grammar() -> None:
+    """delay-seconds and HTTP-date parse; anything else is None (use the backoff)."""
+    from deskbridge.http import retry_after
+
+    past = "Wed, 21 Oct 2015 07:28:00 GMT"
+    assert [retry_after(v) for v in ["7", " 0 ", past, "1.5", "soon", "-5", "", None]] == [
+        7.0, 0.0, 0.0, None, None, None, None, None
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 
 from deskbridge import models
 from deskbridge.contract import Batch, Scope, StreamSpec, CursorKind
-from deskbridge.errors import FatalError, StateVersionError
+from deskbridge.errors import FatalError, StateVersionError, WarehouseError
 from deskbridge.warehouse import Warehouse
 
 
@@ -163,3 +165,50 @@ def test_view_answers_a_connectors_questions(wh: Warehouse) -> None:
     assert wh.view("other").ids("tickets") == []
     with pytest.raises(ValueError, match="no column 'secret'"):
         view.distinct("tickets", "secret")
+
+
+def _wide_tickets(n: int, size: int) -> list[dict[str, object]]:
+    return [{"source_id": str(i), "subject": os.urandom(size // 2).hex(), "raw": {"id": i}} for i in range(n)]
+
+
+@pytest.mark.xfail(reason="DuckDB 2.0.1 at 128MB still runs out of memory on some runs (autocheckpoint pins "
+                   "2.8 MiB string blocks); measured, not yet solved: see the branch report", strict=False)
+def test_a_page_of_wide_tickets_commits_in_byte_slices(tmp_path: Path) -> None:
+    """40 tickets of 3 MB (120 MB) commit at a 128MB memory limit: writes are sliced by bytes."""
+    with Warehouse(tmp_path / "w.duckdb", memory_limit="128MB") as wh:
+        run_id, started = wh.start_run("c", False)
+        counts = wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _wide_tickets(40, 3_000_000)}), {})
+        assert (counts["tickets.read"], counts["tickets.changed"]) == (40, 40)
+        assert wh.con.execute("SELECT count(*), sum(length(subject)) FROM tickets").fetchone() == (40, 120_000_000)
+
+
+def test_a_record_too_large_names_itself_and_the_setting(tmp_path: Path) -> None:
+    """A single record over what one write may hold names entity, id, size and memory_limit."""
+    with Warehouse(tmp_path / "w.duckdb", memory_limit="16MB") as wh:
+        run_id, started = wh.start_run("c", False)
+        with pytest.raises(WarehouseError) as info:
+            wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _wide_tickets(1, 6_000_000)}), {})
+    assert str(info.value) == (
+        "tickets record 0 is 6.0 MB, more than one write may hold with [warehouse] memory_limit = 16MB; "
+        "raise [warehouse] memory_limit to 64MB or more"
+    )
+
+
+def test_a_full_disk_is_named_not_hidden_by_rollback(tmp_path: Path) -> None:
+    """On a full disk the error says so (not 'cannot rollback'), and the warehouse stays usable."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("needs mount (root with CAP_SYS_ADMIN) for a small tmpfs")
+    try:
+        with Warehouse(disk / "w.duckdb") as wh:
+            run_id, started = wh.start_run("c", False)
+            with pytest.raises(WarehouseError) as info:
+                wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _wide_tickets(5, 1_000_000)}), {})
+            assert str(info.value) == (
+                f"no space left on the disk of {disk / 'w.duckdb'}; free some space or move [warehouse] path "
+                "to a larger disk, then run again"
+            )
+            assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (0,)
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)

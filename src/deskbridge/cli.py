@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
+from collections.abc import Callable
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import logs, registry
@@ -41,7 +44,7 @@ def _settings(config: Path | None) -> Settings:
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {scrub(message)}", highlight=False)
+    err.print(f"[bold red]error:[/] {escape(scrub(message))}", highlight=False)
     raise typer.Exit(code)
 
 
@@ -57,8 +60,11 @@ def _main(
     log_json: Annotated[
         bool | None, typer.Option("--log-json/--log-text", help="Log format (default: JSON unless a terminal).")
     ] = None,
+    debug: Annotated[
+        bool, typer.Option("--debug", envvar="DESKBRIDGE_DEBUG", help="Show a traceback instead of the one-line error.")
+    ] = False,
 ) -> None:
-    _LOGGING.update(level=log_level, json=log_json)
+    _LOGGING.update(level=log_level, json=log_json, debug=debug)
     logs.configure(log_level or "warning", log_json)
 
 
@@ -90,8 +96,7 @@ def sync(
 @app.command()
 def status(config: ConfigOpt = None, db: DbOpt = None) -> None:
     """Last runs, cursor lag, row counts and backoff per connection."""
-    import duckdb
-
+    from .errors import WarehouseLocked
     from .render import status_tables
     from .snapshot import snapshot_path
     from .warehouse import Warehouse
@@ -103,10 +108,10 @@ def status(config: ConfigOpt = None, db: DbOpt = None) -> None:
     try:
         with Warehouse(path) as wh:
             tables = status_tables(wh.con)
-    except duckdb.IOException as exc:
+    except WarehouseLocked:
         snap = snapshot_path(path)
-        if not _locked(exc) or not snap.exists():
-            _fail(str(exc))
+        if not snap.exists():
+            raise
         console.print(f"[yellow]{path} is being written (a run is in progress); showing {snap}[/]")
         con = _read_only(snap)
         tables = status_tables(con)
@@ -300,8 +305,33 @@ def _read_only(path: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _locked(exc: Exception) -> bool:
-    return "lock" in str(exc).lower()
+def _one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Any failure the user can meet ends in one line on stderr and exit 1, never a traceback."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except Exception as exc:
+            if _LOGGING.get("debug") or not _expected(exc):
+                raise
+            text = str(exc) if isinstance(exc, DeskbridgeError) else f"{type(exc).__name__}: {exc}"
+            _fail(" ".join(text.split()), 1)
+
+    return run
+
+
+def _expected(exc: BaseException) -> bool:
+    """Ours, the OS's or DuckDB's: failures of the world, not bugs of deskbridge."""
+    return isinstance(exc, DeskbridgeError | OSError) or type(exc).__module__.lstrip("_") == "duckdb"
+
+
+def _guard(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        info.callback = _one_line_errors(info.callback)  # type: ignore[arg-type]
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _guard(group.typer_instance)
 
 
 def _register_push_commands() -> None:
@@ -313,6 +343,7 @@ def _register_push_commands() -> None:
 
 
 _register_push_commands()
+_guard(app)
 
 
 if __name__ == "__main__":  # pragma: no cover

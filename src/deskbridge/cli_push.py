@@ -47,7 +47,7 @@ def print_push(console: Console, result: PushResult, plan_file: Path | None) -> 
 
 async def push_links(settings: Settings, links: list[LinkConfig], db: Path, *, dry_run: bool, pull: bool, console: Console) -> bool:
     ok = True
-    with Warehouse(db, memory_limit=settings.warehouse.memory_limit) as wh:
+    with Warehouse(db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s) as wh:
         for link in links:
             plan_file = plan_path(link.name) if dry_run else None
             result = await run_link(wh, settings, link, dry_run=dry_run, pull=pull, plan_file=plan_file)
@@ -70,7 +70,7 @@ def run_migration(settings: Settings, db: Path, source: str, target: str, *, dem
                   delta: bool, author: str | None, report_file: Path | None, console: Console) -> bool:  # fmt: skip
     link = migration_link(settings, source, target, author)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
-    with Warehouse(db, memory_limit=settings.warehouse.memory_limit) as wh, Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+    with Warehouse(db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s) as wh, Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("migrating", total=None)
 
         def progress(stage: str, done: int, total: int | None) -> None:

@@ -21,7 +21,7 @@ from pydantic_settings import (
 )
 
 from .deletions import Guard
-from .durations import parse_duration
+from .durations import Duration, parse_duration
 from .errors import ConfigError
 from .http import HttpOptions
 from .links import LinkConfig
@@ -107,6 +107,11 @@ class WarehouseConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: Path = Path("deskbridge.duckdb")
     memory_limit: str = Field("128MB", description="DuckDB memory limit of the writer; beyond it, DuckDB spills to disk.")
+    lock_wait: Duration = Field("60s", description="How long a command waits while another process writes the warehouse.")
+
+    @property
+    def lock_wait_s(self) -> float:
+        return parse_duration(self.lock_wait)
 
 
 class Settings(BaseSettings):

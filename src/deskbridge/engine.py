@@ -96,7 +96,10 @@ async def sync(
         if writer is not None and isinstance(exc, asyncio.CancelledError):
             await _salvage(writer, bound)
         counts = writer.counts if writer is not None and status == "interrupted" else counts
-        warehouse.finish_run(run_id, status, counts, requests, error=message)
+        try:
+            warehouse.finish_run(run_id, status, counts, requests, error=message)
+        except Exception as record_exc:  # e.g. the disk is full: the run's own failure is what to report
+            bound.warning("sync.record_failed", error=scrub(f"{type(record_exc).__name__}: {record_exc}"))
         bound.error("sync.failed", error=message, status=status)
         raise
     seconds = time.perf_counter() - started

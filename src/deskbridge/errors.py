@@ -92,3 +92,15 @@ class UnmappedValueError(ValueError):
     def __init__(self, what: str, value: object, known: list[str] | tuple[str, ...]) -> None:
         self.what, self.value, self.known = what, value, tuple(known)
         super().__init__(f"no mapping for {what} {value!r}; known values: {', '.join(map(str, known))}")
+
+
+class WarehouseError(FatalError):
+    """The warehouse file cannot be used as asked; the message names the file, the cause and the fix."""
+
+
+class WarehouseLocked(WarehouseError):
+    """Another process holds the warehouse for writing; ``pid`` is its process id when DuckDB says it."""
+
+    def __init__(self, message: str, *, pid: int | None = None) -> None:
+        self.pid = pid
+        super().__init__(message)

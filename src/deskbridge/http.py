@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -111,7 +112,7 @@ class HttpSession:
         opts = self.options
         try:
             for attempt in stamina.retry_context(
-                on=_backoff_hint if safe else _backoff_hint_unsent,
+                on=partial(_backoff_hint if safe else _backoff_hint_unsent, cap=opts.backoff_max_s),
                 attempts=opts.retries + 1,
                 timeout=None,
                 wait_initial=opts.backoff_initial_s,
@@ -165,16 +166,17 @@ class _TransientPayload(RetriableError):
         super().__init__(str(cause))
 
 
-def _backoff_hint_unsent(exc: Exception) -> bool | float:
+def _backoff_hint_unsent(exc: Exception, cap: float) -> bool | float:
     """Retry a non-idempotent request only if the vendor surely did not act on it."""
     if isinstance(exc, _Unsent) or (isinstance(exc, RetriableError) and exc.status == 429):
-        return _backoff_hint(exc)
+        return _backoff_hint(exc, cap)
     return False
 
 
-def _backoff_hint(exc: Exception) -> bool | float:
+def _backoff_hint(exc: Exception, cap: float) -> bool | float:
+    """The vendor's Retry-After, at most ``cap`` (backoff_max_s); else the normal backoff."""
     if isinstance(exc, RetriableError):
-        return exc.retry_after if exc.retry_after is not None else True
+        return min(exc.retry_after, cap) if exc.retry_after is not None else True
     return False
 
 
@@ -185,20 +187,24 @@ def _raise_for_status(response: httpx.Response, where: dict[str, Any]) -> None:
     body = excerpt(response) or response.reason_phrase
     if status == 429 or status >= 500:
         raise RetriableError(
-            f"vendor answered {status}: {body}", retry_after=_retry_after(response), status=status, **where
+            f"vendor answered {status}: {body}", retry_after=retry_after(response.headers.get("retry-after")), status=status, **where
         )
     exc_type: type[FatalError] = {401: AuthError, 403: PermissionDenied, 404: NotFound}.get(status, FatalError)
     raise exc_type(f"vendor refused the request: {body}", status=status, **where)
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if not value:
-        return None
-    if value.isdigit():
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait per RFC 9110 §10.2.3 (delay-seconds or an HTTP-date); None for anything else."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
         return float(value)
-    parsed = email.utils.parsedate_to_datetime(value)
-    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None  # "1.5", "soon", "-5": not the header's grammar, so the normal backoff
+    if parsed.tzinfo is None:
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def reject_html(response: httpx.Response, vendor: str, resource: str) -> None:

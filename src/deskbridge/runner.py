@@ -19,7 +19,7 @@ async def run_syncs(
 ) -> bool:
     """Sync ``names`` one after another; returns whether all succeeded."""
     ok = True
-    with Warehouse(db, memory_limit=settings.warehouse.memory_limit) as wh:
+    with Warehouse(db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s) as wh:
         for name in names:
             result = await sync_with_progress(wh, settings.connections[name], full_refresh, console)
             ok &= result is not None

@@ -39,6 +39,7 @@ from .service_state import Backoff
 from .linkrun import run_link
 from .snapshot import publish, snapshot_path
 from .status import ConnectionStatus, status_of
+from .errors import WarehouseLocked
 from .warehouse import Warehouse
 
 log = structlog.get_logger("deskbridge.service")
@@ -247,8 +248,8 @@ class Service:
         while True:
             try:
                 return await engine.in_thread(partial(Warehouse, self.db, memory_limit=self.settings.warehouse.memory_limit))
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
+            except WarehouseLocked:
+                if time.monotonic() > deadline:
                     raise
                 await asyncio.sleep(0.25)
 

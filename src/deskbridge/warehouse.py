@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -22,7 +23,8 @@ import pyarrow as pa
 from . import models
 from .contract import Batch, Scope, StreamSpec, WarehouseView, content_hash
 from .deletions import Candidate, Decision
-from .errors import StateVersionError
+from .duckerrors import check_file, locked, record_too_large, size_bytes, translate
+from .errors import StateVersionError, WarehouseError
 from .redact import redact_mapping, scrub
 from .schema import arrow_schema, migrate
 
@@ -33,7 +35,10 @@ HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee
 # DuckDB caches table blocks up to its memory limit (by default 80% of RAM), so a writer's
 # memory would grow with the warehouse; bounded, it stays flat and spills to disk instead.
 MEMORY_LIMIT = "128MB"
-UPSERT_SLICE = 2_000  # rows per INSERT ... ON CONFLICT: DuckDB holds one in memory whatever the limit
+UPSERT_SLICE = 2_000  # rows per write: DuckDB holds one in memory whatever the limit
+# Uncommitted rows stay in memory until COMMIT and cannot spill: a transaction writes at most this
+# share of memory_limit (estimated), or it commits what it has and goes on (see apply_batch).
+WRITE_SHARE = 4
 
 
 def utcnow() -> datetime:
@@ -43,15 +48,64 @@ def utcnow() -> datetime:
 class Warehouse:
     """One DuckDB file, opened for writing."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False, memory_limit: str = MEMORY_LIMIT) -> None:
-        self.path = Path(path)
-        self.con = duckdb.connect(str(self.path), read_only=read_only)
-        self.con.execute("SET TimeZone = 'UTC'")
-        self.con.execute("SET memory_limit = ?", [memory_limit])
-        if not read_only:
-            migrate(self.con)
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        read_only: bool = False,
+        memory_limit: str = MEMORY_LIMIT,
+        lock_wait_s: float = 0.0,
+    ) -> None:
+        """Open (and create or migrate) the warehouse; a writer waits ``lock_wait_s`` for another one."""
+        self.path, self.memory_limit = Path(path), memory_limit
+        self.write_budget = size_bytes(memory_limit) // WRITE_SHARE
+        self.con = self._connect(read_only, lock_wait_s)
+        try:
+            self.con.execute("SET TimeZone = 'UTC'")
+            self.con.execute("SET memory_limit = ?", [memory_limit])
+            if not read_only:
+                _refuse_foreign(self.con, self.path)
+                migrate(self.con)
+        except BaseException as exc:
+            self.con.close()
+            raise translate(exc, self.path, memory_limit) from exc
         self._schemas = {e: arrow_schema(m) for e, m in models.ENTITY_MODELS.items()}
         self._fields = {e: models.canonical_fields(e) for e in models.ENTITY_MODELS}
+        self._written = 0  # bytes upserted by the open transaction
+
+    def _connect(self, read_only: bool, lock_wait_s: float) -> duckdb.DuckDBPyConnection:
+        check_file(self.path)
+        deadline = time.monotonic() + lock_wait_s
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except (duckdb.Error, OSError) as exc:
+                if not locked(exc) or time.monotonic() >= deadline:
+                    raise translate(exc, self.path, self.memory_limit) from exc
+            time.sleep(0.25)
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT; on any failure ROLLBACK, and raise the failure, told clearly."""
+        self.con.execute("BEGIN TRANSACTION")
+        self._written = 0
+        try:
+            yield
+            self.con.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction already
+                self.con.execute("ROLLBACK")
+            if isinstance(exc, duckdb.Error | OSError):
+                raise translate(exc, self.path, self.memory_limit) from exc
+            raise
+
+    def _commit_if_full(self, size: int) -> None:
+        """Commit the rows written so far when the next ``size`` bytes would overflow the budget."""
+        if self._written and self._written + size > self.write_budget:
+            self.con.execute("COMMIT")
+            self.con.execute("BEGIN TRANSACTION")
+            self._written = 0
+        self._written += size
 
     def close(self) -> None:
         self.con.close()
@@ -126,11 +180,15 @@ class Warehouse:
         batch: Batch,
         versions: Mapping[str, int],
     ) -> Counter[str]:
-        """Commit one batch atomically; returns counts like ``tickets.read``, ``notes.deleted``."""
+        """Commit one batch; returns counts like ``tickets.read``, ``notes.deleted``.
+
+        Its deletions and cursor state commit together with its last rows. Rows beyond the write
+        budget (a share of ``memory_limit``) commit ahead of them: a crash in between leaves rows
+        the next run reads again from the old cursor, never a cursor ahead of its rows.
+        """
         counts: Counter[str] = Counter()
         now = utcnow()
-        self.con.execute("BEGIN TRANSACTION")
-        try:
+        with self.transaction():
             for entity, rows in batch.rows.items():
                 if rows:
                     counts.update(self._upsert(connection, run_id, entity, rows, now))
@@ -144,10 +202,6 @@ class Warehouse:
                     "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?)",
                     [connection, stream, json.dumps(state), versions.get(stream, 1), now],
                 )
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
         return counts
 
     def _upsert(
@@ -164,35 +218,76 @@ class Warehouse:
             record["first_seen_at"] = record["last_synced_at"] = now
             record["run_id"] = run_id
             latest[record["source_id"]] = record  # the last version in a batch wins
-        records, changed = list(latest.values()), 0
-        for start in range(0, len(records), UPSERT_SLICE):  # an upsert cannot spill: keep each one small
-            table = pa.Table.from_pylist(records[start : start + UPSERT_SLICE], schema=self._schemas[entity])
-            self.con.register("batch_in", table)
-            try:
-                changed += self._count_changed(entity)
-                if entity == "tickets":
-                    self._write_history()
-                self.con.execute(_upsert_sql(entity, table.column_names))
-            finally:
-                with contextlib.suppress(duckdb.Error):  # an aborted transaction must not hide its cause
-                    self.con.unregister("batch_in")
+        changed = 0
+        for part in self._slices(entity, list(latest.values())):
+            changed += self._write_slice(entity, connection, part)
         return Counter({f"{entity}.read": len(latest), f"{entity}.changed": changed})
 
-    def _count_changed(self, entity: str) -> int:
-        (n,) = self.con.execute(
-            f"SELECT count(*) FROM batch_in b LEFT JOIN {entity} t USING (connection, source_id) "
-            "WHERE t.content_hash IS DISTINCT FROM b.content_hash OR t.deleted_at IS NOT NULL"
-        ).fetchone()  # type: ignore[misc]
-        return int(n)
+    def _slices(self, entity: str, records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+        """Slices of at most UPSERT_SLICE rows and the write budget in bytes, each ready to write."""
+        part: list[dict[str, Any]] = []
+        size = 0
+        for record in records:
+            n = _estimate(record)
+            if n > self.write_budget:
+                raise record_too_large(entity, record["source_id"], n, self.write_budget, self.memory_limit)
+            if part and (len(part) >= UPSERT_SLICE or size + n > self.write_budget):
+                self._commit_if_full(size)
+                yield part
+                part, size = [], 0
+            part.append(record)
+            size += n
+        if part:
+            self._commit_if_full(size)
+            yield part
 
-    def _write_history(self) -> None:
-        cols = ", ".join(f"b.{c}" for c in HISTORY_COLUMNS)
+    def _write_slice(self, entity: str, connection: str, part: list[dict[str, Any]]) -> int:
+        """Replace the slice's rows; returns how many changed.
+
+        DELETE + INSERT, not INSERT ... ON CONFLICT: DuckDB's conflict update of wide rows holds
+        several times their size in memory (4 rows of 6 MB failed at 128MB; replaced, 72 MB fit).
+        """
+        old = self._kept(entity, connection, [r["source_id"] for r in part])
+        changed: list[str] = []
+        for record in part:
+            first_seen, old_run, old_hash = old.get(record["source_id"], (None, None, None))
+            record["first_seen_at"] = first_seen or record["first_seen_at"]
+            if old_hash != record["content_hash"]:
+                changed.append(record["source_id"])
+            else:
+                record["run_id"] = old_run
+        table = pa.Table.from_pylist(part, schema=self._schemas[entity])
+        self.con.register("batch_in", table)
+        try:
+            if entity == "tickets" and changed:
+                self._write_history(changed)
+            self.con.execute(
+                f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT source_id FROM batch_in)",
+                [connection],
+            )
+            cols = ", ".join(table.column_names)
+            self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {cols} FROM batch_in")
+        finally:
+            with contextlib.suppress(duckdb.Error):  # an aborted transaction must not hide its cause
+                self.con.unregister("batch_in")
+        return len(changed)
+
+    def _kept(self, entity: str, connection: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:
+        """What an upsert keeps of stored rows: first_seen_at, and run_id and hash if not deleted."""
+        rows = self.con.execute(
+            f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END "
+            f"FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(?::VARCHAR[]))",
+            [connection, ids],
+        ).fetchall()
+        return {r[0]: r[1:] for r in rows}
+
+    def _write_history(self, changed: list[str]) -> None:
+        cols = ", ".join(HISTORY_COLUMNS)
         self.con.execute(
             f"INSERT OR IGNORE INTO ticket_history (connection, source_id, content_hash, seen_at, run_id, "
-            f"{', '.join(HISTORY_COLUMNS)}) SELECT b.connection, b.source_id, b.content_hash, "
-            f"b.last_synced_at, b.run_id, {cols} FROM batch_in b LEFT JOIN tickets t "
-            "USING (connection, source_id) WHERE t.content_hash IS DISTINCT FROM b.content_hash "
-            "OR t.deleted_at IS NOT NULL"
+            f"{cols}) SELECT connection, source_id, content_hash, last_synced_at, run_id, {cols} "
+            "FROM batch_in WHERE source_id IN (SELECT unnest(?::VARCHAR[]))",
+            [changed],
         )
 
     def _close_scope(
@@ -359,17 +454,6 @@ class Warehouse:
                 [connection, entity, [str(i) for i in ids]],
             )
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            self.con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):  # a failed rollback must not hide the cause
-                self.con.execute("ROLLBACK")
-            raise
-
     def view(self, connection: str) -> ConnectionView:
         return ConnectionView(self.con, connection)
 
@@ -422,19 +506,20 @@ class ConnectionView(WarehouseView):
         return dict(rows)
 
 
-def _upsert_sql(entity: str, columns: list[str]) -> str:
-    keep = {"connection", "source_id", "first_seen_at"}
-    updates = [f"{c} = excluded.{c}" for c in columns if c not in keep and c not in ("run_id", "deleted_at")]
-    updates.append("deleted_at = NULL")
-    updates.append(
-        f"run_id = CASE WHEN {entity}.content_hash = excluded.content_hash "
-        f"AND {entity}.deleted_at IS NULL THEN {entity}.run_id ELSE excluded.run_id END"
-    )
-    cols = ", ".join(columns)
-    return (
-        f"INSERT INTO {entity} ({cols}) SELECT {cols} FROM batch_in "
-        f"ON CONFLICT (connection, source_id) DO UPDATE SET {', '.join(updates)}"
-    )
+def _refuse_foreign(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A DuckDB database with tables but none of deskbridge's belongs to something else."""
+    sql = "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database()"
+    tables = {r[0] for r in con.execute(sql).fetchall()}
+    if tables and not tables & {"meta", "sync_runs", "tickets"}:
+        raise WarehouseError(
+            f"{path} is a DuckDB database of something else (tables {', '.join(sorted(tables)[:3])}...), not a "
+            "deskbridge warehouse; set [warehouse] path (or --db) to a new file"
+        )
+
+
+def _estimate(record: dict[str, Any]) -> int:
+    """Bytes a record takes in DuckDB, roughly: its text, and 16 per other value."""
+    return sum(len(v) if isinstance(v, str | bytes) else 16 for v in record.values())
 
 
 def _rowcount(rows: list[Any]) -> int:
