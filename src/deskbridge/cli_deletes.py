@@ -25,12 +25,15 @@ def register(app: typer.Typer, settings_of: Callable[..., Any], db_of: Callable[
         from .warehouse import Warehouse
 
         settings = settings_of(config)
-        if connection is not None and connection not in settings.connections:
-            fail(f"unknown connection {connection!r}; configured: {', '.join(settings.connections) or 'none'}")
         path = db_of(settings, db)
         if not path.exists():
             fail(f"{path}: no warehouse yet; run 'deskbridge sync' first")
-        return Warehouse(path)
+        wh = Warehouse(path)
+        known = [r[0] for r in wh.con.execute("SELECT DISTINCT connection FROM sync_runs ORDER BY 1").fetchall()]
+        if connection is not None and connection not in known:
+            wh.close()
+            fail(f"unknown connection {connection!r}; connections in the warehouse: {', '.join(known) or 'none'}")
+        return wh
 
     @deletes_app.command("list")
     def list_(
