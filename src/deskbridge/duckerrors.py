@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import DeskbridgeError, WarehouseError, WarehouseLocked
+from .errors import DeskbridgeError, WarehouseError, WarehouseLocked, WarehouseMemoryError
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 _UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
@@ -84,9 +84,9 @@ def translate(exc: BaseException, path: Path, memory_limit: str) -> DeskbridgeEr
     return WarehouseError(f"{path}: {_first(text)}")
 
 
-def memory_error(path: Path, memory_limit: str, cause: str) -> WarehouseError:
+def memory_error(path: Path, memory_limit: str, cause: str) -> WarehouseMemoryError:
     double = math.ceil(size_bytes(memory_limit) * 2 / 10**6)
-    return WarehouseError(
+    return WarehouseMemoryError(
         f"{path}: the warehouse ran out of memory ({cause}); raise [warehouse] memory_limit "
         f"from {memory_limit} to {double}MB or more"
     )

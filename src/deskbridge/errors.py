@@ -98,6 +98,10 @@ class WarehouseError(FatalError):
     """The warehouse file cannot be used as asked; the message names the file, the cause and the fix."""
 
 
+class WarehouseMemoryError(WarehouseError):
+    """The warehouse ran out of its DuckDB ``memory_limit``; the message names the size to raise it to."""
+
+
 class WarehouseLocked(WarehouseError):
     """Another process holds the warehouse for writing; ``pid`` is its process id when DuckDB says it."""
 

@@ -19,15 +19,17 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import structlog
 
 from . import models
 from .contract import Batch, Scope, StreamSpec, WarehouseView, content_hash
 from .deletions import Candidate, Decision
 from .duckerrors import check_file, locked, record_too_large, size_bytes, translate
-from .errors import StateVersionError, WarehouseError
+from .errors import StateVersionError, WarehouseError, WarehouseMemoryError
 from .redact import redact_mapping, scrub
 from .schema import arrow_schema, migrate
 
+log = structlog.get_logger("deskbridge.warehouse")
 CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
 
@@ -39,6 +41,7 @@ UPSERT_SLICE = 2_000  # rows per write: DuckDB holds one in memory whatever the 
 # Uncommitted rows stay in memory until COMMIT and cannot spill: a transaction writes at most this
 # share of memory_limit (estimated), or it commits what it has and goes on (see apply_batch).
 WRITE_SHARE = 4
+MEMORY_HEADROOM = 8  # a batch may raise the limit to this many times memory_limit before failing
 
 
 def utcnow() -> datetime:
@@ -173,6 +176,47 @@ class Warehouse:
 
     # -- batches ----------------------------------------------------------------------
     def apply_batch(
+        self,
+        connection: str,
+        run_id: int,
+        run_started: datetime,
+        batch: Batch,
+        versions: Mapping[str, int],
+    ) -> Counter[str]:
+        """Commit one batch; returns counts like ``tickets.read``, ``notes.deleted``.
+
+        A batch that runs out of ``memory_limit`` (wide records: DuckDB cannot spill a checkpoint
+        of large strings) is tried again with the limit doubled, up to :data:`MEMORY_HEADROOM`
+        times the configured one, with a warning naming the setting; then the limit goes back.
+        Without that, every rerun would fail on the same page.
+        """
+        limit = size_bytes(self.memory_limit)
+        try:
+            while True:
+                try:
+                    return self._apply_batch(connection, run_id, run_started, batch, versions)
+                except WarehouseMemoryError:
+                    if limit * 2 > size_bytes(self.memory_limit) * MEMORY_HEADROOM:
+                        raise
+                    limit *= 2
+                    log.warning("warehouse.memory_raised", memory_limit=self.memory_limit,
+                                this_batch=f"{limit // 10**6}MB", fix="raise [warehouse] memory_limit")  # fmt: skip
+                    self._set_memory(f"{limit // 10**6}MB")
+        finally:
+            if limit != size_bytes(self.memory_limit):
+                self._set_memory(self.memory_limit)
+
+    def _set_memory(self, limit: str) -> None:
+        try:
+            self.con.execute("SET memory_limit = ?", [limit])
+        except duckdb.Error:  # a failed checkpoint invalidates the connection: open it again
+            with contextlib.suppress(duckdb.Error):
+                self.con.close()
+            self.con = self._connect(False, 5.0)
+            self.con.execute("SET TimeZone = 'UTC'")
+            self.con.execute("SET memory_limit = ?", [limit])
+
+    def _apply_batch(
         self,
         connection: str,
         run_id: int,
