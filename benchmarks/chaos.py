@@ -11,14 +11,17 @@ Per vendor, each scenario in its own directory with its own sandbox processes:
 * faults: a first sync and a full refresh while 500, 502, 429, reset, truncated, malformed and
   HTML-200 answers are injected (``--faults`` of them), then plain syncs left to complete;
 * migrate: ``--kills`` migrations into another vendor's sandbox (Kayako, or Track-It for Kayako)
-  SIGKILLed at random points after the pulls, then a rerun left to complete.
+  SIGKILLed at random points after the pulls, then a rerun left to complete;
+* migrate-faults: one migration while the target answers with the same fault mix (a truncated or
+  garbled body comes after the write has landed), then a rerun left to complete.
 
 Then the warehouse is compared with the sandbox's ground truth (tickets, notes, time entries,
 people): missing (in the vendor, no row at all), duplicated (extra rows for one key), wrong (a
 field differs), wrongly deleted (marked deleted, but the vendor still has it), not deleted (live,
 but the vendor no longer has it). For a migration the target's ground truth is counted instead:
-source tickets with no twin, extra twins (by deskbridge's marker, tickets and child records alike),
-twins whose subject differs from the source's. "3/5 kills" means 5 SIGKILLs, 3 of which landed while the command
+source tickets with no twin (found by deskbridge's marker), duplicated = tickets the target gained
+beyond one per twinned source ticket (marked or not) plus notes and time entries whose marker is
+there twice, wrong = twins whose subject differs from the source's. "3/5 kills" means 5 SIGKILLs, 3 of which landed while the command
 was still running (the others came after it had finished). A measurement tool, not a test: it
 always exits 0.
 """
@@ -56,9 +59,11 @@ PAGE = {
     "m4": {"reconcile_chunk": 25},
     "trackit": {"batch_size": 25, "closed_reconcile_every": "0s"},
 }
+LINK = "migrate_src_to_dst"  # the link deskbridge names for a migration between these connections
 AUTHORS = {"kayako": "staff:1", "trackit": "technician:1"}
 FAULTS = ("500", "502", "429", "reset", "truncated", "malformed", "html200")
 MARKER = re.compile(r"\[deskbridge:[0-9a-f]+\]")
+Truth = dict[str, dict[str, dict[str, Any]]]
 LIVE: list[subprocess.Popen[Any]] = []  # every child still running, stopped on the way out
 
 
@@ -85,7 +90,7 @@ class Sandbox:
         answer.raise_for_status()
         return answer.json()
 
-    def truth(self) -> dict[str, dict[str, dict[str, Any]]]:
+    def truth(self) -> Truth:
         return self.admin("GET", "truth")
 
     def connection(self, name: str, env: dict[str, str], **options: Any) -> str:
@@ -162,7 +167,7 @@ class Run:
         return False
 
 
-def compare_pull(db: Path, connection: str, truth: dict[str, dict[str, dict[str, Any]]]) -> Counter[str]:
+def compare_pull(db: Path, connection: str, truth: Truth) -> Counter[str]:
     counts: Counter[str] = Counter()
     con = duckdb.connect(str(db), read_only=True)
     try:
@@ -185,22 +190,27 @@ def compare_pull(db: Path, connection: str, truth: dict[str, dict[str, dict[str,
     return counts
 
 
-def compare_migration(source: dict[str, Any], target: dict[str, Any], link: str) -> Counter[str]:
-    """Twins in the target's ground truth, found by the marker deskbridge writes with each copy."""
+def compare_migration(source: Truth, before: Truth, after: Truth, link: str) -> Counter[str]:
+    """Source tickets against the tickets the target gained; twins found by deskbridge's marker."""
     counts: Counter[str] = Counter()
-    texts = [(n["ticket_id"], n.get("body") or "") for n in target["notes"].values()]
-    texts += [(t["ticket_id"], t.get("note") or "") for t in target.get("time_entries", {}).values()]
+    texts = [(n["ticket_id"], n.get("body") or "") for n in after["notes"].values()]
+    texts += [(t["ticket_id"], t.get("note") or "") for t in after.get("time_entries", {}).values()]
     marked = Counter(m for _, text in texts for m in set(MARKER.findall(text)))
-    counts["duplicated"] = sum(n - 1 for n in marked.values())  # tickets, notes and time entries copied twice
     holders: dict[str, set[str]] = {}
     for ticket_id, text in texts:
         for m in MARKER.findall(text):
             holders.setdefault(m, set()).add(ticket_id)
+    twinned = 0
     for sid, ticket in source["tickets"].items():
         twins = holders.get(marker_for(link, "tickets", "a", sid), set())
+        twinned += bool(twins)
         counts["missing"] += not twins
         if ticket.get("subject"):  # M4 has none: its copies get a placeholder
-            counts["wrong"] += sum(target["tickets"].get(t, {}).get("subject") != ticket["subject"] for t in twins)
+            counts["wrong"] += sum(after["tickets"].get(t, {}).get("subject") != ticket["subject"] for t in twins)
+    gained = len(set(after["tickets"]) - set(before["tickets"]))
+    ticket_markers = {marker_for(link, "tickets", "a", sid) for sid in source["tickets"]}
+    children = sum(n - 1 for m, n in marked.items() if m not in ticket_markers)
+    counts["duplicated"] = gained - twinned + children  # extra tickets, marked or not; notes and times twice
     return counts
 
 
@@ -243,18 +253,20 @@ def migrate_into(vendor: str) -> str:
 
 
 def scenario(name: str, vendor: str, args: argparse.Namespace, rng: random.Random) -> Outcome:
-    outcome = Outcome(vendor, name if name != "migrate" else f"migrate -> {migrate_into(vendor)}", f"{args.faults} faults")
+    migration = name.startswith("migrate")
+    label = f"{name} -> {migrate_into(vendor)}" if migration else name
+    outcome = Outcome(vendor, label, f"{args.faults} faults")
     started = time.monotonic()
     boxes = {"src": Sandbox(vendor, args.tickets, args.latency_ms, args.seed)}
-    if name == "migrate":
+    if migration:
         boxes["dst"] = Sandbox(migrate_into(vendor), 5, args.latency_ms, args.seed + 100)
     try:
         with tempfile.TemporaryDirectory(prefix=f"chaos-{vendor}-{name}-") as tmp:
             run = Run(Path(tmp), boxes)
-            if name == "migrate":
-                outcome.completed, outcome.counts = migrate(run, boxes, rng, args)
+            if migration:
+                outcome.completed, outcome.counts = MIGRATIONS[name](run, boxes, rng, args)
             else:
-                outcome.completed = {"pull": pull, "full-refresh": full_refresh, "faults": faults}[name](run, boxes["src"], rng, args)
+                outcome.completed = PULLS[name](run, boxes["src"], rng, args)
                 outcome.counts = compare_pull(run.dir / "warehouse.duckdb", "src", boxes["src"].truth())
             if run.kills:
                 outcome.chaos = f"{run.landed}/{run.kills} kills"
@@ -266,24 +278,45 @@ def scenario(name: str, vendor: str, args: argparse.Namespace, rng: random.Rando
 
 
 def migrate(run: Run, boxes: dict[str, Sandbox], rng: random.Random, args: argparse.Namespace) -> tuple[bool, Counter[str]]:
-    command = ["migrate", "--from", "src", "--to", "dst", "--author", AUTHORS[boxes["dst"].vendor],
-               "--report", str(run.dir / "report.md")]  # fmt: skip
+    before = boxes["dst"].truth()
+    command = migration_command(run, boxes["dst"].vendor)
     for delay in delays(rng, args.kills, args.max_delay):
         run.kill_after(command, b"sync.done", delay)  # the first pull is done: the push is near
     done = run.complete(*command, tries=1)
-    return done, compare_migration(boxes["src"].truth(), boxes["dst"].truth(), "migrate_src_to_dst")
+    return done, compare_migration(boxes["src"].truth(), before, boxes["dst"].truth(), LINK)
 
 
+def migrate_faults(run: Run, boxes: dict[str, Sandbox], rng: random.Random, args: argparse.Namespace) -> tuple[bool, Counter[str]]:
+    """A migration while the target answers with faults, among them bodies cut after the write landed."""
+    before = boxes["dst"].truth()
+    command = migration_command(run, boxes["dst"].vendor)
+    proc = run.start(*command)
+    while b"sync.done" not in run.log.read_bytes() and proc.poll() is None:
+        time.sleep(0.05)
+    for kind in (rng.choice(FAULTS) for _ in range(args.faults)):
+        time.sleep(rng.uniform(0.05, 0.3))
+        boxes["dst"].admin("POST", "fault", params={"kind": kind, "count": 1})
+    run.wait(proc)
+    done = run.complete(*command, tries=1)
+    return done, compare_migration(boxes["src"].truth(), before, boxes["dst"].truth(), LINK)
+
+
+def migration_command(run: Run, target: str) -> list[str]:
+    return ["migrate", "--from", "src", "--to", "dst", "--author", AUTHORS[target], "--report", str(run.dir / "report.md")]
+
+
+PULLS = {"pull": pull, "full-refresh": full_refresh, "faults": faults}
+MIGRATIONS = {"migrate": migrate, "migrate-faults": migrate_faults}
 COLUMNS = ("missing", "duplicated", "wrong", "wrongly deleted", "not deleted")
 
 
 def print_table(outcomes: list[Outcome]) -> None:
-    head = f"{'vendor':<9} {'scenario':<20} {'kills/faults':<12} " + " ".join(f"{c:>15}" for c in COLUMNS) + f" {'completed':>9} {'seconds':>8}"
+    head = f"{'vendor':<9} {'scenario':<26} {'kills/faults':<12} " + " ".join(f"{c:>15}" for c in COLUMNS) + f" {'completed':>9} {'seconds':>8}"
     print(head)
     print("-" * len(head))
     for o in outcomes:
         cells = " ".join(f"{('-' if o.scenario.startswith('migrate') and c in COLUMNS[3:] else o.counts[c]):>15}" for c in COLUMNS)
-        print(f"{o.vendor:<9} {o.scenario:<20} {o.chaos:<12} {cells} {('yes' if o.completed else 'NO'):>9} {o.seconds:8.1f}")
+        print(f"{o.vendor:<9} {o.scenario:<26} {o.chaos:<12} {cells} {('yes' if o.completed else 'NO'):>9} {o.seconds:8.1f}")
 
 
 def summary(outcomes: list[Outcome]) -> str:
@@ -297,7 +330,7 @@ def summary(outcomes: list[Outcome]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--vendors", default="kayako,trackit,m4,omnidesk,whmcs")
-    parser.add_argument("--scenarios", default="pull,full-refresh,faults,migrate")
+    parser.add_argument("--scenarios", default="pull,full-refresh,faults,migrate,migrate-faults")
     parser.add_argument("--kills", type=int, default=5, help="SIGKILLs per scenario")
     parser.add_argument("--faults", type=int, default=20, help="faults injected in the fault mix")
     parser.add_argument("--tickets", type=int, default=200)
