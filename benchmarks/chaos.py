@@ -323,6 +323,8 @@ def summary(outcomes: list[Outcome]) -> str:
     total = sum((o.counts for o in outcomes), Counter())
     bad = [o for o in outcomes if not o.completed or any(o.counts[c] for c in COLUMNS)]
     figures = ", ".join(f"{c} {total[c]}" for c in COLUMNS)
+    if not outcomes:
+        return "chaos: no scenario finished"
     verdict = "all equal to ground truth" if not bad else f"{len(bad)} with differences or not completed"
     return f"chaos: {len(outcomes)} scenarios, {verdict} ({figures})"
 
