@@ -5,10 +5,12 @@ Used by deskbridge's own contract suite and usable by third-party connector pack
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import httpx
 
 TRUTH_FIELDS: dict[str, tuple[str, ...]] = {
     "tickets": ("subject", "status", "priority"),
@@ -86,3 +88,26 @@ def secret_hits(db_path: Path | str, secrets: list[str]) -> list[str]:
     data = Path(db_path).read_bytes()
     hits += [f"file bytes ({s[:4]}…)" for s in secrets if s.encode() in data]
     return hits
+
+
+def _unavailable(request: httpx.Request) -> httpx.Response:
+    return httpx.Response(503, text="Service Unavailable")
+
+
+class CutAfter(httpx.AsyncBaseTransport):
+    """A vendor that answers ``n`` requests through ``inner``, then fails every one like a dead
+    server: ``fail`` builds the answer (default a 503) or raises (a refused connection)."""
+
+    def __init__(
+        self,
+        inner: httpx.AsyncBaseTransport,
+        n: int,
+        fail: Callable[[httpx.Request], httpx.Response] = _unavailable,
+    ) -> None:
+        self.inner, self.left, self.fail = inner, n, fail
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.left -= 1
+        if self.left < 0:
+            return self.fail(request)
+        return await self.inner.handle_async_request(request)

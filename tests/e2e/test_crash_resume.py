@@ -23,17 +23,17 @@ PAGE = {
 }
 
 
-def run_sync(config: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def run_sync(config: Path, env: dict[str, str], log: Path, *args: str) -> subprocess.Popen[bytes]:
     with log.open("wb") as sink:
         return subprocess.Popen(
-            [DESKBRIDGE, "--log-level", "info", "--log-json", "sync", "-c", str(config)],
+            [DESKBRIDGE, "--log-level", "info", "--log-json", "sync", "-c", str(config), *args],
             env=env, stdout=subprocess.DEVNULL, stderr=sink,
         )
 
 
-def kill_after_start(config: Path, env: dict[str, str], log: Path, delay: float) -> None:
-    """Start a sync, wait until its run has begun, let it work ``delay`` seconds, SIGKILL it."""
-    proc = run_sync(config, env, log)
+def kill_after_start(config: Path, env: dict[str, str], log: Path, delay: float, *args: str) -> None:
+    """Start a sync (with ``args``), wait until its run has begun, let it work ``delay`` seconds, SIGKILL it."""
+    proc = run_sync(config, env, log, *args)
     deadline = time.monotonic() + 60
     while b"sync.start" not in log.read_bytes() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -11,31 +11,10 @@ import pytest
 
 from conftest import CONTRACT_VENDORS
 from deskbridge.testing import duplicate_keys, projection, truth_diff
-from sandbox_proc import DESKBRIDGE, SandboxProcess
+from sandbox_proc import SandboxProcess
 from test_crash_resume import PAGE, kill_after_start, run_sync
 
 pytestmark = pytest.mark.slow
-
-
-def full_refresh(config: Path, env: dict[str, str], log: Path):  # type: ignore[no-untyped-def]
-    import subprocess
-
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [DESKBRIDGE, "--log-level", "info", "--log-json", "sync", "--full-refresh", "-c", str(config)],
-            env=env, stdout=subprocess.DEVNULL, stderr=sink,
-        )
-
-
-def kill_full_refresh(config: Path, env: dict[str, str], log: Path, delay: float) -> None:
-    log.write_bytes(b"")
-    proc = full_refresh(config, env, log)
-    deadline = time.monotonic() + 60
-    while b"sync.start" not in log.read_bytes() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(delay)
-    proc.kill()
-    proc.wait()
 
 
 def check(tmp_path: Path, sandbox: SandboxProcess) -> None:
@@ -63,10 +42,10 @@ def test_full_refresh_killed_or_failing_then_plain_syncs_deletes_nothing_wrongly
         log = tmp_path / "sync.log"
         assert run_sync(config, env, log).wait(timeout=300) == 0, log.read_text()
         for delay in (0.4, 1.2):
-            kill_full_refresh(config, env, log, delay)
+            kill_after_start(config, env, log, delay, "--full-refresh")
             assert run_sync(config, env, log).wait(timeout=300) == 0, log.read_text()
         sandbox.mutate(20)  # real deletions among the changes must still be found
-        proc = full_refresh(config, env, log)
+        proc = run_sync(config, env, log, "--full-refresh")
         time.sleep(0.6)
         sandbox.knobs(fail_every_n=1)  # every request answers 500 until the run gives up
         proc.wait(timeout=300)

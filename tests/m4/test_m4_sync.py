@@ -14,6 +14,7 @@ import pytest
 
 from conftest import Harness, make_harness
 from deskbridge import engine
+from deskbridge.testing import CutAfter
 from deskbridge.errors import DeskbridgeError, PermissionDenied
 from deskbridge.sandbox import sandbox_connection
 from deskbridge.warehouse import Warehouse
@@ -173,19 +174,6 @@ async def test_window_overlaps_by_the_lookback(h: Harness) -> None:
     await h.sync()
     assert live(h, "notes", inside.id, "body") == "inside"
     assert live(h, "notes", before.id, "body") is None
-
-
-class CutAfter(httpx.AsyncBaseTransport):
-    """The emulator until ``n`` requests have passed; then a 503 for every request, like a dead server."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, n: int) -> None:
-        self.inner, self.left = inner, n
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.left -= 1
-        if self.left < 0:
-            return httpx.Response(503, text="Service Unavailable")
-        return await self.inner.handle_async_request(request)
 
 
 async def test_interrupted_pass_resumes_as_a_full_lap(h: Harness) -> None:

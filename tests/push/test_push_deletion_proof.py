@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import pytest
 
 from conftest import CONTRACT_VENDORS
@@ -13,24 +12,11 @@ from deskbridge import engine
 from deskbridge.contract import WriteOp
 from deskbridge.emulation import Emulator
 from deskbridge.engine import build_connector
-from deskbridge.testing import assert_matches_truth
+from deskbridge.testing import CutAfter, assert_matches_truth
 from pushkit import make_pair
 
 TARGET = {"kayako": "trackit"}  # every other source links into Kayako
 LINK = {"kayako": {"author": {"b": "staff:1"}, "defaults": {"b": {"subject": "(no subject)"}}}}
-
-
-class BurstAfter(httpx.AsyncBaseTransport):
-    """Passes ``after`` requests through, then every request answers 500 (a vendor outage)."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, after: int) -> None:
-        self.inner, self.left = inner, after
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.left -= 1
-        if self.left < 0:
-            return httpx.Response(500, text="Internal Server Error")
-        return await self.inner.handle_async_request(request)
 
 
 def tickets(emulator: Emulator) -> int:
@@ -51,7 +37,7 @@ async def test_interrupted_full_refresh_deletes_nothing_at_the_other_side(vendor
         held = tickets(twin)
         config = pair.settings.connections["a_side"]
         with pytest.raises(Exception):
-            await engine.sync(pair.wh, config, full_refresh=True, transport=BurstAfter(pair.transport("a_side"), 12))
+            await engine.sync(pair.wh, config, full_refresh=True, transport=CutAfter(pair.transport("a_side"), 12))
         for _ in range(2):
             result = await pair.cycle()
             assert result.failures == [] and not any(k.startswith("delete_") for k in result.counts)

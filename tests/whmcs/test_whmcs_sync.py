@@ -11,6 +11,7 @@ import pytest
 
 from conftest import Harness, make_harness
 from deskbridge.engine import build_connector
+from deskbridge.testing import CutAfter
 from deskbridge.errors import ConfigError, PermissionDenied
 from deskbridge_connectors.whmcs.sandbox_data import STATUS_BY_TITLE, Ticket
 
@@ -179,17 +180,13 @@ async def test_resumed_first_run_reads_each_ticket_once(h: Harness) -> None:
     assert LOOKUPS + uncommitted <= gets - pages(len(tickets(h))) <= LOOKUPS + uncommitted + 2
 
 
-class FailAfter(httpx.AsyncBaseTransport):
+def refused(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+def FailAfter(inner: httpx.AsyncBaseTransport, n: int) -> CutAfter:  # noqa: N802 - reads as the transport it builds
     """A transport that drops every connection after the first ``n`` requests."""
-
-    def __init__(self, inner: httpx.AsyncBaseTransport, n: int) -> None:
-        self.inner, self.left = inner, n
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.left -= 1
-        if self.left < 0:
-            raise httpx.ConnectError("connection refused", request=request)
-        return await self.inner.handle_async_request(request)
+    return CutAfter(inner, n, refused)
 
 
 async def test_empty_install_ends_paging_on_numreturned_zero(tmp_path: Path) -> None:
