@@ -51,7 +51,7 @@ class Target:
 
 TARGETS = {
     "kayako": Target("kayako", link={"author": {"b": "staff:1"}}),
-    "trackit": Target("trackit", window={"tickets": {("reset_after", 1)}}),
+    "trackit": Target("trackit"),  # the creating request carries the marker (recovery_field)
     "m4": Target("m4", source=("m4", 1, 7), seed=7, link={"correlate": "number", "entities": ["tickets", "notes"]}),
     "omnidesk": Target("omnidesk", link={"author": {"b": "staff:1"}}, window={"tickets": {("reset_after", 1)}}),
     "whmcs": Target("whmcs", link={"author": {"b": "admin:1"}, "defaults": {"b": {"department": "Technical Support"}}}),
