@@ -70,7 +70,9 @@ class TrackitOptions(ConnectorOptions):
                 raise ValueError(f"ticket field {value!r} is read-only: pick an updatable text field")
             mapped = [name for name, s in catalog.field_map().write.items() if s == seq]
             if mapped:
-                raise ValueError(f"ticket field {value!r} carries {mapped[0]!r} (mappings/trackit.toml): pick a free one")
+                raise ValueError(
+                    f"ticket field {value!r} carries {mapped[0]!r} (mappings/trackit.toml): pick a free one"
+                )
         return value
 
     @property
