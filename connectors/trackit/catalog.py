@@ -33,6 +33,18 @@ def field_catalog() -> FieldCatalog:
     return FieldCatalog(MappingProxyType(fields), MappingProxyType(vocab))
 
 
+def field_seq(name: str) -> int:
+    """The sequence of a ticket field given by its default display name (or its sequence number)."""
+    fields = field_catalog().fields
+    text = name.strip()
+    if text.isdigit() and int(text) in fields:
+        return int(text)
+    found = [seq for seq, f in fields.items() if f.name.casefold() == text.casefold()]
+    if not found:
+        raise ValueError(f"no Track-It ticket field is named {name!r} (e.g. 'Custom Text 6' or its sequence '90')")
+    return found[0]
+
+
 def note_types() -> tuple[str, ...]:
     return tuple(_catalog_data()["notes"]["note_types"])
 

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from deskbridge.config import ConnectionConfig
 from deskbridge.contract import (
@@ -55,6 +55,30 @@ class TrackitOptions(ConnectorOptions):
     names_max_age: Duration = Field(
         "60s", description="How old learned display names may be for a write."
     )
+    recovery_field: str = Field(
+        "Custom Text 6",
+        description="Ticket field (default display name or sequence) a create writes its recovery "
+        "marker into, so a create whose answer was lost is found again; '' disables it.",
+    )
+
+    @field_validator("recovery_field")
+    @classmethod
+    def _recovery(cls, value: str) -> str:
+        if value.strip():
+            seq = catalog.field_seq(value)
+            if not catalog.field_catalog().fields[seq].updatable:
+                raise ValueError(f"ticket field {value!r} is read-only: pick an updatable text field")
+            mapped = [name for name, s in catalog.field_map().write.items() if s == seq]
+            if mapped:
+                raise ValueError(
+                    f"ticket field {value!r} carries {mapped[0]!r} (mappings/trackit.toml): pick a free one"
+                )
+        return value
+
+    @property
+    def recovery_seq(self) -> int | None:
+        """The sequence of ``recovery_field``, or ``None`` when disabled."""
+        return catalog.field_seq(self.recovery_field) if self.recovery_field.strip() else None
 
 
 class TrackitConnector(Connector):

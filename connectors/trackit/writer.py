@@ -109,8 +109,9 @@ class Writer:
     async def _create(self, p: dict[str, Any], ctx: WriteContext) -> str:
         """POST /tickets (the WebApi takes no note on create), then AddNote with the description.
 
-        The new id is reported before the AddNote; a resumed create adds the description only
-        if no note of the ticket carries its marker yet.
+        The marker goes in the ``recovery_field`` of the POST itself, so a ticket whose answer
+        was lost is found by the next plan. The new id is reported before the AddNote; a resumed
+        create adds the description only if no note of the ticket carries its marker yet.
         """
         fields = _ticket_fields(p, NOTE_KEYS)
         description = self.note_dto(p | {"note_type": p.get("note_type", "Ticket Description")})
@@ -119,7 +120,9 @@ class Writer:
             if description and await self._has_note(int(new_id), ctx.marker or description["Note"]):
                 description = None
         else:
-            new_id = str((await self._properties("/tickets", fields, None))[1])
+            seq = self.options.recovery_seq
+            key = {seq: ctx.marker} if seq is not None and ctx.marker else {}
+            new_id = str((await self._properties("/tickets", fields, None, key))[1])
             await ctx.created(new_id)
         if description:
             await self.client.write_ticket(f"/tickets/{new_id}/AddNote", description, new_id)
@@ -137,18 +140,23 @@ class Writer:
         raise _reject("the server wrote no note", "notes")
 
     # -- ticket fields ---------------------------------------------------------------------------
-    async def _properties(self, path: str, fields: dict[str, Any], tid: str | None) -> Record:
-        """POST ``{"Properties": {display name: value}}``; once more with fresh names if refused."""
+    async def _properties(
+        self, path: str, fields: dict[str, Any], tid: str | None, by_seq: dict[int, Any] | None = None
+    ) -> Record:
+        """POST ``{"Properties": {display name: value}}``; once more with fresh names if refused.
+
+        ``fields`` are by mapped name, ``by_seq`` (unmapped fields) by sequence.
+        """
         if not fields:
             raise _reject("no ticket field to write")
-        seqs = {name: field_map().write[name] for name in fields}
+        values = {field_map().write[name]: v for name, v in fields.items()} | (by_seq or {})
         refreshed = False
-        if self.client.names.stale(list(seqs.values()), self.options.seconds("names_max_age")):
+        if self.client.names.stale(list(values), self.options.seconds("names_max_age")):
             await self.client.refresh_names()
             refreshed = True
         while True:
             body = {
-                "Properties": {self._display(seqs[n]): v for n, v in fields.items()},
+                "Properties": {self._display(seq): v for seq, v in values.items()},
                 "OptionalParams": {},
             }
             try:

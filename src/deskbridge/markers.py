@@ -10,6 +10,10 @@ of one link, so
 * another link's marker (a chain of migrations), or this link's marker quoted inside a customer
   reply, is ordinary content and moves like any other text.
 
+A ticket field may carry the marker of the create that made the ticket (a vendor whose create
+request takes no text: Track-It's ``recovery_field``): any string of the ticket's ``raw`` ending
+with it counts, so a create whose answer was lost is found before any note of it exists.
+
 Markers written before links were named (``[deskbridge:<record>]``) belong to the link whose
 crosswalk holds them: the crosswalk stores every marker a link wrote, and a record digest
 includes the link's name, so no other link can claim one.
@@ -18,6 +22,7 @@ includes the link's name, so no other link can claim one.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from functools import cache
 from collections.abc import Container
@@ -72,7 +77,10 @@ class Stamps:
         self._on: dict[Side, dict[str, list[tuple[str, str, str]]]] = {}
 
     def on(self, side: Side) -> dict[str, list[tuple[str, str, str]]]:
-        """marker -> [(table, source id, ticket id)] of records on ``side`` it ends, oldest first."""
+        """marker -> [(table, source id, ticket id)] of records on ``side`` it ends, oldest first.
+
+        ``table`` is ``tickets`` for a ticket a field of which ends with the marker.
+        """
         if side not in self._on:
             self._on[side] = self._read(side)
         return self._on[side]
@@ -86,15 +94,21 @@ class Stamps:
                WHERE connection = ? AND deleted_at IS NULL AND {mark.format("body")}
                UNION ALL SELECT 'time_entries', source_id, ticket_id, note, work_time FROM time_entries
                WHERE connection = ? AND deleted_at IS NULL AND {mark.format("note")}
+               UNION ALL SELECT 'tickets', source_id, source_id, CAST(raw AS VARCHAR), created_at FROM tickets
+               WHERE connection = ? AND deleted_at IS NULL AND contains(CAST(raw AS VARCHAR), ?)
                ORDER BY 5 NULLS LAST, 2""",
-            [self.conn[side], mine, legacy] * 2,
+            [self.conn[side], mine, legacy] * 2 + [self.conn[side], mine],
         ).fetchall()
         out: dict[str, list[tuple[str, str, str]]] = {}
         for table, sid, ticket, text, _ in rows:
-            marker = own_marker(text, self.link, self.rows)
-            if marker is not None and self.into(marker) == side:
-                out.setdefault(marker, []).append((table, sid, ticket))
+            texts = _strings(json.loads(text)) if table == "tickets" else [text]
+            for marker in dict.fromkeys(own_marker(t, self.link, self.rows) for t in texts):
+                if marker is not None and self.into(marker) == side:
+                    out.setdefault(marker, []).append((table, sid, ticket))
         return out
+
+    def _children(self, side: Side, marker: str) -> list[tuple[str, str, str]]:
+        return [r for r in self.on(side).get(marker, []) if r[0] != "tickets"]
 
     def into(self, marker: str) -> Side | None:
         """The side a marker of this link was written into."""
@@ -111,8 +125,9 @@ class Stamps:
             return None
         if entity == "tickets":
             return records[0][2]
-        same = [r for r in records if r[0] == entity] or records
-        return same[0][1]
+        children = self._children(side, marker)
+        same = [r for r in children if r[0] == entity] or children
+        return same[0][1] if same else None
 
     def echo(self, side: Side, text: str | None, source_id: str, ticket_id: str) -> bool:
         """Whether this record on ``side`` is the link's own write (not a quote of one)."""
@@ -122,7 +137,7 @@ class Stamps:
         row = self.rows.get(marker)
         if row is not None and row[side] is not None:
             return row[side] == (ticket_id if row["entity"] == "tickets" else source_id)
-        records = self.on(side).get(marker, [])
+        records = self._children(side, marker)
         return not records or records[0][1] == source_id  # pending: the first copy is the write
 
     def own_tickets(self, side: Side) -> dict[str, str]:
@@ -134,3 +149,12 @@ class Stamps:
             if row is None or (row["entity"] == "tickets" and row[side] in (None, ticket)):
                 out[ticket] = marker
         return out
+
+
+def _strings(value: Any) -> list[str]:
+    """Every string in a vendor payload (``raw``), at any depth."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        value = list(value.values())
+    return [s for v in value for s in _strings(v)] if isinstance(value, list) else []

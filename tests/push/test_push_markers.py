@@ -11,6 +11,7 @@ from deskbridge.config import Settings
 from deskbridge.contract import WriteOp
 from deskbridge.emulation import Emulator
 from deskbridge.links import LinkConfig
+from deskbridge.linkrun import run_link
 from deskbridge.migrate import migrate, migration_link
 from deskbridge.plan import marker_for, own_marker
 from deskbridge.sandbox import build_emulator, sandbox_connection
@@ -109,5 +110,48 @@ async def test_quoted_marker_on_two_way_link_is_pushed(tmp_path: Path) -> None:
         assert len(landed) == 1 and copy.rstrip() in landed[0]["body"].replace("\n> ", "\n")
         again = await pair.cycle()
         assert again.actions == []  # the copy on a carries the link's own marker: never echoed back
+    finally:
+        pair.wh.close()
+
+
+class LoseFirstCreate(httpx.AsyncBaseTransport):
+    """Track-It's transport; the server applies the first ``POST /tickets`` but its answer never arrives."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.inner, self.lost = httpx.ASGITransport(app=emulator.app), 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if request.method == "POST" and request.url.path.lower().endswith("/tickets") and not self.lost:
+            self.lost = 1
+            await response.aread()
+            raise httpx.ReadError("connection reset after the vendor applied the request", request=request)
+        return response
+
+
+async def test_trackit_create_whose_answer_was_lost_is_resumed_and_never_echoed(tmp_path: Path) -> None:
+    """Kayako <-> Track-It: the ticket found by the marker in its recovery field is resumed, and not pushed back."""
+    pair = make_pair(tmp_path, ("kayako", 3), ("trackit", 2), author={"a": "staff:1"}, entities=["tickets"])
+    kayako, trackit = (len(pair.emulators[s].ground_truth()["tickets"]) for s in ("a_side", "b_side"))
+    lossy = LoseFirstCreate(pair.emulators["b_side"])
+    try:
+        try:
+            to = {"a_side": pair.transport("a_side"), "b_side": lossy}
+            await run_link(pair.wh, pair.settings, pair.link, transport_for=to.__getitem__)
+        except Exception:  # noqa: BLE001 - the lost answer may end the push; the next cycles must repair it
+            pass
+        assert lossy.lost == 1
+        for _ in range(3):
+            if not (await pair.cycle()).actions:
+                break
+        assert (await pair.cycle()).actions == []
+        truth = pair.emulators["b_side"].ground_truth()
+        assert len(truth["tickets"]) == trackit + kayako  # each Kayako ticket once, the lost create included
+        described = [n["ticket_id"] for n in truth["notes"].values() if n["body"].startswith("Synced from kayako")]
+        assert len(described) == len(set(described)) == kayako  # its description was added on resume
+        assert len(pair.emulators["a_side"].ground_truth()["tickets"]) == kayako + trackit  # no copy came back
+        states = pair.wh.con.execute(
+            "SELECT state, count(*) FROM crosswalk WHERE entity = 'tickets' GROUP BY 1").fetchall()
+        assert states == [("linked", kayako + trackit)]
     finally:
         pair.wh.close()
