@@ -61,7 +61,7 @@ PAGE = {
 LINK = "migrate_src_to_dst"  # the link deskbridge names for a migration between these connections
 AUTHORS = {"kayako": "staff:1", "trackit": "technician:1"}
 FAULTS = ("500", "502", "429", "reset", "truncated", "malformed", "html200")
-MARKER = re.compile(r"\[deskbridge:[0-9a-f]+\]")
+MARKER = re.compile(r"\[deskbridge:[0-9a-f:ab2]+\]")  # [deskbridge:<link>:a2b:<record>]
 Truth = dict[str, dict[str, dict[str, Any]]]
 LIVE: list[subprocess.Popen[Any]] = []  # every child still running, stopped on the way out
 
