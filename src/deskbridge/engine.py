@@ -5,6 +5,9 @@ with their cursor state in one transaction (DuckDB pays per statement, not per r
 dies keeps every committed checkpoint; the next run starts from the last committed state, and
 because writes are upserts keyed by (connection, source id), re-reading a page never doubles it.
 
+When the read is done, the deletion candidates its complete scopes left are checked with the
+vendor (:func:`deskbridge.deletions.settle`): only a proven deletion gets ``deleted_at``.
+
 A cancelled run (``deskbridge serve`` shutting down, Ctrl-C) abandons the request in flight,
 commits the batches the connector had already completed, records the run ``interrupted`` and
 re-raises.
