@@ -214,3 +214,14 @@ def test_a_full_disk_is_named_not_hidden_by_rollback(tmp_path: Path) -> None:
             assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (0,)
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_deletions_from_before_proofs_are_marked_legacy(tmp_path: Path) -> None:
+    """Opening a version-1 warehouse marks its deleted rows 'legacy': no push acts on them."""
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        apply(wh, Batch(rows={"tickets": [ticket(1), ticket(2)]}))
+        wh.con.execute("UPDATE tickets SET deleted_at = now(), deleted_proof = NULL WHERE source_id = '2'")
+        wh.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        rows = wh.con.execute("SELECT source_id, deleted_proof FROM tickets ORDER BY 1").fetchall()
+    assert rows == [("1", None), ("2", "legacy")]

@@ -27,7 +27,7 @@ from typing import Any
 
 from deskbridge import mappings
 from deskbridge.contract import WriteContext, WriteOp
-from deskbridge.errors import UnmappedValueError, VendorRejected
+from deskbridge.errors import PayloadError, UnmappedValueError, VendorRejected
 
 from .catalog import field_catalog, field_map, note_types
 from .client import Record, TrackitClient
@@ -137,7 +137,8 @@ class Writer:
             return str(note[1])
         if keep_ticket:
             return tid
-        raise _reject("the server wrote no note", "notes")
+        # the request was accepted: the note may exist, so the write stays pending (not refused)
+        raise PayloadError("AddNote answered without the note it wrote", vendor=VENDOR, resource="notes", record_id=tid)
 
     # -- ticket fields ---------------------------------------------------------------------------
     async def _properties(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: deleted_proof (rows deleted before it are marked 'legacy')
 SYNCED_ENTITIES = ("tickets", "notes", "time_entries", "people", "attachments")
 BOOKKEEPING = ("raw", "content_hash", "first_seen_at", "last_synced_at", "deleted_at", "deleted_proof", "run_id")
 
@@ -31,8 +31,8 @@ class Synced(SQLModel):
     deleted_proof: str | None = Field(
         default=None,
         description="What proved the deletion: not_found (the vendor answered not found for it), "
-        "listing (absent from a complete listing), parent (its ticket was deleted), operator "
-        "(confirmed with 'deskbridge deletes confirm').",
+        "listing (absent from a complete listing), parent (its ticket was answered not found), operator "
+        "(confirmed with 'deskbridge deletes confirm'), legacy (deleted before deskbridge recorded proofs).",
     )
     run_id: int | None = Field(default=None, description="sync_runs.run_id that last changed the row.")
 

@@ -44,7 +44,13 @@ META_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 # Steps that additive migration cannot derive; keyed by the version they lead to.
-MIGRATIONS: dict[int, tuple[str, ...]] = {}
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    # deletions recorded before deleted_proof: their proof is unknown, so a push never acts on them
+    2: tuple(
+        f"UPDATE {entity} SET deleted_proof = 'legacy' WHERE deleted_at IS NOT NULL AND deleted_proof IS NULL"
+        for entity in models.SYNCED_ENTITIES
+    ),
+}
 
 
 def duck_type(column: sa.Column[Any]) -> str:

@@ -23,7 +23,7 @@ import structlog
 
 from . import models
 from .contract import Batch, Scope, StreamSpec, WarehouseView, content_hash
-from .deletions import Candidate, Decision
+from .deletions import VENDOR_PROOFS, Candidate, Decision
 from .duckerrors import check_file, locked, record_too_large, size_bytes, translate
 from .errors import StateVersionError, WarehouseError, WarehouseMemoryError
 from .redact import redact_mapping, scrub
@@ -404,12 +404,13 @@ class Warehouse:
             "AND source_id IN (SELECT unnest(?::VARCHAR[]))",
             [connection, entity, ids],
         )
-        if entity == "tickets":  # a ticket's children go with it
+        if entity == "tickets":  # a ticket's children go with it, proven as well as it is
+            child_proof = "parent" if proof in VENDOR_PROOFS else proof
             for child in CHILD_ENTITIES:
                 self.con.execute(
-                    f"UPDATE {child} SET deleted_at = ?, deleted_proof = 'parent' WHERE connection = ? "
+                    f"UPDATE {child} SET deleted_at = ?, deleted_proof = ? WHERE connection = ? "
                     "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
-                    [now, connection, ids],
+                    [now, child_proof, connection, ids],
                 )
             self.con.execute(
                 "DELETE FROM suspected_deletions WHERE connection = ? AND entity <> 'tickets' "
@@ -499,14 +500,18 @@ class Warehouse:
             )
 
     def view(self, connection: str) -> ConnectionView:
-        return ConnectionView(self.con, connection)
+        return ConnectionView(self, connection)
 
 
 class ConnectionView(WarehouseView):
     """What a connector may ask about one connection's stored rows."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, connection: str) -> None:
-        self.con, self.connection = con, connection
+    def __init__(self, warehouse: Warehouse, connection: str) -> None:
+        self.warehouse, self.connection = warehouse, connection
+
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:  # the warehouse's current one (it may reopen it)
+        return self.warehouse.con
 
     def ids(self, entity: str, *, deleted: bool = False, **equals: Any) -> list[str]:
         where, params = self._where(deleted, equals)

@@ -72,11 +72,20 @@ async def test_a_deletion_without_the_vendors_not_found_is_not_propagated(tmp_pa
         held = tickets(pair.emulators["b_side"])
         ids = [r[0] for r in pair.wh.con.execute(
             "SELECT a_id FROM crosswalk WHERE entity = 'tickets' AND state = 'linked' ORDER BY a_id LIMIT 2").fetchall()]
-        for source_id, proof in zip(ids, ("listing", "operator"), strict=True):
-            pair.wh.con.execute(
-                "UPDATE tickets SET deleted_at = now(), deleted_proof = ? WHERE connection = 'a_side' AND source_id = ?",
-                [proof, source_id],
-            )
+        pair.wh.con.execute(
+            "UPDATE tickets SET deleted_at = now(), deleted_proof = 'listing' WHERE connection = 'a_side' AND source_id = ?",
+            [ids[0]],
+        )
+        pair.wh.con.execute(  # held, then confirmed by an operator: the ticket and its notes
+            "INSERT INTO suspected_deletions (connection, entity, source_id, state, reason, listed_from, detected_at) "
+            "VALUES ('a_side', 'tickets', ?, 'held', 'test', now(), now())",
+            [ids[1]],
+        )
+        assert pair.wh.resolve_held("a_side", confirm=True) == {"tickets": 1}
+        proofs = pair.wh.con.execute(
+            "SELECT DISTINCT deleted_proof FROM notes WHERE connection = 'a_side' AND ticket_id = ?", [ids[1]]
+        ).fetchall()
+        assert proofs == [("operator",)]
         result = await pair.cycle(pull=False)
         assert not any(a.kind.startswith("delete") for a in result.actions)
         assert tickets(pair.emulators["b_side"]) == held
