@@ -32,18 +32,29 @@ async def run_link(
         for name in (link.a, link.b):
             await engine.sync(wh, settings.connections[name], transport=transport_for(name))
     if not dry_run:
-        await recover_pending(wh, settings, link, transport_for)
+        await recover_pending(wh, settings, link, transport_for, pulled=pull)
     return await push_link(wh, settings, link, dry_run=dry_run, only=only, transport_for=transport_for, plan_file=plan_file)
 
 
-async def recover_pending(wh: Warehouse, settings: Settings, link: LinkConfig, transport_for: TransportFor) -> None:
+async def recover_pending(
+    wh: Warehouse, settings: Settings, link: LinkConfig, transport_for: TransportFor, *, pulled: bool = True
+) -> None:
     """Re-read the target tickets of child writes a crash left pending, so their markers are seen.
 
-    A pending ticket needs nothing: the target's next pull lists new tickets anyway. A target
-    whose connector cannot re-read single tickets is not asked: the planner holds its pending
-    writes back as failures, rather than risk writing them twice.
+    A pending ticket create is found by the target's pull, which lists new tickets: when this
+    push did not just pull (``serve`` pushes after pulling one side), the target is pulled first,
+    so a create whose answer was lost is found by its marker, never sent again. A target whose
+    connector cannot re-read single tickets is not asked: the planner holds its pending writes
+    back as failures, rather than risk writing them twice.
     """
     for target, origin in (("a", "b"), ("b", "a")):
+        if not pulled and wh.con.execute(
+            f"SELECT count(*) FROM crosswalk WHERE link = ? AND entity = 'tickets' AND origin = ? "
+            f"AND state = 'pending' AND {target}_id IS NULL",
+            [link.name, origin],
+        ).fetchone()[0]:  # type: ignore[index]
+            name = getattr(link, target)
+            await engine.sync(wh, settings.connections[name], transport=transport_for(name))
         rows = wh.con.execute(
             f"""SELECT DISTINCT t.{target}_id FROM crosswalk c
                 JOIN (SELECT connection, source_id, ticket_id FROM notes UNION ALL
