@@ -57,7 +57,6 @@ if TYPE_CHECKING:
     from .emulation import Emulator
 
 Row = dict[str, Any]
-CONFIRM_CHUNK = 100  # tickets per re-read when confirming deletions
 
 
 class CursorKind(StrEnum):
@@ -308,22 +307,15 @@ class Connector(ABC):
         whose ticket it answered not found), ``False`` for one it still has, and leaves out those
         it cannot answer for; plus the batch read to find out, whose rows the engine stores.
         The default re-reads the tickets concerned with :meth:`read_tickets`, where the
-        connector has it; people are left unanswered.
+        connector has it; people are left unanswered. The engine asks about a bounded number of
+        tickets' records at a time.
         """
         if entity == "people" or not self.can(Capability.READ_TICKETS):
             return {}, None
-        tickets = sorted({ticket or source for source, ticket in records.items()})
-        merged = Batch()
-        for start in range(0, len(tickets), CONFIRM_CHUNK):
-            batch = await self.read_tickets(tickets[start : start + CONFIRM_CHUNK])
-            for name, rows in batch.rows.items():
-                merged.add(name, rows)
-            for name, ids in batch.deleted.items():
-                merged.deleted.setdefault(name, []).extend(ids)
-            merged.complete += batch.complete
+        batch = await self.read_tickets(sorted({ticket or source for source, ticket in records.items()}))
         from .deletions import answers_from_batch
 
-        return answers_from_batch(merged, entity, records), merged
+        return answers_from_batch(batch, entity, records), batch
 
     async def aclose(self) -> None:
         """Release network resources."""

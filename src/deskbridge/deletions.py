@@ -92,9 +92,12 @@ async def settle(
     for candidate in pending:
         by_entity.setdefault(candidate.entity, []).append(candidate)
     for entity, candidates in by_entity.items():
-        answers, fresh = await connector.confirm_gone(entity, {c.source_id: c.ticket_id for c in candidates})
-        if fresh is not None:
-            await in_thread(warehouse.store_rows, connection, run_id, fresh)
+        answers: dict[str, bool] = {}
+        for chunk in _by_tickets(candidates, CONFIRM_CHUNK):  # bounded: rows of the re-reads are stored as they come
+            found, fresh = await connector.confirm_gone(entity, {c.source_id: c.ticket_id for c in chunk})
+            answers.update(found)
+            if fresh is not None:
+                await in_thread(warehouse.store_rows, connection, run_id, fresh)
         decision = _decide(entity, candidates, answers, connector.deletion_proof_window_s)
         live = await in_thread(warehouse.live_count, connection, entity)
         if decision.listing and guard.trips(len(decision.listing), live):
@@ -112,6 +115,16 @@ async def settle(
 
 
 _HELD = "deletions.held"
+CONFIRM_CHUNK = 100  # tickets re-read per call when confirming deletions
+
+
+def _by_tickets(candidates: list[Candidate], size: int) -> list[list[Candidate]]:
+    """The candidates in groups whose records belong to at most ``size`` tickets each."""
+    groups: dict[str, list[Candidate]] = {}
+    for c in candidates:
+        groups.setdefault(c.ticket_id or c.source_id, []).append(c)
+    tickets = list(groups.values())
+    return [[c for group in tickets[i : i + size] for c in group] for i in range(0, len(tickets), size)]
 
 
 @dataclass
