@@ -455,11 +455,12 @@ class Warehouse:
             counts[f"{entity}.deleted"] += self._delete(connection, entity, decision.not_found, now, "not_found")
             counts[f"{entity}.deleted"] += self._delete(connection, entity, decision.listing, now, "listing")
             self._drop_suspects(connection, entity, decision.present)
-            for source_id, reason in decision.held.items():
+            if decision.held:  # one statement for all of them: a guard may hold thousands
                 self.con.execute(
-                    "UPDATE suspected_deletions SET state = 'held', reason = ? WHERE connection = ? "
-                    "AND entity = ? AND source_id = ?",
-                    [reason, connection, entity, source_id],
+                    "UPDATE suspected_deletions s SET state = 'held', reason = h.reason FROM "
+                    "(SELECT unnest(?::VARCHAR[]) AS source_id, unnest(?::VARCHAR[]) AS reason) h "
+                    "WHERE s.connection = ? AND s.entity = ? AND s.source_id = h.source_id",
+                    [list(decision.held), list(decision.held.values()), connection, entity],
                 )
         counts["deletions.held"] += len(decision.held)
         return counts
@@ -480,15 +481,18 @@ class Warehouse:
         """Apply (``confirm``, proof ``operator``) or drop the held deletions of a connection."""
         counts: Counter[str] = Counter()
         now = utcnow()
+        held: dict[str, list[str]] = {}
+        for _, ent, source_id, *_ in self.held_deletions(connection):
+            if entity is None or ent == entity:
+                held.setdefault(ent, []).append(source_id)
         with self.transaction():
-            for conn, ent, source_id, *_ in self.held_deletions(connection):
-                if entity is not None and ent != entity:
-                    continue
+            for ent in sorted(held, key=lambda e: e != "tickets"):  # tickets first: children go with them
+                ids = held[ent]
                 if confirm:
-                    counts[ent] += self._delete(conn, ent, [source_id], now, "operator")
+                    counts[ent] += self._delete(connection, ent, ids, now, "operator")
                 else:
-                    self._drop_suspects(conn, ent, [source_id])
-                    counts[ent] += 1
+                    self._drop_suspects(connection, ent, ids)
+                    counts[ent] += len(ids)
         return counts
 
     def _drop_suspects(self, connection: str, entity: str, ids: list[str]) -> None:
