@@ -21,12 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
-from deskbridge import logs
-from deskbridge.config import ConnectionConfig, Settings
-from deskbridge.migrate import migrate, migration_link
-from deskbridge.warehouse import Warehouse
+from deskbridge.cli import logs
+from deskbridge.config import Settings
+from deskbridge.push.migrate import migrate, migration_link
+from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.warehouse.store import Warehouse
 
 EXE = shutil.which("deskbridge") or str(Path(sys.executable).with_name("deskbridge"))
 AUTHORS = {"kayako": "staff:1", "trackit": "technician:1", "m4": "user:api", "omnidesk": "staff:1", "whmcs": "admin:1"}

@@ -34,11 +34,12 @@ from typing import Any
 
 import httpx
 
-from deskbridge import engine, logs
-from deskbridge.config import ConnectionConfig
-from deskbridge.emulation import Knobs
+from deskbridge.cli import logs
+from deskbridge.pull import engine
 from deskbridge.sandbox import build_emulator, start_in_thread
-from deskbridge.warehouse import Warehouse
+from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.emulator import Knobs
+from deskbridge.warehouse.store import Warehouse
 
 
 @dataclass

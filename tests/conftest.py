@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,14 +11,14 @@ from typing import Any
 import httpx
 import pytest
 
-from deskbridge import engine, logs, registry
-from deskbridge.config import ConnectionConfig
-from deskbridge.emulation import Emulator
+from deskbridge import registry
+from deskbridge.cli import logs
+from deskbridge.pull import engine
 from deskbridge.sandbox import build_emulator, sandbox_connection
+from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.emulator import Emulator
 from deskbridge.testing import assert_matches_truth, duplicate_keys
-from deskbridge.warehouse import Warehouse
-
-
+from deskbridge.warehouse.store import Warehouse
 
 # Every vendor with a connector and an emulator runs the shared contract suite.
 CONTRACT_VENDORS = registry.complete()

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from deskbridge.config import load_settings, parse_duration
-from deskbridge.errors import ConfigError
+from deskbridge.config import load_settings
+from deskbridge.sdk.durations import parse_duration
+from deskbridge.sdk.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import make_harness
 from typer.testing import CliRunner
 
-from conftest import make_harness
-from deskbridge.cli import app
-from deskbridge.render import status_tables
+from deskbridge.cli.app import app
+from deskbridge.cli.render import status_tables
 
 
 def cli(*args: str) -> tuple[int, str]:

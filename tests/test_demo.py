@@ -9,8 +9,8 @@ import duckdb
 import pytest
 from rich.console import Console
 
-from deskbridge.demo import run_demo
-from deskbridge.errors import DeskbridgeError
+from deskbridge.cli.demo import run_demo
+from deskbridge.sdk.errors import DeskbridgeError
 
 
 def test_demo_runs_the_whole_pipeline_twice(tmp_path: Path) -> None:

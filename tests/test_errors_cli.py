@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-HOLD = "import sys, time; from deskbridge.warehouse import Warehouse; w = Warehouse(sys.argv[1]); print('ready', flush=True); time.sleep(30)"
+HOLD = "import sys, time; from deskbridge.warehouse.store import Warehouse; w = Warehouse(sys.argv[1]); print('ready', flush=True); time.sleep(30)"
 
 
 def deskbridge(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -67,7 +67,7 @@ def test_a_file_that_is_not_a_warehouse_is_named(tmp_path: Path, make, says: str
 def test_a_truncated_warehouse_is_damaged(tmp_path: Path) -> None:
     """A warehouse cut short (a copy interrupted) is called damaged, with the way out."""
     good, cut = tmp_path / "good.duckdb", tmp_path / "cut.duckdb"
-    from deskbridge.warehouse import Warehouse
+    from deskbridge.warehouse.store import Warehouse
 
     Warehouse(good).close()
     cut.write_bytes(good.read_bytes()[:5000])

@@ -8,9 +8,9 @@ import time
 import httpx
 import pytest
 
-from deskbridge.errors import AuthError, PayloadError, RetriableError
-from deskbridge.http import HttpOptions, HttpSession, reject_html
-from deskbridge.redact import Scrubber, sanitize_url
+from deskbridge.sdk.errors import AuthError, PayloadError, RetriableError
+from deskbridge.sdk.http import HttpOptions, HttpSession, reject_html
+from deskbridge.sdk.redact import Scrubber, sanitize_url
 
 FAST = HttpOptions(retries=3, backoff_initial_s=0.01, backoff_max_s=0.05)
 
@@ -199,7 +199,7 @@ async def test_retry_after_is_capped_at_backoff_max(header: str) -> None:
 
 def test_retry_after_grammar() -> None:
     """delay-seconds and HTTP-date parse; anything else is None (use the backoff)."""
-    from deskbridge.http import retry_after
+    from deskbridge.sdk.http import retry_after
 
     past = "Wed, 21 Oct 2015 07:28:00 GMT"
     assert [retry_after(v) for v in ["7", " 0 ", past, "1.5", "soon", "-5", "", None]] == [

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from deskbridge import models
-from deskbridge.contract import Batch, Scope, StreamSpec, CursorKind
-from deskbridge.errors import FatalError, StateVersionError, WarehouseError
-from deskbridge.warehouse import Warehouse
+from deskbridge.sdk import models
+from deskbridge.sdk.contract import Batch, CursorKind, Scope, StreamSpec
+from deskbridge.sdk.errors import FatalError, StateVersionError, WarehouseError
+from deskbridge.warehouse.store import Warehouse
 
 
 def ticket(i: int, subject: str = "Printer down") -> dict:
@@ -152,7 +151,7 @@ def test_ddl_is_derived_from_models(wh: Warehouse) -> None:
 
 def test_view_answers_a_connectors_questions(wh: Warehouse) -> None:
     """ids, values, distinct and hashes see one connection's live rows; row_hash matches the stored hash."""
-    from deskbridge.contract import row_hash
+    from deskbridge.sdk.contract import row_hash
 
     rows = [ticket(1), ticket(2, "VPN"), {**ticket(3), "status": "Closed"}]
     apply(wh, Batch(rows={"tickets": rows}, deleted={"tickets": ["2"]}))

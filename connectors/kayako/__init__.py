@@ -1,6 +1,6 @@
 """Kayako Classic (v4 REST API) connector plugin."""
 
-from deskbridge.contract import Plugin
+from deskbridge.sdk import Plugin
 
 plugin = Plugin(
     name="kayako",

@@ -8,10 +8,7 @@ from xml.etree.ElementTree import Element, ParseError
 import httpx
 from defusedxml import ElementTree
 
-from deskbridge.errors import PayloadError
-from deskbridge.http import HttpSession, reject_html
-from deskbridge.redact import excerpt
-from deskbridge.validate import check_ids
+from deskbridge.sdk import HttpSession, PayloadError, check_ids, excerpt, reject_html
 
 API_PATH = "/api/index.php"
 Record = dict[str, Any]
@@ -77,7 +74,7 @@ def post_record(el: Element) -> Record:
 
 
 def checked(records: list[Record], route: str) -> list[Record]:
-    """Records whose ids are all present, numeric and unique (see :mod:`deskbridge.validate`)."""
+    """Records whose ids are all present, numeric and unique (see :mod:`deskbridge.sdk.validate`)."""
     check_ids(records, "id", vendor="kayako", resource=route)
     return records
 

@@ -23,14 +23,31 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from deskbridge.emulation import Emulator, Knobs
+from deskbridge.sdk import Emulator, Knobs
 
 from . import emulator_wire as wire
 from .emulator_wire import arg, blank, php_empty, php_intval, php_key
-from .sandbox_data import CREATOR_STAFF, CREATOR_USER, SORT_KEYS, TYPE_DEFAULT, TYPE_PHONE
-from .sandbox_data import Row, Store, Ticket
-from .sandbox_gen import Activity, Dice, Pools, SeedBuilder, new_ticket, staff_post
-from .sandbox_gen import ticket_note, time_track, user_post
+from .sandbox_data import (
+    CREATOR_STAFF,
+    CREATOR_USER,
+    SORT_KEYS,
+    TYPE_DEFAULT,
+    TYPE_PHONE,
+    Row,
+    Store,
+    Ticket,
+)
+from .sandbox_gen import (
+    Activity,
+    Dice,
+    Pools,
+    SeedBuilder,
+    new_ticket,
+    staff_post,
+    ticket_note,
+    time_track,
+    user_post,
+)
 
 XML_TYPE = "text/xml"
 # not documented: emulator choice -- auth failures and dispatch exceptions go out before the

@@ -6,8 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deskbridge import mappings
-from deskbridge.validate import InvalidRecord, number, vendor_id
+from deskbridge.sdk import InvalidRecord, mappings, number, vendor_id
 
 Row = dict[str, Any]
 

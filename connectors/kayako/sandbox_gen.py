@@ -17,9 +17,22 @@ from typing import TypeVar
 
 from faker import Faker
 
-from .sandbox_data import (CREATIONMODE_API, CREATOR_STAFF, CREATOR_USER, TYPE_DEFAULT,
-                           TYPE_PHONE, Lookups, Note, Post, Row, Store, Ticket, TimeTrack, User,
-                           UserNote)
+from .sandbox_data import (
+    CREATIONMODE_API,
+    CREATOR_STAFF,
+    CREATOR_USER,
+    TYPE_DEFAULT,
+    TYPE_PHONE,
+    Lookups,
+    Note,
+    Post,
+    Row,
+    Store,
+    Ticket,
+    TimeTrack,
+    User,
+    UserNote,
+)
 
 SEED_START, SEED_END = 1767225600, 1793491199  # 2026-01-01 .. 2026-10-31 UTC
 DAY = 86400

@@ -23,10 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deskbridge.contract import Batch, ReadContext, Scope
-from deskbridge.errors import PayloadError
-from deskbridge.http import HttpSession
-from deskbridge.validate import reading
+from deskbridge.sdk import Batch, HttpSession, PayloadError, ReadContext, Scope, reading
 
 from . import mapping as m
 from .client import KayakoClient, Record

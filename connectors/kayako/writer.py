@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from deskbridge.contract import WriteContext, WriteOp
-from deskbridge.errors import VendorRejected
+from deskbridge.sdk import VendorRejected, WriteContext, WriteOp
 
 from .client import KayakoClient
 from .mapping import Lookups
@@ -109,7 +108,7 @@ def _id_of(table: dict[str, str], label: str, what: str) -> str:
     for key, title in table.items():
         if title == label:
             return key
-    from deskbridge.errors import UnmappedValueError
+    from deskbridge.sdk import UnmappedValueError
 
     raise UnmappedValueError(f"kayako {what}", label, sorted(table.values()))
 

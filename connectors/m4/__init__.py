@@ -1,6 +1,6 @@
 """Mapcom M4 Workforce connector plugin."""
 
-from deskbridge.contract import Plugin
+from deskbridge.sdk import Plugin
 
 plugin = Plugin(
     name="m4",

@@ -14,17 +14,18 @@ from typing import Any, TypeVar, cast
 
 import httpx
 
-from deskbridge.errors import (
+from deskbridge.sdk import (
     AuthError,
     FatalError,
+    HttpSession,
     NotFound,
     PayloadError,
     PermissionDenied,
     VendorRejected,
+    check_ids,
+    excerpt,
+    reject_html,
 )
-from deskbridge.http import HttpSession, reject_html
-from deskbridge.redact import excerpt
-from deskbridge.validate import check_ids
 
 from .clock import ServerClock
 

@@ -9,21 +9,22 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field, field_validator
 
-from deskbridge.config import ConnectionConfig, parse_duration
-from deskbridge.contract import (
-    Duration,
+from deskbridge.sdk import (
+    SCRUBBER,
     Batch,
+    ConnectionConfig,
     Connector,
     ConnectorOptions,
     CursorKind,
+    Duration,
+    HttpSession,
     ReadContext,
     StreamSpec,
     WriteContext,
     WriteOp,
+    check_batch,
+    parse_duration,
 )
-from deskbridge.http import HttpSession
-from deskbridge.redact import SCRUBBER
-from deskbridge.validate import check_batch
 
 from . import writer
 from .client import M4Client

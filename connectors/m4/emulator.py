@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from deskbridge.emulation import Emulator, Knobs
+from deskbridge.sdk import Emulator, Knobs
 
 from . import emulator_wire as wire
 from .emulator_wire import (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deskbridge import mappings
-from deskbridge.validate import number, vendor_id
+from deskbridge.sdk import mappings, number, vendor_id
 
 from .clock import ServerClock
 

@@ -20,7 +20,6 @@ from .sandbox_data import (
     SERVER_UTC_OFFSET_MIN,
     SYSTEM_USER,
     TICKS_PER_MS,
-    TICKS_PER_S,
     ClearCode,
     M4Data,
     Note,

@@ -25,9 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from deskbridge.contract import Batch, ReadContext, Scope, row_hash
-from deskbridge.http import HttpSession
-from deskbridge.validate import check_rows, reading
+from deskbridge.sdk import Batch, HttpSession, ReadContext, Scope, check_rows, reading, row_hash
 
 from . import mapping as m
 from .client import M4Client, Record

@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from deskbridge.contract import WriteOp
-from deskbridge.errors import VendorRejected
+from deskbridge.sdk import VendorRejected, WriteOp
 
 from .client import M4Client, Record
 

@@ -1,6 +1,6 @@
 """Omnidesk API v2 connector plugin."""
 
-from deskbridge.contract import Plugin
+from deskbridge.sdk import Plugin
 
 plugin = Plugin(
     name="omnidesk",

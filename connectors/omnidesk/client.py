@@ -2,7 +2,7 @@
 
 Every answer is JSON: ``{"type": "list" | "item" | "result", …}`` on success and
 ``{"status": "error", "message": …}`` with a 4xx status on failure, which becomes the
-:mod:`deskbridge.errors` class that says what to do about it.
+:mod:`deskbridge.sdk.errors` class that says what to do about it.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from typing import Any
 import httpx
 import orjson
 
-from deskbridge.errors import (
+from deskbridge.sdk import (
     AuthError,
     FatalError,
+    HttpSession,
     NotFound,
     PayloadError,
     PermissionDenied,
     VendorRejected,
+    check_ids,
+    excerpt,
+    reject_html,
 )
-from deskbridge.http import HttpSession, reject_html
-from deskbridge.redact import excerpt
-from deskbridge.validate import check_ids
 
 TICKETS = "/api/v2/ticket"
 MESSAGES = "/api/v2/message"

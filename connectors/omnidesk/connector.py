@@ -9,21 +9,21 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field
 
-from deskbridge.config import ConnectionConfig
-from deskbridge.contract import (
-    Duration,
+from deskbridge.sdk import (
+    SCRUBBER,
     Batch,
+    ConnectionConfig,
     Connector,
     ConnectorOptions,
     CursorKind,
+    Duration,
+    HttpSession,
     ReadContext,
     StreamSpec,
     WriteContext,
     WriteOp,
+    check_batch,
 )
-from deskbridge.http import HttpSession
-from deskbridge.redact import SCRUBBER
-from deskbridge.validate import check_batch
 
 from . import writer
 from .auth import ApiKeyAuth

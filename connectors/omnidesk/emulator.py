@@ -21,16 +21,39 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from deskbridge.emulation import Emulator, Knobs
+from deskbridge.sdk import Emulator, Knobs
 
 from .emulator_wire import (
-    DIGITS, EMAIL, ApiError, Fields, choice, error_response, id_list, item_body, item_response,
-    json_response, list_body, number, post_dict, read_fields, required_choice, result_response,
+    DIGITS,
+    EMAIL,
+    ApiError,
+    Fields,
+    choice,
+    error_response,
+    id_list,
+    item_body,
+    item_response,
+    json_response,
+    list_body,
+    number,
+    post_dict,
+    read_fields,
+    required_choice,
+    result_response,
     text,
 )
 from .sandbox_data import (
-    API_USER_ID, CHANNEL_WORDS, CHANNELS, FINISHED, GROUPS, NOTE_CHANNEL, PRIORITIES, STATUSES,
-    Post, Ticket, now,
+    API_USER_ID,
+    CHANNEL_WORDS,
+    CHANNELS,
+    FINISHED,
+    GROUPS,
+    NOTE_CHANNEL,
+    PRIORITIES,
+    STATUSES,
+    Post,
+    Ticket,
+    now,
 )
 from .sandbox_seed import Mutator, build
 

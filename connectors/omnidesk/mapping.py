@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from deskbridge import mappings
-from deskbridge.errors import PayloadError
-from deskbridge.validate import InvalidRecord, number
+from deskbridge.sdk import InvalidRecord, PayloadError, mappings, number
 
 Row = dict[str, Any]
 ZONE = ZoneInfo("Europe/Amsterdam")

@@ -27,10 +27,7 @@ from typing import Any
 
 import structlog
 
-from deskbridge.contract import Batch, ReadContext, Scope, row_hash
-from deskbridge.errors import PayloadError
-from deskbridge.http import HttpSession
-from deskbridge.validate import reading
+from deskbridge.sdk import Batch, HttpSession, PayloadError, ReadContext, Scope, reading, row_hash
 
 from . import mapping as m
 from .client import Listing, OmnideskClient, Record

@@ -12,9 +12,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from deskbridge import mappings
-from deskbridge.contract import WriteContext, WriteOp, canonical_fields
-from deskbridge.errors import DeskbridgeError, UnmappedValueError, VendorRejected
+from deskbridge.sdk import (
+    DeskbridgeError,
+    UnmappedValueError,
+    VendorRejected,
+    WriteContext,
+    WriteOp,
+    canonical_fields,
+    mappings,
+)
 
 from . import mapping as m
 from .client import OmnideskClient

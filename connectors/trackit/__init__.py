@@ -1,6 +1,6 @@
 """BMC Track-It! WebApi connector plugin."""
 
-from deskbridge.contract import Plugin
+from deskbridge.sdk import Plugin
 
 plugin = Plugin(
     name="trackit",

@@ -16,9 +16,7 @@ from dataclasses import dataclass
 import httpx
 import orjson
 
-from deskbridge.errors import AuthError, FatalError, PayloadError, RetriableError
-from deskbridge.http import reject_html
-from deskbridge.redact import excerpt
+from deskbridge.sdk import AuthError, FatalError, PayloadError, RetriableError, excerpt, reject_html
 
 EARLY_S = 120.0  # renew this long before expiry, as BMC's own clients do
 VENDOR = "trackit"

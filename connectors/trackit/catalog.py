@@ -12,8 +12,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-from deskbridge import mappings
-from deskbridge.mapcheck import CatalogField, FieldCatalog
+from deskbridge.sdk import CatalogField, FieldCatalog, mappings
 
 
 @cache

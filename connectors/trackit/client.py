@@ -13,10 +13,15 @@ from typing import Any
 import httpx
 import orjson
 
-from deskbridge.errors import FatalError, PayloadError, VendorRejected
-from deskbridge.http import HttpSession, reject_html
-from deskbridge.redact import excerpt
-from deskbridge.validate import check_ids
+from deskbridge.sdk import (
+    FatalError,
+    HttpSession,
+    PayloadError,
+    VendorRejected,
+    check_ids,
+    excerpt,
+    reject_html,
+)
 
 from .catalog import DisplayNames
 

@@ -8,22 +8,22 @@ from typing import Any, ClassVar
 import httpx
 from pydantic import Field, field_validator
 
-from deskbridge.config import ConnectionConfig
-from deskbridge.contract import (
-    Duration,
+from deskbridge.sdk import (
+    SCRUBBER,
     Batch,
+    ConnectionConfig,
     Connector,
     ConnectorOptions,
     CursorKind,
+    Duration,
+    FieldCatalog,
+    HttpSession,
     ReadContext,
     StreamSpec,
     WriteContext,
     WriteOp,
+    check_batch,
 )
-from deskbridge.http import HttpSession
-from deskbridge.mapcheck import FieldCatalog
-from deskbridge.redact import SCRUBBER
-from deskbridge.validate import check_batch
 
 from . import catalog
 from .auth import Token, TrackitAuth

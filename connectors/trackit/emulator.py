@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from deskbridge.emulation import Emulator, Knobs
+from deskbridge.sdk import Emulator, Knobs
 
 from . import sandbox_fields as F
 from .sandbox_data import PRIORITY, STATUS, Store, Technician, Ticket

@@ -11,8 +11,7 @@ from collections.abc import Awaitable, Container, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from deskbridge.contract import Batch, Scope, row_hash
-from deskbridge.validate import reading
+from deskbridge.sdk import Batch, Scope, reading, row_hash
 
 from . import mapping as m
 from .client import Record, TrackitClient

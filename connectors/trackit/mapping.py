@@ -10,8 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from deskbridge import mappings
-from deskbridge.validate import number, vendor_id
+from deskbridge.sdk import mappings, number, vendor_id
 
 from .catalog import field_map
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from deskbridge.contract import WarehouseView
+from deskbridge.sdk import WarehouseView
 
 Row = dict[str, Any]
 

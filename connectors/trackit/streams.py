@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from deskbridge.contract import Batch, ReadContext
+from deskbridge.sdk import Batch, ReadContext
 
 from .client import TrackitClient
 from .loader import Loader

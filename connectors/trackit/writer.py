@@ -25,9 +25,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from deskbridge import mappings
-from deskbridge.contract import WriteContext, WriteOp
-from deskbridge.errors import PayloadError, UnmappedValueError, VendorRejected
+from deskbridge.sdk import (
+    PayloadError,
+    UnmappedValueError,
+    VendorRejected,
+    WriteContext,
+    WriteOp,
+    mappings,
+)
 
 from .catalog import field_catalog, field_map, note_types
 from .client import Record, TrackitClient

@@ -1,6 +1,6 @@
 """WHMCS External API connector plugin (with the Keliweb flavour)."""
 
-from deskbridge.contract import Plugin
+from deskbridge.sdk import Plugin
 
 plugin = Plugin(
     name="whmcs",

@@ -10,8 +10,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from deskbridge.errors import AuthError, RetriableError
-from deskbridge.redact import SCRUBBER, excerpt
+from deskbridge.sdk import SCRUBBER, AuthError, RetriableError, excerpt
 
 
 def md5_hex(password: str) -> str:

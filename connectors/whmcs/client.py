@@ -14,10 +14,17 @@ from typing import Any
 
 import httpx
 
-from deskbridge.errors import AuthError, NotFound, PayloadError, PermissionDenied, VendorRejected
-from deskbridge.http import HttpSession, reject_html
-from deskbridge.redact import excerpt
-from deskbridge.validate import check_ids
+from deskbridge.sdk import (
+    AuthError,
+    HttpSession,
+    NotFound,
+    PayloadError,
+    PermissionDenied,
+    VendorRejected,
+    check_ids,
+    excerpt,
+    reject_html,
+)
 
 from .mapping import as_int, items
 

@@ -10,22 +10,22 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 from pydantic import Field, field_validator
 
-from deskbridge.config import ConnectionConfig
-from deskbridge.contract import (
-    Duration,
+from deskbridge.sdk import (
+    SCRUBBER,
     Batch,
+    ConfigError,
+    ConnectionConfig,
     Connector,
     ConnectorOptions,
     CursorKind,
+    Duration,
+    HttpSession,
     ReadContext,
     StreamSpec,
     WriteContext,
     WriteOp,
+    check_batch,
 )
-from deskbridge.errors import ConfigError
-from deskbridge.http import HttpSession
-from deskbridge.redact import SCRUBBER
-from deskbridge.validate import check_batch
 
 from .auth import KeliwebAuth, WhmcsAuth, md5_hex
 from .client import API_PATH, KeliwebClient, WhmcsClient

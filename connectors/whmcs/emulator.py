@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
-from deskbridge.emulation import Emulator, Knobs
+from deskbridge.sdk import Emulator, Knobs
 
 from . import emulator_formats as formats
 from .emulator_actions import (

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-from deskbridge import mappings
-from deskbridge.validate import number, vendor_id
+from deskbridge.sdk import mappings, number, vendor_id
 
 Row = dict[str, Any]
 WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"

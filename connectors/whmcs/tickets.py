@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import aclosing
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import aclosing
 from typing import Any
 
-from deskbridge.contract import Batch, Scope
-from deskbridge.errors import PayloadError
-from deskbridge.validate import reading
+from deskbridge.sdk import Batch, PayloadError, Scope, reading
 
 from . import mapping as m
 from .client import Page, Record

@@ -8,10 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from deskbridge import mappings
-from deskbridge.contract import WriteContext, WriteOp
-from deskbridge.errors import NotFound, PayloadError, UnmappedValueError, Unsupported, VendorRejected
-from deskbridge.mappings import ValueMap
+from deskbridge.sdk import (
+    NotFound,
+    PayloadError,
+    UnmappedValueError,
+    Unsupported,
+    ValueMap,
+    VendorRejected,
+    WriteContext,
+    WriteOp,
+    mappings,
+)
 
 from .client import KeliwebClient, Record, WhmcsClient
 from .mapping import as_id, as_int, items

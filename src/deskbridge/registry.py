@@ -5,8 +5,8 @@ from __future__ import annotations
 from functools import cache
 from importlib.metadata import entry_points
 
-from .contract import Plugin
-from .errors import ConfigError
+from deskbridge.sdk.contract import Plugin
+from deskbridge.sdk.errors import ConfigError
 
 GROUP = "deskbridge.connectors"
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import uvicorn
 
-from . import registry
-from .config import ConnectionConfig
-from .emulation import ADMIN_PREFIX, Emulator
+from deskbridge import registry
+from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.emulator import ADMIN_PREFIX, Emulator
 
 HOST = "127.0.0.1"
 

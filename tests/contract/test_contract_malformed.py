@@ -18,9 +18,9 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-
 from conftest import Harness, make_harness
-from deskbridge.errors import DeskbridgeError, PayloadError
+
+from deskbridge.sdk.errors import DeskbridgeError, PayloadError
 
 pytestmark = pytest.mark.asyncio
 SURROGATE = "\ud800"
@@ -241,7 +241,7 @@ async def test_echoed_request_leaks_no_credential(tmp_path: Path, vendor: str, l
 
     from rich.console import Console
 
-    from deskbridge.runner import sync_with_progress
+    from deskbridge.cli.sync import sync_with_progress
     from deskbridge.testing import secret_hits
 
     options = {"flavor": "keliweb", "ticket_ids": [1, 2, 3]} if vendor == "keliweb" else {}

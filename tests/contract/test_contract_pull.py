@@ -6,11 +6,10 @@ import io
 import json
 
 import pytest
-
-from deskbridge.errors import DeskbridgeError
-from deskbridge.testing import secret_hits
-
 from conftest import Harness
+
+from deskbridge.sdk.errors import DeskbridgeError
+from deskbridge.testing import secret_hits
 
 pytestmark = pytest.mark.asyncio
 

@@ -23,13 +23,13 @@ from typing import Any
 import httpx
 import pytest
 
-from deskbridge import engine
 from deskbridge.config import Settings
-from deskbridge.linkrun import recover_pending, run_link
-from deskbridge.links import LinkConfig
-from deskbridge.push import push_link
+from deskbridge.pull import engine
+from deskbridge.push.executor import push_link
+from deskbridge.push.links import LinkConfig
+from deskbridge.push.run import recover_pending, run_link
 from deskbridge.sandbox import build_emulator, sandbox_connection
-from deskbridge.warehouse import Warehouse
+from deskbridge.warehouse.store import Warehouse
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "push"))
 from pushkit import EAGER, FAST, Pair  # noqa: E402

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from sandbox_proc import DESKBRIDGE, SandboxProcess
 
 from deskbridge.testing import duplicate_keys, projection, truth_diff
-from sandbox_proc import DESKBRIDGE, SandboxProcess
 
 pytestmark = pytest.mark.slow
 

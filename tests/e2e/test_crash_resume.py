@@ -8,10 +8,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import CONTRACT_VENDORS
-from deskbridge.testing import duplicate_keys, projection, truth_diff
 from sandbox_proc import DESKBRIDGE, SandboxProcess
+
+from deskbridge.testing import duplicate_keys, projection, truth_diff
 
 pytestmark = pytest.mark.slow
 PAGE = {

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import CONTRACT_VENDORS
-from deskbridge.testing import duplicate_keys, projection, truth_diff
 from sandbox_proc import SandboxProcess
 from test_crash_resume import PAGE, kill_after_start, run_sync
+
+from deskbridge.testing import duplicate_keys, projection, truth_diff
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from sandbox_proc import DESKBRIDGE, SandboxProcess
 
 pytestmark = pytest.mark.slow

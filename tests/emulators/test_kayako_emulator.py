@@ -14,10 +14,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-
-from deskbridge.emulation import Knobs
 from deskbridge_connectors.kayako import emulator_wire as wire
 from deskbridge_connectors.kayako.emulator import UNDECLARED, KayakoEmulator
+
+from deskbridge.sdk.emulator import Knobs
 
 NOW = 1_800_000_000
 SALT = "5f1c0e2a9b"

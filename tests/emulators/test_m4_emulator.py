@@ -9,11 +9,11 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-
-from deskbridge.emulation import Knobs
 from deskbridge_connectors.m4.emulator import M4Emulator
 from deskbridge_connectors.m4.emulator_wire import format_ts, parse_ts
 from deskbridge_connectors.m4.sandbox_data import Note, Ticket, TimeEntry
+
+from deskbridge.sdk.emulator import Knobs
 
 BASE = "/m4api/api/Workforce"
 NOTES = f"{BASE}/TicketNote"

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-
-from deskbridge.emulation import Knobs
 from deskbridge_connectors.omnidesk.emulator import PERMISSIONS, OmnideskEmulator
 from deskbridge_connectors.omnidesk.emulator_wire import php_fields
+
+from deskbridge.sdk.emulator import Knobs
 
 TICKET_KEYS = [
     "id", "title", "status", "priority", "direction", "from", "from_name", "to", "to_name",

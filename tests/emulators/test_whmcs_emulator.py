@@ -12,10 +12,10 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-
-from deskbridge.emulation import Knobs
 from deskbridge_connectors.whmcs.emulator import WhmcsEmulator
 from deskbridge_connectors.whmcs.sandbox_data import Ticket, fmt
+
+from deskbridge.sdk.emulator import Knobs
 
 API = "/includes/api.php"
 KELIWEB = "/api/v2/keliweb/"

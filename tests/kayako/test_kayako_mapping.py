@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
-
 from deskbridge_connectors.kayako import mapping as m
 from deskbridge_connectors.kayako.client import parse_xml, ticket_record
 

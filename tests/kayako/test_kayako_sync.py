@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-
 from conftest import Harness, make_harness
-from deskbridge.contract import WriteOp
-from deskbridge.engine import build_connector
+
+from deskbridge.pull.engine import build_connector
+from deskbridge.sdk.contract import WriteOp
 
 PAGE = 50
 OVERLAP = PAGE // 20

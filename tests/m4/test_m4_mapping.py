@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-
-from deskbridge.errors import PayloadError
 from deskbridge_connectors.m4 import mapping as m
 from deskbridge_connectors.m4.client import records_or_one
 from deskbridge_connectors.m4.clock import ServerClock, parse_zone
+
+from deskbridge.sdk.errors import PayloadError
 
 EST = ServerClock(parse_zone("-05:00"))
 # Recorded from the vendor reference samples (ticket 61, GetTicketNotes reply, TimeEntry).

@@ -11,15 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import Harness, make_harness
-from deskbridge import engine
-from deskbridge.testing import CutAfter
-from deskbridge.errors import DeskbridgeError, PermissionDenied
-from deskbridge.sandbox import sandbox_connection
-from deskbridge.warehouse import Warehouse
 from deskbridge_connectors.m4.emulator import M4Emulator
 from deskbridge_connectors.m4.sandbox_data import SERVER_UTC_OFFSET_MIN, TICKS_PER_S, Note
+
+from deskbridge.pull import engine
+from deskbridge.sandbox import sandbox_connection
+from deskbridge.sdk.errors import DeskbridgeError, PermissionDenied
+from deskbridge.testing import CutAfter
+from deskbridge.warehouse.store import Warehouse
 
 pytestmark = pytest.mark.asyncio
 TICKETS = 60

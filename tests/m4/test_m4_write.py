@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import Harness, make_harness
-from deskbridge import engine
-from deskbridge.contract import Connector, WriteOp
-from deskbridge.errors import NotFound, VendorRejected
+
+from deskbridge.pull import engine
+from deskbridge.sdk.contract import Connector, WriteOp
+from deskbridge.sdk.errors import NotFound, VendorRejected
 
 pytestmark = pytest.mark.asyncio
 NOTE_COLUMNS = ("ticket_id", "kind", "visibility", "author_id", "author_name", "author_kind", "body", "is_html")

@@ -13,7 +13,7 @@ import pytest
 from conftest import Harness, make_harness
 from deskbridge_connectors.omnidesk.emulator import OmnideskEmulator
 
-from deskbridge.errors import DeskbridgeError
+from deskbridge.sdk.errors import DeskbridgeError
 
 pytestmark = pytest.mark.asyncio
 LIST = "/api/v2/ticket"

@@ -12,10 +12,10 @@ from conftest import Harness, make_harness
 from deskbridge_connectors.omnidesk.connector import OmnideskConnector
 from deskbridge_connectors.omnidesk.emulator import PERMISSIONS, OmnideskEmulator
 
-from deskbridge.config import ConnectionConfig
-from deskbridge.contract import WriteOp
-from deskbridge.engine import build_connector
-from deskbridge.errors import PermissionDenied, UnmappedValueError, VendorRejected
+from deskbridge.pull.engine import build_connector
+from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.contract import WriteOp
+from deskbridge.sdk.errors import PermissionDenied, UnmappedValueError, VendorRejected
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,15 +8,15 @@ from typing import Any
 
 import httpx
 
-from deskbridge.config import Settings
-from deskbridge.emulation import Emulator
-from deskbridge.engine import build_connector
 from deskbridge import registry
-from deskbridge.links import LinkConfig, check_link
-from deskbridge.linkrun import run_link
-from deskbridge.push import PushResult
+from deskbridge.config import Settings
+from deskbridge.pull.engine import build_connector
+from deskbridge.push.executor import PushResult
+from deskbridge.push.links import LinkConfig, check_link
+from deskbridge.push.run import run_link
 from deskbridge.sandbox import build_emulator, sandbox_connection
-from deskbridge.warehouse import Warehouse
+from deskbridge.sdk.emulator import Emulator
+from deskbridge.warehouse.store import Warehouse
 
 FAST = {"retries": 3, "retry_backoff_s": 0.01}
 EAGER = {"kayako": {"closed_reconcile_every": "0s"}, "trackit": {"closed_reconcile_every": "0s"}}

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from deskbridge import mappings
-from deskbridge.migrate import migrate, migration_link
 from pushkit import make_pair
+
+from deskbridge.push.migrate import migrate, migration_link
+from deskbridge.sdk import mappings
 
 MARK = re.compile(r"\[deskbridge:[0-9a-f:]+\]")
 

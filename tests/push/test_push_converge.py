@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-from deskbridge.contract import WriteOp
 from pushkit import Pair, disagreements, labels, linked_pairs, make_pair
 from test_push_kayako_pair import duplicated_markers
+
+from deskbridge.sdk.contract import WriteOp
 
 
 async def random_edits(pair: Pair, rng: random.Random, n: int) -> None:

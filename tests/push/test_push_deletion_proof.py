@@ -6,14 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import CONTRACT_VENDORS
-from deskbridge import engine
-from deskbridge.contract import WriteOp
-from deskbridge.emulation import Emulator
-from deskbridge.engine import build_connector
-from deskbridge.testing import CutAfter, assert_matches_truth
 from pushkit import make_pair
+
+from deskbridge.pull import engine
+from deskbridge.pull.engine import build_connector
+from deskbridge.sdk.contract import WriteOp
+from deskbridge.sdk.emulator import Emulator
+from deskbridge.testing import CutAfter, assert_matches_truth
 
 TARGET = {"kayako": "trackit"}  # every other source links into Kayako
 LINK = {"kayako": {"author": {"b": "staff:1"}, "defaults": {"b": {"subject": "(no subject)"}}}}

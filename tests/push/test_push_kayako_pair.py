@@ -6,8 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from deskbridge.contract import WriteOp
 from pushkit import Pair, make_pair
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deskbridge.contract import WriteOp
 from pushkit import Pair, make_pair
+
+from deskbridge.sdk.contract import WriteOp
 
 
 def linked(pair: Pair, entity: str, origin: str) -> list[tuple[str, str]]:
@@ -157,7 +158,7 @@ async def test_assignees_are_matched_by_explicit_table_email_and_name(tmp_path: 
 
         from rich.console import Console
 
-        from deskbridge.cli_push import print_people
+        from deskbridge.cli.push import print_people
 
         console = Console(width=250, record=True)
         assert print_people(pair.link, pair.wh.path, False, console) == 1  # a's staff 6
@@ -185,7 +186,7 @@ async def test_assignees_are_matched_by_explicit_table_email_and_name(tmp_path: 
 
 async def test_a_delete_already_done_on_the_target_counts_as_done(tmp_path: Path) -> None:
     """A delete that landed before a crash (or was done by hand) answers 404 on the rerun: that is success."""
-    from deskbridge import engine
+    from deskbridge.pull import engine
 
     pair = make_pair(tmp_path, ("kayako", 4), ("kayako", 3), deletes="propagate", author={"a": "staff:1", "b": "staff:1"})
     try:

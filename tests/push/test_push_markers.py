@@ -6,17 +6,17 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pushkit import EAGER, FAST, make_pair
 
 from deskbridge.config import Settings
-from deskbridge.contract import WriteOp
-from deskbridge.emulation import Emulator
-from deskbridge.links import LinkConfig
-from deskbridge.linkrun import run_link
-from deskbridge.migrate import migrate, migration_link
-from deskbridge.plan import marker_for, own_marker
+from deskbridge.push.links import LinkConfig
+from deskbridge.push.migrate import migrate, migration_link
+from deskbridge.push.planner import marker_for, own_marker
+from deskbridge.push.run import run_link
 from deskbridge.sandbox import build_emulator, sandbox_connection
-from deskbridge.warehouse import Warehouse
-from pushkit import FAST, EAGER, make_pair
+from deskbridge.sdk.contract import WriteOp
+from deskbridge.sdk.emulator import Emulator
+from deskbridge.warehouse.store import Warehouse
 
 
 def chain(tmp_path: Path, *vendors: tuple[str, str, int], **links: dict[str, Any]) -> tuple[dict[str, Emulator], Settings, Warehouse]:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
-
-from deskbridge.linkrun import run_link
 from pushkit import make_pair
+
+from deskbridge.push.run import run_link
 
 
 class LoseFirstCreate(httpx.AsyncBaseTransport):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
-from deskbridge.migrate import migrate, migration_link
-from deskbridge.plan import Action, Planner, sides_for
 from pushkit import Pair, make_pair
+
+from deskbridge.push.migrate import migrate, migration_link
+from deskbridge.push.planner import Action, Planner, sides_for
 
 WHMCS_LINK = {"direction": "a_to_b", "author": {"b": "admin:1"}}
 DEPARTMENT = {"b": {"department": "Technical Support"}}

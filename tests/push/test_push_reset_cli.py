@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pushkit import make_pair
 from typer.testing import CliRunner
 
-from deskbridge.cli import app
-from deskbridge.migrate import migrate, migration_link
-from deskbridge.warehouse import Warehouse
-from pushkit import make_pair
+from deskbridge.cli.app import app
+from deskbridge.push.migrate import migrate, migration_link
+from deskbridge.warehouse.store import Warehouse
 
 runner = CliRunner()
 
@@ -74,7 +74,7 @@ async def test_state_reset_clears_cursors_by_stream(tmp_path: Path, monkeypatch:
     monkeypatch.chdir(tmp_path)
     pair = make_pair(tmp_path, ("kayako", 5), ("whmcs", 2))
     db = tmp_path / "push.duckdb"
-    from deskbridge import engine
+    from deskbridge.pull import engine
 
     await engine.sync(pair.wh, pair.settings.connections["a_side"], transport=pair.transport("a_side"))
     streams = [r[0] for r in pair.wh.con.execute("SELECT stream FROM sync_state WHERE connection = 'a_side' ORDER BY 1").fetchall()]

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from deskbridge.testing import projection
 from pushkit import make_pair
+
+from deskbridge.testing import projection
 
 
 async def test_rejected_rows_are_recorded_retried_and_resolved(tmp_path: Path) -> None:
@@ -53,7 +54,7 @@ async def test_status_lists_refused_writes(tmp_path: Path) -> None:
     """deskbridge status shows each link's last push and the writes its target refused, with reasons."""
     from rich.console import Console
 
-    from deskbridge.render import push_tables
+    from deskbridge.cli.render import push_tables
 
     pair = make_pair(tmp_path, ("kayako", 3), ("kayako", 2), direction="a_to_b", author={"b": "staff:999"})
     try:

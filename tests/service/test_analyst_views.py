@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from deskbridge import service_state
-from deskbridge.contract import Batch
-from deskbridge.views import VIEWS
-from deskbridge.warehouse import Warehouse
+from deskbridge.sdk.contract import Batch
+from deskbridge.warehouse import service_state
+from deskbridge.warehouse.store import Warehouse
+from deskbridge.warehouse.views import VIEWS
 
 
 def at(day: int, hour: int, minute: int = 0) -> datetime:

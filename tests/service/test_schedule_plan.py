@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from deskbridge.config import Schedule
-from deskbridge.scheduling import crontab_weekdays, first_run, make_trigger
-from deskbridge.service_state import Backoff
-from deskbridge.status import ConnectionStatus
+from deskbridge.sdk.connection import Schedule
+from deskbridge.service.scheduling import crontab_weekdays, first_run, make_trigger
+from deskbridge.warehouse.service_state import Backoff
+from deskbridge.warehouse.status import ConnectionStatus
 
 NOW = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)  # a Wednesday
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import CONTRACT_OPTIONS
-from deskbridge.testing import duplicate_keys, projection, truth_diff
 from service_proc import SandboxProcess, ServiceProcess, query, write_config
+
+from deskbridge.testing import duplicate_keys, projection, truth_diff
 
 pytestmark = pytest.mark.slow
 

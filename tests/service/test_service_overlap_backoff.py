@@ -10,7 +10,6 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-
 from service_proc import DESKBRIDGE, SandboxProcess, ServiceProcess, query, write_config
 
 pytestmark = pytest.mark.slow

@@ -11,11 +11,11 @@ from typing import Any
 
 import duckdb
 import pytest
-
 from conftest import CONTRACT_OPTIONS
+from service_proc import SandboxProcess, ServiceProcess, query, write_config
+
 from deskbridge import registry
 from deskbridge.testing import duplicate_keys, projection, truth_diff
-from service_proc import SandboxProcess, ServiceProcess, query, write_config
 
 pytestmark = pytest.mark.slow
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import duckdb
 from typer.testing import CliRunner
 
-from deskbridge.cli import app
-from deskbridge.contract import Batch
-from deskbridge.export import relations
-from deskbridge.snapshot import publish, published_at, snapshot_path
-from deskbridge.views import VIEWS
-from deskbridge.warehouse import Warehouse
+from deskbridge.cli.app import app
+from deskbridge.sdk.contract import Batch
+from deskbridge.warehouse.export import relations
+from deskbridge.warehouse.snapshot import publish, published_at, snapshot_path
+from deskbridge.warehouse.store import Warehouse
+from deskbridge.warehouse.views import VIEWS
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from trackit_helpers import by_route, emu_of, trackit
 
-from deskbridge.errors import AuthError, DeskbridgeError
+from deskbridge.sdk.errors import AuthError, DeskbridgeError
 from deskbridge.testing import secret_hits
 
 pytestmark = pytest.mark.asyncio

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from deskbridge_connectors.trackit.connector import TrackitConnector
 
-from deskbridge.mapcheck import check_mapping, check_vendor
+from deskbridge.push.mapcheck import check_mapping, check_vendor
 
 
 def test_shipped_trackit_mapping_is_clean() -> None:

@@ -12,7 +12,7 @@ from deskbridge_connectors.trackit import mapping as m
 from deskbridge_connectors.trackit.client import display_names, seq_values
 from deskbridge_connectors.trackit.writer import _ticket_fields
 
-from deskbridge.errors import PayloadError, UnmappedValueError, VendorRejected
+from deskbridge.sdk.errors import PayloadError, UnmappedValueError, VendorRejected
 
 RECORDED = json.loads((Path(__file__).parent / "payloads" / "recorded_ticket_13.json").read_text())
 TICKET = seq_values(RECORDED["ticket"]["Ticket"], "ticket")

@@ -12,8 +12,8 @@ from deskbridge_connectors.trackit.connector import TrackitConnector, TrackitOpt
 from pydantic import ValidationError
 from trackit_helpers import emu_of, trackit
 
-from deskbridge import engine
-from deskbridge.contract import WriteContext, WriteOp
+from deskbridge.pull import engine
+from deskbridge.sdk.contract import WriteContext, WriteOp
 
 MARKER = "[deskbridge:0a1b2c3d:a2b:0123456789ab]"
 PAYLOAD = {"subject": "Scanner jams", "status_category": "open", "body": f"Synced from kayako ticket 7. {MARKER}"}

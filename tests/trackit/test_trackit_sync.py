@@ -18,7 +18,7 @@ from trackit_helpers import (
     trackit,
 )
 
-from deskbridge import engine
+from deskbridge.pull import engine
 from deskbridge.testing import projection, truth_diff
 
 pytestmark = pytest.mark.asyncio

@@ -13,9 +13,9 @@ from conftest import Harness
 from deskbridge_connectors.trackit.connector import TrackitConnector
 from trackit_helpers import by_route, emu_of, open_ids, ticket_row, trackit
 
-from deskbridge import engine
-from deskbridge.contract import WriteOp
-from deskbridge.errors import UnmappedValueError, VendorRejected
+from deskbridge.pull import engine
+from deskbridge.sdk.contract import WriteOp
+from deskbridge.sdk.errors import UnmappedValueError, VendorRejected
 
 pytestmark = pytest.mark.asyncio
 DUE = datetime(2026, 12, 24, 17, 0, tzinfo=UTC)

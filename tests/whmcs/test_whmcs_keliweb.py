@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import Harness, make_harness
-from deskbridge.contract import WriteOp
-from deskbridge.engine import build_connector
-from deskbridge.errors import AuthError
+
+from deskbridge.pull.engine import build_connector
+from deskbridge.sdk.contract import WriteOp
+from deskbridge.sdk.errors import AuthError
 from deskbridge.testing import Truth, assert_matches_truth, duplicate_keys
 
 TOKEN, GET = "/oauth/token", "/api/v2/keliweb/get-ticket"

@@ -8,10 +8,16 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-
-from deskbridge.errors import AuthError, NotFound, PayloadError, PermissionDenied, VendorRejected
 from deskbridge_connectors.whmcs import mapping as m
 from deskbridge_connectors.whmcs.client import parse_envelope
+
+from deskbridge.sdk.errors import (
+    AuthError,
+    NotFound,
+    PayloadError,
+    PermissionDenied,
+    VendorRejected,
+)
 
 # The GetTicket example of the WHMCS docs (and of Keliweb's get-ticket page), verbatim.
 GET_TICKET = {

@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import Harness, make_harness
-from deskbridge import engine
-from deskbridge.contract import Capability, WriteOp
-from deskbridge.engine import build_connector
-from deskbridge.testing import projection, truth_diff
 from deskbridge_connectors.whmcs.connector import WhmcsConnector
+
+from deskbridge.pull import engine
+from deskbridge.pull.engine import build_connector
+from deskbridge.sdk.contract import Capability, WriteOp
+from deskbridge.testing import projection, truth_diff
 
 
 @pytest.fixture

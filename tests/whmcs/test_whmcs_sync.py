@@ -8,12 +8,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import Harness, make_harness
-from deskbridge.engine import build_connector
-from deskbridge.testing import CutAfter
-from deskbridge.errors import ConfigError, PermissionDenied
 from deskbridge_connectors.whmcs.sandbox_data import STATUS_BY_TITLE, Ticket
+
+from deskbridge.pull.engine import build_connector
+from deskbridge.sdk.errors import ConfigError, PermissionDenied
+from deskbridge.testing import CutAfter
 
 API = "/includes/api.php"
 PAGE = 50

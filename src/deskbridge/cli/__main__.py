@@ -1,0 +1,3 @@
+from deskbridge.cli.app import app
+
+app()

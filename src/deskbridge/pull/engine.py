@@ -1,0 +1,207 @@
+"""The sync engine: runs a connector's read and commits what it yields, checkpoint by checkpoint.
+
+Batches are coalesced up to ``commit_rows`` rows or ``commit_interval_s`` seconds, then committed
+with their cursor state in one transaction (DuckDB pays per statement, not per row). A run that
+dies keeps every committed checkpoint; the next run starts from the last committed state, and
+because writes are upserts keyed by (connection, source id), re-reading a page never doubles it.
+
+When the read is done, the deletion candidates its complete scopes left are checked with the
+vendor (:func:`deskbridge.pull.deletions.settle`): only a proven deletion gets ``deleted_at``.
+
+A cancelled run (``deskbridge serve`` shutting down, Ctrl-C) abandons the request in flight,
+commits the batches the connector had already completed, records the run ``interrupted`` and
+re-raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import httpx
+import structlog
+
+from deskbridge import registry
+from deskbridge.pull import deletions
+from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.contract import Batch, Connector, Progress, ReadContext
+from deskbridge.sdk.redact import scrub
+from deskbridge.warehouse.store import Warehouse, in_thread
+
+log = structlog.get_logger("deskbridge.engine")
+T = TypeVar("T")
+
+
+@dataclass
+class RunResult:
+    connection: str
+    run_id: int
+    status: str
+    counts: dict[str, int] = field(default_factory=dict)
+    requests: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def build_connector(
+    config: ConnectionConfig, transport: httpx.AsyncBaseTransport | None = None
+) -> Connector:
+    plugin = registry.get(config.type)
+    return plugin.connector_class()(config, transport=transport)
+
+
+async def sync(
+    warehouse: Warehouse,
+    config: ConnectionConfig,
+    *,
+    full_refresh: bool = False,
+    transport: httpx.AsyncBaseTransport | None = None,
+    progress: Progress | None = None,
+    commit_rows: int = 5000,
+    commit_interval_s: float = 2.0,
+) -> RunResult:
+    """Sync one connection into the warehouse; failures are recorded, then raised."""
+    started = time.perf_counter()
+    run_id, run_started = warehouse.start_run(config.name, full_refresh)
+    bound = log.bind(connection=config.name, run_id=run_id)
+    bound.info("sync.start", vendor=config.type, full_refresh=full_refresh)
+    counts: Counter[str] = Counter()
+    connector: Connector | None = None
+    writer: _Writer | None = None
+    try:
+        connector = build_connector(config, transport)
+        versions = {s.name: s.state_version for s in connector.streams}
+        states = {} if full_refresh else warehouse.load_states(config.name, connector.streams)
+        ctx = ReadContext(
+            connection=config.name,
+            state=states,
+            full_refresh=full_refresh,
+            warehouse=warehouse.view(config.name),
+            started_at=run_started,
+            progress=progress or (lambda *_: None),
+        )
+        writer = _Writer(warehouse, config.name, run_id, run_started, versions, commit_rows, commit_interval_s)
+        async with connector:
+            async for batch in connector.read(ctx):
+                await writer.add(batch)
+            await writer.flush()
+            writer.counts += await deletions.settle(warehouse, connector, config.name, run_id, config.delete_guard)
+        counts = writer.counts
+        requests = dict(connector.request_counts)
+        warehouse.finish_run(run_id, "success", counts, requests)
+    except BaseException as exc:
+        requests = dict(connector.request_counts) if connector else {}
+        message = scrub(f"{type(exc).__name__}: {exc}")
+        status = "interrupted" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else "failed"
+        if writer is not None and isinstance(exc, asyncio.CancelledError):
+            await _salvage(writer, bound)
+        counts = writer.counts if writer is not None and status == "interrupted" else counts
+        try:
+            warehouse.finish_run(run_id, status, counts, requests, error=message)
+        except Exception as record_exc:  # e.g. the disk is full: the run's own failure is what to report
+            bound.warning("sync.record_failed", error=scrub(f"{type(record_exc).__name__}: {record_exc}"))
+        bound.error("sync.failed", error=message, status=status)
+        raise
+    seconds = time.perf_counter() - started
+    bound.info("sync.done", seconds=round(seconds, 2), requests=requests, **_summary(counts))
+    return RunResult(config.name, run_id, "success", dict(counts), requests, None, seconds)
+
+
+async def reread(
+    warehouse: Warehouse,
+    config: ConnectionConfig,
+    ticket_ids: list[str],
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> RunResult:
+    """Re-read a few tickets with their children now, recorded as a run of its own."""
+    run_id, run_started = warehouse.start_run(config.name, False)
+    async with build_connector(config, transport) as connector:
+        try:
+            batch = await connector.read_tickets(ticket_ids)
+            counts = warehouse.apply_batch(config.name, run_id, run_started, batch, {})
+        except BaseException as exc:
+            warehouse.finish_run(run_id, "failed", {}, dict(connector.request_counts), error=scrub(str(exc)))
+            raise
+        warehouse.finish_run(run_id, "success", counts, dict(connector.request_counts))
+    return RunResult(config.name, run_id, "success", dict(counts), dict(connector.request_counts))
+
+
+class _Writer:
+    """Coalesces batches and commits them off the event loop, one transaction each."""
+
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        connection: str,
+        run_id: int,
+        run_started: Any,
+        versions: dict[str, int],
+        commit_rows: int,
+        commit_interval_s: float,
+    ) -> None:
+        self.warehouse, self.connection, self.run_id = warehouse, connection, run_id
+        self.run_started, self.versions = run_started, versions
+        self.commit_rows, self.commit_interval_s = commit_rows, commit_interval_s
+        self.pending: list[Batch] = []
+        self.pending_rows = 0
+        self.last_commit = time.monotonic()
+        self.counts: Counter[str] = Counter()
+
+    async def add(self, batch: Batch) -> None:
+        self.pending.append(batch)
+        self.pending_rows += len(batch)
+        due = time.monotonic() - self.last_commit >= self.commit_interval_s
+        if self.pending_rows >= self.commit_rows or due:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self.pending:
+            return
+        merged = merge(self.pending)
+        self.pending, self.pending_rows = [], 0
+        await in_thread(self._commit, merged)
+        self.last_commit = time.monotonic()
+
+    def _commit(self, batch: Batch) -> None:
+        self.counts += self.warehouse.apply_batch(self.connection, self.run_id, self.run_started, batch, self.versions)
+
+
+async def _salvage(writer: _Writer, bound: Any) -> None:
+    """Commit the complete batches a cancelled run still holds; they are valid checkpoints."""
+    try:
+        await writer.flush()
+    except Exception as exc:  # the run is being cancelled anyway; the batches will be re-read
+        bound.warning("sync.salvage_failed", error=scrub(f"{type(exc).__name__}: {exc}"))
+
+
+def merge(batches: list[Batch]) -> Batch:
+    """One batch equivalent to applying ``batches`` in order."""
+    if len(batches) == 1:
+        return batches[0]
+    rows: dict[str, dict[str, dict[str, Any]]] = {}
+    deleted: dict[str, dict[str, None]] = {}
+    out = Batch()
+    for batch in batches:
+        for entity, ids in batch.deleted.items():
+            for source_id in map(str, ids):
+                rows.get(entity, {}).pop(source_id, None)
+                deleted.setdefault(entity, {})[source_id] = None
+        for entity, entity_rows in batch.rows.items():
+            bucket = rows.setdefault(entity, {})
+            for row in entity_rows:
+                source_id = str(row["source_id"])
+                deleted.get(entity, {}).pop(source_id, None)
+                bucket[source_id] = row
+        out.complete.extend(batch.complete)
+        out.state.update(batch.state)
+    out.rows = {entity: list(bucket.values()) for entity, bucket in rows.items()}
+    out.deleted = {entity: list(ids) for entity, ids in deleted.items()}
+    return out
+
+
+def _summary(counts: Counter[str]) -> dict[str, int]:
+    return {key.replace(".", "_"): value for key, value in sorted(counts.items()) if value}

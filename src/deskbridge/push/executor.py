@@ -1,0 +1,286 @@
+"""Executing a push plan: intents first, writes concurrently, the crosswalk after each chunk.
+
+Every write that creates something is recorded as a ``pending`` crosswalk row (with its
+marker) before it is sent; once the vendor answers, the row becomes ``linked`` with the new id.
+A crash in between leaves the row pending; the next plan looks for the marker in what the
+target now holds and resumes that record instead of writing again. A create that takes several
+requests reports the new id before its follow-ups (:class:`~deskbridge.sdk.contract.WriteContext`);
+the id is committed at once (state ``created``) and a rerun resumes the follow-ups on it. A refused
+write becomes a ``push_failures`` row with the vendor's reason and is retried next run; the rest go
+on. Its pending row goes: a refusal (:data:`REFUSED`) means nothing landed. A write that may have
+landed (a timeout, an answer we could not read) stays pending, to be checked next run.
+A delete answered with "not found" is done: it landed before a crash, or someone did it by hand.
+
+Phases run in order (bookkeeping, deletes, new tickets, ticket updates, then notes and time
+entries), each in chunks written concurrently; a chunk's outcomes are recorded in bulk
+(:mod:`deskbridge.push.crosswalk`) in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import httpx
+import structlog
+
+from deskbridge.config import Settings
+from deskbridge.pull.engine import build_connector
+from deskbridge.push.crosswalk import PushStore
+from deskbridge.push.links import LinkConfig, Side
+from deskbridge.push.planner import Action, Planner, sides_for
+from deskbridge.sdk.contract import Connector, Progress, WriteContext, WriteOp
+from deskbridge.sdk.errors import (
+    AuthError,
+    DeskbridgeError,
+    NotFound,
+    PermissionDenied,
+    UnmappedValueError,
+    Unsupported,
+    VendorRejected,
+)
+from deskbridge.sdk.redact import scrub
+from deskbridge.warehouse.store import Warehouse, utcnow
+
+log = structlog.get_logger("deskbridge.push")
+CREATES = {"create_ticket": WriteOp.CREATE_TICKET, "add_note": WriteOp.ADD_NOTE, "add_time_entry": WriteOp.ADD_TIME_ENTRY}
+DELETES = {"delete_ticket": WriteOp.DELETE_TICKET, "delete_note": WriteOp.DELETE_NOTE,
+           "delete_time_entry": WriteOp.DELETE_TIME_ENTRY}  # fmt: skip
+OPS = {**CREATES, **DELETES, "update_ticket": WriteOp.UPDATE_FIELDS, "update_note": WriteOp.UPDATE_NOTE}
+BOOKKEEPING = ("link", "relink", "skip", "rebase", "reject", "unlink")  # no write: the crosswalk only
+PHASES = (BOOKKEEPING, tuple(DELETES), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry", "update_note"))
+REFUSED = (VendorRejected, NotFound, AuthError, PermissionDenied, UnmappedValueError, NotImplementedError)
+TransportFor = Callable[[str], httpx.AsyncBaseTransport | None]
+
+
+@dataclass
+class PushResult:
+    link: str
+    push_id: int
+    dry_run: bool
+    actions: list[Action]
+    counts: Counter[str] = field(default_factory=Counter)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (entity, source id, reason)
+    mode: str = "sync"
+
+    @property
+    def writes(self) -> int:
+        return sum(v for k, v in self.counts.items() if k.endswith(".done") and k.split(".")[0] in OPS)
+
+
+def plan_link(wh: Warehouse, settings: Settings, link: LinkConfig, only: set[str] | None = None) -> list[Action]:
+    vendors = _vendors(settings, link)
+    return Planner(wh.con, link, sides_for(link, vendors)).plan(only)
+
+
+def _vendors(settings: Settings, link: LinkConfig) -> dict[Side, str]:
+    return {"a": settings.connections[link.a].type, "b": settings.connections[link.b].type}
+
+
+async def push_link(
+    wh: Warehouse,
+    settings: Settings,
+    link: LinkConfig,
+    *,
+    dry_run: bool = False,
+    only: set[str] | None = None,
+    transport_for: TransportFor = lambda name: None,
+    plan_file: Path | None = None,
+    chunk: int = 50,
+    progress: Progress | None = None,
+    mode: str = "sync",
+) -> PushResult:
+    """Plan the link and, unless ``dry_run``, carry the plan out."""
+    push_id = _start(wh, link.name, dry_run)
+    actions = plan_link(wh, settings, link, only)
+    result = PushResult(link.name, push_id, dry_run, actions, mode=mode)
+    result.counts.update(f"{a.kind}.planned" for a in actions)
+    if plan_file is not None:
+        plan_file.parent.mkdir(parents=True, exist_ok=True)
+        plan_file.write_text(json.dumps([a.to_json() for a in actions], default=str, indent=1))
+    if not dry_run and actions:
+        connectors = {
+            side: build_connector(settings.connections[name], transport_for(name))
+            for side, name in (("a", link.a), ("b", link.b))
+        }
+        try:
+            await _Executor(wh, link, connectors, result, chunk, progress).run(actions)
+        finally:
+            for connector in connectors.values():
+                await connector.aclose()
+    _finish(wh, result)
+    return result
+
+
+class _Executor:
+    def __init__(self, wh: Warehouse, link: LinkConfig, connectors: dict[str, Connector], result: PushResult,
+                 chunk: int, progress: Progress | None) -> None:  # fmt: skip
+        self.wh, self.link, self.connectors, self.result, self.chunk = wh, link, connectors, result, chunk
+        self.progress = progress or (lambda *_: None)
+        self.store = PushStore(wh.con, link.name)
+
+    async def run(self, actions: list[Action]) -> None:
+        done = 0
+        for kinds in PHASES:
+            todo = [a for a in actions if a.kind in kinds]
+            self._load_crosswalk()
+            for start in range(0, len(todo), self.chunk):
+                await self._chunk(todo[start : start + self.chunk])
+                done += len(todo[start : start + self.chunk])
+                self.progress(f"push {self.link.name}: {kinds[0]}", done, len(actions))
+
+    async def _chunk(self, actions: list[Action]) -> None:
+        self.outcomes: dict[str, list[dict[str, Any]]] = {"linked": [], "resolved": [], "failed": [], "skipped": [], "withdrawn": []}
+        ready = [a for a in actions if self._resolve_parent(a)]
+        writes = [a for a in ready if a.kind in OPS]
+        with _transaction(self.wh):
+            self.store.intents(self._row(a, None, "pending") for a in writes if a.kind in CREATES)
+        outcomes = await asyncio.gather(*(self._write(a) for a in writes), return_exceptions=True)
+        unexpected: BaseException | None = None
+        for action in ready:
+            if action.kind == "reject":
+                self._failed(action, action.reason)
+            elif action.kind not in OPS:
+                self._done(action, None)
+        for action, outcome in zip(writes, outcomes, strict=True):
+            if isinstance(outcome, NotFound) and action.kind in DELETES:
+                self._done(action, None)  # already gone: a delete that landed before a crash, or done by hand
+            elif isinstance(outcome, Unsupported) and action.kind in (*DELETES, "update_note"):
+                instead = "rebase" if action.kind == "update_note" else "unlink"  # recorded once, never retried
+                self._done(replace(action, kind=instead, reason=scrub(str(outcome))), None)
+            elif isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
+                self._failed(action, scrub(str(outcome)))
+                if isinstance(outcome, REFUSED) and action.kind in CREATES:
+                    self.outcomes["withdrawn"].append(self._row(action, None, "pending"))
+            elif isinstance(outcome, BaseException):
+                unexpected = unexpected or outcome
+            else:
+                self._done(action, outcome)
+        now = utcnow()
+        with _transaction(self.wh):  # what went through is recorded even when something broke
+            self.store.linked(self.outcomes["linked"], now)
+            self.store.resolved(self.outcomes["resolved"], now)
+            self.store.failed(self.outcomes["failed"], now)
+            self.store.skipped(self.outcomes["skipped"], now)
+            self.store.withdrawn(self.outcomes["withdrawn"])
+        if unexpected is not None:
+            raise unexpected
+
+    def _load_crosswalk(self) -> None:
+        """One read of the link's crosswalk per phase (creates of the last phase are in it).
+
+        ``twins``: (side, ticket id) -> its twin's id, for linked tickets. ``keys``: (entity, side,
+        id) -> the row's (origin, origin_id), whichever side a write starts from.
+        """
+        rows = self.wh.con.execute(
+            "SELECT entity, origin, origin_id, a_id, b_id, state FROM crosswalk WHERE link = ?", [self.link.name]
+        ).fetchall()
+        self.twins: dict[tuple[str, str], str] = {}
+        self.keys: dict[tuple[str, str, str], tuple[str, str]] = {}
+        for entity, origin, origin_id, a_id, b_id, state in rows:
+            if entity == "tickets" and state == "linked":
+                self.twins[("a", a_id)], self.twins[("b", b_id)] = b_id, a_id
+            for side, sid in (("a", a_id), ("b", b_id)):
+                if sid is not None:
+                    self.keys[(entity, side, sid)] = (origin, origin_id)
+
+    def _resolve_parent(self, action: Action) -> bool:
+        """Children need their ticket's twin, which may have been created a phase ago.
+
+        A relink names its twin already: its ticket may be relinked in the same phase.
+        """
+        if action.parent is None or action.kind == "relink":
+            return True
+        twin = self.twins.get((action.origin, action.parent))
+        if twin is None:
+            self._failed(action, f"ticket {action.parent} has no twin on side {action.target} yet")
+            return False
+        action.target_id = twin
+        return True
+
+    async def _write(self, action: Action) -> str | None:
+        connector = self.connectors[action.target]
+        payload = dict(action.payload)
+        author = self.link.author.get(action.target)  # type: ignore[call-overload]
+        if author and action.kind == "add_note":
+            payload.setdefault("author_id", author)
+        elif author and action.kind == "add_time_entry":
+            payload.setdefault("worker_id", author)
+            payload.setdefault("created_by_id", author)
+        if action.kind != "create_ticket":
+            return await connector.write(OPS[action.kind], action.target_id, payload)
+        ctx = WriteContext(action.marker, resume=action.target_id, on_created=lambda new_id: self._created(action, new_id))
+        return await connector.write(WriteOp.CREATE_TICKET, None, payload, ctx)
+
+    async def _created(self, action: Action, new_id: str) -> None:
+        """Committed before the create's follow-up requests, so no rerun creates it again."""
+        with _transaction(self.wh):
+            self.store.created(self._row(action, new_id, "created"))
+
+    def _done(self, action: Action, outcome: str | None) -> None:
+        self.result.counts[f"{action.kind}.done"] += 1
+        if action.reason and action.kind in ("skip", "rebase", "unlink", "create_ticket"):
+            self.outcomes["skipped"].append({"entity": action.entity, "target": action.target,
+                                             "source_id": action.origin_id, "reason": action.reason})  # fmt: skip
+        if action.kind == "skip":
+            return  # nothing linked: the record stays where it is, with its reason
+        self.outcomes["resolved"].append({"entity": action.entity, "target": action.target, "source_id": action.origin_id})
+        twin = outcome if action.kind in CREATES else action.target_id if action.kind in ("link", "relink") else None
+        state = "deleted" if action.kind in DELETES or action.kind == "unlink" else "linked"
+        self.outcomes["linked"].append(self._row(action, twin, state))
+
+    def _row(self, action: Action, twin: str | None, state: str) -> dict[str, Any]:
+        """The crosswalk row of an action, keyed the way the row was first recorded."""
+        origin, origin_id = self.keys.get((action.entity, action.origin, action.origin_id), (action.origin, action.origin_id))
+        a_id, b_id = _ids(action, twin)
+        return {"entity": action.entity, "origin": origin, "origin_id": origin_id, "a_id": a_id, "b_id": b_id,
+                "state": state, "marker": action.marker, "base_a": action.base.get("a"), "base_b": action.base.get("b")}  # fmt: skip
+
+    def _failed(self, action: Action, reason: str) -> None:
+        self.result.counts[f"{action.kind}.failed"] += 1
+        self.result.failures.append((action.entity, action.origin_id, reason))
+        log.warning("push.rejected", link=self.link.name, entity=action.entity, source_id=action.origin_id, reason=reason)
+        self.outcomes["failed"].append({"entity": action.entity, "target": action.target, "source_id": action.origin_id,
+                                        "op": action.kind, "reason": reason})  # fmt: skip
+
+
+def _ids(action: Action, twin: str | None) -> tuple[str | None, str | None]:
+    return (action.origin_id, twin) if action.origin == "a" else (twin, action.origin_id)
+
+
+class _transaction:
+    def __init__(self, wh: Warehouse) -> None:
+        self.wh = wh
+
+    def __enter__(self) -> None:
+        self.wh.con.execute("BEGIN TRANSACTION")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.wh.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+def _start(wh: Warehouse, link: str, dry_run: bool) -> int:
+    (push_id,) = wh.con.execute("SELECT coalesce(max(push_id), 0) + 1 FROM push_runs").fetchone()  # type: ignore[misc]
+    wh.con.execute(
+        "INSERT INTO push_runs (push_id, link, started_at, status, dry_run, counts) VALUES (?, ?, ?, 'running', ?, '{}')",
+        [push_id, link, utcnow(), dry_run],
+    )
+    return int(push_id)
+
+
+def _finish(wh: Warehouse, result: PushResult) -> None:
+    status = "partial" if result.failures else "success"
+    wh.con.execute(
+        "UPDATE push_runs SET ended_at = ?, status = ?, counts = ? WHERE push_id = ?",
+        [utcnow(), status, json.dumps({**result.counts, "mode": result.mode}), result.push_id],
+    )
+
+
+def plan_summary(actions: list[Action]) -> dict[str, int]:
+    return dict(Counter(f"{a.kind} {a.entity} -> {a.target}" for a in actions))
+

@@ -1,0 +1,109 @@
+"""The connector SDK: everything a connector package imports from deskbridge, and nothing more.
+
+A connector (``connectors/<vendor>/``) imports only from this package. What it may use is
+``__all__`` below, pinned by ``tests/test_sdk_surface.py``; the rest of deskbridge (warehouse,
+pull engine, push, service, CLI) may change without breaking a connector.
+"""
+
+from deskbridge.sdk import mappings
+from deskbridge.sdk.catalog import CatalogField, FieldCatalog
+from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.contract import (
+    Batch,
+    Capability,
+    Connector,
+    ConnectorOptions,
+    CursorKind,
+    Plugin,
+    ReadContext,
+    Row,
+    Scope,
+    StreamSpec,
+    WarehouseView,
+    WriteContext,
+    WriteOp,
+    content_hash,
+    row_hash,
+)
+from deskbridge.sdk.durations import Duration, parse_duration
+from deskbridge.sdk.emulator import Emulator, Knobs
+from deskbridge.sdk.errors import (
+    AuthError,
+    ConfigError,
+    DeskbridgeError,
+    FatalError,
+    NotFound,
+    PayloadError,
+    PermissionDenied,
+    RetriableError,
+    UnmappedValueError,
+    Unsupported,
+    VendorRejected,
+)
+from deskbridge.sdk.http import HttpOptions, HttpSession, reject_html
+from deskbridge.sdk.mappings import ValueMap, VendorMapping
+from deskbridge.sdk.models import canonical_fields
+from deskbridge.sdk.redact import SCRUBBER, excerpt, sanitize_url, scrub
+from deskbridge.sdk.validate import (
+    InvalidRecord,
+    check_batch,
+    check_ids,
+    check_rows,
+    number,
+    reading,
+    vendor_id,
+)
+
+__all__ = [
+    "SCRUBBER",
+    "AuthError",
+    "Batch",
+    "Capability",
+    "CatalogField",
+    "ConfigError",
+    "ConnectionConfig",
+    "Connector",
+    "ConnectorOptions",
+    "CursorKind",
+    "DeskbridgeError",
+    "Duration",
+    "Emulator",
+    "FatalError",
+    "FieldCatalog",
+    "HttpOptions",
+    "HttpSession",
+    "InvalidRecord",
+    "Knobs",
+    "NotFound",
+    "PayloadError",
+    "PermissionDenied",
+    "Plugin",
+    "ReadContext",
+    "RetriableError",
+    "Row",
+    "Scope",
+    "StreamSpec",
+    "UnmappedValueError",
+    "Unsupported",
+    "ValueMap",
+    "VendorMapping",
+    "VendorRejected",
+    "WarehouseView",
+    "WriteContext",
+    "WriteOp",
+    "canonical_fields",
+    "check_batch",
+    "check_ids",
+    "check_rows",
+    "content_hash",
+    "excerpt",
+    "mappings",
+    "number",
+    "parse_duration",
+    "reading",
+    "reject_html",
+    "row_hash",
+    "sanitize_url",
+    "scrub",
+    "vendor_id",
+]

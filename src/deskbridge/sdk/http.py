@@ -1,0 +1,235 @@
+"""The HTTP layer every connector shares.
+
+One :class:`HttpSession` per connection: an ``httpx.AsyncClient`` (with an injectable
+transport, so tests run connectors against emulators in-process), bounded concurrency, a
+request-rate limit, timeouts, retries with backoff on connect errors, 5xx and 429 (honouring
+``Retry-After``), a request counter per cost category, and redaction of secrets in every log
+line and error message.
+
+A connector calls :meth:`HttpSession.fetch` with a ``parse`` function: the parse runs inside
+the retry loop, so a truncated body or a proxy's HTML page is retried like a 5xx, and only a
+persistent failure becomes a :class:`~deskbridge.sdk.errors.PayloadError` naming what and where.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, TypeVar
+
+import httpx
+import stamina
+import structlog
+from aiolimiter import AsyncLimiter
+
+from deskbridge.sdk.errors import (
+    AuthError,
+    FatalError,
+    NotFound,
+    PayloadError,
+    PermissionDenied,
+    RetriableError,
+)
+from deskbridge.sdk.redact import excerpt, sanitize_url, scrub, scrub_for
+
+T = TypeVar("T")
+log = structlog.get_logger("deskbridge.http")
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """Per-connection limits; every field is a config key of ``[connections.<name>]``."""
+
+    concurrency: int = 8
+    rate_limit_per_s: float = 0.0
+    timeout_s: float = 30.0
+    retries: int = 5
+    backoff_initial_s: float = 0.5
+    backoff_max_s: float = 30.0
+
+
+class HttpSession:
+    """An async HTTP client for one connection to one vendor."""
+
+    def __init__(
+        self,
+        vendor: str,
+        base_url: str,
+        *,
+        options: HttpOptions | None = None,
+        auth: httpx.Auth | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.options = options or HttpOptions()
+        self.client = httpx.AsyncClient(
+            base_url=base_url,
+            auth=auth,
+            transport=transport,
+            headers={"user-agent": "deskbridge", **(headers or {})},
+            timeout=self.options.timeout_s,
+            follow_redirects=False,
+        )
+        self._slots = asyncio.Semaphore(self.options.concurrency)
+        rate = self.options.rate_limit_per_s
+        self._limiter = AsyncLimiter(rate, 1.0) if rate > 0 else None
+        self.counts: Counter[str] = Counter()
+        self.category = "incremental"
+
+    async def __aenter__(self) -> HttpSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    async def fetch(
+        self,
+        method: str,
+        url: str,
+        *,
+        parse: Callable[[httpx.Response], T],
+        resource: str,
+        record_id: str | None = None,
+        allow: tuple[int, ...] = (),
+        idempotent: bool | None = None,
+        **kwargs: Any,
+    ) -> T:
+        """Send a request, check its status, and parse it; retried as a whole when transient.
+
+        ``allow`` lists statuses handed to ``parse`` instead of raised (e.g. 404 in an id walk).
+        A request that is not idempotent (POST unless said otherwise) is retried only when the
+        vendor cannot have acted on it: a connection that never opened, or a 429.
+        """
+        where = {"vendor": self.vendor, "resource": resource, "record_id": record_id}
+        safe = method.upper() != "POST" if idempotent is None else idempotent
+        opts = self.options
+        try:
+            for attempt in stamina.retry_context(
+                on=partial(_backoff_hint if safe else _backoff_hint_unsent, cap=opts.backoff_max_s),
+                attempts=opts.retries + 1,
+                timeout=None,
+                wait_initial=opts.backoff_initial_s,
+                wait_max=opts.backoff_max_s,
+                wait_jitter=opts.backoff_initial_s,
+            ):
+                with attempt:
+                    response = await self._send(method, url, where, **kwargs)
+                    if response.status_code not in allow:
+                        _raise_for_status(response, where)
+                    try:
+                        return parse(response)
+                    except PayloadError as exc:
+                        raise _TransientPayload(exc) from exc
+        except _TransientPayload as exc:
+            raise exc.cause from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(self, method: str, url: str, where: dict[str, Any], **kwargs: Any) -> httpx.Response:
+        async with self._slots:
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            self.counts[self.category] += 1
+            started = time.perf_counter()
+            try:
+                response = await self.client.request(method, url, **kwargs)
+            except (httpx.TransportError, ConnectionError) as exc:
+                log.warning("http.transport_error", url=sanitize_url(url), error=scrub(str(exc)))
+                kind = _Unsent if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) else RetriableError
+                raise kind(f"{type(exc).__name__}: {scrub(str(exc))}", **where) from None
+            if log.is_enabled_for(logging.DEBUG):
+                log.debug(
+                    "http.request",
+                    method=method,
+                    url=sanitize_url(str(response.request.url)),
+                    status=response.status_code,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                )
+            return response
+
+
+class _Unsent(RetriableError):
+    """The connection never opened: the vendor did not see the request."""
+
+
+class _TransientPayload(RetriableError):
+    """A payload error retried in case it was transient; re-raised as itself at the end."""
+
+    def __init__(self, cause: PayloadError) -> None:
+        self.cause = cause
+        super().__init__(str(cause))
+
+
+def _backoff_hint_unsent(exc: Exception, cap: float) -> bool | float:
+    """Retry a non-idempotent request only if the vendor surely did not act on it."""
+    if isinstance(exc, _Unsent) or (isinstance(exc, RetriableError) and exc.status == 429):
+        return _backoff_hint(exc, cap)
+    return False
+
+
+def _backoff_hint(exc: Exception, cap: float) -> bool | float:
+    """The vendor's Retry-After, at most ``cap`` (backoff_max_s); else the normal backoff."""
+    if isinstance(exc, RetriableError):
+        return min(exc.retry_after, cap) if exc.retry_after is not None else True
+    return False
+
+
+def _raise_for_status(response: httpx.Response, where: dict[str, Any]) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    body = excerpt(response) or response.reason_phrase
+    if status == 429 or status >= 500:
+        raise RetriableError(
+            f"vendor answered {status}: {body}", retry_after=retry_after(response.headers.get("retry-after")), status=status, **where
+        )
+    exc_type: type[FatalError] = {401: AuthError, 403: PermissionDenied, 404: NotFound}.get(status, FatalError)
+    raise exc_type(f"vendor refused the request: {body}", status=status, **where)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait per RFC 9110 §10.2.3 (delay-seconds or an HTTP-date); None for anything else."""
+    value = (value or "").strip()
+    if value.isascii() and value.isdigit():
+        return float(value)
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None  # "1.5", "soon", "-5": not the header's grammar, so the normal backoff
+    if parsed.tzinfo is None:
+        return None
+    return max(0.0, parsed.timestamp() - time.time())
+
+
+def reject_html(response: httpx.Response, vendor: str, resource: str) -> None:
+    """Raise a clear :class:`PayloadError` when a 200 carries an HTML page instead of data."""
+    ctype = response.headers.get("content-type", "")
+    head = response.content[:200].lstrip().lower()
+    if "text/html" in ctype or head.startswith((b"<!doctype html", b"<html")):
+        title = scrub_for(response.request, _html_title(response.text))
+        raise PayloadError(
+            f"expected data, got an HTML page{f' titled {title!r}' if title else ''} "
+            f"from {sanitize_url(str(response.request.url))}",
+            vendor=vendor,
+            resource=resource,
+            status=response.status_code,
+        )
+
+
+def _html_title(text: str) -> str:
+    lower = text.lower()
+    start, end = lower.find("<title>"), lower.find("</title>")
+    return text[start + 7 : end].strip() if 0 <= start < end else ""
