@@ -30,7 +30,16 @@ class Sandbox:
     def __init__(self, tickets: int, latency_ms: float) -> None:
         started = time.perf_counter()
         self.proc = subprocess.Popen(
-            [EXE, "sandbox", "kayako", "--json", "--tickets", str(tickets), "--latency-ms", str(latency_ms)],
+            [
+                EXE,
+                "sandbox",
+                "kayako",
+                "--json",
+                "--tickets",
+                str(tickets),
+                "--latency-ms",
+                str(latency_ms),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -38,14 +47,18 @@ class Sandbox:
         self.build_s = time.perf_counter() - started
 
     def mutate(self, n: int) -> None:
-        httpx.post(f"{self.info['admin_url']}/mutate", params={"n": n}, timeout=600).raise_for_status()
+        httpx.post(
+            f"{self.info['admin_url']}/mutate", params={"n": n}, timeout=600
+        ).raise_for_status()
 
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait()
 
 
-def write_config(box: Sandbox, folder: Path, concurrency: int, page: int) -> tuple[Path, dict[str, str]]:
+def write_config(
+    box: Sandbox, folder: Path, concurrency: int, page: int
+) -> tuple[Path, dict[str, str]]:
     env = dict(os.environ)
     creds = []
     for key, value in box.info["credentials"].items():
@@ -73,11 +86,18 @@ def timed_sync(config: Path, env: dict[str, str]) -> dict[str, float]:
     ).fetchone()
     con.close()
     rows = sum(v for k, v in json.loads(counts).items() if k.endswith(".read"))
-    return {"wall_s": wall, "rows": rows, "requests": requests, "reconcile": reconcile,
-            "rss_mb": usage.ru_maxrss / 1024}  # fmt: skip
+    return {
+        "wall_s": wall,
+        "rows": rows,
+        "requests": requests,
+        "reconcile": reconcile,
+        "rss_mb": usage.ru_maxrss / 1024,
+    }
 
 
-def measure(tickets: int, concurrency: int, latency_ms: float, page: int, change_pct: float) -> dict[str, dict[str, float]]:
+def measure(
+    tickets: int, concurrency: int, latency_ms: float, page: int, change_pct: float
+) -> dict[str, dict[str, float]]:
     box = Sandbox(tickets, latency_ms)
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -94,8 +114,10 @@ def measure(tickets: int, concurrency: int, latency_ms: float, page: int, change
 
 def line(label: str, r: dict[str, float]) -> str:
     total = r["requests"] + r["reconcile"]
-    return (f"{label:<34} {r['wall_s']:8.1f} s {r['rows'] / r['wall_s']:9.0f} rows/s "
-            f"{total:8.0f} req {total / r['wall_s']:7.0f} req/s {r['rss_mb']:6.0f} MB peak RSS")  # fmt: skip
+    return (
+        f"{label:<34} {r['wall_s']:8.1f} s {r['rows'] / r['wall_s']:9.0f} rows/s "
+        f"{total:8.0f} req {total / r['wall_s']:7.0f} req/s {r['rss_mb']:6.0f} MB peak RSS"
+    )
 
 
 def main() -> None:
@@ -109,22 +131,32 @@ def main() -> None:
     args = parser.parse_args()
 
     small_seq = measure(args.baseline_tickets, 1, args.latency_ms, args.page, 0)["full"]
-    small_conc = measure(args.baseline_tickets, args.concurrency, args.latency_ms, args.page, 0)["full"]
+    small_conc = measure(args.baseline_tickets, args.concurrency, args.latency_ms, args.page, 0)[
+        "full"
+    ]
     big = measure(args.tickets, args.concurrency, args.latency_ms, args.page, args.change_pct)
     full, inc = big["full"], big["incremental"]
 
-    print(f"kayako sync, latency {args.latency_ms} ms/request, page {args.page}, sandbox build {big['sandbox']['build_s']:.1f} s")
+    print(
+        f"kayako sync, latency {args.latency_ms} ms/request, page {args.page}, sandbox build {big['sandbox']['build_s']:.1f} s"
+    )
     print(line(f"baseline {args.baseline_tickets} tickets, sequential", small_seq))
     print(line(f"{args.baseline_tickets} tickets, concurrency {args.concurrency}", small_conc))
     print(line(f"full {args.tickets} tickets", full))
     print(line(f"incremental after {args.change_pct}% changed", inc))
     rate = lambda r: (r["requests"] + r["reconcile"]) / r["wall_s"]  # noqa: E731
-    print(f"speed-up vs sequential baseline (req/s): {rate(small_conc) / rate(small_seq):.2f}x same size, "
-          f"{rate(full) / rate(small_seq):.2f}x at {args.tickets}")  # fmt: skip
-    print(f"incremental / full: time {inc['wall_s'] / full['wall_s']:.3f}, "
-          f"requests {(inc['requests'] + inc['reconcile']) / (full['requests'] + full['reconcile']):.3f} "
-          f"(of which reconcile {inc['reconcile']:.0f})")  # fmt: skip
-    print(f"peak RSS {args.baseline_tickets} -> {args.tickets} tickets: {small_conc['rss_mb']:.0f} -> {full['rss_mb']:.0f} MB")
+    print(
+        f"speed-up vs sequential baseline (req/s): {rate(small_conc) / rate(small_seq):.2f}x same size, "
+        f"{rate(full) / rate(small_seq):.2f}x at {args.tickets}"
+    )
+    print(
+        f"incremental / full: time {inc['wall_s'] / full['wall_s']:.3f}, "
+        f"requests {(inc['requests'] + inc['reconcile']) / (full['requests'] + full['reconcile']):.3f} "
+        f"(of which reconcile {inc['reconcile']:.0f})"
+    )
+    print(
+        f"peak RSS {args.baseline_tickets} -> {args.tickets} tickets: {small_conc['rss_mb']:.0f} -> {full['rss_mb']:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

@@ -28,13 +28,33 @@ from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.warehouse.store import Warehouse
 
 EXE = shutil.which("deskbridge") or str(Path(sys.executable).with_name("deskbridge"))
-AUTHORS = {"kayako": "staff:1", "trackit": "technician:1", "m4": "user:api", "omnidesk": "staff:1", "whmcs": "admin:1"}
+AUTHORS = {
+    "kayako": "staff:1",
+    "trackit": "technician:1",
+    "m4": "user:api",
+    "omnidesk": "staff:1",
+    "whmcs": "admin:1",
+}
 
 
-def sandbox(vendor: str, tickets: int, latency_ms: float, seed: int) -> tuple[subprocess.Popen[str], dict]:
+def sandbox(
+    vendor: str, tickets: int, latency_ms: float, seed: int
+) -> tuple[subprocess.Popen[str], dict]:
     proc = subprocess.Popen(
-        [EXE, "sandbox", vendor, "--json", "--tickets", str(tickets), "--latency-ms", str(latency_ms), "--seed", str(seed)],
-        stdout=subprocess.PIPE, text=True,
+        [
+            EXE,
+            "sandbox",
+            vendor,
+            "--json",
+            "--tickets",
+            str(tickets),
+            "--latency-ms",
+            str(latency_ms),
+            "--seed",
+            str(seed),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     return proc, json.loads(proc.stdout.readline())  # type: ignore[union-attr]
 
@@ -44,24 +64,41 @@ def connection(name: str, vendor: str, info: dict, concurrency: int) -> Connecti
     for key, value in info["credentials"].items():
         os.environ[f"BM_{name.upper()}_{key.upper()}"] = value
         refs[key] = f"env:BM_{name.upper()}_{key.upper()}"
-    return ConnectionConfig(name=name, type=vendor, base_url=info["base_url"], credentials=refs,
-                            concurrency=concurrency, options={})  # fmt: skip
+    return ConnectionConfig(
+        name=name,
+        type=vendor,
+        base_url=info["base_url"],
+        credentials=refs,
+        concurrency=concurrency,
+        options={},
+    )
 
 
 async def one_run(args: argparse.Namespace, tickets: int, concurrency: int) -> dict[str, float]:
     src_proc, src = sandbox(args.source, tickets, 0, 7)
     dst_proc, dst = sandbox(args.target, 1, args.latency_ms, 8)
     try:
-        settings = Settings(connections={"src": connection("src", args.source, src, 8),
-                                         "dst": connection("dst", args.target, dst, concurrency)})  # fmt: skip
+        settings = Settings(
+            connections={
+                "src": connection("src", args.source, src, 8),
+                "dst": connection("dst", args.target, dst, concurrency),
+            }
+        )
         link = migration_link(settings, "src", "dst", AUTHORS.get(args.target))
         with tempfile.TemporaryDirectory() as tmp, Warehouse(Path(tmp) / "m.duckdb") as wh:
             started = time.perf_counter()
             result, report = await migrate(wh, settings, link)
             wall = time.perf_counter() - started
-            pull = wh.con.execute("SELECT sum(epoch(ended_at - started_at)) FROM sync_runs").fetchone()[0]
-        return {"wall_s": wall, "push_s": wall - pull, "writes": result.writes, "failed": len(result.failures),
-                "migrated": sum(c["migrated"] for c in report.rows.values())}  # fmt: skip
+            pull = wh.con.execute(
+                "SELECT sum(epoch(ended_at - started_at)) FROM sync_runs"
+            ).fetchone()[0]
+        return {
+            "wall_s": wall,
+            "push_s": wall - pull,
+            "writes": result.writes,
+            "failed": len(result.failures),
+            "migrated": sum(c["migrated"] for c in report.rows.values()),
+        }
     finally:
         for proc in (src_proc, dst_proc):
             proc.terminate()
@@ -80,11 +117,18 @@ def main() -> None:
     logs.configure("error")
     base = asyncio.run(one_run(args, args.baseline_tickets, 1))
     full = asyncio.run(one_run(args, args.tickets, args.concurrency))
-    for label, r in ((f"baseline {args.baseline_tickets} tickets, sequential", base), (f"{args.tickets} tickets, concurrency {args.concurrency}", full)):
-        print(f"{label:<40} wall {r['wall_s']:8.1f} s  push {r['push_s']:8.1f} s  writes {r['writes']:7.0f}  "
-              f"{r['writes'] / r['push_s']:7.1f} writes/s  failed {r['failed']:.0f}")  # fmt: skip
-    print(f"writes/s vs sequential baseline: {(full['writes'] / full['push_s']) / (base['writes'] / base['push_s']):.2f}x "
-          f"(latency {args.latency_ms} ms per request on the target)")  # fmt: skip
+    for label, r in (
+        (f"baseline {args.baseline_tickets} tickets, sequential", base),
+        (f"{args.tickets} tickets, concurrency {args.concurrency}", full),
+    ):
+        print(
+            f"{label:<40} wall {r['wall_s']:8.1f} s  push {r['push_s']:8.1f} s  writes {r['writes']:7.0f}  "
+            f"{r['writes'] / r['push_s']:7.1f} writes/s  failed {r['failed']:.0f}"
+        )
+    print(
+        f"writes/s vs sequential baseline: {(full['writes'] / full['push_s']) / (base['writes'] / base['push_s']):.2f}x "
+        f"(latency {args.latency_ms} ms per request on the target)"
+    )
 
 
 if __name__ == "__main__":

@@ -78,8 +78,22 @@ class Outcome:
 
 class Sandbox:
     def __init__(self, vendor: str, tickets: int, latency_ms: float, seed: int) -> None:
-        args = ["sandbox", vendor, "--json", "--port", "0", "--tickets", str(tickets), "--latency-ms", str(latency_ms), "--seed", str(seed)]
-        self.proc = subprocess.Popen([EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        args = [
+            "sandbox",
+            vendor,
+            "--json",
+            "--port",
+            "0",
+            "--tickets",
+            str(tickets),
+            "--latency-ms",
+            str(latency_ms),
+            "--seed",
+            str(seed),
+        ]
+        self.proc = subprocess.Popen(
+            [EXE, *args], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        )
         LIVE.append(self.proc)
         self.info: dict[str, Any] = json.loads(self.proc.stdout.readline())  # type: ignore[union-attr]
         self.vendor = vendor
@@ -99,8 +113,10 @@ class Sandbox:
             env[f"CHAOS_{name.upper()}_{key.upper()}"] = value
             creds.append(f'{key} = "env:CHAOS_{name.upper()}_{key.upper()}"')
         opts = "".join(f"{k} = {json.dumps(v)}\n" for k, v in options.items())
-        return (f'[connections.{name}]\ntype = "{self.vendor}"\nbase_url = "{self.info["base_url"]}"\n'
-                f"credentials = {{ {', '.join(creds)} }}\nretry_backoff_s = 0.05\n\n[connections.{name}.options]\n{opts}\n")  # fmt: skip
+        return (
+            f'[connections.{name}]\ntype = "{self.vendor}"\nbase_url = "{self.info["base_url"]}"\n'
+            f"credentials = {{ {', '.join(creds)} }}\nretry_backoff_s = 0.05\n\n[connections.{name}.options]\n{opts}\n"
+        )
 
     def stop(self) -> None:
         stop(self.proc)
@@ -125,15 +141,24 @@ class Run:
         self.dir, self.env, self.log = workdir, dict(os.environ), workdir / "run.log"
         self.kills = self.landed = 0
         self.span = 0.0  # seconds the last completed command took, to aim kills inside the next
-        blocks = [box.connection(name, self.env, **PAGE.get(box.vendor, {})) for name, box in boxes.items()]
+        blocks = [
+            box.connection(name, self.env, **PAGE.get(box.vendor, {}))
+            for name, box in boxes.items()
+        ]
         self.config = workdir / "config.toml"
-        self.config.write_text(f'[warehouse]\npath = "{workdir / "warehouse.duckdb"}"\n\n' + "".join(blocks))
+        self.config.write_text(
+            f'[warehouse]\npath = "{workdir / "warehouse.duckdb"}"\n\n' + "".join(blocks)
+        )
 
     def start(self, *args: str) -> subprocess.Popen[bytes]:
         self.log.write_bytes(b"")
         with self.log.open("ab") as sink:
-            proc = subprocess.Popen([EXE, "--log-level", "info", "--log-json", *args, "-c", str(self.config)],
-                                    env=self.env, stdout=subprocess.DEVNULL, stderr=sink)  # fmt: skip
+            proc = subprocess.Popen(
+                [EXE, "--log-level", "info", "--log-json", *args, "-c", str(self.config)],
+                env=self.env,
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+            )
         LIVE.append(proc)
         return proc
 
@@ -148,7 +173,11 @@ class Run:
         counts the kills that landed mid-run (the command had not finished on its own)."""
         proc = self.start(*args)
         deadline = time.monotonic() + 120
-        while event not in self.log.read_bytes() and proc.poll() is None and time.monotonic() < deadline:
+        while (
+            event not in self.log.read_bytes()
+            and proc.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
         time.sleep(delay)
         self.kills += 1
@@ -172,8 +201,10 @@ def compare_pull(db: Path, connection: str, truth: Truth) -> Counter[str]:
     try:
         for entity, fields in TRUTH_FIELDS.items():
             want = truth.get(entity, {})
-            rows = con.execute(f"SELECT source_id, deleted_at IS NOT NULL, {', '.join(fields)} FROM {entity} WHERE connection = ?",
-                               [connection]).fetchall()  # fmt: skip
+            rows = con.execute(
+                f"SELECT source_id, deleted_at IS NOT NULL, {', '.join(fields)} FROM {entity} WHERE connection = ?",
+                [connection],
+            ).fetchall()
             seen = Counter(r[0] for r in rows)
             counts["duplicated"] += sum(n - 1 for n in seen.values())
             counts["missing"] += len(set(want) - set(seen))
@@ -182,7 +213,9 @@ def compare_pull(db: Path, connection: str, truth: Truth) -> Counter[str]:
                     counts["not deleted"] += not deleted
                 elif deleted:
                     counts["wrongly deleted"] += 1
-                elif dict(zip(fields, values, strict=True)) != {f: want[sid].get(f) for f in fields}:
+                elif dict(zip(fields, values, strict=True)) != {
+                    f: want[sid].get(f) for f in fields
+                }:
                     counts["wrong"] += 1
     finally:
         con.close()
@@ -205,11 +238,15 @@ def compare_migration(source: Truth, before: Truth, after: Truth, link: str) -> 
         twinned += bool(twins)
         counts["missing"] += not twins
         if ticket.get("subject"):  # M4 has none: its copies get a placeholder
-            counts["wrong"] += sum(after["tickets"].get(t, {}).get("subject") != ticket["subject"] for t in twins)
+            counts["wrong"] += sum(
+                after["tickets"].get(t, {}).get("subject") != ticket["subject"] for t in twins
+            )
     gained = len(set(after["tickets"]) - set(before["tickets"]))
     ticket_markers = {marker_for(link, "tickets", "a", sid) for sid in source["tickets"]}
     children = sum(n - 1 for m, n in marked.items() if m not in ticket_markers)
-    counts["duplicated"] = gained - twinned + children  # extra tickets, marked or not; notes and times twice
+    counts["duplicated"] = (
+        gained - twinned + children
+    )  # extra tickets, marked or not; notes and times twice
     return counts
 
 
@@ -227,7 +264,9 @@ def pull(run: Run, box: Sandbox, rng: random.Random, args: argparse.Namespace) -
 
 def full_refresh(run: Run, box: Sandbox, rng: random.Random, args: argparse.Namespace) -> bool:
     run.complete("sync")
-    for delay in delays(rng, args.kills, run.span * 0.8):  # a full refresh reads what the first sync read
+    for delay in delays(
+        rng, args.kills, run.span * 0.8
+    ):  # a full refresh reads what the first sync read
         if rng.random() < 0.5:
             box.admin("POST", "mutate", params={"n": rng.randint(5, 30)})
         run.kill_after(["sync", "--full-refresh"], b"sync.start", delay)
@@ -237,7 +276,10 @@ def full_refresh(run: Run, box: Sandbox, rng: random.Random, args: argparse.Name
 def faults(run: Run, box: Sandbox, rng: random.Random, args: argparse.Namespace) -> bool:
     """A first sync, then changes and a full refresh, both while faults are injected one by one."""
     plan = [rng.choice(FAULTS) for _ in range(args.faults)]
-    for command, share in ((["sync"], plan[: len(plan) // 2]), (["sync", "--full-refresh"], plan[len(plan) // 2 :])):
+    for command, share in (
+        (["sync"], plan[: len(plan) // 2]),
+        (["sync", "--full-refresh"], plan[len(plan) // 2 :]),
+    ):
         proc = run.start(*command)
         for kind in share:
             time.sleep(rng.uniform(0.05, 0.4))
@@ -266,7 +308,9 @@ def scenario(name: str, vendor: str, args: argparse.Namespace, rng: random.Rando
                 outcome.completed, outcome.counts = MIGRATIONS[name](run, boxes, rng, args)
             else:
                 outcome.completed = PULLS[name](run, boxes["src"], rng, args)
-                outcome.counts = compare_pull(run.dir / "warehouse.duckdb", "src", boxes["src"].truth())
+                outcome.counts = compare_pull(
+                    run.dir / "warehouse.duckdb", "src", boxes["src"].truth()
+                )
             if run.kills:
                 outcome.chaos = f"{run.landed}/{run.kills} kills"
     finally:
@@ -276,7 +320,9 @@ def scenario(name: str, vendor: str, args: argparse.Namespace, rng: random.Rando
     return outcome
 
 
-def migrate(run: Run, boxes: dict[str, Sandbox], rng: random.Random, args: argparse.Namespace) -> tuple[bool, Counter[str]]:
+def migrate(
+    run: Run, boxes: dict[str, Sandbox], rng: random.Random, args: argparse.Namespace
+) -> tuple[bool, Counter[str]]:
     before = boxes["dst"].truth()
     command = migration_command(run, boxes["dst"].vendor)
     for delay in delays(rng, args.kills, args.max_delay):
@@ -285,7 +331,9 @@ def migrate(run: Run, boxes: dict[str, Sandbox], rng: random.Random, args: argpa
     return done, compare_migration(boxes["src"].truth(), before, boxes["dst"].truth(), LINK)
 
 
-def migrate_faults(run: Run, boxes: dict[str, Sandbox], rng: random.Random, args: argparse.Namespace) -> tuple[bool, Counter[str]]:
+def migrate_faults(
+    run: Run, boxes: dict[str, Sandbox], rng: random.Random, args: argparse.Namespace
+) -> tuple[bool, Counter[str]]:
     """A migration while the target answers with faults, among them bodies cut after the write landed."""
     before = boxes["dst"].truth()
     command = migration_command(run, boxes["dst"].vendor)
@@ -301,7 +349,17 @@ def migrate_faults(run: Run, boxes: dict[str, Sandbox], rng: random.Random, args
 
 
 def migration_command(run: Run, target: str) -> list[str]:
-    return ["migrate", "--from", "src", "--to", "dst", "--author", AUTHORS[target], "--report", str(run.dir / "report.md")]
+    return [
+        "migrate",
+        "--from",
+        "src",
+        "--to",
+        "dst",
+        "--author",
+        AUTHORS[target],
+        "--report",
+        str(run.dir / "report.md"),
+    ]
 
 
 PULLS = {"pull": pull, "full-refresh": full_refresh, "faults": faults}
@@ -310,12 +368,21 @@ COLUMNS = ("missing", "duplicated", "wrong", "wrongly deleted", "not deleted")
 
 
 def print_table(outcomes: list[Outcome]) -> None:
-    head = f"{'vendor':<9} {'scenario':<26} {'kills/faults':<12} " + " ".join(f"{c:>15}" for c in COLUMNS) + f" {'completed':>9} {'seconds':>8}"
+    head = (
+        f"{'vendor':<9} {'scenario':<26} {'kills/faults':<12} "
+        + " ".join(f"{c:>15}" for c in COLUMNS)
+        + f" {'completed':>9} {'seconds':>8}"
+    )
     print(head)
     print("-" * len(head))
     for o in outcomes:
-        cells = " ".join(f"{('-' if o.scenario.startswith('migrate') and c in COLUMNS[3:] else o.counts[c]):>15}" for c in COLUMNS)
-        print(f"{o.vendor:<9} {o.scenario:<26} {o.chaos:<12} {cells} {('yes' if o.completed else 'NO'):>9} {o.seconds:8.1f}")
+        cells = " ".join(
+            f"{('-' if o.scenario.startswith('migrate') and c in COLUMNS[3:] else o.counts[c]):>15}"
+            for c in COLUMNS
+        )
+        print(
+            f"{o.vendor:<9} {o.scenario:<26} {o.chaos:<12} {cells} {('yes' if o.completed else 'NO'):>9} {o.seconds:8.1f}"
+        )
 
 
 def summary(outcomes: list[Outcome]) -> str:
@@ -324,7 +391,9 @@ def summary(outcomes: list[Outcome]) -> str:
     figures = ", ".join(f"{c} {total[c]}" for c in COLUMNS)
     if not outcomes:
         return "chaos: no scenario finished"
-    verdict = "all equal to ground truth" if not bad else f"{len(bad)} with differences or not completed"
+    verdict = (
+        "all equal to ground truth" if not bad else f"{len(bad)} with differences or not completed"
+    )
     return f"chaos: {len(outcomes)} scenarios, {verdict} ({figures})"
 
 
@@ -336,7 +405,12 @@ def main() -> None:
     parser.add_argument("--faults", type=int, default=20, help="faults injected in the fault mix")
     parser.add_argument("--tickets", type=int, default=200)
     parser.add_argument("--latency-ms", type=float, default=10.0)
-    parser.add_argument("--max-delay", type=float, default=3.0, help="longest wait before a kill of a pull or a migration, seconds (a full refresh is killed within the time a full sync took)")
+    parser.add_argument(
+        "--max-delay",
+        type=float,
+        default=3.0,
+        help="longest wait before a kill of a pull or a migration, seconds (a full refresh is killed within the time a full sync took)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -345,7 +419,11 @@ def main() -> None:
         for vendor in args.vendors.split(","):
             for name in args.scenarios.split(","):
                 outcomes.append(scenario(name, vendor, args, rng))
-                print(f"  {vendor} {name}: {dict(outcomes[-1].counts)} in {outcomes[-1].seconds:.0f} s", file=sys.stderr, flush=True)
+                print(
+                    f"  {vendor} {name}: {dict(outcomes[-1].counts)} in {outcomes[-1].seconds:.0f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
     except KeyboardInterrupt:
         print("interrupted: figures so far", file=sys.stderr)
     finally:

@@ -58,7 +58,9 @@ class Harness:
 
 def make_harness(vendor: str, tmp_path: Path, tickets: int = 120, **settings: Any) -> Harness:
     emulator = build_emulator(vendor, tickets=tickets)
-    config = sandbox_connection(emulator, "http://testserver", name=f"{vendor}_test", **{**FAST, **settings})
+    config = sandbox_connection(
+        emulator, "http://testserver", name=f"{vendor}_test", **{**FAST, **settings}
+    )
     transport = httpx.ASGITransport(app=emulator.app)
     return Harness(emulator, config, Warehouse(tmp_path / "warehouse.duckdb"), transport)
 

@@ -69,8 +69,10 @@ def test_literal_secret_is_refused_without_echoing_it(tmp_path: Path) -> None:
 
 def test_wrong_type_names_key_and_value(tmp_path: Path) -> None:
     """A value of the wrong type names the key and shows the value."""
-    path = write(tmp_path, GOOD + "concurrency = \"lots\"\n")
-    assert error_of(path).startswith(f"{path}: connections.support.concurrency: Input should be a valid integer")
+    path = write(tmp_path, GOOD + 'concurrency = "lots"\n')
+    assert error_of(path).startswith(
+        f"{path}: connections.support.concurrency: Input should be a valid integer"
+    )
     assert "'lots'" in error_of(path)
 
 
@@ -88,8 +90,12 @@ def test_unknown_connector_option_is_named(tmp_path: Path) -> None:
 
 def test_bad_duration_option_is_named(tmp_path: Path) -> None:
     """Duration options of every connector are checked when the config loads, not mid-run."""
-    path = write(tmp_path, GOOD + "[connections.support.options]\nclosed_reconcile_every = \"daily\"\n")
-    assert error_of(path).startswith(f"{path}: connections.support.options.closed_reconcile_every: ")
+    path = write(
+        tmp_path, GOOD + '[connections.support.options]\nclosed_reconcile_every = "daily"\n'
+    )
+    assert error_of(path).startswith(
+        f"{path}: connections.support.options.closed_reconcile_every: "
+    )
     assert "expected a duration like '15m', '6h' or '1d', got 'daily'" in error_of(path)
 
 
@@ -108,7 +114,10 @@ def test_unset_env_credential_is_named(tmp_path: Path, monkeypatch: pytest.Monke
     conn = load_settings(write(tmp_path, GOOD)).connections["support"]
     with pytest.raises(ConfigError) as info:
         conn.secret("api_key")
-    assert str(info.value) == "connections.support.credentials.api_key: environment variable T_KEY is not set"
+    assert (
+        str(info.value)
+        == "connections.support.credentials.api_key: environment variable T_KEY is not set"
+    )
 
 
 def test_bad_toml_is_reported(tmp_path: Path) -> None:
@@ -117,7 +126,9 @@ def test_bad_toml_is_reported(tmp_path: Path) -> None:
     assert error_of(path).startswith(f"{path}: ")
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("6h", 21600), ("1d", 86400), (30, 30)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90s", 90), ("15m", 900), ("6h", 21600), ("1d", 86400), (30, 30)]
+)
 def test_durations(text: str | int, seconds: int) -> None:
     """Durations accept s, m, h and d suffixes or plain seconds."""
     assert parse_duration(text) == seconds

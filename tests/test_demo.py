@@ -21,12 +21,19 @@ def test_demo_runs_the_whole_pipeline_twice(tmp_path: Path) -> None:
         assert run_demo(db, tickets=20, changes=5, console=console)
         con = duckdb.connect(str(db), read_only=True)
         try:
-            runs = con.execute("SELECT connection, count(*), bool_and(status = 'success') FROM sync_runs GROUP BY 1 ORDER BY 1").fetchall()
-            pushes = [json.loads(c) for (c,) in con.execute("SELECT counts FROM push_runs ORDER BY push_id").fetchall()]
+            runs = con.execute(
+                "SELECT connection, count(*), bool_and(status = 'success') FROM sync_runs GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+            pushes = [
+                json.loads(c)
+                for (c,) in con.execute("SELECT counts FROM push_runs ORDER BY push_id").fetchall()
+            ]
         finally:
             con.close()
-        assert runs == [(f"{v}_demo", 2 if v not in ("kayako", "trackit") else 4, True)
-                        for v in ("kayako", "m4", "omnidesk", "trackit", "whmcs")]  # fmt: skip
+        assert runs == [
+            (f"{v}_demo", 2 if v not in ("kayako", "trackit") else 4, True)
+            for v in ("kayako", "m4", "omnidesk", "trackit", "whmcs")
+        ]
         assert len(pushes) == 3 and pushes[0]["create_ticket.done"] > 0
         assert pushes[1].get("update_ticket.done") == 1
         assert not any(k.endswith(".done") for k in pushes[2])

@@ -18,9 +18,12 @@ HOLD = "import sys, time; from deskbridge.warehouse.store import Warehouse; w = 
 def deskbridge(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "deskbridge.cli", *args],
-        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={**os.environ, "COLUMNS": "80", **env},
-    )  # fmt: skip
+    )
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -49,7 +52,10 @@ def _sqlite(path: Path) -> None:
     ("make", "says"),
     [
         (lambda p: p.write_bytes(b""), "is empty, so not a deskbridge warehouse"),
-        (lambda p: p.write_text("hello " * 100), "is not a DuckDB database, so not a deskbridge warehouse"),
+        (
+            lambda p: p.write_text("hello " * 100),
+            "is not a DuckDB database, so not a deskbridge warehouse",
+        ),
         (_sqlite, "is not a DuckDB database, so not a deskbridge warehouse"),
         (_foreign_duckdb, "is a DuckDB database of something else (tables invoices...)"),
     ],
@@ -72,17 +78,23 @@ def test_a_truncated_warehouse_is_damaged(tmp_path: Path) -> None:
     Warehouse(good).close()
     cut.write_bytes(good.read_bytes()[:5000])
     line = one_error_line(deskbridge(tmp_path, "sync", "--db", str(cut)))
-    assert line.startswith(f"error: {cut} is damaged or not a deskbridge warehouse (IO Error: Could not read enough bytes")
+    assert line.startswith(
+        f"error: {cut} is damaged or not a deskbridge warehouse (IO Error: Could not read enough bytes"
+    )
 
 
 def test_a_second_writer_waits_then_names_the_pid(tmp_path: Path) -> None:
     """While another process writes, sync waits [warehouse] lock_wait, then names that process."""
     path = tmp_path / "w.duckdb"
-    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(path)], stdout=subprocess.PIPE, text=True
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline() == "ready\n"
         started = time.monotonic()
-        result = deskbridge(tmp_path, "sync", "--db", str(path), DESKBRIDGE_WAREHOUSE__LOCK_WAIT="2s")
+        result = deskbridge(
+            tmp_path, "sync", "--db", str(path), DESKBRIDGE_WAREHOUSE__LOCK_WAIT="2s"
+        )
         waited = time.monotonic() - started
     finally:
         holder.kill()
@@ -101,8 +113,15 @@ def read_only_dir(tmp_path: Path):  # type: ignore[no-untyped-def]
     src, ro = tmp_path / "src", tmp_path / "ro"
     src.mkdir()
     ro.mkdir()
-    mounted = subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True).returncode == 0
-    if not mounted or subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True).returncode:
+    mounted = (
+        subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True).returncode == 0
+    )
+    if (
+        not mounted
+        or subprocess.run(
+            ["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True
+        ).returncode
+    ):
         if mounted:
             subprocess.run(["umount", str(ro)])
         pytest.skip("needs mount (root with CAP_SYS_ADMIN) for a read-only directory")
@@ -125,4 +144,8 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
     path = tmp_path / "w.duckdb"
     path.write_bytes(b"")
     result = deskbridge(tmp_path, "--debug", "sync", "--db", str(path))
-    assert result.returncode == 1 and "Traceback" in result.stderr and "WarehouseError" in result.stderr
+    assert (
+        result.returncode == 1
+        and "Traceback" in result.stderr
+        and "WarehouseError" in result.stderr
+    )

@@ -16,7 +16,9 @@ FAST = HttpOptions(retries=3, backoff_initial_s=0.01, backoff_max_s=0.05)
 
 
 def session(handler, options: HttpOptions = FAST) -> HttpSession:
-    return HttpSession("acme", "http://helpdesk.test", options=options, transport=httpx.MockTransport(handler))
+    return HttpSession(
+        "acme", "http://helpdesk.test", options=options, transport=httpx.MockTransport(handler)
+    )
 
 
 def text(response: httpx.Response) -> str:
@@ -48,7 +50,9 @@ async def test_429_honours_retry_after() -> None:
             return httpx.Response(429, headers={"retry-after": "1"}, text="slow down")
         return httpx.Response(200, text="<ok/>")
 
-    async with session(handler, HttpOptions(retries=1, backoff_initial_s=0.01, backoff_max_s=5)) as s:
+    async with session(
+        handler, HttpOptions(retries=1, backoff_initial_s=0.01, backoff_max_s=5)
+    ) as s:
         await s.fetch("GET", "/x", parse=text, resource="things")
     assert calls[1] - calls[0] >= 0.95
 
@@ -73,7 +77,9 @@ async def test_401_is_fatal_at_once() -> None:
 async def test_html_page_with_200_is_retried_then_reported() -> None:
     """A proxy's HTML page is retried like a transient fault, then reported with its title."""
     page = "<!DOCTYPE html><html><head><title>Maintenance</title></head></html>"
-    async with session(lambda r: httpx.Response(200, text=page, headers={"content-type": "text/html"})) as s:
+    async with session(
+        lambda r: httpx.Response(200, text=page, headers={"content-type": "text/html"})
+    ) as s:
         with pytest.raises(PayloadError) as info:
             await s.fetch("GET", "/x?apikey=SECRET1", parse=text, resource="things")
     assert "HTML page titled 'Maintenance'" in str(info.value)
@@ -114,7 +120,9 @@ async def test_concurrency_is_bounded() -> None:
         return httpx.Response(200, text="<ok/>")
 
     options = HttpOptions(concurrency=3)
-    async with HttpSession("acme", "http://t", options=options, transport=httpx.MockTransport(handler)) as s:
+    async with HttpSession(
+        "acme", "http://t", options=options, transport=httpx.MockTransport(handler)
+    ) as s:
         await asyncio.gather(*(s.fetch("GET", "/x", parse=text, resource="t") for _ in range(20)))
     assert peak == 3
 
@@ -122,7 +130,12 @@ async def test_concurrency_is_bounded() -> None:
 async def test_rate_limit_spaces_requests() -> None:
     """A 20 requests/s limit makes 30 requests take at least half a second."""
     options = HttpOptions(rate_limit_per_s=20)
-    async with HttpSession("acme", "http://t", options=options, transport=httpx.MockTransport(lambda r: httpx.Response(200, text="<ok/>"))) as s:
+    async with HttpSession(
+        "acme",
+        "http://t",
+        options=options,
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, text="<ok/>")),
+    ) as s:
         started = time.monotonic()
         await asyncio.gather(*(s.fetch("GET", "/x", parse=text, resource="t") for _ in range(30)))
     assert time.monotonic() - started >= 0.45
@@ -131,7 +144,10 @@ async def test_rate_limit_spaces_requests() -> None:
 def test_sanitize_url_masks_sensitive_parameters() -> None:
     """Every sensitive query parameter is masked; the rest is kept."""
     url = "http://h/api/index.php?e=/Tickets/Ticket/1&apikey=abc&salt=s1&signature=x%2By&page=2"
-    assert sanitize_url(url) == "http://h/api/index.php?e=/Tickets/Ticket/1&apikey=***&salt=***&signature=***&page=2"
+    assert (
+        sanitize_url(url)
+        == "http://h/api/index.php?e=/Tickets/Ticket/1&apikey=***&salt=***&signature=***&page=2"
+    )
 
 
 def test_scrubber_removes_secret_values_and_encodings() -> None:
@@ -176,7 +192,9 @@ async def test_malformed_retry_after_falls_back_to_backoff(header: str) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(time.monotonic())
-        return httpx.Response(429 if len(calls) == 1 else 200, headers={"retry-after": header}, text="<ok/>")
+        return httpx.Response(
+            429 if len(calls) == 1 else 200, headers={"retry-after": header}, text="<ok/>"
+        )
 
     async with session(handler) as s:
         assert await s.fetch("GET", "/x", parse=text, resource="things") == "<ok/>"
@@ -190,9 +208,13 @@ async def test_retry_after_is_capped_at_backoff_max(header: str) -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         calls.append(time.monotonic())
-        return httpx.Response(503 if len(calls) == 1 else 200, headers={"retry-after": header}, text="<ok/>")
+        return httpx.Response(
+            503 if len(calls) == 1 else 200, headers={"retry-after": header}, text="<ok/>"
+        )
 
-    async with session(handler, HttpOptions(retries=2, backoff_initial_s=0.01, backoff_max_s=0.3)) as s:
+    async with session(
+        handler, HttpOptions(retries=2, backoff_initial_s=0.01, backoff_max_s=0.3)
+    ) as s:
         assert await s.fetch("GET", "/x", parse=text, resource="things") == "<ok/>"
     assert 0.25 <= calls[1] - calls[0] < 1.0
 
@@ -203,5 +225,12 @@ def test_retry_after_grammar() -> None:
 
     past = "Wed, 21 Oct 2015 07:28:00 GMT"
     assert [retry_after(v) for v in ["7", " 0 ", past, "1.5", "soon", "-5", "", None]] == [
-        7.0, 0.0, 0.0, None, None, None, None, None
+        7.0,
+        0.0,
+        0.0,
+        None,
+        None,
+        None,
+        None,
+        None,
     ]

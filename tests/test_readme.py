@@ -37,12 +37,24 @@ def test_demo_command_runs_end_to_end(tmp_path: Path) -> None:
     """The demo (the README's first command, after install) syncs every sandbox twice and queries."""
     exe = Path(sys.executable).with_name("deskbridge")
     demo = quick_start()[0].split("&& ")[-1].replace(".venv/bin/deskbridge", str(exe))
-    proc = subprocess.run([*demo.split(), "--db", str(tmp_path / "demo.duckdb")], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    proc = subprocess.run(
+        [*demo.split(), "--db", str(tmp_path / "demo.duckdb")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for title in ("Tickets per vendor and canonical status", "Hours per agent per week", "Sync runs"):
+    for title in (
+        "Tickets per vendor and canonical status",
+        "Hours per agent per week",
+        "Sync runs",
+    ):
         assert title in proc.stdout
     con = duckdb.connect(str(tmp_path / "demo.duckdb"), read_only=True)
-    runs = con.execute("SELECT connection, count(*), bool_and(status = 'success') FROM sync_runs GROUP BY 1 ORDER BY 1").fetchall()
+    runs = con.execute(
+        "SELECT connection, count(*), bool_and(status = 'success') FROM sync_runs GROUP BY 1 ORDER BY 1"
+    ).fetchall()
     con.close()
     linked = ("kayako_demo", "trackit_demo")  # the demo's two-way link pulls both twice more
     assert runs and all(n == (4 if name in linked else 2) and ok for name, n, ok in runs)

@@ -16,11 +16,23 @@ from deskbridge.warehouse.store import Warehouse
 
 
 def ticket(i: int, subject: str = "Printer down") -> dict:
-    return {"source_id": str(i), "subject": subject, "status": "Open", "raw": {"id": i, "apikey": "k-123"}}
+    return {
+        "source_id": str(i),
+        "subject": subject,
+        "status": "Open",
+        "raw": {"id": i, "apikey": "k-123"},
+    }
 
 
 def note(i: int, ticket_id: int, kind: str = "reply") -> dict:
-    return {"source_id": f"post:{i}", "ticket_id": str(ticket_id), "kind": kind, "visibility": "public", "body": f"b{i}", "raw": {}}
+    return {
+        "source_id": f"post:{i}",
+        "ticket_id": str(ticket_id),
+        "kind": kind,
+        "visibility": "public",
+        "body": f"b{i}",
+        "raw": {},
+    }
 
 
 @pytest.fixture
@@ -40,7 +52,9 @@ def test_upsert_is_idempotent_and_history_tracks_versions(wh: Warehouse) -> None
     assert apply(wh, batch) == {"tickets.read": 2, "tickets.changed": 2}
     assert apply(wh, batch) == {"tickets.read": 2, "tickets.changed": 0}
     apply(wh, Batch(rows={"tickets": [ticket(1, "Printer fixed")]}))
-    history = wh.con.execute("SELECT source_id, subject FROM ticket_history ORDER BY seen_at, source_id").fetchall()
+    history = wh.con.execute(
+        "SELECT source_id, subject FROM ticket_history ORDER BY seen_at, source_id"
+    ).fetchall()
     assert history == [("1", "Printer down"), ("2", "Printer down"), ("1", "Printer fixed")]
     assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (2,)
 
@@ -66,9 +80,13 @@ def test_scope_makes_missing_children_candidates_not_deletions(wh: Warehouse) ->
     apply(wh, Batch(rows={"notes": [note(1, 1), note(2, 1), note(3, 2)]}))
     counts = apply(wh, Batch(rows={"notes": [note(1, 1)]}, complete=[Scope("notes", ("1",))]))
     assert counts["notes.suspected"] == 1 and "notes.deleted" not in counts
-    rows = wh.con.execute("SELECT source_id, deleted_at IS NOT NULL FROM notes ORDER BY 1").fetchall()
+    rows = wh.con.execute(
+        "SELECT source_id, deleted_at IS NOT NULL FROM notes ORDER BY 1"
+    ).fetchall()
     assert rows == [("post:1", False), ("post:2", False), ("post:3", False)]
-    suspects = wh.con.execute("SELECT entity, source_id, ticket_id, state FROM suspected_deletions").fetchall()
+    suspects = wh.con.execute(
+        "SELECT entity, source_id, ticket_id, state FROM suspected_deletions"
+    ).fetchall()
     assert suspects == [("notes", "post:2", "1", "candidate")]
 
 
@@ -99,7 +117,10 @@ def test_deleted_ticket_takes_children_and_can_come_back(wh: Warehouse) -> None:
 def test_state_commits_with_rows_and_rolls_back_with_them(wh: Warehouse) -> None:
     """A failing batch leaves neither its rows nor its cursor behind."""
     apply(wh, Batch(rows={"tickets": [ticket(1)]}, state={"tickets": {"watermark": 10}}))
-    bad = Batch(rows={"tickets": [ticket(2)], "no_such_table": [{"source_id": "x"}]}, state={"tickets": {"watermark": 20}})
+    bad = Batch(
+        rows={"tickets": [ticket(2)], "no_such_table": [{"source_id": "x"}]},
+        state={"tickets": {"watermark": 20}},
+    )
     with pytest.raises(KeyError):
         apply(wh, bad)
     spec = StreamSpec("tickets", "tickets", CursorKind.TIMESTAMP)
@@ -120,19 +141,28 @@ def test_runs_are_recorded_and_stale_ones_marked_interrupted(wh: Warehouse) -> N
     first, _ = wh.start_run("c", False)
     second, _ = wh.start_run("c", True)
     wh.finish_run(second, "success", {"tickets.read": 3}, {"incremental": 4, "reconcile": 1})
-    rows = wh.con.execute("SELECT run_id, status, full_refresh, requests, reconcile_requests, counts FROM sync_runs ORDER BY 1").fetchall()
-    assert rows == [(first, "interrupted", False, 0, 0, "{}"), (second, "success", True, 4, 1, '{"tickets.read": 3}')]
+    rows = wh.con.execute(
+        "SELECT run_id, status, full_refresh, requests, reconcile_requests, counts FROM sync_runs ORDER BY 1"
+    ).fetchall()
+    assert rows == [
+        (first, "interrupted", False, 0, 0, "{}"),
+        (second, "success", True, 4, 1, '{"tickets.read": 3}'),
+    ]
 
 
 def test_schema_migrates_forward_and_refuses_newer(tmp_path: Path) -> None:
     """An older warehouse gains missing columns on open; a newer one is refused."""
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE tickets (connection VARCHAR, source_id VARCHAR, subject VARCHAR, PRIMARY KEY (connection, source_id))")
+    con.execute(
+        "CREATE TABLE tickets (connection VARCHAR, source_id VARCHAR, subject VARCHAR, PRIMARY KEY (connection, source_id))"
+    )
     con.execute("INSERT INTO tickets VALUES ('c', '1', 'kept')")
     con.close()
     with Warehouse(path) as wh:
-        assert wh.con.execute("SELECT subject, status_category FROM tickets").fetchall() == [("kept", None)]
+        assert wh.con.execute("SELECT subject, status_category FROM tickets").fetchall() == [
+            ("kept", None)
+        ]
         version = wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         assert version == (str(models.SCHEMA_VERSION),)
         wh.con.execute("UPDATE meta SET value = '999' WHERE key = 'schema_version'")
@@ -142,7 +172,11 @@ def test_schema_migrates_forward_and_refuses_newer(tmp_path: Path) -> None:
 
 def test_ddl_is_derived_from_models(wh: Warehouse) -> None:
     """Every model column exists in DuckDB with the derived type."""
-    cols = dict(wh.con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'time_entries'").fetchall())
+    cols = dict(
+        wh.con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'time_entries'"
+        ).fetchall()
+    )
     assert cols["seconds_worked"] == "BIGINT"
     assert cols["work_time"] == "TIMESTAMP WITH TIME ZONE"
     assert cols["raw"] == "JSON"
@@ -160,14 +194,19 @@ def test_view_answers_a_connectors_questions(wh: Warehouse) -> None:
     assert view.distinct("tickets", "status") == {"Open", "Closed"}
     assert view.distinct("tickets", "subject", status="Open") == {"Printer down"}
     assert view.values("tickets", "status", ["1", "2", "3"]) == {"1": "Open", "3": "Closed"}
-    assert view.hashes("tickets") == {r["source_id"]: row_hash("tickets", r) for r in rows if r["source_id"] != "2"}
+    assert view.hashes("tickets") == {
+        r["source_id"]: row_hash("tickets", r) for r in rows if r["source_id"] != "2"
+    }
     assert wh.view("other").ids("tickets") == []
     with pytest.raises(ValueError, match="no column 'secret'"):
         view.distinct("tickets", "secret")
 
 
 def _wide_tickets(n: int, size: int) -> list[dict[str, object]]:
-    return [{"source_id": str(i), "subject": os.urandom(size // 2).hex(), "raw": {"id": i}} for i in range(n)]
+    return [
+        {"source_id": str(i), "subject": os.urandom(size // 2).hex(), "raw": {"id": i}}
+        for i in range(n)
+    ]
 
 
 def test_a_page_of_wide_tickets_commits_in_byte_slices(tmp_path: Path) -> None:
@@ -175,11 +214,19 @@ def test_a_page_of_wide_tickets_commits_in_byte_slices(tmp_path: Path) -> None:
     what DuckDB still cannot fit (a checkpoint of wide strings) gets a raised limit for that batch."""
     with Warehouse(tmp_path / "w.duckdb", memory_limit="128MB") as wh:
         run_id, started = wh.start_run("c", False)
-        counts = wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _wide_tickets(40, 3_000_000)}), {})
-        assert counts["tickets.read"] == 40  # "changed" may be lower: rows committed ahead of a retried attempt
+        counts = wh.apply_batch(
+            "c", run_id, started, Batch(rows={"tickets": _wide_tickets(40, 3_000_000)}), {}
+        )
+        assert (
+            counts["tickets.read"] == 40
+        )  # "changed" may be lower: rows committed ahead of a retried attempt
         assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (40,)
-        lengths = [wh.con.execute("SELECT length(subject) FROM tickets WHERE source_id = ?", [str(i)]).fetchone()
-                   for i in range(40)]  # one row at a time: a scan of 120 MB of text may not fit 128MB
+        lengths = [
+            wh.con.execute(
+                "SELECT length(subject) FROM tickets WHERE source_id = ?", [str(i)]
+            ).fetchone()
+            for i in range(40)
+        ]  # one row at a time: a scan of 120 MB of text may not fit 128MB
         assert lengths == [(3_000_000,)] * 40
 
 
@@ -188,7 +235,9 @@ def test_a_record_too_large_names_itself_and_the_setting(tmp_path: Path) -> None
     with Warehouse(tmp_path / "w.duckdb", memory_limit="16MB") as wh:
         run_id, started = wh.start_run("c", False)
         with pytest.raises(WarehouseError) as info:
-            wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _wide_tickets(1, 6_000_000)}), {})
+            wh.apply_batch(
+                "c", run_id, started, Batch(rows={"tickets": _wide_tickets(1, 6_000_000)}), {}
+            )
     assert str(info.value) == (
         "tickets record 0 is 6.0 MB, more than one write may hold with [warehouse] memory_limit = 16MB; "
         "raise [warehouse] memory_limit to 64MB or more"
@@ -199,13 +248,17 @@ def test_a_full_disk_is_named_not_hidden_by_rollback(tmp_path: Path) -> None:
     """On a full disk the error says so (not 'cannot rollback'), and the warehouse stays usable."""
     disk = tmp_path / "disk"
     disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True
+    ).returncode:
         pytest.skip("needs mount (root with CAP_SYS_ADMIN) for a small tmpfs")
     try:
         with Warehouse(disk / "w.duckdb") as wh:
             run_id, started = wh.start_run("c", False)
             with pytest.raises(WarehouseError) as info:
-                wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _wide_tickets(5, 1_000_000)}), {})
+                wh.apply_batch(
+                    "c", run_id, started, Batch(rows={"tickets": _wide_tickets(5, 1_000_000)}), {}
+                )
             assert str(info.value) == (
                 f"no space left on the disk of {disk / 'w.duckdb'}; free some space or move [warehouse] path "
                 "to a larger disk, then run again"
@@ -219,7 +272,9 @@ def test_deletions_from_before_proofs_are_marked_legacy(tmp_path: Path) -> None:
     """Opening a version-1 warehouse marks its deleted rows 'legacy': no push acts on them."""
     with Warehouse(tmp_path / "w.duckdb") as wh:
         apply(wh, Batch(rows={"tickets": [ticket(1), ticket(2)]}))
-        wh.con.execute("UPDATE tickets SET deleted_at = now(), deleted_proof = NULL WHERE source_id = '2'")
+        wh.con.execute(
+            "UPDATE tickets SET deleted_at = now(), deleted_proof = NULL WHERE source_id = '2'"
+        )
         wh.con.execute("UPDATE meta SET value = '1' WHERE key = 'schema_version'")
     with Warehouse(tmp_path / "w.duckdb") as wh:
         rows = wh.con.execute("SELECT source_id, deleted_proof FROM tickets ORDER BY 1").fetchall()

@@ -40,7 +40,11 @@ def record(el: Element) -> Record:
             out.setdefault(child.tag, []).append(record(child) | _text(child))
         elif child.tag in out:
             previous = out[child.tag]
-            out[child.tag] = [*previous, child.text or ""] if isinstance(previous, list) else [previous, child.text or ""]
+            out[child.tag] = (
+                [*previous, child.text or ""]
+                if isinstance(previous, list)
+                else [previous, child.text or ""]
+            )
         else:
             out[child.tag] = child.text or ""
     return out
@@ -57,7 +61,9 @@ def ticket_record(el: Element) -> Record:
         if child.tag == "posts":
             out["posts"] = [post_record(p) for p in child]
         elif child.tag in ("note", "watcher", "workflow"):
-            out.setdefault(child.tag, []).append(dict(child.attrib) | {"contents": child.text or ""})
+            out.setdefault(child.tag, []).append(
+                dict(child.attrib) | {"contents": child.text or ""}
+            )
         else:
             out[child.tag] = child.text or ""
     return out
@@ -68,7 +74,9 @@ def post_record(el: Element) -> Record:
     attachments = out.pop("attachments", None)
     if attachments:
         out["attachments"] = [
-            {k: v for k, v in a.items() if k != "contents"} for item in attachments for a in item.get("attachment", [])
+            {k: v for k, v in a.items() if k != "contents"}
+            for item in attachments
+            for a in item.get("attachment", [])
         ]
     return out
 
@@ -85,7 +93,10 @@ def checked_tickets(tickets: list[Record], route: str) -> list[Record]:
     for ticket in tickets:
         for kind in ("ticket", "timetrack"):  # two id spaces in one <note> list
             same = [n for n in ticket.get("note", []) if n.get("type") == kind]
-            checked(same, f"{route} ticket {ticket['id']} {'notes' if kind == 'ticket' else 'time tracks'}")
+            checked(
+                same,
+                f"{route} ticket {ticket['id']} {'notes' if kind == 'ticket' else 'time tracks'}",
+            )
     return tickets
 
 
@@ -97,10 +108,17 @@ class KayakoClient:
 
     async def _get(self, route: str, resource: str, record_id: str | None = None) -> Element:
         return await self.session.fetch(
-            "GET", API_PATH, params={"e": route}, parse=parse_xml, resource=resource, record_id=record_id
+            "GET",
+            API_PATH,
+            params={"e": route},
+            parse=parse_xml,
+            resource=resource,
+            record_id=record_id,
         )
 
-    async def _send(self, method: str, route: str, resource: str, data: dict[str, Any]) -> httpx.Response:
+    async def _send(
+        self, method: str, route: str, resource: str, data: dict[str, Any]
+    ) -> httpx.Response:
         return await self.session.fetch(
             method, API_PATH, params={"e": route}, data=data, parse=lambda r: r, resource=resource
         )
@@ -117,7 +135,9 @@ class KayakoClient:
     async def list_tickets(
         self, departments: str, statuses: str, count: int, start: int, sort: str, order: str
     ) -> list[Record]:
-        route = f"/Tickets/Ticket/ListAll/{departments}/{statuses}/-1/-1/{count}/{start}/{sort}/{order}"
+        route = (
+            f"/Tickets/Ticket/ListAll/{departments}/{statuses}/-1/-1/{count}/{start}/{sort}/{order}"
+        )
         root = await self._get(route, "tickets")
         return checked_tickets([ticket_record(child) for child in root], route)
 
@@ -147,11 +167,17 @@ class KayakoClient:
             resource="ticketcount",
             allow=(404,),
         )
-        return None if root is None else {section.tag: [record(item) for item in section] for section in root}
+        return (
+            None
+            if root is None
+            else {section.tag: [record(item) for item in section] for section in root}
+        )
 
     async def posts(self, ticket_id: str) -> list[Record]:
         route = f"/Tickets/TicketPost/ListAll/{ticket_id}"
-        posts = checked([post_record(child) for child in await self._get(route, "posts", ticket_id)], route)
+        posts = checked(
+            [post_record(child) for child in await self._get(route, "posts", ticket_id)], route
+        )
         for post in posts:
             checked(post.get("attachments", []), f"{route} post {post['id']} attachments")
         return posts
@@ -170,5 +196,9 @@ class KayakoClient:
     async def delete(self, controller: str, *ids: str) -> None:
         route = "/".join((f"/Tickets/{controller}", *ids))
         await self.session.fetch(
-            "DELETE", API_PATH, params={"e": route}, parse=lambda r: None, resource=controller.lower()
+            "DELETE",
+            API_PATH,
+            params={"e": route},
+            parse=lambda r: None,
+            resource=controller.lower(),
         )

@@ -32,8 +32,12 @@ from .writer import KayakoWriter
 
 class KayakoOptions(ConnectorOptions):
     page_size: int = Field(500, ge=10, le=5000, description="Tickets per ListAll request.")
-    lookback: Duration = Field("5m", description="Overlap below the watermark, for clock skew and ties.")
-    closed_reconcile_every: Duration = Field("24h", description="How often resolved tickets are re-read.")
+    lookback: Duration = Field(
+        "5m", description="Overlap below the watermark, for clock skew and ties."
+    )
+    closed_reconcile_every: Duration = Field(
+        "24h", description="How often resolved tickets are re-read."
+    )
 
 
 class KayakoConnector(Connector):
@@ -41,10 +45,14 @@ class KayakoConnector(Connector):
     Options = KayakoOptions
     streams: ClassVar[tuple[StreamSpec, ...]] = (
         StreamSpec("tickets", "tickets", CursorKind.TIMESTAMP, "ListAll by lastactivity DESC"),
-        StreamSpec("posts", "notes", CursorKind.WITH_PARENT, "replies, re-read with each changed ticket"),
+        StreamSpec(
+            "posts", "notes", CursorKind.WITH_PARENT, "replies, re-read with each changed ticket"
+        ),
         StreamSpec("notes", "notes", CursorKind.WITH_PARENT, "staff notes, carried by ListAll"),
         StreamSpec("time_tracks", "time_entries", CursorKind.WITH_PARENT, "carried by ListAll"),
-        StreamSpec("attachments", "attachments", CursorKind.WITH_PARENT, "post attachment metadata"),
+        StreamSpec(
+            "attachments", "attachments", CursorKind.WITH_PARENT, "post attachment metadata"
+        ),
         StreamSpec("people", "people", CursorKind.ID_WALK, "staff in full; users by id marker"),
     )
     write_ops = frozenset(
@@ -60,14 +68,22 @@ class KayakoConnector(Connector):
             WriteOp.CLOSE_TICKET,
         }
     )
-    writable_fields = frozenset({"subject", "status", "priority", "department", "type", "assignee_id"})
+    writable_fields = frozenset(
+        {"subject", "status", "priority", "department", "type", "assignee_id"}
+    )
 
-    def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         super().__init__(config, transport=transport)
         api_key, secret_key = config.secret("api_key"), config.secret("secret_key")
         SCRUBBER.add([api_key, secret_key])
         self.session = HttpSession(
-            "kayako", config.base_url, options=config.http, auth=KayakoAuth(api_key, secret_key), transport=transport
+            "kayako",
+            config.base_url,
+            options=config.http,
+            auth=KayakoAuth(api_key, secret_key),
+            transport=transport,
         )
         self.client = KayakoClient(self.session)
         self.writer = KayakoWriter(self.client)
@@ -95,7 +111,11 @@ class KayakoConnector(Connector):
         return check_batch(await reader.recheck(ticket_ids, reader.lookups_read), self.vendor)  # type: ignore[arg-type]
 
     async def write(
-        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
+        self,
+        op: WriteOp,
+        ticket_id: str | None,
+        payload: dict[str, Any],
+        ctx: WriteContext | None = None,
     ) -> str | None:
         self.session.category = "write"
         return await self.writer.write(op, ticket_id, payload, ctx or WriteContext())

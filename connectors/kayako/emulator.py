@@ -60,18 +60,35 @@ UNDECLARED = "Undeclared Function Called in API Controller"
 SEARCH_LIMIT = 100
 NAMED_METHODS = ("listall", "getticketcount", "filter")
 TICKET_NOT_FOUND: tuple[int, str] = (404, "Ticket not Found")
-TICKET_FIELDS = (("subject", "Subject is empty"), ("fullname", "Fullname is empty"),
-                 ("email", "Email is empty"), ("contents", "Contents is empty"),
-                 ("departmentid", "Department ID is empty"),
-                 ("ticketstatusid", "Ticket Status ID is empty"),
-                 ("ticketpriorityid", "Ticket Priority ID is empty"),
-                 ("tickettypeid", "Ticket Type ID is empty"))
-TIMETRACK_FIELDS = (("worktimeline", "No work timeline specified", True),
-                    ("billtimeline", "No bill timeline specified", True),
-                    ("timespent", "No time spent specified", False),
-                    ("timebillable", "No time billable specified", False))
-SEARCH_FLAGS = ("ticketid", "contents", "author", "email", "creatoremail", "fullname", "notes",
-                "usergroup", "userorganization", "user", "tags")
+TICKET_FIELDS = (
+    ("subject", "Subject is empty"),
+    ("fullname", "Fullname is empty"),
+    ("email", "Email is empty"),
+    ("contents", "Contents is empty"),
+    ("departmentid", "Department ID is empty"),
+    ("ticketstatusid", "Ticket Status ID is empty"),
+    ("ticketpriorityid", "Ticket Priority ID is empty"),
+    ("tickettypeid", "Ticket Type ID is empty"),
+)
+TIMETRACK_FIELDS = (
+    ("worktimeline", "No work timeline specified", True),
+    ("billtimeline", "No bill timeline specified", True),
+    ("timespent", "No time spent specified", False),
+    ("timebillable", "No time billable specified", False),
+)
+SEARCH_FLAGS = (
+    "ticketid",
+    "contents",
+    "author",
+    "email",
+    "creatoremail",
+    "fullname",
+    "notes",
+    "usergroup",
+    "userorganization",
+    "user",
+    "tags",
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _FILENAME = re.compile(r"^filename([0-9]?)$")
 Result = tuple[int, str]
@@ -89,24 +106,40 @@ class KayakoEmulator(Emulator):
 
     vendor = "kayako"
 
-    def __init__(self, *, seed: int = 7, tickets: int = 300, knobs: Knobs | None = None,
-                 api_enabled: bool = True, post_order: str = "asc",
-                 search_limit: int = SEARCH_LIMIT, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        tickets: int = 300,
+        knobs: Knobs | None = None,
+        api_enabled: bool = True,
+        post_order: str = "asc",
+        search_limit: int = SEARCH_LIMIT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(seed=seed, knobs=knobs)
         pools = Pools.build(seed)
         self.store: Store = SeedBuilder(seed, pools).build(tickets)
         self.activity = Activity(self.store, pools, self.rng, clock)
         self.api_enabled = api_enabled
-        self.controllers = Controllers(self.store, random.Random(seed + 1), clock,
-                                       posts_desc=post_order == "desc", search_limit=search_limit)
+        self.controllers = Controllers(
+            self.store,
+            random.Random(seed + 1),
+            clock,
+            posts_desc=post_order == "desc",
+            search_limit=search_limit,
+        )
         keys = random.Random(f"kayako-credentials-{seed}")
         self._api_key = str(uuid.UUID(int=keys.getrandbits(128), version=4))
         pair = "".join(str(uuid.UUID(int=keys.getrandbits(128), version=4)) for _ in range(2))
         self._secret_key = base64.b64encode(pair.encode()).decode()[:254]
 
     def vendor_app(self) -> ASGIApp:
-        return Starlette(routes=[Route("/api/index.php", self._endpoint,
-                                       methods=["GET", "POST", "PUT", "DELETE"])])
+        return Starlette(
+            routes=[
+                Route("/api/index.php", self._endpoint, methods=["GET", "POST", "PUT", "DELETE"])
+            ]
+        )
 
     def credentials(self) -> dict[str, str]:
         """``api_key`` (a UUID) and ``secret_key`` (Base64 of two UUIDs, as Kayako makes it)."""
@@ -129,14 +162,18 @@ class KayakoEmulator(Emulator):
         return [self.activity.step() for _ in range(n)]
 
     async def _endpoint(self, request: Request) -> Response:
-        call = wire.Call.parse(request.method, request.scope["query_string"].decode("latin-1"),
-                               request.headers.get("content-type", ""), await request.body())
+        call = wire.Call.parse(
+            request.method,
+            request.scope["query_string"].decode("latin-1"),
+            request.headers.get("content-type", ""),
+            await request.body(),
+        )
         status, body, content_type = self.handle(call)
         return Response(body, status_code=status, headers={"content-type": content_type})
 
     def handle(self, call: wire.Call) -> tuple[int, str, str]:
         """Controller, then authentication (as its constructor does), then the handler."""
-        app, name = (call.route + ["", ""])[:2]
+        app, name = ([*call.route, "", ""])[:2]
         controller = self.controllers.table.get((app.lower(), name))
         if controller is None:
             return 404, UNDECLARED, PLAIN_TYPE
@@ -172,49 +209,89 @@ class Child:
 class Controllers:
     """The Tickets and Base API controllers, keyed by (app, controller) then handler name."""
 
-    def __init__(self, store: Store, rng: random.Random, clock: Callable[[], float], *,
-                 posts_desc: bool, search_limit: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        rng: random.Random,
+        clock: Callable[[], float],
+        *,
+        posts_desc: bool,
+        search_limit: int,
+    ) -> None:
         self.store, self.dice, self.clock = store, Dice(rng), clock
         self.posts_desc, self.search_limit = posts_desc, search_limit
         lk = store.lookups
-        posts = Child(lambda s: s.posts, lambda t: t.posts,
-                      lambda rows: wire.posts(sorted(rows, key=lambda p: p.id, reverse=posts_desc)),
-                      Store.delete_post, "Ticket Post not Found",
-                      "Post does not belong to the specified ticket")
-        notes = Child(lambda s: s.notes, lambda t: t.notes,
-                      lambda rows: wire.wrap("notes", [wire.note_line(n) for n in rows]),
-                      Store.delete_note, "Ticket note not Found",
-                      "Ticket note does not belong to the specified ticket")
-        tracks = Child(lambda s: s.timetracks, lambda t: t.timetracks,
-                       lambda rows: wire.wrap("timetracks", [wire.timetrack_line(x) for x in rows]),
-                       Store.delete_timetrack, "Ticket time tracking note not Found",
-                       "Ticket time tracking note does not belong to the specified ticket")
+        posts = Child(
+            lambda s: s.posts,
+            lambda t: t.posts,
+            lambda rows: wire.posts(sorted(rows, key=lambda p: p.id, reverse=posts_desc)),
+            Store.delete_post,
+            "Ticket Post not Found",
+            "Post does not belong to the specified ticket",
+        )
+        notes = Child(
+            lambda s: s.notes,
+            lambda t: t.notes,
+            lambda rows: wire.wrap("notes", [wire.note_line(n) for n in rows]),
+            Store.delete_note,
+            "Ticket note not Found",
+            "Ticket note does not belong to the specified ticket",
+        )
+        tracks = Child(
+            lambda s: s.timetracks,
+            lambda t: t.timetracks,
+            lambda rows: wire.wrap("timetracks", [wire.timetrack_line(x) for x in rows]),
+            Store.delete_timetrack,
+            "Ticket time tracking note not Found",
+            "Ticket time tracking note does not belong to the specified ticket",
+        )
         self.table: dict[tuple[str, str], dict[str, Handler]] = {
             ("tickets", "Ticket"): {
-                **self._child_api("Ticket", None), "listall": self.ticket_list,
-                "getticketcount": self.ticket_count, "get": self.ticket_get,
-                "post": self.ticket_post, "put": self.ticket_put, "delete": self.ticket_delete},
-            ("tickets", "TicketPost"): {**self._child_api("TicketPost", posts),
-                                        "post": self.post_post},
-            ("tickets", "TicketNote"): {**self._child_api("TicketNote", notes),
-                                        "post": self.note_post},
-            ("tickets", "TicketTimeTrack"): {**self._child_api("TicketTimeTrack", tracks),
-                                             "post": self.track_post},
-            ("tickets", "TicketSearch"): {"post": self.search, **dict.fromkeys(
-                ("getlist", "get", "put", "delete"),
-                _fixed(400, "Not Implemented, Call POST /Tickets/TicketSearch instead."))},
+                **self._child_api("Ticket", None),
+                "listall": self.ticket_list,
+                "getticketcount": self.ticket_count,
+                "get": self.ticket_get,
+                "post": self.ticket_post,
+                "put": self.ticket_put,
+                "delete": self.ticket_delete,
+            },
+            ("tickets", "TicketPost"): {
+                **self._child_api("TicketPost", posts),
+                "post": self.post_post,
+            },
+            ("tickets", "TicketNote"): {
+                **self._child_api("TicketNote", notes),
+                "post": self.note_post,
+            },
+            ("tickets", "TicketTimeTrack"): {
+                **self._child_api("TicketTimeTrack", tracks),
+                "post": self.track_post,
+            },
+            ("tickets", "TicketSearch"): {
+                "post": self.search,
+                **dict.fromkeys(
+                    ("getlist", "get", "put", "delete"),
+                    _fixed(400, "Not Implemented, Call POST /Tickets/TicketSearch instead."),
+                ),
+            },
             ("tickets", "TicketCount"): {
-                "getlist": lambda call, params: (200, wire.ticket_counts(store))},
-            ("tickets", "TicketStatus"): _lookup("ticketstatuses", "ticketstatus", lk.statuses,
-                                                 False),
-            ("tickets", "TicketPriority"): _lookup("ticketpriorities", "ticketpriority",
-                                                   lk.priorities, False),
+                "getlist": lambda call, params: (200, wire.ticket_counts(store))
+            },
+            ("tickets", "TicketStatus"): _lookup(
+                "ticketstatuses", "ticketstatus", lk.statuses, False
+            ),
+            ("tickets", "TicketPriority"): _lookup(
+                "ticketpriorities", "ticketpriority", lk.priorities, False
+            ),
             ("tickets", "TicketType"): _lookup("tickettypes", "tickettype", lk.types, False),
             ("base", "Department"): _lookup("departments", "department", lk.departments, True),
             ("base", "Staff"): _lookup("staffusers", "staff", lk.staff, True),
             ("base", "StaffGroup"): _lookup("staffgroups", "staffgroup", lk.staffgroups, True),
-            ("base", "User"): {"getlist": self.user_get, "get": self.user_get,
-                               "filter": self.user_filter},
+            ("base", "User"): {
+                "getlist": self.user_get,
+                "get": self.user_get,
+                "filter": self.user_filter,
+            },
         }
 
     def _child_api(self, name: str, child: Child | None) -> dict[str, Handler]:
@@ -260,29 +337,37 @@ class Controllers:
         return 200, wire.tickets(self.store, tickets, with_posts, self.posts_desc)
 
     # -- Tickets/Ticket --------------------------------------------------------------------
-    def _ticket_ids(self, call: wire.Call, params: list[str], sort: str = "",
-                    desc: bool = False) -> list[int]:
+    def _ticket_ids(
+        self, call: wire.Call, params: list[str], sort: str = "", desc: bool = False
+    ) -> list[int]:
         """ListAll's filters, resolved as Kayako's ProcessTicketRelatedData does."""
         lk = self.store.lookups
         depts = frozenset(d for d in wire.csv_ids(arg(params, 0)) if d in lk.departments)
         raw = arg(params, 1, "-1")
         asked = [] if wire.optional_ids(raw) is None else wire.csv_ids(raw)
-        statuses = frozenset(s for s in asked if s in lk.statuses
-                             and lk.statuses[s]["departmentid"] in (0, *depts))
+        statuses = frozenset(
+            s for s in asked if s in lk.statuses and lk.statuses[s]["departmentid"] in (0, *depts)
+        )
         if not statuses:
             # The silent default: unresolved statuses. Kayako tests the status id (not its
             # department) against the department list here, and so do we.
-            statuses = frozenset(s for s, row in lk.statuses.items() if not row["markasresolved"]
-                                 and (row["departmentid"] == 0 or s in depts))
+            statuses = frozenset(
+                s
+                for s, row in lk.statuses.items()
+                if not row["markasresolved"] and (row["departmentid"] == 0 or s in depts)
+            )
         owners = wire.optional_ids(arg(params, 2, "-1"))
         users = wire.optional_ids(arg(params, 3, "-1"))
         email = "" if php_empty(call.form.get("email")) else call.form["email"].lower()
 
         def match(t: Ticket) -> bool:
-            return (t.departmentid in depts and t.statusid in statuses
-                    and (owners is None or t.ownerstaffid in owners)
-                    and (users is None or t.userid in users)
-                    and (not email or t.email.lower() == email))
+            return (
+                t.departmentid in depts
+                and t.statusid in statuses
+                and (owners is None or t.ownerstaffid in owners)
+                and (users is None or t.userid in users)
+                and (not email or t.email.lower() == email)
+            )
 
         key = (depts, statuses, owners, users, email)
         return self.store.list_ticket_ids(key, match, sort, desc)
@@ -292,7 +377,7 @@ class Controllers:
         sort = re.sub(r"[^a-z0-9_]", "", arg(params, 6).lower())
         desc = arg(params, 7, "ASC").upper() == "DESC"
         ids = self._ticket_ids(call, params, sort if sort in SORT_KEYS else "", desc)
-        page = ids[start:] if rows <= 0 else ids[start:start + rows]
+        page = ids[start:] if rows <= 0 else ids[start : start + rows]
         return self._tickets((self.store.tickets[i] for i in page), with_posts=False)
 
     def ticket_count(self, call: wire.Call, params: list[str]) -> Result:
@@ -315,9 +400,11 @@ class Controllers:
             return "Department ID is Invalid"
         if dept["app"] != "tickets":
             return "Department App is not Tickets"
-        for name, table, label in (("ticketstatusid", lk.statuses, "Ticket Status"),
-                                   ("ticketpriorityid", lk.priorities, "Ticket Priority"),
-                                   ("tickettypeid", lk.types, "Ticket Type")):
+        for name, table, label in (
+            ("ticketstatusid", lk.statuses, "Ticket Status"),
+            ("ticketpriorityid", lk.priorities, "Ticket Priority"),
+            ("tickettypeid", lk.types, "Ticket Type"),
+        ):
             if php_key(f[name]) not in table:
                 return f"{label} ID is Invalid"
         if "staffid" in f and self._staff(f["staffid"]) is None:
@@ -346,10 +433,19 @@ class Controllers:
         emailto = email if staff and not phone and _EMAIL.match(email) else ""
         if staff and emailto:
             fullname, email = staff["fullname"], staff["email"]
-        ticket = new_ticket(store, self.dice, f["subject"], (userid, fullname, email),
-                            php_intval(f["departmentid"]), php_intval(f["ticketstatusid"]),
-                            php_intval(f["ticketpriorityid"]), php_intval(f["tickettypeid"]),
-                            creator, now, TYPE_PHONE if phone else TYPE_DEFAULT)
+        ticket = new_ticket(
+            store,
+            self.dice,
+            f["subject"],
+            (userid, fullname, email),
+            php_intval(f["departmentid"]),
+            php_intval(f["ticketstatusid"]),
+            php_intval(f["ticketpriorityid"]),
+            php_intval(f["tickettypeid"]),
+            creator,
+            now,
+            TYPE_PHONE if phone else TYPE_DEFAULT,
+        )
         ticket.tgroupid = self._template_group(f.get("templategroup"))
         store.set_status(ticket, ticket.statusid, now)
         if self._staff(f.get("ownerstaffid")):
@@ -414,8 +510,10 @@ class Controllers:
     # -- creating posts, notes and time tracks ---------------------------------------------
     def post_post(self, call: wire.Call, params: list[str]) -> Result:
         f, store = call.form, self.store
-        for name, message in (("ticketid", "No Ticket ID Specified"),
-                              ("contents", "No Contents Specified")):
+        for name, message in (
+            ("ticketid", "No Ticket ID Specified"),
+            ("contents", "No Contents Specified"),
+        ):
             if blank(f.get(name)):
                 return 400, message
         if blank(f.get("userid")) and blank(f.get("staffid")):
@@ -423,8 +521,11 @@ class Controllers:
         ticket, now = store.ticket(f["ticketid"]), int(self.clock())
         if ticket is None:
             return TICKET_NOT_FOUND
-        files = tuple(store.attachment(f[k], wire.b64_file(f["filecontent" + m.group(1)]), now)
-                      for k in f if (m := _FILENAME.match(k)) and "filecontent" + m.group(1) in f)
+        files = tuple(
+            store.attachment(f[k], wire.b64_file(f["filecontent" + m.group(1)]), now)
+            for k in f
+            if (m := _FILENAME.match(k)) and "filecontent" + m.group(1) in f
+        )
         if not php_empty(f.get("userid")):
             user = wire.record(store.users, f["userid"])
             if user is None:
@@ -453,10 +554,16 @@ class Controllers:
             return 400, "No fullname or staff id specified"
         if "contents" not in f:
             return 400, "No contents specified"
-        note = ticket_note(store, ticket, staff["id"] if staff else 0,
-                           staff["fullname"] if staff else f["fullname"], f["contents"],
-                           int(self.clock()), forstaff["id"] if forstaff else 0,
-                           wire.note_color(f.get("notecolor")))
+        note = ticket_note(
+            store,
+            ticket,
+            staff["id"] if staff else 0,
+            staff["fullname"] if staff else f["fullname"],
+            f["contents"],
+            int(self.clock()),
+            forstaff["id"] if forstaff else 0,
+            wire.note_color(f.get("notecolor")),
+        )
         store.add_note(ticket, note)
         return 200, wire.wrap("notes", [wire.note_line(note)])
 
@@ -478,10 +585,18 @@ class Controllers:
         worker = self._staff(f["workerstaffid"]) if "workerstaffid" in f else creator
         if worker is None:
             return 400, "Invalid worker staff id specified"
-        entry = time_track(store, ticket, creator, worker, php_intval(f["timespent"]),
-                           php_intval(f["timebillable"]), php_intval(f["worktimeline"]),
-                           php_intval(f["billtimeline"]), f["contents"],
-                           wire.note_color(f.get("notecolor")))
+        entry = time_track(
+            store,
+            ticket,
+            creator,
+            worker,
+            php_intval(f["timespent"]),
+            php_intval(f["timebillable"]),
+            php_intval(f["worktimeline"]),
+            php_intval(f["billtimeline"]),
+            f["contents"],
+            wire.note_color(f.get("notecolor")),
+        )
         store.add_timetrack(ticket, entry)
         return 200, wire.wrap("timetracks", [wire.timetrack_line(entry)])
 
@@ -518,15 +633,27 @@ def _fixed(status: int, text: str) -> Handler:
 
 def _lookup(root: str, item: str, table: dict[int, Row], cast_first: bool) -> dict[str, Handler]:
     """GetList and Get of a configuration table (an empty or zero id lists them all)."""
+
     def get(call: wire.Call, params: list[str]) -> Result:
         raw = str(php_intval(params[0])) if cast_first else params[0]
         if php_empty(raw):
             return 200, wire.rows(root, item, table.values())
         row = table.get(php_intval(raw))
         return 200, wire.rows(root, item, [row] if row else [])
+
     return {"getlist": lambda call, params: get(call, [""]), "get": get}
 
 
 def _snapshot(t: Ticket) -> tuple[Any, ...]:
-    return (t.departmentid, t.statusid, t.priorityid, t.typeid, t.ownerstaffid, t.fullname,
-            t.email, t.subject, t.userid, t.tgroupid)
+    return (
+        t.departmentid,
+        t.statusid,
+        t.priorityid,
+        t.typeid,
+        t.ownerstaffid,
+        t.fullname,
+        t.email,
+        t.subject,
+        t.userid,
+        t.tgroupid,
+    )

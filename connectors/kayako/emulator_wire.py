@@ -112,8 +112,7 @@ class Call:
         in_body = form.pop("e", None)  # the router's variable, never a controller field
         if method == "PUT" and not encoded:
             in_body = None  # $_REQUEST holds POST fields, and a PUT body only when form-encoded
-        route = (get.get("e") or in_body
-                 or unquote_plus(query.split("&", 1)[0].split("=", 1)[0]))
+        route = get.get("e") or in_body or unquote_plus(query.split("&", 1)[0].split("=", 1)[0])
         segments = route.strip("/").split("/") if route.strip("/") else []
         while segments and segments[-1] == "":
             segments.pop()
@@ -201,16 +200,29 @@ def _row_lines(row: Row, lines: list[str]) -> None:
 def users(selected: Iterable[User]) -> str:
     lines = ["<users>"]
     for u in selected:
-        lines += ["<user>", tag("id", u.id), tag("usergroupid", php_int(u.usergroupid)),
-                  tag("userrole", _ROLES.get(u.userrole, "user")),
-                  tag("userorganizationid", php_int(u.userorganizationid)),
-                  tag("salutation", u.salutation), tag("userexpiry", 0),
-                  tag("fullname", u.fullname)]
+        lines += [
+            "<user>",
+            tag("id", u.id),
+            tag("usergroupid", php_int(u.usergroupid)),
+            tag("userrole", _ROLES.get(u.userrole, "user")),
+            tag("userorganizationid", php_int(u.userorganizationid)),
+            tag("salutation", u.salutation),
+            tag("userexpiry", 0),
+            tag("fullname", u.fullname),
+        ]
         lines += [tag("email", e) for e in u.emails]
-        lines += [tag("designation", u.designation), tag("phone", u.phone),
-                  tag("dateline", u.dateline), tag("lastvisit", u.lastvisit),
-                  tag("isenabled", u.isenabled), tag("timezone", ""), tag("enabledst", 0),
-                  tag("slaplanid", 0), tag("slaplanexpiry", 0), "</user>"]
+        lines += [
+            tag("designation", u.designation),
+            tag("phone", u.phone),
+            tag("dateline", u.dateline),
+            tag("lastvisit", u.lastvisit),
+            tag("isenabled", u.isenabled),
+            tag("timezone", ""),
+            tag("enabledst", 0),
+            tag("slaplanid", 0),
+            tag("slaplanexpiry", 0),
+            "</user>",
+        ]
     lines.append("</users>")
     return document(lines)
 
@@ -260,17 +272,23 @@ def ticket_counts(store: Store) -> str:
     for t in sorted(store.tickets.values(), key=lambda t: t.id):
         resolved = store.is_resolved(t)
         own, parts = depts.setdefault(t.departmentid, (Count(), {"s": {}, "t": {}, "o": {}}))
-        for bucket in (own, parts["s"].setdefault(t.statusid, Count()),
-                       parts["t"].setdefault(t.typeid, Count()),
-                       parts["o"].setdefault(t.ownerstaffid, Count()),
-                       statuses.setdefault(t.statusid, Count()),
-                       owners.setdefault(t.ownerstaffid, Count())):
+        for bucket in (
+            own,
+            parts["s"].setdefault(t.statusid, Count()),
+            parts["t"].setdefault(t.typeid, Count()),
+            parts["o"].setdefault(t.ownerstaffid, Count()),
+            statuses.setdefault(t.statusid, Count()),
+            owners.setdefault(t.ownerstaffid, Count()),
+        ):
             bucket.add(t, resolved)
     lines = ["<ticketcount>", "<departments>"]
     for dept, (own, parts) in sorted(depts.items()):
-        lines += [f'<department id="{dept}">', tag("totalitems", php_int(own.total)),
-                  tag("lastactivity", own.last),
-                  tag("totalunresolveditems", php_int(own.unresolved))]
+        lines += [
+            f'<department id="{dept}">',
+            tag("totalitems", php_int(own.total)),
+            tag("lastactivity", own.last),
+            tag("totalunresolveditems", php_int(own.unresolved)),
+        ]
         lines += [f"<ticketstatus{c.attrs(k, False)} />" for k, c in sorted(parts["s"].items())]
         lines += [f"<tickettype{c.attrs(k)} />" for k, c in sorted(parts["t"].items())]
         lines += [f"<ownerstaff{c.attrs(k)} />" for k, c in sorted(parts["o"].items())]
@@ -279,10 +297,12 @@ def ticket_counts(store: Store) -> str:
     lines += [f"<ticketstatus{c.attrs(k, False)} />" for k, c in sorted(statuses.items())]
     lines += ["</statuses>", "<!-- Ticket Count grouped by Owner Staff -->", "<owners>"]
     lines += [f"<ownerstaff{c.attrs(k)} />" for k, c in sorted(owners.items())]
-    lines += ["</owners>", "<!-- Unassigned Ticket Count grouped by Department -->",
-              "<unassigned>"]
-    lines += [f"<department{parts['o'][0].attrs(d)} />"
-              for d, (_, parts) in sorted(depts.items()) if 0 in parts["o"]]
+    lines += ["</owners>", "<!-- Unassigned Ticket Count grouped by Department -->", "<unassigned>"]
+    lines += [
+        f"<department{parts['o'][0].attrs(d)} />"
+        for d, (_, parts) in sorted(depts.items())
+        if 0 in parts["o"]
+    ]
     lines += ["</unassigned>", "</ticketcount>"]
     return document(lines)
 
@@ -300,66 +320,120 @@ def _ticket_lines(store: Store, t: Ticket, lines: list[str]) -> None:
     lk = store.lookups
     user = store.users.get(t.userid)
     org_id = user.userorganizationid if user else 0
-    lines += [f'<ticket id="{t.id}" flagtype="{t.flagtype}">', tag("displayid", t.displayid),
-              num("departmentid", t.departmentid), num("statusid", t.statusid),
-              num("priorityid", t.priorityid), num("typeid", t.typeid), num("userid", t.userid),
-              tag("userorganization", lk.organizations.get(org_id, "")),
-              tag("userorganizationid", php_int(org_id)), num("ownerstaffid", t.ownerstaffid),
-              tag("ownerstaffname", t.ownerstaffname), tag("fullname", t.fullname),
-              tag("email", t.email), tag("lastreplier", t.lastreplier), tag("subject", t.subject),
-              num("creationtime", t.dateline), num("lastactivity", t.lastactivity),
-              num("laststaffreply", t.laststaffreply), num("lastuserreply", t.lastuserreply),
-              num("slaplanid", t.slaplanid), num("nextreplydue", t.duetime),
-              num("resolutiondue", t.resolutiondue), num("replies", t.replies),
-              tag("ipaddress", t.ipaddress), num("creator", t.creator),
-              num("creationmode", t.creationmode), num("creationtype", t.creationtype),
-              num("isescalated", t.isescalated), num("escalationruleid", 0),
-              num("templategroupid", t.tgroupid), tag("tags", " ".join(t.tags))]
+    lines += [
+        f'<ticket id="{t.id}" flagtype="{t.flagtype}">',
+        tag("displayid", t.displayid),
+        num("departmentid", t.departmentid),
+        num("statusid", t.statusid),
+        num("priorityid", t.priorityid),
+        num("typeid", t.typeid),
+        num("userid", t.userid),
+        tag("userorganization", lk.organizations.get(org_id, "")),
+        tag("userorganizationid", php_int(org_id)),
+        num("ownerstaffid", t.ownerstaffid),
+        tag("ownerstaffname", t.ownerstaffname),
+        tag("fullname", t.fullname),
+        tag("email", t.email),
+        tag("lastreplier", t.lastreplier),
+        tag("subject", t.subject),
+        num("creationtime", t.dateline),
+        num("lastactivity", t.lastactivity),
+        num("laststaffreply", t.laststaffreply),
+        num("lastuserreply", t.lastuserreply),
+        num("slaplanid", t.slaplanid),
+        num("nextreplydue", t.duetime),
+        num("resolutiondue", t.resolutiondue),
+        num("replies", t.replies),
+        tag("ipaddress", t.ipaddress),
+        num("creator", t.creator),
+        num("creationmode", t.creationmode),
+        num("creationtype", t.creationtype),
+        num("isescalated", t.isescalated),
+        num("escalationruleid", 0),
+        num("templategroupid", t.tgroupid),
+        tag("tags", " ".join(t.tags)),
+    ]
     if t.tgroupid in lk.templategroups:
         lines.append(tag("templategroupname", lk.templategroups[t.tgroupid]))
-    lines += [f'<watcher staffid="{s}" name="{esc(lk.staff[s]["fullname"])}" />'
-              for s in t.watchers if s in lk.staff]
-    lines += [f'<workflow id="{w}" title="{esc(lk.workflows[w])}" />'
-              for w in t.workflows if w in lk.workflows]
+    lines += [
+        f'<watcher staffid="{s}" name="{esc(lk.staff[s]["fullname"])}" />'
+        for s in t.watchers
+        if s in lk.staff
+    ]
+    lines += [
+        f'<workflow id="{w}" title="{esc(lk.workflows[w])}" />'
+        for w in t.workflows
+        if w in lk.workflows
+    ]
     if t.notes:
         lines += [note_line(n) for n in sorted(t.notes.values(), key=lambda n: (n.dateline, n.id))]
-    for kind, key, found in (("user", "userid", store.user_notes.get(t.userid, ())),
-                             ("userorganization", "userorganizationid",
-                              store.org_notes.get(org_id, ()))):
+    for kind, key, found in (
+        ("user", "userid", store.user_notes.get(t.userid, ())),
+        ("userorganization", "userorganizationid", store.org_notes.get(org_id, ())),
+    ):
         for un in sorted(found, key=lambda n: n.dateline):
-            lines.append(tag("note", un.contents,
-                             f' type="{kind}" id="{un.id}" {key}="{un.linkid}"'
-                             f' notecolor="{un.notecolor}" creatorstaffid="{un.staffid}"'
-                             f' forstaffid="0" creatorstaffname="{esc(un.staffname)}"'
-                             f' creationdate="{un.dateline}"'))
+            lines.append(
+                tag(
+                    "note",
+                    un.contents,
+                    f' type="{kind}" id="{un.id}" {key}="{un.linkid}"'
+                    f' notecolor="{un.notecolor}" creatorstaffid="{un.staffid}"'
+                    f' forstaffid="0" creatorstaffname="{esc(un.staffname)}"'
+                    f' creationdate="{un.dateline}"',
+                )
+            )
     if t.timetracks:
-        lines += [timetrack_line(x, "note", ' type="timetrack"')
-                  for x in sorted(t.timetracks.values(), key=lambda x: (x.billdate, x.id))]
+        lines += [
+            timetrack_line(x, "note", ' type="timetrack"')
+            for x in sorted(t.timetracks.values(), key=lambda x: (x.billdate, x.id))
+        ]
 
 
 def note_line(n: Note) -> str:
-    return tag("note", n.contents, f' type="ticket" id="{n.id}" ticketid="{n.ticketid}"'
-               f' notecolor="{n.notecolor}" creatorstaffid="{n.staffid}"'
-               f' forstaffid="{n.forstaffid}" creatorstaffname="{esc(n.staffname)}"'
-               f' creationdate="{n.dateline}"')
+    return tag(
+        "note",
+        n.contents,
+        f' type="ticket" id="{n.id}" ticketid="{n.ticketid}"'
+        f' notecolor="{n.notecolor}" creatorstaffid="{n.staffid}"'
+        f' forstaffid="{n.forstaffid}" creatorstaffname="{esc(n.staffname)}"'
+        f' creationdate="{n.dateline}"',
+    )
 
 
 def timetrack_line(x: TimeTrack, name: str = "timetrack", lead: str = "") -> str:
-    return tag(name, x.contents, f'{lead} id="{x.id}" ticketid="{x.ticketid}"'
-               f' timeworked="{x.timespent}" timebillable="{x.timebillable}"'
-               f' billdate="{x.billdate}" workdate="{x.workdate}" workerstaffid="{x.workerstaffid}"'
-               f' workerstaffname="{esc(x.workerstaffname)}" creatorstaffid="{x.creatorstaffid}"'
-               f' creatorstaffname="{esc(x.creatorstaffname)}" notecolor="{x.notecolor}"')
+    return tag(
+        name,
+        x.contents,
+        f'{lead} id="{x.id}" ticketid="{x.ticketid}"'
+        f' timeworked="{x.timespent}" timebillable="{x.timebillable}"'
+        f' billdate="{x.billdate}" workdate="{x.workdate}" workerstaffid="{x.workerstaffid}"'
+        f' workerstaffname="{esc(x.workerstaffname)}" creatorstaffid="{x.creatorstaffid}"'
+        f' creatorstaffname="{esc(x.creatorstaffname)}" notecolor="{x.notecolor}"',
+    )
 
 
 def _post_lines(p: Post, contents: str, lines: list[str]) -> None:
-    lines += ["<post>", num("id", p.id), num("ticketpostid", p.id), num("ticketid", p.ticketid),
-              num("dateline", p.dateline), num("userid", p.userid), tag("fullname", p.fullname),
-              tag("email", p.email), tag("emailto", p.emailto), tag("ipaddress", p.ipaddress),
-              num("hasattachments", int(bool(p.attachments))), num("creator", p.creator),
-              num("isthirdparty", 0), num("ishtml", p.ishtml), num("isemailed", p.isemailed),
-              num("staffid", p.staffid), num("issurveycomment", 0), tag("contents", contents),
-              num("isprivate", p.isprivate)]
+    lines += [
+        "<post>",
+        num("id", p.id),
+        num("ticketpostid", p.id),
+        num("ticketid", p.ticketid),
+        num("dateline", p.dateline),
+        num("userid", p.userid),
+        tag("fullname", p.fullname),
+        tag("email", p.email),
+        tag("emailto", p.emailto),
+        tag("ipaddress", p.ipaddress),
+        num("hasattachments", int(bool(p.attachments))),
+        num("creator", p.creator),
+        num("isthirdparty", 0),
+        num("ishtml", p.ishtml),
+        num("isemailed", p.isemailed),
+        num("staffid", p.staffid),
+        num("issurveycomment", 0),
+        tag("contents", contents),
+        num("isprivate", p.isprivate),
+    ]
 
 
 def posts(selected: Iterable[Post]) -> str:
@@ -370,11 +444,16 @@ def posts(selected: Iterable[Post]) -> str:
         if post.attachments:
             lines.append("<attachments>")
             for a in post.attachments:
-                lines += ["<attachment>", tag("id", a.id), tag("filename", a.filename),
-                          tag("filesize", len(a.data)), tag("filetype", a.filetype),
-                          tag("dateline", a.dateline),
-                          tag("contents", base64.b64encode(a.data).decode()),
-                          "</attachment>"]
+                lines += [
+                    "<attachment>",
+                    tag("id", a.id),
+                    tag("filename", a.filename),
+                    tag("filesize", len(a.data)),
+                    tag("filetype", a.filetype),
+                    tag("dateline", a.dateline),
+                    tag("contents", base64.b64encode(a.data).decode()),
+                    "</attachment>",
+                ]
             lines.append("</attachments>")
         lines.append("</post>")
     lines.append("</posts>")

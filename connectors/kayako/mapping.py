@@ -22,11 +22,15 @@ class Lookups:
     types: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_records(cls, departments: list[Row], statuses: list[Row], priorities: list[Row], types: list[Row]) -> Lookups:
+    def from_records(
+        cls, departments: list[Row], statuses: list[Row], priorities: list[Row], types: list[Row]
+    ) -> Lookups:
         return cls(
             departments=_titles(departments),
             statuses=_titles(statuses),
-            resolved_statuses=frozenset(s["id"] for s in statuses if s.get("markasresolved") == "1"),
+            resolved_statuses=frozenset(
+                s["id"] for s in statuses if s.get("markasresolved") == "1"
+            ),
             priorities=_titles(priorities),
             types=_titles(types),
         )
@@ -67,7 +71,9 @@ def ticket_row(raw: Row, lookups: Lookups) -> Row:
         "number": raw.get("displayid") or raw["id"],
         "subject": raw.get("subject"),
         "status": status,
-        "status_category": vocab.values("status").to_canonical(status, "resolved" if resolved else "open"),
+        "status_category": vocab.values("status").to_canonical(
+            status, "resolved" if resolved else "open"
+        ),
         "priority": priority,
         "priority_level": vocab.values("priority").to_canonical(priority),
         "type": lookups.types.get(raw.get("typeid", "")),

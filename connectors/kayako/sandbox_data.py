@@ -12,8 +12,15 @@ from typing import Any
 CREATOR_STAFF, CREATOR_USER = 1, 2
 CREATIONMODE_API = 4
 TYPE_DEFAULT, TYPE_PHONE = 1, 2
-MIME_TYPES = {"txt": "text/plain", "log": "text/plain", "csv": "text/csv", "png": "image/png",
-              "jpg": "image/jpeg", "pdf": "application/pdf", "zip": "application/zip"}
+MIME_TYPES = {
+    "txt": "text/plain",
+    "log": "text/plain",
+    "csv": "text/csv",
+    "png": "image/png",
+    "jpg": "image/jpeg",
+    "pdf": "application/pdf",
+    "zip": "application/zip",
+}
 _NUMERIC = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
 Row = dict[str, Any]
@@ -202,14 +209,19 @@ class Store:
         self.posts = {p.id: p for t in tickets for p in t.posts.values()}
         self.notes = {n.id: n for t in tickets for n in t.notes.values()}
         self.timetracks = {x.id: x for t in tickets for x in t.timetracks.values()}
-        user_notes = [n.id for g in (self.user_notes, self.org_notes)
-                      for notes in g.values() for n in notes]
+        user_notes = [
+            n.id for g in (self.user_notes, self.org_notes) for notes in g.values() for n in notes
+        ]
         attachments = [a.id for p in self.posts.values() for a in p.attachments]
-        self._next = {"ticket": max(self.tickets, default=0), "user": max(self.users, default=0),
-                      "post": max(self.posts, default=0), "note": max(self.notes, default=0),
-                      "timetrack": max(self.timetracks, default=0),
-                      "usernote": max(user_notes, default=0),
-                      "attachment": max(attachments, default=0)}
+        self._next = {
+            "ticket": max(self.tickets, default=0),
+            "user": max(self.users, default=0),
+            "post": max(self.posts, default=0),
+            "note": max(self.notes, default=0),
+            "timetrack": max(self.timetracks, default=0),
+            "usernote": max(user_notes, default=0),
+            "attachment": max(attachments, default=0),
+        }
         self._list_cache.clear()
 
     def new_id(self, kind: str) -> int:
@@ -228,8 +240,9 @@ class Store:
         tid = self._by_mask.get(raw)
         return self.tickets.get(tid) if tid else None
 
-    def random_ticket(self, pick: Callable[[list[int]], int],
-                      want: Callable[[Ticket], bool] | None = None) -> Ticket | None:
+    def random_ticket(
+        self, pick: Callable[[list[int]], int], want: Callable[[Ticket], bool] | None = None
+    ) -> Ticket | None:
         """A random live ticket, preferring (a few tries) one that satisfies ``want``."""
         if not self._ids:
             return None
@@ -248,8 +261,9 @@ class Store:
         status = self.lookups.statuses.get(ticket.statusid)
         return bool(status and status["markasresolved"])
 
-    def list_ticket_ids(self, key: tuple[Any, ...], match: Callable[[Ticket], bool], sort: str,
-                        desc: bool) -> list[int]:
+    def list_ticket_ids(
+        self, key: tuple[Any, ...], match: Callable[[Ticket], bool], sort: str, desc: bool
+    ) -> list[int]:
         """Matching ticket ids ordered by a SORT_KEYS field (else by id), cached until a write.
 
         ``lastactivity`` walks the maintained activity index instead of sorting.
@@ -286,7 +300,7 @@ class Store:
     def user_ids_from(self, marker: int) -> list[int]:
         """User ids >= marker, ascending (ids only grow, so dict order is id order)."""
         ids = list(self.users)
-        return ids[bisect.bisect_left(ids, marker):]
+        return ids[bisect.bisect_left(ids, marker) :]
 
     # -- ticket writes -------------------------------------------------------------------
     def add_ticket(self, ticket: Ticket) -> None:
@@ -405,26 +419,51 @@ class Store:
     def ground_truth(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Live data in canonical terms; see ``KayakoEmulator.ground_truth`` for the ids."""
         lk = self.lookups
-        tickets = {str(t.id): {"subject": wire_text(t.subject),
-                               "status": lk.statuses[t.statusid]["title"],
-                               "priority": lk.priorities[t.priorityid]["title"]}
-                   for t in self.tickets.values()}
+        tickets = {
+            str(t.id): {
+                "subject": wire_text(t.subject),
+                "status": lk.statuses[t.statusid]["title"],
+                "priority": lk.priorities[t.priorityid]["title"],
+            }
+            for t in self.tickets.values()
+        }
         notes: dict[str, dict[str, Any]] = {}
         for p in self.posts.values():
-            notes[f"post:{p.id}"] = {"ticket_id": str(p.ticketid), "kind": "reply",
-                                     "visibility": "private" if p.isprivate else "public",
-                                     "body": wire_text(p.contents)}
+            notes[f"post:{p.id}"] = {
+                "ticket_id": str(p.ticketid),
+                "kind": "reply",
+                "visibility": "private" if p.isprivate else "public",
+                "body": wire_text(p.contents),
+            }
         for n in self.notes.values():
-            notes[f"note:{n.id}"] = {"ticket_id": str(n.ticketid), "kind": "note",
-                                     "visibility": "private", "body": wire_text(n.contents)}
-        entries = {str(x.id): {"ticket_id": str(x.ticketid), "seconds_worked": x.timespent,
-                               "seconds_billable": x.timebillable}
-                   for x in self.timetracks.values()}
-        people = {f"staff:{s['id']}": {"kind": "staff", "name": wire_text(s["fullname"]),
-                                       "email": s["email"]} for s in lk.staff.values()}
+            notes[f"note:{n.id}"] = {
+                "ticket_id": str(n.ticketid),
+                "kind": "note",
+                "visibility": "private",
+                "body": wire_text(n.contents),
+            }
+        entries = {
+            str(x.id): {
+                "ticket_id": str(x.ticketid),
+                "seconds_worked": x.timespent,
+                "seconds_billable": x.timebillable,
+            }
+            for x in self.timetracks.values()
+        }
+        people = {
+            f"staff:{s['id']}": {
+                "kind": "staff",
+                "name": wire_text(s["fullname"]),
+                "email": s["email"],
+            }
+            for s in lk.staff.values()
+        }
         for u in self.users.values():
-            people[f"user:{u.id}"] = {"kind": "requester", "name": wire_text(u.fullname),
-                                      "email": u.emails[0] if u.emails else ""}
+            people[f"user:{u.id}"] = {
+                "kind": "requester",
+                "name": wire_text(u.fullname),
+                "email": u.emails[0] if u.emails else "",
+            }
         return {"tickets": tickets, "notes": notes, "time_entries": entries, "people": people}
 
 

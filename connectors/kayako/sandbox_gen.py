@@ -37,14 +37,40 @@ from .sandbox_data import (
 SEED_START, SEED_END = 1767225600, 1793491199  # 2026-01-01 .. 2026-10-31 UTC
 DAY = 86400
 OPEN, ON_HOLD, CLOSED, IN_PROGRESS, RESOLVED = 1, 2, 3, 4, 5
-_ISSUES = ("Cannot log in to", "Error when exporting", "Slow response from", "Question about",
-           "Refund request for", "Invoice missing for", "Unable to update", "Crash when opening",
-           "Feature request:", "Password reset for", "Sync fails for", "Wrong totals in")
-_OBJECTS = ("the dashboard", "my account", "the mobile app", "monthly report", "the API",
-            "order #{n}", "the billing page", "shared calendar", "user permissions", "CSV import",
-            "the printer queue", "two-factor login")
-_TRICKY = ("Log excerpt: if (a[b[0]]>1) { fail(); }", "Prices went from <$10 to >$20 & more.",
-           "Quoted:\n> previous message\n> second line", "Path: C:\\Users\\me & \"quotes\"")
+_ISSUES = (
+    "Cannot log in to",
+    "Error when exporting",
+    "Slow response from",
+    "Question about",
+    "Refund request for",
+    "Invoice missing for",
+    "Unable to update",
+    "Crash when opening",
+    "Feature request:",
+    "Password reset for",
+    "Sync fails for",
+    "Wrong totals in",
+)
+_OBJECTS = (
+    "the dashboard",
+    "my account",
+    "the mobile app",
+    "monthly report",
+    "the API",
+    "order #{n}",
+    "the billing page",
+    "shared calendar",
+    "user permissions",
+    "CSV import",
+    "the printer queue",
+    "two-factor login",
+)
+_TRICKY = (
+    "Log excerpt: if (a[b[0]]>1) { fail(); }",
+    "Prices went from <$10 to >$20 & more.",
+    "Quoted:\n> previous message\n> second line",
+    'Path: C:\\Users\\me & "quotes"',
+)
 _TAGS = ("billing", "vip", "refund", "outage", "bug", "howto", "followup", "hardware")
 _SPENT = (300, 600, 900, 1200, 1800, 2700, 3600, 5400, 7200)
 _RESOLVED_MIX = (CLOSED, CLOSED, CLOSED, RESOLVED, RESOLVED)
@@ -97,18 +123,25 @@ class Pools:
         fake = Faker("en_US")
         fake.seed_instance(seed)
         rng = random.Random(seed ^ 0x5EED)
-        subjects = [f"{rng.choice(_ISSUES)} {rng.choice(_OBJECTS)}".replace(
-            "{n}", str(rng.randint(1000, 99999))) for _ in range(400)]
-        return cls(first=[fake.first_name() for _ in range(300)],
-                   last=[fake.last_name() for _ in range(300)],
-                   companies=list(dict.fromkeys(fake.company() for _ in range(80))),
-                   domains=[fake.free_email_domain() for _ in range(12)],
-                   paragraphs=[fake.paragraph(nb_sentences=rng.randint(2, 5)) for _ in range(400)],
-                   sentences=[fake.sentence(nb_words=rng.randint(5, 12)) for _ in range(300)],
-                   subjects=subjects, ips=[fake.ipv4_public() for _ in range(200)],
-                   phones=[fake.phone_number() for _ in range(200)],
-                   jobs=[fake.job()[:60] for _ in range(50)],
-                   helpdesk_domain=fake.domain_name())
+        subjects = [
+            f"{rng.choice(_ISSUES)} {rng.choice(_OBJECTS)}".replace(
+                "{n}", str(rng.randint(1000, 99999))
+            )
+            for _ in range(400)
+        ]
+        return cls(
+            first=[fake.first_name() for _ in range(300)],
+            last=[fake.last_name() for _ in range(300)],
+            companies=list(dict.fromkeys(fake.company() for _ in range(80))),
+            domains=[fake.free_email_domain() for _ in range(12)],
+            paragraphs=[fake.paragraph(nb_sentences=rng.randint(2, 5)) for _ in range(400)],
+            sentences=[fake.sentence(nb_words=rng.randint(5, 12)) for _ in range(300)],
+            subjects=subjects,
+            ips=[fake.ipv4_public() for _ in range(200)],
+            phones=[fake.phone_number() for _ in range(200)],
+            jobs=[fake.job()[:60] for _ in range(50)],
+            helpdesk_domain=fake.domain_name(),
+        )
 
     def message(self, d: Dice, greeting: str, sign: str) -> str:
         body = d.pick(self.paragraphs)
@@ -118,94 +151,239 @@ class Pools:
 
 
 # -- configuration tables ---------------------------------------------------------------------
-_DEPARTMENTS = ((1, "General Support", "public", "tickets", 0),
-                (2, "Billing", "public", "tickets", 0),
-                (3, "Technical Support", "public", "tickets", 0),
-                (4, "Sales Chat", "public", "livechat", 0),
-                (5, "Hardware", "private", "tickets", 3))
-_STATUSES = ((OPEN, "Open", 0, "#4eafcb"), (ON_HOLD, "On Hold", 0, "#b5a91e"),
-             (CLOSED, "Closed", 1, "#5f5f5f"), (IN_PROGRESS, "In Progress", 0, "#3e7cc6"),
-             (RESOLVED, "Resolved", 1, "#59a55a"))
-_PRIORITIES = ((1, "Low", "#3e7cc6"), (2, "Normal", "#4eafcb"), (3, "High", "#e4781e"),
-               (4, "Urgent", "#d6000e"))
-_TYPES = ((1, "Issue", "icon_typeissue.png"), (2, "Task", "icon_typetask.png"),
-          (3, "Bug", "icon_typebug.png"), (4, "Lead", "icon_typelead.png"),
-          (5, "Feedback", "icon_lightbulb.png"))
+_DEPARTMENTS = (
+    (1, "General Support", "public", "tickets", 0),
+    (2, "Billing", "public", "tickets", 0),
+    (3, "Technical Support", "public", "tickets", 0),
+    (4, "Sales Chat", "public", "livechat", 0),
+    (5, "Hardware", "private", "tickets", 3),
+)
+_STATUSES = (
+    (OPEN, "Open", 0, "#4eafcb"),
+    (ON_HOLD, "On Hold", 0, "#b5a91e"),
+    (CLOSED, "Closed", 1, "#5f5f5f"),
+    (IN_PROGRESS, "In Progress", 0, "#3e7cc6"),
+    (RESOLVED, "Resolved", 1, "#59a55a"),
+)
+_PRIORITIES = (
+    (1, "Low", "#3e7cc6"),
+    (2, "Normal", "#4eafcb"),
+    (3, "High", "#e4781e"),
+    (4, "Urgent", "#d6000e"),
+)
+_TYPES = (
+    (1, "Issue", "icon_typeissue.png"),
+    (2, "Task", "icon_typetask.png"),
+    (3, "Bug", "icon_typebug.png"),
+    (4, "Lead", "icon_typelead.png"),
+    (5, "Feedback", "icon_lightbulb.png"),
+)
 _GROUPS = ((1, "Administrator", 1), (2, "Staff", 0), (3, "Tier 2 Support", 0))
 _DESIGNATIONS = ("Support Engineer", "Support Lead", "Billing Agent")
 
 
 def build_lookups(rng: random.Random, pools: Pools, domain: str) -> Lookups:
     """Departments, statuses, priorities, types, staff and friends of one helpdesk."""
-    departments = {i: {"id": i, "title": t, "type": k, "module": a, "app": a, "displayorder": i,
-                       "parentdepartmentid": parent, "uservisibilitycustom": int(k == "private"),
-                       "usergroups": {"id": [1, 2] if k == "private" else []}}
-                   for i, t, k, a, parent in _DEPARTMENTS}
-    statuses = {i: {"id": i, "title": t, "displayorder": i, "departmentid": 0,
-                    "displayicon": "{$themepath}icon_ticketstatus.png", "type": "public",
-                    "displayinmainlist": 1 - r, "markasresolved": r, "displaycount": 1 - r,
-                    "statuscolor": c, "statusbgcolor": c, "resetduetime": 0, "triggersurvey": r,
-                    "staffvisibilitycustom": 0, "staffgroupid": []} for i, t, r, c in _STATUSES}
-    priorities = {i: {"id": i, "title": t, "displayorder": i, "frcolorcode": "#ffffff",
-                      "bgcolorcode": c, "type": "public", "uservisibilitycustom": 0,
-                      "usergroupid": []} for i, t, c in _PRIORITIES}
-    types = {i: {"id": i, "title": t, "displayorder": i, "departmentid": 0,
-                 "displayicon": "{$themepath}" + icon, "type": "public", "uservisibilitycustom": 0,
-                 "usergroupid": []} for i, t, icon in _TYPES}
+    departments = {
+        i: {
+            "id": i,
+            "title": t,
+            "type": k,
+            "module": a,
+            "app": a,
+            "displayorder": i,
+            "parentdepartmentid": parent,
+            "uservisibilitycustom": int(k == "private"),
+            "usergroups": {"id": [1, 2] if k == "private" else []},
+        }
+        for i, t, k, a, parent in _DEPARTMENTS
+    }
+    statuses = {
+        i: {
+            "id": i,
+            "title": t,
+            "displayorder": i,
+            "departmentid": 0,
+            "displayicon": "{$themepath}icon_ticketstatus.png",
+            "type": "public",
+            "displayinmainlist": 1 - r,
+            "markasresolved": r,
+            "displaycount": 1 - r,
+            "statuscolor": c,
+            "statusbgcolor": c,
+            "resetduetime": 0,
+            "triggersurvey": r,
+            "staffvisibilitycustom": 0,
+            "staffgroupid": [],
+        }
+        for i, t, r, c in _STATUSES
+    }
+    priorities = {
+        i: {
+            "id": i,
+            "title": t,
+            "displayorder": i,
+            "frcolorcode": "#ffffff",
+            "bgcolorcode": c,
+            "type": "public",
+            "uservisibilitycustom": 0,
+            "usergroupid": [],
+        }
+        for i, t, c in _PRIORITIES
+    }
+    types = {
+        i: {
+            "id": i,
+            "title": t,
+            "displayorder": i,
+            "departmentid": 0,
+            "displayicon": "{$themepath}" + icon,
+            "type": "public",
+            "uservisibilitycustom": 0,
+            "usergroupid": [],
+        }
+        for i, t, icon in _TYPES
+    }
     groups = {i: {"id": i, "title": t, "isadmin": a} for i, t, a in _GROUPS}
     staff: dict[int, Row] = {}
     for sid in range(1, 16):
         first, last = rng.choice(pools.first), rng.choice(pools.last)
         username = re.sub(r"[^a-z]", "", (first[0] + last).lower())
-        staff[sid] = {"id": sid, "staffgroupid": 1 if sid <= 2 else (3 if sid <= 6 else 2),
-                      "firstname": first, "lastname": last, "fullname": f"{first} {last}",
-                      "username": f"{username}{sid}", "email": f"{username}{sid}@{domain}",
-                      "designation": rng.choice(_DESIGNATIONS),
-                      "greeting": "", "mobilenumber": rng.choice(pools.phones),
-                      "isenabled": 0 if sid == 15 else 1, "timezone": "", "enabledst": 0,
-                      "signature": f"{first} {last}\n{domain}"}
+        staff[sid] = {
+            "id": sid,
+            "staffgroupid": 1 if sid <= 2 else (3 if sid <= 6 else 2),
+            "firstname": first,
+            "lastname": last,
+            "fullname": f"{first} {last}",
+            "username": f"{username}{sid}",
+            "email": f"{username}{sid}@{domain}",
+            "designation": rng.choice(_DESIGNATIONS),
+            "greeting": "",
+            "mobilenumber": rng.choice(pools.phones),
+            "isenabled": 0 if sid == 15 else 1,
+            "timezone": "",
+            "enabledst": 0,
+            "signature": f"{first} {last}\n{domain}",
+        }
     orgs = {i: name for i, name in enumerate(pools.companies[:40], start=1)}
-    return Lookups(departments, statuses, priorities, types, groups, staff, {1: "Default"},
-                   {1: "Escalate to Tier 2", 2: "Mark as spam"}, orgs)
+    return Lookups(
+        departments,
+        statuses,
+        priorities,
+        types,
+        groups,
+        staff,
+        {1: "Default"},
+        {1: "Escalate to Tier 2", 2: "Mark as spam"},
+        orgs,
+    )
 
 
 # -- record factories (shared by the seed, mutations and the API) ----------------------------
-def user_post(store: Store, ticket: Ticket, user_id: int, fullname: str, email: str,
-              contents: str, now: int) -> Post:
-    return Post(store.new_id("post"), ticket.id, now, user_id, fullname, email, CREATOR_USER, 0,
-                contents)
+def user_post(
+    store: Store, ticket: Ticket, user_id: int, fullname: str, email: str, contents: str, now: int
+) -> Post:
+    return Post(
+        store.new_id("post"), ticket.id, now, user_id, fullname, email, CREATOR_USER, 0, contents
+    )
 
 
-def staff_post(store: Store, ticket: Ticket, staff: Row, contents: str, now: int,
-               isprivate: int = 0) -> Post:
+def staff_post(
+    store: Store, ticket: Ticket, staff: Row, contents: str, now: int, isprivate: int = 0
+) -> Post:
     ishtml = 1 if re.search(r"<[a-zA-Z][^>]*>", contents) else 0
-    return Post(store.new_id("post"), ticket.id, now, 0, staff["fullname"], staff["email"],
-                CREATOR_STAFF, staff["id"], contents, isprivate=isprivate, ishtml=ishtml)
+    return Post(
+        store.new_id("post"),
+        ticket.id,
+        now,
+        0,
+        staff["fullname"],
+        staff["email"],
+        CREATOR_STAFF,
+        staff["id"],
+        contents,
+        isprivate=isprivate,
+        ishtml=ishtml,
+    )
 
 
-def ticket_note(store: Store, ticket: Ticket, staffid: int, staffname: str, contents: str,
-                now: int, forstaffid: int = 0, notecolor: int = 1) -> Note:
-    return Note(store.new_id("note"), ticket.id, notecolor, staffid, forstaffid, staffname, now,
-                contents)
+def ticket_note(
+    store: Store,
+    ticket: Ticket,
+    staffid: int,
+    staffname: str,
+    contents: str,
+    now: int,
+    forstaffid: int = 0,
+    notecolor: int = 1,
+) -> Note:
+    return Note(
+        store.new_id("note"), ticket.id, notecolor, staffid, forstaffid, staffname, now, contents
+    )
 
 
-def time_track(store: Store, ticket: Ticket, creator: Row, worker: Row, spent: int,
-               billable: int, workdate: int, billdate: int, contents: str,
-               notecolor: int = 1) -> TimeTrack:
-    return TimeTrack(store.new_id("timetrack"), ticket.id, spent, billable, billdate, workdate,
-                     worker["id"], worker["fullname"], creator["id"], creator["fullname"],
-                     notecolor, contents)
+def time_track(
+    store: Store,
+    ticket: Ticket,
+    creator: Row,
+    worker: Row,
+    spent: int,
+    billable: int,
+    workdate: int,
+    billdate: int,
+    contents: str,
+    notecolor: int = 1,
+) -> TimeTrack:
+    return TimeTrack(
+        store.new_id("timetrack"),
+        ticket.id,
+        spent,
+        billable,
+        billdate,
+        workdate,
+        worker["id"],
+        worker["fullname"],
+        creator["id"],
+        creator["fullname"],
+        notecolor,
+        contents,
+    )
 
 
-def new_ticket(store: Store, d: Dice, subject: str, user: tuple[int, str, str], department: int,
-               status: int, priority: int, tickettype: int, creator: int, now: int,
-               creationtype: int = TYPE_DEFAULT, creationmode: int = CREATIONMODE_API) -> Ticket:
+def new_ticket(
+    store: Store,
+    d: Dice,
+    subject: str,
+    user: tuple[int, str, str],
+    department: int,
+    status: int,
+    priority: int,
+    tickettype: int,
+    creator: int,
+    now: int,
+    creationtype: int = TYPE_DEFAULT,
+    creationmode: int = CREATIONMODE_API,
+) -> Ticket:
     """A ticket without posts yet; ``user`` is (userid, fullname, email)."""
     userid, fullname, email = user
     tid = store.new_id("ticket")
-    return Ticket(tid, display_id(d, tid), department, status, priority, tickettype, userid,
-                  fullname, email, subject, now, now, creator, creationmode,
-                  creationtype=creationtype)
+    return Ticket(
+        tid,
+        display_id(d, tid),
+        department,
+        status,
+        priority,
+        tickettype,
+        userid,
+        fullname,
+        email,
+        subject,
+        now,
+        now,
+        creator,
+        creationmode,
+        creationtype=creationtype,
+    )
 
 
 def display_id(d: Dice, ticket_id: int) -> str:
@@ -254,25 +432,43 @@ class SeedBuilder:
                 emails.append(f"{first[0].lower()}{uid}@{d.pick(p.domains)}")
             org = d.pick(orgs) if d.chance(0.55) else 0
             joined = d.between(SEED_START - 365 * DAY, SEED_START)
-            users[uid] = User(uid, 2, 2 if org and d.chance(0.08) else 1, org,
-                              d.pick(("", "", "Mr.", "Ms.", "Mrs.", "Dr.")), f"{first} {last}",
-                              emails, d.pick(p.jobs) if d.chance(0.3) else "",
-                              d.pick(p.phones) if d.chance(0.4) else "", joined,
-                              d.between(joined, SEED_END))
+            users[uid] = User(
+                uid,
+                2,
+                2 if org and d.chance(0.08) else 1,
+                org,
+                d.pick(("", "", "Mr.", "Ms.", "Mrs.", "Dr.")),
+                f"{first} {last}",
+                emails,
+                d.pick(p.jobs) if d.chance(0.3) else "",
+                d.pick(p.phones) if d.chance(0.4) else "",
+                joined,
+                d.between(joined, SEED_END),
+            )
         return users
 
     def _user_notes(self, users: dict[int, User]) -> tuple[dict[int, list[UserNote]], ...]:
         d, next_id = self.d, iter(range(1, 10**9))
         by_user: dict[int, list[UserNote]] = {}
         by_org: dict[int, list[UserNote]] = {}
-        for target, keys, share in ((by_user, list(users), 0.02),
-                                    (by_org, list(self.lookups.organizations), 0.15)):
+        for target, keys, share in (
+            (by_user, list(users), 0.02),
+            (by_org, list(self.lookups.organizations), 0.15),
+        ):
             for key in keys:
                 if d.chance(share):
                     staff = d.pick(self.staff)
-                    target[key] = [UserNote(next(next_id), key, d.between(1, 5), staff["id"],
-                                            staff["fullname"], d.between(SEED_START, SEED_END),
-                                            d.pick(self.pools.sentences))]
+                    target[key] = [
+                        UserNote(
+                            next(next_id),
+                            key,
+                            d.between(1, 5),
+                            staff["id"],
+                            staff["fullname"],
+                            d.between(SEED_START, SEED_END),
+                            d.pick(self.pools.sentences),
+                        )
+                    ]
         return by_user, by_org
 
     def _ticket(self, store: Store, tid: int, created: int, user: User) -> Ticket:
@@ -280,17 +476,30 @@ class SeedBuilder:
         resolved = d.chance(0.7)
         status = d.pick(_RESOLVED_MIX if resolved else _OPEN_MIX)
         mode = d.pick((1, 3, 3, 3, 2))
-        ticket = Ticket(tid, display_id(d, tid), d.pick((1, 1, 2, 3, 3, 3, 5)), status,
-                        d.pick((1, 1, 2, 2, 2, 2, 2, 3, 3, 4)), d.pick((1, 1, 1, 2, 3, 4, 5)),
-                        user.id, user.fullname, user.emails[0], d.pick(p.subjects),
-                        created, created, CREATOR_USER, mode,
-                        ipaddress=d.pick(p.ips) if mode == 1 else "",
-                        creationtype=TYPE_PHONE if d.chance(0.05) else TYPE_DEFAULT,
-                        flagtype=d.between(1, 6) if d.chance(0.08) else 0,
-                        tags=tuple({d.pick(_TAGS): 0 for _ in range(d.between(1, 2))})
-                        if d.chance(0.15) else (),
-                        watchers=(d.pick(self.staff)["id"],) if d.chance(0.04) else (),
-                        workflows=(d.between(1, 2),) if d.chance(0.02) else ())
+        ticket = Ticket(
+            tid,
+            display_id(d, tid),
+            d.pick((1, 1, 2, 3, 3, 3, 5)),
+            status,
+            d.pick((1, 1, 2, 2, 2, 2, 2, 3, 3, 4)),
+            d.pick((1, 1, 1, 2, 3, 4, 5)),
+            user.id,
+            user.fullname,
+            user.emails[0],
+            d.pick(p.subjects),
+            created,
+            created,
+            CREATOR_USER,
+            mode,
+            ipaddress=d.pick(p.ips) if mode == 1 else "",
+            creationtype=TYPE_PHONE if d.chance(0.05) else TYPE_DEFAULT,
+            flagtype=d.between(1, 6) if d.chance(0.08) else 0,
+            tags=tuple({d.pick(_TAGS): 0 for _ in range(d.between(1, 2))})
+            if d.chance(0.15)
+            else (),
+            watchers=(d.pick(self.staff)["id"],) if d.chance(0.04) else (),
+            workflows=(d.between(1, 2),) if d.chance(0.02) else (),
+        )
         if resolved or d.chance(0.85):
             store.set_owner(ticket, d.pick(self.staff)["id"])
         self._conversation(store, ticket, user)
@@ -309,17 +518,38 @@ class SeedBuilder:
         d, p, email, staff_by_id = self.d, self.pools, user.emails[0], store.lookups.staff
         first = user.fullname.split()[0]
         now = ticket.dateline
-        posts = [user_post(store, ticket, user.id, user.fullname, email,
-                           p.message(d, "Hello,", f"Thanks,\n{first}"), now)]
+        posts = [
+            user_post(
+                store,
+                ticket,
+                user.id,
+                user.fullname,
+                email,
+                p.message(d, "Hello,", f"Thanks,\n{first}"),
+                now,
+            )
+        ]
         ticket.lastuserreply, from_staff = now, True
         for _ in range(d.pick((0, 1, 1, 2, 2, 2, 2, 3, 3, 4))):
             now = min(SEED_END, now + d.between(600, 3 * DAY))
             if from_staff:
                 staff = staff_by_id.get(ticket.ownerstaffid) or d.pick(self.staff)
                 text = p.message(d, f"Hi {first},", f"Best regards,\n{staff['fullname']}")
-                posts.append(Post(store.new_id("post"), ticket.id, now, 0, staff["fullname"],
-                                  staff["email"], CREATOR_STAFF, staff["id"], text,
-                                  isprivate=int(d.chance(0.08)), isemailed=1))
+                posts.append(
+                    Post(
+                        store.new_id("post"),
+                        ticket.id,
+                        now,
+                        0,
+                        staff["fullname"],
+                        staff["email"],
+                        CREATOR_STAFF,
+                        staff["id"],
+                        text,
+                        isprivate=int(d.chance(0.08)),
+                        isemailed=1,
+                    )
+                )
                 ticket.laststaffreply = now
             else:
                 text = p.message(d, "Hi again,", first)
@@ -338,8 +568,16 @@ class SeedBuilder:
         for when in sorted(d.between(ticket.dateline, end) for _ in range(count)):
             staff = d.pick(self.staff)
             forstaff = d.pick(self.staff)["id"] if d.chance(0.2) else 0
-            note = ticket_note(store, ticket, staff["id"], staff["fullname"],
-                               d.pick(self.pools.sentences), when, forstaff, d.between(1, 5))
+            note = ticket_note(
+                store,
+                ticket,
+                staff["id"],
+                staff["fullname"],
+                d.pick(self.pools.sentences),
+                when,
+                forstaff,
+                d.between(1, 5),
+            )
             ticket.notes[note.id] = note
 
     def _timetracks(self, store: Store, ticket: Ticket) -> None:
@@ -353,14 +591,25 @@ class SeedBuilder:
             spent = d.pick(_SPENT)
             billable = d.pick((spent, spent, 0, -(-spent // 900) * 900))
             text = d.pick(self.pools.sentences) if d.chance(0.9) else ""
-            entry = time_track(store, ticket, creator, doer, spent, billable, work, work,
-                               text, d.between(1, 5))
+            entry = time_track(
+                store, ticket, creator, doer, spent, billable, work, work, text, d.between(1, 5)
+            )
             ticket.timetracks[entry.id] = entry
 
-_KINDS = (("new ticket", 12), ("customer reply", 20), ("staff reply", 20), ("staff note", 10),
-          ("status change", 12), ("priority change", 6), ("reassign owner", 6),
-          ("time track added", 10), ("time track deleted", 2), ("post deleted", 1),
-          ("ticket deleted", 1))
+
+_KINDS = (
+    ("new ticket", 12),
+    ("customer reply", 20),
+    ("staff reply", 20),
+    ("staff note", 10),
+    ("status change", 12),
+    ("priority change", 6),
+    ("reassign owner", 6),
+    ("time track added", 10),
+    ("time track deleted", 2),
+    ("post deleted", 1),
+    ("ticket deleted", 1),
+)
 _KIND_DECK = tuple(kind for kind, weight in _KINDS for _ in range(weight))
 _WANTS: dict[str, Callable[[Ticket], bool]] = {
     "time track deleted": lambda t: bool(t.timetracks),
@@ -375,8 +624,9 @@ class Activity:
     Only ticket creation, updates of the ticket itself and new posts move ``lastactivity``.
     """
 
-    def __init__(self, store: Store, pools: Pools, rng: random.Random,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, store: Store, pools: Pools, rng: random.Random, clock: Callable[[], float] = time.time
+    ) -> None:
         self.store, self.pools, self.d, self.clock = store, pools, Dice(rng), clock
         self.staff = [s for s in store.lookups.staff.values() if s["isenabled"]]
 
@@ -395,10 +645,19 @@ class Activity:
     def _new_ticket(self, now: int) -> str:
         d, store = self.d, self.store
         user = store.users.get(d.between(1, len(store.users))) or next(iter(store.users.values()))
-        ticket = new_ticket(store, d, d.pick(self.pools.subjects),
-                            (user.id, user.fullname, user.emails[0]), d.pick((1, 2, 3, 5)), OPEN,
-                            d.pick((1, 2, 2, 3, 4)), d.pick((1, 2, 3)), CREATOR_USER, now,
-                            creationmode=3)
+        ticket = new_ticket(
+            store,
+            d,
+            d.pick(self.pools.subjects),
+            (user.id, user.fullname, user.emails[0]),
+            d.pick((1, 2, 3, 5)),
+            OPEN,
+            d.pick((1, 2, 2, 3, 4)),
+            d.pick((1, 2, 3)),
+            CREATOR_USER,
+            now,
+            creationmode=3,
+        )
         store.add_ticket(ticket)
         text = self.pools.message(d, "Hello,", f"Thanks,\n{user.fullname.split()[0]}")
         post = user_post(store, ticket, user.id, user.fullname, user.emails[0], text, now)
@@ -425,8 +684,16 @@ class Activity:
 
     def _staff_note(self, ticket: Ticket, now: int) -> str:
         staff = self.d.pick(self.staff)
-        note = ticket_note(self.store, ticket, staff["id"], staff["fullname"],
-                           self.d.pick(self.pools.sentences), now, 0, self.d.between(1, 5))
+        note = ticket_note(
+            self.store,
+            ticket,
+            staff["id"],
+            staff["fullname"],
+            self.d.pick(self.pools.sentences),
+            now,
+            0,
+            self.d.between(1, 5),
+        )
         self.store.add_note(ticket, note)
         return f"ticket {ticket.id}: staff note note:{note.id} (lastactivity unchanged)"
 
@@ -444,16 +711,27 @@ class Activity:
         return f"ticket {ticket.id}: priority -> {priorities[ticket.priorityid]['title']}"
 
     def _reassign_owner(self, ticket: Ticket, now: int) -> str:
-        self.store.set_owner(ticket, self.d.pick([s["id"] for s in self.staff
-                                                  if s["id"] != ticket.ownerstaffid]))
+        self.store.set_owner(
+            ticket, self.d.pick([s["id"] for s in self.staff if s["id"] != ticket.ownerstaffid])
+        )
         self.store.touch(ticket, now)
         return f"ticket {ticket.id}: owner -> staff:{ticket.ownerstaffid}"
 
     def _time_track_added(self, ticket: Ticket, now: int) -> str:
         worker = self.store.lookups.staff.get(ticket.ownerstaffid) or self.d.pick(self.staff)
         spent = self.d.pick(_SPENT)
-        entry = time_track(self.store, ticket, worker, worker, spent, spent, now - spent, now,
-                           self.d.pick(self.pools.sentences), self.d.between(1, 5))
+        entry = time_track(
+            self.store,
+            ticket,
+            worker,
+            worker,
+            spent,
+            spent,
+            now - spent,
+            now,
+            self.d.pick(self.pools.sentences),
+            self.d.between(1, 5),
+        )
         self.store.add_timetrack(ticket, entry)
         return f"ticket {ticket.id}: time track {entry.id} added ({spent}s, lastactivity unchanged)"
 

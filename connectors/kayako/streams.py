@@ -59,7 +59,9 @@ class Pass:
 
 
 class KayakoReader:
-    def __init__(self, client: KayakoClient, session: HttpSession, options: Any, ctx: ReadContext | None) -> None:
+    def __init__(
+        self, client: KayakoClient, session: HttpSession, options: Any, ctx: ReadContext | None
+    ) -> None:
         self.client, self.session, self.options, self.ctx = client, session, options, ctx
         self.state: dict[str, Any] = dict(ctx.state.get("tickets", {})) if ctx else {}
         self.people_state: dict[str, Any] = dict(ctx.state.get("people", {})) if ctx else {}
@@ -74,19 +76,32 @@ class KayakoReader:
         async for batch in self._walk(lookups):
             yield batch
         self.session.category = "reconcile"
-        async for batch in self._reconcile(lookups, self._listable(lookups.open_statuses, lookups), closed=False):
+        async for batch in self._reconcile(
+            lookups, self._listable(lookups.open_statuses, lookups), closed=False
+        ):
             yield batch
         if self._closed_due():
-            async for batch in self._reconcile(lookups, sorted(lookups.resolved_statuses), closed=True):
+            async for batch in self._reconcile(
+                lookups, sorted(lookups.resolved_statuses), closed=True
+            ):
                 yield batch
             async for batch in self._users(0, full=True):
                 yield batch
 
     async def lookups(self) -> m.Lookups:
-        routes = ("/Base/Department", "/Tickets/TicketStatus", "/Tickets/TicketPriority", "/Tickets/TicketType")
-        *records, self.counts = await asyncio.gather(*(self.client.lookup(r) for r in routes), self.client.ticket_count())
+        routes = (
+            "/Base/Department",
+            "/Tickets/TicketStatus",
+            "/Tickets/TicketPriority",
+            "/Tickets/TicketType",
+        )
+        *records, self.counts = await asyncio.gather(
+            *(self.client.lookup(r) for r in routes), self.client.ticket_count()
+        )
         lookups = self.lookups_read = m.Lookups.from_records(*records)
-        self.departments = ",".join(d["id"] for d in records[0] if d.get("app", "tickets") == "tickets")
+        self.departments = ",".join(
+            d["id"] for d in records[0] if d.get("app", "tickets") == "tickets"
+        )
         self.all_statuses = ",".join(lookups.statuses)
         return lookups
 
@@ -95,7 +110,11 @@ class KayakoReader:
         if self.counts is None:
             return None
         wanted = set(ids.split(","))
-        return sum(int(c.get("totalitems") or 0) for c in self.counts.get(section, []) if c.get("id") in wanted)
+        return sum(
+            int(c.get("totalitems") or 0)
+            for c in self.counts.get(section, [])
+            if c.get("id") in wanted
+        )
 
     def _listable(self, statuses: list[str], lookups: m.Lookups) -> list[str]:
         """Statuses worth a reconcile listing: the count cache or the warehouse has tickets in them."""
@@ -111,7 +130,9 @@ class KayakoReader:
         with reading("kayako", "/Base/Staff"):
             batch.add("people", [m.staff_row(s) for s in staff])
         yield batch
-        async for batch in self._users(int(self.people_state.get("max_user_id", 0)) + 1, full=False):
+        async for batch in self._users(
+            int(self.people_state.get("max_user_id", 0)) + 1, full=False
+        ):
             yield batch
 
     async def _users(self, marker: int, *, full: bool) -> AsyncIterator[Batch]:
@@ -119,7 +140,9 @@ class KayakoReader:
         while True:
             users = await self.client.users(marker, USER_PAGE)
             top = max((int(u["id"]) for u in users), default=marker - 1)
-            self.people_state["max_user_id"] = max(int(self.people_state.get("max_user_id", 0)), top)
+            self.people_state["max_user_id"] = max(
+                int(self.people_state.get("max_user_id", 0)), top
+            )
             batch = Batch(state={"people": dict(self.people_state)})
             with reading("kayako", "users"):
                 batch.add("people", [m.user_row(u) for u in users])
@@ -137,7 +160,9 @@ class KayakoReader:
         resumed = walk is not None
         if walk is None:
             watermark = None if self.ctx.full_refresh else self.state.get("watermark")
-            floor = watermark - int(self.options.seconds("lookback")) if watermark is not None else None
+            floor = (
+                watermark - int(self.options.seconds("lookback")) if watermark is not None else None
+            )
             walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat(), full=floor is None)
         skip_band = (walk.done_below, walk.high) if resumed else None
         async for page, last in self._pages(self.all_statuses, "lastactivity", "DESC"):
@@ -159,7 +184,9 @@ class KayakoReader:
             if done:
                 return
 
-    def _wanted(self, ticket: Record, floor: int | None, skip_band: tuple[int | None, int | None] | None) -> bool:
+    def _wanted(
+        self, ticket: Record, floor: int | None, skip_band: tuple[int | None, int | None] | None
+    ) -> bool:
         activity = int(ticket["lastactivity"])
         if ticket["id"] in self.seen.walked or (floor is not None and activity < floor):
             return False
@@ -183,7 +210,9 @@ class KayakoReader:
             since = datetime.fromisoformat(walk.started) if walk.started else None
             batch.complete.append(Scope("tickets", None, since=since))
             self.state["closed_reconciled_at"] = time.time()
-        self.state["watermark"] = walk.high if walk.high is not None else self.state.get("watermark")
+        self.state["watermark"] = (
+            walk.high if walk.high is not None else self.state.get("watermark")
+        )
         self.state["walk"] = None
 
     async def _changed_batch(self, tickets: list[Record], lookups: m.Lookups) -> Batch:
@@ -193,7 +222,11 @@ class KayakoReader:
             self._add_ticket(batch, ticket | {"posts": ticket_posts}, lookups)
             self.seen.walked.add(ticket["id"])
         ids = tuple(t["id"] for t in tickets)
-        batch.complete += [Scope("notes", ids), Scope("time_entries", ids), Scope("attachments", ids)]
+        batch.complete += [
+            Scope("notes", ids),
+            Scope("time_entries", ids),
+            Scope("attachments", ids),
+        ]
         return batch
 
     @staticmethod
@@ -209,7 +242,9 @@ class KayakoReader:
         batch.add("attachments", attachments)
 
     # -- reconcile --------------------------------------------------------------------------
-    async def _reconcile(self, lookups: m.Lookups, statuses: list[str], *, closed: bool) -> AsyncIterator[Batch]:
+    async def _reconcile(
+        self, lookups: m.Lookups, statuses: list[str], *, closed: bool
+    ) -> AsyncIterator[Batch]:
         if not statuses:
             return
         known = {lookups.statuses[s] for s in statuses}
@@ -219,7 +254,9 @@ class KayakoReader:
             fresh = [t for t in page if t["id"] not in self.seen.walked]
             self.seen.listed.update(t["id"] for t in page)
             # a deleted reply leaves lastactivity alone but lowers the reply count
-            stale = [t for t in fresh if int(t.get("replies") or 0) + 1 != posts_held.get(t["id"], 0)]
+            stale = [
+                t for t in fresh if int(t.get("replies") or 0) + 1 != posts_held.get(t["id"], 0)
+            ]
             batch = await self._changed_batch(stale, lookups)
             for ticket in fresh:
                 if ticket not in stale:
@@ -237,30 +274,44 @@ class KayakoReader:
     async def recheck(self, ids: list[str], lookups: m.Lookups) -> Batch:
         """Tickets the warehouse expects but the listing lacked: re-read each, or mark it gone."""
         found = await asyncio.gather(*(self.client.ticket(i) for i in ids))
-        batch = Batch(deleted={"tickets": [i for i, t in zip(ids, found, strict=True) if t is None]})
+        batch = Batch(
+            deleted={"tickets": [i for i, t in zip(ids, found, strict=True) if t is None]}
+        )
         present = [t for t in found if t is not None]
         for ticket in present:
             self._add_ticket(batch, ticket, lookups)
         kept = tuple(t["id"] for t in present)
-        batch.complete += [Scope("notes", kept), Scope("time_entries", kept), Scope("attachments", kept)]
+        batch.complete += [
+            Scope("notes", kept),
+            Scope("time_entries", kept),
+            Scope("attachments", kept),
+        ]
         return batch
 
     def _closed_due(self) -> bool:
         last = self.state.get("closed_reconciled_at")
-        return last is None or time.time() - float(last) >= self.options.seconds("closed_reconcile_every")
+        return last is None or time.time() - float(last) >= self.options.seconds(
+            "closed_reconcile_every"
+        )
 
     # -- paging -------------------------------------------------------------------------------
-    async def _pages(self, statuses: str, sort: str, order: str) -> AsyncIterator[tuple[list[Record], bool]]:
+    async def _pages(
+        self, statuses: str, sort: str, order: str
+    ) -> AsyncIterator[tuple[list[Record], bool]]:
         """Offset pages with a small overlap; steps back when rows shifted up under us."""
         size, overlap = self.options.page_size, max(1, self.options.page_size // 20)
         start, previous_last, step_backs = 0, None, 0
         while True:
-            page = await self.client.list_tickets(self.departments, statuses, size, start, sort, order)
+            page = await self.client.list_tickets(
+                self.departments, statuses, size, start, sort, order
+            )
             head = {t["id"] for t in page[: overlap + 1]}
             if previous_last is not None and page and previous_last not in head and start > 0:
                 step_backs += 1  # a deletion above us shifted rows up: look again, a bit earlier
                 if step_backs > 20:
-                    raise PayloadError("listing keeps shifting under the paginator", vendor="kayako")
+                    raise PayloadError(
+                        "listing keeps shifting under the paginator", vendor="kayako"
+                    )
                 start = max(0, start - size // 2)
                 previous_last = None
                 continue

@@ -22,7 +22,12 @@ class KayakoWriter:
 
     async def lookups(self) -> Lookups:
         if self._lookups is None:
-            routes = ("/Base/Department", "/Tickets/TicketStatus", "/Tickets/TicketPriority", "/Tickets/TicketType")
+            routes = (
+                "/Base/Department",
+                "/Tickets/TicketStatus",
+                "/Tickets/TicketPriority",
+                "/Tickets/TicketType",
+            )
             self._lookups = Lookups.from_records(*[await self.client.lookup(r) for r in routes])
         return self._lookups
 
@@ -37,7 +42,9 @@ class KayakoWriter:
             return await _add_note(self.client, _need(ticket_id), p)
         if op is WriteOp.DELETE_NOTE:
             kind, _, note_id = str(p["source_id"]).partition(":")
-            await self.client.delete("TicketPost" if kind == "post" else "TicketNote", _need(ticket_id), note_id)
+            await self.client.delete(
+                "TicketPost" if kind == "post" else "TicketNote", _need(ticket_id), note_id
+            )
             return None
         if op is WriteOp.ADD_TIME_ENTRY:
             created = await self.client.create("TicketTimeTrack", _time_track(_need(ticket_id), p))
@@ -62,7 +69,10 @@ class KayakoWriter:
         lookups = await self.lookups()
         data: dict[str, Any] = {}
         if op is WriteOp.CLOSE_TICKET:
-            p = {**p, "status": p.get("status") or _first(lookups.statuses, lookups.resolved_statuses)}
+            p = {
+                **p,
+                "status": p.get("status") or _first(lookups.statuses, lookups.resolved_statuses),
+            }
         for key, vendor, table in (
             ("status", "ticketstatusid", lookups.statuses),
             ("priority", "ticketpriorityid", lookups.priorities),
@@ -79,7 +89,10 @@ class KayakoWriter:
 
     async def _new_ticket(self, p: dict[str, Any]) -> dict[str, Any]:
         lookups = await self.lookups()
-        name, email = p.get("requester_name") or DEFAULT_REQUESTER[0], p.get("requester_email") or DEFAULT_REQUESTER[1]
+        name, email = (
+            p.get("requester_name") or DEFAULT_REQUESTER[0],
+            p.get("requester_email") or DEFAULT_REQUESTER[1],
+        )
         data = {
             "subject": p.get("subject") or "(no subject)",
             "fullname": name,
@@ -90,7 +103,11 @@ class KayakoWriter:
             "ticketpriorityid": _first(lookups.priorities),
             "tickettypeid": _first(lookups.types),
             **await self._ticket_fields(
-                {k: p.get(k) for k in ("status", "priority", "department", "type", "assignee_id") if p.get(k) is not None},
+                {
+                    k: p.get(k)
+                    for k in ("status", "priority", "department", "type", "assignee_id")
+                    if p.get(k) is not None
+                },
                 WriteOp.UPDATE_FIELDS,
             ),
         }
@@ -119,7 +136,9 @@ def _first(table: dict[str, str], exclude: frozenset[str] | set[str] = frozenset
 
 def _staff(person: str | None, what: str) -> str:
     if not person or not person.startswith("staff:"):
-        raise VendorRejected(f"{what} needs a staff author (people id 'staff:<id>'), got {person!r}", vendor="kayako")
+        raise VendorRejected(
+            f"{what} needs a staff author (people id 'staff:<id>'), got {person!r}", vendor="kayako"
+        )
     return person.removeprefix("staff:")
 
 
@@ -140,7 +159,11 @@ async def _add_note(client: KayakoClient, ticket_id: str, p: dict[str, Any]) -> 
     if not body.strip():
         raise VendorRejected("No contents specified", vendor="kayako", resource="notes")
     if p.get("kind", "note") == "note":
-        data = {"ticketid": ticket_id, "contents": body, "staffid": _staff(p.get("author_id"), "a staff note")}
+        data = {
+            "ticketid": ticket_id,
+            "contents": body,
+            "staffid": _staff(p.get("author_id"), "a staff note"),
+        }
         created = await client.create("TicketNote", data)
         return f"note:{created['id']}"
     data = {"ticketid": ticket_id, "contents": body}

@@ -145,7 +145,9 @@ class M4Client:
 
     async def ticket(self, ticket_id: str) -> Record | None:
         """GetTicket; ``None`` when M4 no longer has it."""
-        return await self._maybe("GET", f"Ticket/GetTicket/{ticket_id}", "tickets", record, record_id=ticket_id)
+        return await self._maybe(
+            "GET", f"Ticket/GetTicket/{ticket_id}", "tickets", record, record_id=ticket_id
+        )
 
     async def notes_between(self, start: datetime | None, end: datetime | None) -> list[Record]:
         """GetTicketNotes: notes whose ``ts`` lies in [start, end]; a missing bound is open."""

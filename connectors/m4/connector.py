@@ -44,7 +44,9 @@ class M4Options(ConnectorOptions):
     reconcile_all_every: Duration = Field(
         "0s", description="How often every note and every ticket's time entries are re-read."
     )
-    sweep_window: Duration = Field("30d", description="ts span of one GetTicketNotes request in the sweep.")
+    sweep_window: Duration = Field(
+        "30d", description="ts span of one GetTicketNotes request in the sweep."
+    )
     reconcile_chunk: int = Field(100, ge=1, le=5000, description="Tickets re-read per checkpoint.")
 
     @field_validator("sweep_window")
@@ -65,9 +67,13 @@ class M4Connector(Connector):
     vendor = "m4"
     Options = M4Options
     streams: ClassVar[tuple[StreamSpec, ...]] = (
-        StreamSpec("tickets", "tickets", CursorKind.SNAPSHOT, "GetTickets; content hash finds changes"),
+        StreamSpec(
+            "tickets", "tickets", CursorKind.SNAPSHOT, "GetTickets; content hash finds changes"
+        ),
         StreamSpec("people", "people", CursorKind.SNAPSHOT, "customers and users the tickets name"),
-        StreamSpec("notes", "notes", CursorKind.WINDOW, "GetTicketNotes by ts window, sweep, re-reads"),
+        StreamSpec(
+            "notes", "notes", CursorKind.WINDOW, "GetTicketNotes by ts window, sweep, re-reads"
+        ),
         StreamSpec("time_entries", "time_entries", CursorKind.WITH_PARENT, "per re-read ticket"),
     )
     write_ops = frozenset({WriteOp.ADD_NOTE, WriteOp.UPDATE_NOTE, WriteOp.DELETE_NOTE})
@@ -104,7 +110,11 @@ class M4Connector(Connector):
         return check_batch(await reread(self.client, ticket_ids), self.vendor)
 
     async def write(
-        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
+        self,
+        op: WriteOp,
+        ticket_id: str | None,
+        payload: dict[str, Any],
+        ctx: WriteContext | None = None,
     ) -> str | None:
         self.session.category = "write"
         return await writer.write(self.client, op, ticket_id, payload)

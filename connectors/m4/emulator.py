@@ -226,8 +226,10 @@ class _Api:
         user, ts = text_field(body, "UserName"), ts_field(body, "ts")
         for note_id in self.data.notes_by_ticket[ticket_id]:
             note = self.data.notes[note_id]
-            if note.text == text and (not user or same_text(note.user_name, user)) and (
-                ts is None or note.ts == stored(ts)
+            if (
+                note.text == text
+                and (not user or same_text(note.user_name, user))
+                and (ts is None or note.ts == stored(ts))
             ):
                 return wire.note_json(note)
         raise Failure(wire.NOT_FOUND)
@@ -268,9 +270,13 @@ class _Api:
         note = self._note(note_id)
         self._existing_ticket(ticket_id)
         changes = {
-            "ticket_id": ticket_id, "text": text, "note_type": note_type,
-            "subject": text_field(body, "Subject"), "user_name": text_field(body, "UserName"),
-            "ts": None if ts is None else stored(ts), "cleared": bool_field(body, "IsClearedNote"),
+            "ticket_id": ticket_id,
+            "text": text,
+            "note_type": note_type,
+            "subject": text_field(body, "Subject"),
+            "user_name": text_field(body, "UserName"),
+            "ts": None if ts is None else stored(ts),
+            "cleared": bool_field(body, "IsClearedNote"),
         }
         self.data.update_note(note, **{k: v for k, v in changes.items() if v is not None})
         return wire.note_json(note, ts_ticks=note.ts if ts is None else ts)

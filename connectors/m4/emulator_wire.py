@@ -297,33 +297,64 @@ def array(items: list[str]) -> str:
 
 # -- Specification ------------------------------------------------------------------------
 _NOTE_FORMAT = {
-    "TicketID": 2734, "NoteType": "NOTE", "Note": "note text", "Subject": "",
-    "UserName": "username", "ts": "2017-11-20T11:33:34.0299526-05:00", "IsClearedNote": False,
+    "TicketID": 2734,
+    "NoteType": "NOTE",
+    "Note": "note text",
+    "Subject": "",
+    "UserName": "username",
+    "ts": "2017-11-20T11:33:34.0299526-05:00",
+    "IsClearedNote": False,
 }
 # The vendor's sample, verbatim: it leaves out GetTicketNotes and DeleteTicketNote.
 _TICKET_NOTE_SPEC = [
-    {"HttpAction": "Post", "MethodName": "AddTicketNote",
-     "Description": "Method allows for the adding of a ticket note. The newly created ticket "
-                    "note object is returned.",
-     "Format": _NOTE_FORMAT},
-    {"HttpAction": "Get", "MethodName": "GetTicketNote",
-     "Description": "Returns the record for a single ticket note given the passed in ID value "
-                    "(see Path).",
-     "Path": "/TicketNote/GetTicketNote/25032"},
-    {"HttpAction": "Post", "MethodName": "GetTicketNote",
-     "Description": "Returns the record for a single ticket note given the passed in ticket ID, "
-                    "note, user name, and timestamp.",
-     "Format": {"TicketID": 2803, "Note": "note text", "UserName": "username",
-                "ts": "2017-11-20T11:33:34.0299526-05:00"}},
-    {"HttpAction": "Get", "MethodName": "GetTicketNotesByTicket",
-     "Description": "Returns ticket notes given the passed in ID value of the ticket (see Path).",
-     "Path": "/TicketNote/GetTicketNotesByTicket/25032"},
-    {"HttpAction": "Post", "MethodName": "UpdateTicketNote",
-     "Description": "Method allows for the updating of a ticket note. The updated ticket note "
-                    "object is returned.",
-     "Format": {"ID": 1637, "TicketID": 6372, "NoteType": "NOTE", "Note": "note text",
-                "Subject": "", "UserName": "username", "ts": "2017-11-20T11:33:34.0309505-05:00",
-                "IsClearedNote": False}},
+    {
+        "HttpAction": "Post",
+        "MethodName": "AddTicketNote",
+        "Description": "Method allows for the adding of a ticket note. The newly created ticket "
+        "note object is returned.",
+        "Format": _NOTE_FORMAT,
+    },
+    {
+        "HttpAction": "Get",
+        "MethodName": "GetTicketNote",
+        "Description": "Returns the record for a single ticket note given the passed in ID value "
+        "(see Path).",
+        "Path": "/TicketNote/GetTicketNote/25032",
+    },
+    {
+        "HttpAction": "Post",
+        "MethodName": "GetTicketNote",
+        "Description": "Returns the record for a single ticket note given the passed in ticket ID, "
+        "note, user name, and timestamp.",
+        "Format": {
+            "TicketID": 2803,
+            "Note": "note text",
+            "UserName": "username",
+            "ts": "2017-11-20T11:33:34.0299526-05:00",
+        },
+    },
+    {
+        "HttpAction": "Get",
+        "MethodName": "GetTicketNotesByTicket",
+        "Description": "Returns ticket notes given the passed in ID value of the ticket (see Path).",
+        "Path": "/TicketNote/GetTicketNotesByTicket/25032",
+    },
+    {
+        "HttpAction": "Post",
+        "MethodName": "UpdateTicketNote",
+        "Description": "Method allows for the updating of a ticket note. The updated ticket note "
+        "object is returned.",
+        "Format": {
+            "ID": 1637,
+            "TicketID": 6372,
+            "NoteType": "NOTE",
+            "Note": "note text",
+            "Subject": "",
+            "UserName": "username",
+            "ts": "2017-11-20T11:33:34.0309505-05:00",
+            "IsClearedNote": False,
+        },
+    },
 ]
 
 
@@ -335,24 +366,42 @@ def _get(method: str, description: str, path: str) -> dict[str, str]:
 # it lists the methods this emulator serves, in the TicketNote sample's shape)
 _OTHER_SPECS = {
     "Ticket": [
-        _get("GetTicket", "Returns the record for a single ticket given the passed in ID value "
-             "(see Path).", "/Ticket/GetTicket/61"),
+        _get(
+            "GetTicket",
+            "Returns the record for a single ticket given the passed in ID value (see Path).",
+            "/Ticket/GetTicket/61",
+        ),
         _get("GetTickets", "Returns all 'Tickets' in the database.", "/Ticket/GetTickets"),
-        _get("GetTicketsByCustomer", "Returns the tickets of the customer given the passed in "
-             "ID value (see Path).", "/Ticket/GetTicketsByCustomer/1042"),
+        _get(
+            "GetTicketsByCustomer",
+            "Returns the tickets of the customer given the passed in ID value (see Path).",
+            "/Ticket/GetTicketsByCustomer/1042",
+        ),
     ],
     "TimeEntry": [
-        _get("GetTimeEntriesByTicket", "Returns the time entries of the ticket given the passed "
-             "in ID value (see Path).", "/TimeEntry/GetTimeEntriesByTicket/61"),
+        _get(
+            "GetTimeEntriesByTicket",
+            "Returns the time entries of the ticket given the passed in ID value (see Path).",
+            "/TimeEntry/GetTimeEntriesByTicket/61",
+        ),
     ],
     "TicketClearCode": [
-        _get("GetTicketClearCode", "Returns the record for a single ticket clear code given the "
-             "passed in ID value (see Path).", "/TicketClearCode/GetTicketClearCode/3"),
-        _get("GetTicketClearCodes", "Returns all ticket clear codes.",
-             "/TicketClearCode/GetTicketClearCodes"),
-        _get("GetTicketClearCodesByAppointment", "Returns the clear codes of the appointment "
-             "given the passed in ID value (see Path).",
-             "/TicketClearCode/GetTicketClearCodesByAppointment/5001"),
+        _get(
+            "GetTicketClearCode",
+            "Returns the record for a single ticket clear code given the "
+            "passed in ID value (see Path).",
+            "/TicketClearCode/GetTicketClearCode/3",
+        ),
+        _get(
+            "GetTicketClearCodes",
+            "Returns all ticket clear codes.",
+            "/TicketClearCode/GetTicketClearCodes",
+        ),
+        _get(
+            "GetTicketClearCodesByAppointment",
+            "Returns the clear codes of the appointment given the passed in ID value (see Path).",
+            "/TicketClearCode/GetTicketClearCodesByAppointment/5001",
+        ),
     ],
 }
 SPECIFICATIONS = {"TicketNote": dumps(_TICKET_NOTE_SPEC)} | {

@@ -171,14 +171,14 @@ class M4Data:
 
     def load_notes(self, notes: list[Note]) -> None:
         """Bulk :meth:`add_note` of notes already sorted by ts, newer than any stored."""
-        by_ticket, last = self.notes_by_ticket, self.last_ids.get("note", 0)
-        for last, note in enumerate(notes, last + 1):
-            note.id = last
-            self.notes[last] = note
-            by_ticket[note.ticket_id].append(last)
+        by_ticket, first = self.notes_by_ticket, self.last_ids.get("note", 0) + 1
+        for note_id, note in enumerate(notes, first):
+            note.id = note_id
+            self.notes[note_id] = note
+            by_ticket[note.ticket_id].append(note_id)
             self._ts.append(note.ts)
-            self._ts_ids.append(last)
-        self.last_ids["note"] = last
+            self._ts_ids.append(note_id)
+        self.last_ids["note"] = first + len(notes) - 1
 
     def update_note(self, note: Note, **changes: Any) -> None:
         """Write fields of a stored note; a changed ts or ticket moves it in the indexes."""

@@ -34,39 +34,71 @@ END = int(datetime(2026, 10, 31, tzinfo=UTC).timestamp())
 # Internal meaning of the bare integers the API shows (the vendor documents no names).
 OPEN, ASSIGNED, DISPATCHED, ON_HOLD, CLEARED, CANCELLED = 1, 2, 3, 4, 5, 6
 # Weighted picks as bags: one rng.random() per pick keeps 100k tickets fast.
-STATE_BAG = (OPEN,) * 15 + (ASSIGNED,) * 12 + (DISPATCHED,) * 10 + (ON_HOLD,) * 8 + (
-    CLEARED,) * 45 + (CANCELLED,) * 10
+STATE_BAG = (
+    (OPEN,) * 15
+    + (ASSIGNED,) * 12
+    + (DISPATCHED,) * 10
+    + (ON_HOLD,) * 8
+    + (CLEARED,) * 45
+    + (CANCELLED,) * 10
+)
 TYPE_BAG = (1,) * 7 + (2,) * 2 + (3,)
 PRIORITY_BAG = (1,) + (2,) * 4 + (3,) * 11 + (4,) * 4
 MINUTES = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240)
 CANCELLED_TEXT = "Ticket has been cancelled. Total number of Linecard(s): 0"
 CLEARED_TEXT = "Ticket has been cleared. Clear code: {code}"
 TIME_CODES = (
-    (1, "TRAVEL"), (2, "GATH_EQP"), (3, "DOC"), (4, "INSTALL"), (5, "REPAIR"), (6, "TEST"),
+    (1, "TRAVEL"),
+    (2, "GATH_EQP"),
+    (3, "DOC"),
+    (4, "INSTALL"),
+    (5, "REPAIR"),
+    (6, "TEST"),
 )
 CLEAR_CODES = (
-    (1, 1, "Cable cut"), (2, 1, "Defective ONT"), (3, 1, "Customer equipment"),
-    (4, 1, "No trouble found"), (5, 1, "Power outage"), (6, 1, "Water in pedestal"),
-    (7, 2, "Replaced equipment"), (8, 2, "Spliced fiber"), (9, 2, "Reset device"),
-    (10, 2, "Referred to vendor"), (11, 2, "Customer education"), (12, 2, "Replaced drop"),
+    (1, 1, "Cable cut"),
+    (2, 1, "Defective ONT"),
+    (3, 1, "Customer equipment"),
+    (4, 1, "No trouble found"),
+    (5, 1, "Power outage"),
+    (6, 1, "Water in pedestal"),
+    (7, 2, "Replaced equipment"),
+    (8, 2, "Spliced fiber"),
+    (9, 2, "Reset device"),
+    (10, 2, "Referred to vendor"),
+    (11, 2, "Customer education"),
+    (12, 2, "Replaced drop"),
 )
 REPORTS = (
-    "No dial tone on the main line.", "Internet service down since this morning.",
-    "Intermittent connectivity, drops every few minutes.", "Slow speeds on fiber service.",
-    "TV channels pixelating in the evening.", "Static and line noise on voice service.",
-    "Customer requests a new drop installation at {street}.", "ONT shows a red LOS light.",
-    "Pedestal damaged by a vehicle at {street}.", "Cable cut by a contractor near {street}.",
+    "No dial tone on the main line.",
+    "Internet service down since this morning.",
+    "Intermittent connectivity, drops every few minutes.",
+    "Slow speeds on fiber service.",
+    "TV channels pixelating in the evening.",
+    "Static and line noise on voice service.",
+    "Customer requests a new drop installation at {street}.",
+    "ONT shows a red LOS light.",
+    "Pedestal damaged by a vehicle at {street}.",
+    "Cable cut by a contractor near {street}.",
 )
 TECH_NOTES = (
-    "Tech on site at {street}. {s}", "Replaced ONT, service restored. {s}",
-    "Checked levels at the pedestal, within spec.", "Customer not home, left a door tag.",
-    "Spliced fiber at the handhole, tested OK.", "Need a bucket truck for the aerial drop.",
-    "Called customer to confirm the appointment window.", "Swapped line card at cabinet {num}.",
+    "Tech on site at {street}. {s}",
+    "Replaced ONT, service restored. {s}",
+    "Checked levels at the pedestal, within spec.",
+    "Customer not home, left a door tag.",
+    "Spliced fiber at the handhole, tested OK.",
+    "Need a bucket truck for the aerial drop.",
+    "Called customer to confirm the appointment window.",
+    "Swapped line card at cabinet {num}.",
     "{s}",
 )
 LOG_TEXTS = (
-    "En route", "Arrived on site", "Work completed", "Waiting on customer access",
-    "Parts ordered: {part}", "Appointment rescheduled",
+    "En route",
+    "Arrived on site",
+    "Work completed",
+    "Waiting on customer access",
+    "Parts ordered: {part}",
+    "Appointment rescheduled",
 )
 PARTS = ("ONT", "splitter", "drop cable", "NID", "battery backup", "line card")
 SUBJECTS = ("", "", "", "", "Site visit", "Customer callback", "Equipment", "Follow-up")
@@ -147,9 +179,23 @@ class Writer:
         cid = self.pick(self.customer_ids) if self.rng.random() < 0.9 else self.customer()
         ticket_type = self.pick(TYPE_BAG)
         t = Ticket(
-            0, "", state, dispatcher, self.pick(PRIORITY_BAG), num(1, 12), num(100000, 999999),
-            cid, opened, self.contacts[cid], dispatcher, dispatcher, num(1, 20), None,
-            f"WO-{num(100000, 999999)}" if ticket_type == 2 else None, ticket_type, num(1, 6),
+            0,
+            "",
+            state,
+            dispatcher,
+            self.pick(PRIORITY_BAG),
+            num(1, 12),
+            num(100000, 999999),
+            cid,
+            opened,
+            self.contacts[cid],
+            dispatcher,
+            dispatcher,
+            num(1, 20),
+            None,
+            f"WO-{num(100000, 999999)}" if ticket_type == 2 else None,
+            ticket_type,
+            num(1, 6),
         )
         return self.data.add_ticket(t)
 
@@ -165,24 +211,41 @@ class Writer:
     def fill(self, key: str) -> str:
         if key == "num":
             return str(self.num(10, 99))
-        return self.pick({"street": self.pools.streets, "s": self.pools.sentences,
-                          "part": PARTS}[key])
+        return self.pick(
+            {"street": self.pools.streets, "s": self.pools.sentences, "part": PARTS}[key]
+        )
 
     def note(self, t: Ticket, ts: int, kind: str, user: str | None = None) -> Note:
         """A note of ``kind``: report, tech, log, cancelled or cleared."""
         if kind == "report":
-            return Note(0, t.id, "NOTE", self.text(self.pick(REPORTS)), "Initial report",
-                        user or t.created_by, ts)
+            return Note(
+                0,
+                t.id,
+                "NOTE",
+                self.text(self.pick(REPORTS)),
+                "Initial report",
+                user or t.created_by,
+                ts,
+            )
         if kind == "log":
             return Note(0, t.id, "LOG", self.text(self.pick(LOG_TEXTS)), "", user, ts)
         if kind == "cancelled":
             return Note(0, t.id, "NOTE", CANCELLED_TEXT, None, SYSTEM_USER, ts)
         if kind == "cleared":
             code = self.data.clear_codes[self.data.appointments.get(t.appt_id or 0, [4])[-1]]
-            return Note(0, t.id, "NOTE", CLEARED_TEXT.format(code=code.description), None,
-                        SYSTEM_USER, ts, cleared=True)
-        return Note(0, t.id, "NOTE", self.text(self.pick(TECH_NOTES)), self.pick(SUBJECTS),
-                    user, ts)
+            return Note(
+                0,
+                t.id,
+                "NOTE",
+                CLEARED_TEXT.format(code=code.description),
+                None,
+                SYSTEM_USER,
+                ts,
+                cleared=True,
+            )
+        return Note(
+            0, t.id, "NOTE", self.text(self.pick(TECH_NOTES)), self.pick(SUBJECTS), user, ts
+        )
 
     def tech(self) -> tuple[int, str]:
         tech_id = self.pick(self.tech_ids)
@@ -192,11 +255,19 @@ class Writer:
         chance = self.rng.random
         code_id, code = self.pick(TIME_CODES)
         return TimeEntry(
-            0, code_id, code, t.appt_id, t.id, tech_id, self.pick(MINUTES),
-            1 if code == "INSTALL" and t.ticket_type == 2 else 0, at,
+            0,
+            code_id,
+            code,
+            t.appt_id,
+            t.id,
+            tech_id,
+            self.pick(MINUTES),
+            1 if code == "INSTALL" and t.ticket_type == 2 else 0,
+            at,
             self.pick((None, None, 1, 2, 3)),
             self.num(700000, 799999) if chance() < 0.3 else None,
-            self.pick(self.pools.sentences) if chance() < 0.4 else None, t.customer_id,
+            self.pick(self.pools.sentences) if chance() < 0.4 else None,
+            t.customer_id,
         )
 
     def clear_codes(self, t: Ticket) -> list[int]:
@@ -267,9 +338,16 @@ class Agents:
     def __init__(self, writer: Writer) -> None:
         self.w, self.data, self.rng = writer, writer.data, writer.rng
         self.actions = {
-            self.new_ticket: 12, self.add_note: 25, self.add_log: 10, self.edit_note: 8,
-            self.delete_note: 5, self.change_state: 15, self.change_priority: 8,
-            self.add_time: 12, self.adjust_time: 4, self.purge_ticket: 1,
+            self.new_ticket: 12,
+            self.add_note: 25,
+            self.add_log: 10,
+            self.edit_note: 8,
+            self.delete_note: 5,
+            self.change_state: 15,
+            self.change_priority: 8,
+            self.add_time: 12,
+            self.adjust_time: 4,
+            self.purge_ticket: 1,
         }
 
     def run(self, n: int) -> list[str]:

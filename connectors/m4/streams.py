@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from .connector import M4Options
 
 
-
 @dataclass
 class Pass:
     """A scheduled reconcile pass: ``all`` tickets or the ``open`` ones, in ID order."""
@@ -262,7 +261,9 @@ async def reread(client: M4Client, ticket_ids: list[str]) -> Batch:
     return batch
 
 
-def _mapped(resource: str, to_row: Callable[..., Row], records: list[Record], clock: ServerClock) -> list[Row]:
+def _mapped(
+    resource: str, to_row: Callable[..., Row], records: list[Record], clock: ServerClock
+) -> list[Row]:
     """Canonical rows of raw records; a record the mapping cannot read fails the run, naming it."""
     out = []
     for raw in records:

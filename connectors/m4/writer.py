@@ -90,7 +90,9 @@ def _text(value: Any) -> str:
 
 def _note_type(visibility: str) -> str:
     if visibility not in NOTE_TYPE:
-        raise _rejected(f"visibility must be 'public' (NOTE) or 'private' (LOG), not {visibility!r}")
+        raise _rejected(
+            f"visibility must be 'public' (NOTE) or 'private' (LOG), not {visibility!r}"
+        )
     return NOTE_TYPE[visibility]
 
 

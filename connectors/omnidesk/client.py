@@ -114,7 +114,9 @@ def _unexpected(kind: str, body: Any, resource: str) -> PayloadError:
     )
 
 
-def checked(parse: Callable[[httpx.Response], Any], resource: str) -> Callable[[httpx.Response], Any]:
+def checked(
+    parse: Callable[[httpx.Response], Any], resource: str
+) -> Callable[[httpx.Response], Any]:
     """``parse``, then the ids of what it found checked (inside the retry loop): tickets of a
     listing, or an item's own id and its timeline's messages and notes, each present and once."""
 
@@ -125,7 +127,11 @@ def checked(parse: Callable[[httpx.Response], Any], resource: str) -> Callable[[
         elif isinstance(found, dict):
             check_ids([found], "id", vendor="omnidesk", resource=resource)
             timeline = found.get("timeline") or ()
-            entries = [e for e in timeline if isinstance(e, dict) and e.get("type") != "event" and "content" in e]
+            entries = [
+                e
+                for e in timeline
+                if isinstance(e, dict) and e.get("type") != "event" and "content" in e
+            ]
             for kind in ("note", "message"):
                 same = [e for e in entries if (e.get("type") == "note") == (kind == "note")]
                 check_ids(same, "id", vendor="omnidesk", resource=f"{resource} timeline {kind}s")

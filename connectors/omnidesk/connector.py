@@ -110,14 +110,20 @@ class OmnideskConnector(Connector):
             yield check_batch(batch, self.vendor)
 
     async def write(
-        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
+        self,
+        op: WriteOp,
+        ticket_id: str | None,
+        payload: dict[str, Any],
+        ctx: WriteContext | None = None,
     ) -> str | None:
         self.session.category = self.once.category = "write"
         return await writer.write(self.client, op, ticket_id, payload, ctx or WriteContext())
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         """Re-read these tickets with their timelines; a ticket answering 404 is deleted."""
-        return check_batch(await read_tickets(self.client, writer.ticket_ids(ticket_ids)), self.vendor)
+        return check_batch(
+            await read_tickets(self.client, writer.ticket_ids(ticket_ids)), self.vendor
+        )
 
     async def batch(
         self,

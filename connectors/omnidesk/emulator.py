@@ -57,8 +57,17 @@ from .sandbox_data import (
 )
 from .sandbox_seed import Mutator, build
 
-PERMISSIONS = frozenset({"TICKET_READ", "TICKET_CREATE", "TICKET_UPDATE", "TICKET_DELETE",
-                         "SET_STATUS", "TICKET_BATCH", "MESSAGE_CREATE"})
+PERMISSIONS = frozenset(
+    {
+        "TICKET_READ",
+        "TICKET_CREATE",
+        "TICKET_UPDATE",
+        "TICKET_DELETE",
+        "SET_STATUS",
+        "TICKET_BATCH",
+        "MESSAGE_CREATE",
+    }
+)
 API_ACTOR = "API"  # not documented: emulator choice (initiated_by of events from API writes)
 # not documented: emulator choice (views applyView accepts, by name)
 VIEWS: dict[str, Callable[[Ticket], bool]] = {
@@ -96,8 +105,14 @@ class OmnideskEmulator(Emulator):
 
     vendor = "omnidesk"
 
-    def __init__(self, *, seed: int = 7, tickets: int = 300, knobs: Knobs | None = None,
-                 keys: dict[str, set[str]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        tickets: int = 300,
+        knobs: Knobs | None = None,
+        keys: dict[str, set[str]] | None = None,
+    ) -> None:
         super().__init__(seed=seed, knobs=knobs)
         collecting = gc.isenabled()
         gc.disable()  # the build makes ~10^6 objects and none of them cycles
@@ -206,11 +221,15 @@ class OmnideskEmulator(Emulator):
         status = choice(f, "status", STATUSES, "")
 
         def keep(t: Ticket) -> bool:
-            return ((archived or not t.archived) and (not status or t.status == status)
-                    and (not view or VIEWS[view](t)) and (not query or _matches(t, query)))
+            return (
+                (archived or not t.archived)
+                and (not status or t.status == status)
+                and (not view or VIEWS[view](t))
+                and (not query or _matches(t, query))
+            )
 
         found = self.data.listing((view, query, archived, status), keep)
-        return json_response(list_body(found[start:start + limit], len(found), self.data))
+        return json_response(list_body(found[start : start + limit], len(found), self.data))
 
     def _create(self, _: Request, f: Fields) -> Response:
         brand_id, channel_id = number(f, "brandID", 1), number(f, "channelID", 1)
@@ -223,11 +242,31 @@ class OmnideskEmulator(Emulator):
             raise ApiError("no_group")
         form_id = number(f, "formID", None)
         direction = choice(f, "direction", ("inbound", "outbound"), "inbound")
-        title, sender, name, to = (text(f, "title"), text(f, "from"), text(f, "fromName", " "),
-                                   text(f, "to"))
+        title, sender, name, to = (
+            text(f, "title"),
+            text(f, "from"),
+            text(f, "fromName", " "),
+            text(f, "to"),
+        )
         at = now()
-        ticket = Ticket(self.data.new_ticket_id(), title, "new", "medium", direction, sender, name,
-                        to, "", at, group_id, 0, 0, channel_id, brand_id, form_id=form_id)
+        ticket = Ticket(
+            self.data.new_ticket_id(),
+            title,
+            "new",
+            "medium",
+            direction,
+            sender,
+            name,
+            to,
+            "",
+            at,
+            group_id,
+            0,
+            0,
+            channel_id,
+            brand_id,
+            form_id=form_id,
+        )
         self.data.create_ticket(ticket, at)
         return json_response(item_body(ticket, self.data, history=False))
 
@@ -335,12 +374,38 @@ class OmnideskEmulator(Emulator):
         """A note (channel 0) or an outbound message written as the API user."""
         user, at = self.data.staff[API_USER_ID], now()
         if channel == NOTE_CHANNEL:
-            return Post(0, ticket.id, True, content, user.id, user.name, 0, "", user.email,
-                        user.name, "", "", at)
+            return Post(
+                0,
+                ticket.id,
+                True,
+                content,
+                user.id,
+                user.name,
+                0,
+                "",
+                user.email,
+                user.name,
+                "",
+                "",
+                at,
+            )
         customer = self.data.customers.get(ticket.customer_id)
         to_name = customer.name if customer and customer.email == to else ""
-        return Post(0, ticket.id, False, content, user.id, user.name, channel, "outbound",
-                    user.email, user.name, to, to_name, at)
+        return Post(
+            0,
+            ticket.id,
+            False,
+            content,
+            user.id,
+            user.name,
+            channel,
+            "outbound",
+            user.email,
+            user.name,
+            to,
+            to_name,
+            at,
+        )
 
 
 def _batch_actions(raw: object) -> list[tuple[str, str]]:
@@ -357,8 +422,9 @@ def _batch_actions(raw: object) -> list[tuple[str, str]]:
             raise ApiError("invalid", f"actions[{index}][actionType]")
         if not isinstance(value, str):
             raise ApiError("missing", f"actions[{index}][value]")
-        if kind == "assignedGroupID" and not (DIGITS.match(value) and
-                                              (int(value) == 0 or int(value) in GROUPS)):
+        if kind == "assignedGroupID" and not (
+            DIGITS.match(value) and (int(value) == 0 or int(value) in GROUPS)
+        ):
             raise ApiError("no_group")
         if value not in {"status": STATUSES, "priority": PRIORITIES}.get(kind, (value,)):
             raise ApiError("invalid", f"actions[{index}][value]")
@@ -395,7 +461,8 @@ def _addresses(f: Fields, channel: int, to: str) -> None:
 def _matches(t: Ticket, query: str) -> bool:
     # not documented: emulator choice (query matches id, title and the from/to addresses and names)
     return query == str(t.id) or any(
-        query in s.lower() for s in (t.title, t.sender, t.sender_name, t.to, t.to_name))
+        query in s.lower() for s in (t.title, t.sender, t.sender_name, t.to, t.to_name)
+    )
 
 
 async def _http_error(_: Request, exc: Exception) -> Response:

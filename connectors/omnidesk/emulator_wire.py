@@ -105,9 +105,14 @@ def ticket_json(t: Ticket, data: OmnideskData) -> str:
 
 def event_dict(e: Event) -> dict[str, Any]:
     return {
-        "type": "event", "id": e.id, "ticket_id": e.ticket_id, "item_type": e.item_type,
-        "item_type_id": e.item_type_id, "description": e.description,
-        "initiated_by": e.initiated_by, "created_at": fmt(e.created),
+        "type": "event",
+        "id": e.id,
+        "ticket_id": e.ticket_id,
+        "item_type": e.item_type,
+        "item_type_id": e.item_type_id,
+        "description": e.description,
+        "initiated_by": e.initiated_by,
+        "created_at": fmt(e.created),
     }
 
 
@@ -115,23 +120,41 @@ def post_dict(p: Post) -> dict[str, Any]:
     """A note, or (emulator choice, see the reference) a message with the same fields."""
     channel_name, channel_icon = ("note", "note") if p.is_note else CHANNELS[p.channel_id]
     return {
-        "type": "note" if p.is_note else "message", "id": str(p.id), "ticket_id": p.ticket_id,
-        "content": p.content, "user_id": p.user_id, "user_name": p.user_name,
-        "user_avatar": None, "status_new": p.status_new, "pinned": 0,
-        "channel_id": p.channel_id, "channel_name": channel_name, "channel_icon": channel_icon,
-        "direction": p.direction, "from": p.sender, "from_name": p.sender_name, "to": p.to,
-        "to_name": p.to_name, "image": None, "external_id": None, "meta_data": "[]",
-        "created_at": fmt(p.created), "in_queue": 0,
+        "type": "note" if p.is_note else "message",
+        "id": str(p.id),
+        "ticket_id": p.ticket_id,
+        "content": p.content,
+        "user_id": p.user_id,
+        "user_name": p.user_name,
+        "user_avatar": None,
+        "status_new": p.status_new,
+        "pinned": 0,
+        "channel_id": p.channel_id,
+        "channel_name": channel_name,
+        "channel_icon": channel_icon,
+        "direction": p.direction,
+        "from": p.sender,
+        "from_name": p.sender_name,
+        "to": p.to,
+        "to_name": p.to_name,
+        "image": None,
+        "external_id": None,
+        "meta_data": "[]",
+        "created_at": fmt(p.created),
+        "in_queue": 0,
     }
 
 
 def item_body(t: Ticket, data: OmnideskData, history: bool) -> str:
     """GET item: the ticket with its timeline; events only when history is asked for."""
     # not documented: emulator choice (oldest entry first; events only with getTicketHistory)
-    timeline = json.dumps([
-        post_dict(e) if isinstance(e, Post) else event_dict(e)
-        for e in t.timeline if history or isinstance(e, Post)
-    ])
+    timeline = json.dumps(
+        [
+            post_dict(e) if isinstance(e, Post) else event_dict(e)
+            for e in t.timeline
+            if history or isinstance(e, Post)
+        ]
+    )
     return f'{{"type": "item", "item": {ticket_json(t, data)[:-1]}, "timeline": {timeline}}}}}'
 
 
@@ -256,7 +279,8 @@ def id_list(f: Fields, name: str) -> list[str]:
     if value is None or value == [] or value == {}:
         raise ApiError("missing", f"{name}[]")
     items = list(value.values()) if isinstance(value, dict) else value
-    if not isinstance(items, list) or not all(isinstance(i, str) and DIGITS.match(i)
-                                              for i in items):
+    if not isinstance(items, list) or not all(
+        isinstance(i, str) and DIGITS.match(i) for i in items
+    ):
         raise ApiError("invalid", f"{name}[]")
     return items

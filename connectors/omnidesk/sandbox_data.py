@@ -20,8 +20,12 @@ PRIORITIES = ("low", "medium", "high", "urgent")
 FINISHED = frozenset({"solved", "closed"})
 NOTE_CHANNEL = 0  # not documented: emulator choice (message type=0 writes an internal note)
 # channel id -> (channel_name, channel_icon); the message ``type`` words map onto these ids.
-CHANNELS = {1: ("e-mail", "e-mail"), 2: ("contactform", "contactform"), 3: ("calllog", "phone"),
-            4: ("whatsapp", "whatsapp")}
+CHANNELS = {
+    1: ("e-mail", "e-mail"),
+    2: ("contactform", "contactform"),
+    3: ("calllog", "phone"),
+    4: ("whatsapp", "whatsapp"),
+}
 CHANNEL_WORDS = {"contactform": 2, "calllog": 3}
 GROUPS = {10001: "Service", 10002: "Sales", 10003: "Billing", 10004: "Technical support"}
 API_USER_ID = 1  # not documented: emulator choice (API writes are made as the account owner)
@@ -281,8 +285,12 @@ class OmnideskData:
 
     def unfinished(self) -> list[Ticket]:
         """Open tickets nobody has written a message on (empty tickets made by create calls)."""
-        return [t for t in self.tickets.values() if t.status not in FINISHED
-                and not any(isinstance(e, Post) and not e.is_note for e in t.timeline)]
+        return [
+            t
+            for t in self.tickets.values()
+            if t.status not in FINISHED
+            and not any(isinstance(e, Post) and not e.is_note for e in t.timeline)
+        ]
 
     # -- canonical view ------------------------------------------------------------------
     def ground_truth(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -298,8 +306,11 @@ class OmnideskData:
                     notes[_post_source_id(p)] = _note_truth(p)
                     if p.user_id:
                         s = self.staff[p.user_id]
-                        people[f"staff:{s.id}"] = {"kind": "staff", "name": s.name,
-                                                   "email": s.email}
+                        people[f"staff:{s.id}"] = {
+                            "kind": "staff",
+                            "name": s.name,
+                            "email": s.email,
+                        }
         return {"tickets": tickets, "notes": notes, "time_entries": {}, "people": people}
 
 
@@ -309,8 +320,12 @@ def _post_source_id(p: Post) -> str:
 
 def _note_truth(p: Post) -> dict[str, str]:
     kind, visibility = ("note", "private") if p.is_note else ("reply", "public")
-    return {"ticket_id": str(p.ticket_id), "kind": kind, "visibility": visibility,
-            "body": p.content}
+    return {
+        "ticket_id": str(p.ticket_id),
+        "kind": kind,
+        "visibility": visibility,
+        "body": p.content,
+    }
 
 
 def now() -> int:

@@ -20,11 +20,21 @@ from .sandbox_data import GROUPS, PRIORITIES, Brand, OmnideskData, Person, Post,
 START = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 END = int(datetime(2026, 10, 31, tzinfo=UTC).timestamp())
 SUBJECTS = (
-    "vraag van {first}", "Bestelling {num} niet ontvangen", "Retour aanvragen voor order {num}",
-    "Factuur {num} klopt niet", "Wachtwoord vergeten", "Levering vertraagd",
-    "Vraag over mijn abonnement", "Product kapot aangekomen", "Adreswijziging",
-    "Klacht over bezorging", "Terugbetaling order {num}", "Question about order {num}",
-    "Can't log in to my account", "Korting werkt niet", "Ruilen maat bestelling {num}",
+    "vraag van {first}",
+    "Bestelling {num} niet ontvangen",
+    "Retour aanvragen voor order {num}",
+    "Factuur {num} klopt niet",
+    "Wachtwoord vergeten",
+    "Levering vertraagd",
+    "Vraag over mijn abonnement",
+    "Product kapot aangekomen",
+    "Adreswijziging",
+    "Klacht over bezorging",
+    "Terugbetaling order {num}",
+    "Question about order {num}",
+    "Can't log in to my account",
+    "Korting werkt niet",
+    "Ruilen maat bestelling {num}",
 )
 OPENINGS = ("Hallo,", "Beste {name},", "Goedemiddag,", "Hi,", "Goedemorgen,")
 STAFF_OPENINGS = ("Beste {name},", "Hallo {first},", "Dag {name},")
@@ -90,22 +100,64 @@ class Writer:
     def note_text(self) -> str:
         return self.pick(self.pools.sentences)
 
-    def message(self, t: Ticket, staff: Person | None, at: int,
-                status_new: str | None = None) -> Post:
+    def message(
+        self, t: Ticket, staff: Person | None, at: int, status_new: str | None = None
+    ) -> Post:
         """A message on ``t`` by ``staff`` (or the ticket's customer when ``staff`` is None)."""
         customer = self.data.customers.get(t.customer_id)
         brand = self.data.brands[t.brand_id]
         if staff is None:
             assert customer is not None
-            return Post(0, t.id, False, self.customer_text(customer), 0, None, t.channel_id,
-                        "inbound", customer.email, customer.name, brand.address, "", at)
+            return Post(
+                0,
+                t.id,
+                False,
+                self.customer_text(customer),
+                0,
+                None,
+                t.channel_id,
+                "inbound",
+                customer.email,
+                customer.name,
+                brand.address,
+                "",
+                at,
+            )
         to, to_name = (customer.email, customer.name) if customer else ("", "")
-        return Post(0, t.id, False, self.staff_text(staff, customer), staff.id, staff.name,
-                    t.channel_id, "outbound", staff.email, staff.name, to, to_name, at, status_new)
+        return Post(
+            0,
+            t.id,
+            False,
+            self.staff_text(staff, customer),
+            staff.id,
+            staff.name,
+            t.channel_id,
+            "outbound",
+            staff.email,
+            staff.name,
+            to,
+            to_name,
+            at,
+            status_new,
+        )
 
     def note(self, t: Ticket, staff: Person, at: int, status_new: str | None = None) -> Post:
-        return Post(0, t.id, True, self.note_text(), staff.id, staff.name, 0, "", staff.email,
-                    staff.name, "", "", at, status_new)
+        return Post(
+            0,
+            t.id,
+            True,
+            self.note_text(),
+            staff.id,
+            staff.name,
+            0,
+            "",
+            staff.email,
+            staff.name,
+            "",
+            "",
+            at,
+            status_new,
+        )
 
     def staff_member(self) -> Person:
         return self.data.staff[2 + int(self.rng.random() * (len(self.data.staff) - 1))]
@@ -148,24 +200,46 @@ def _seed_ticket(w: Writer, customers: list[Person], created: int) -> None:
     channel = rng.choices((1, 2, 3, 4), cum_weights=(70, 85, 93, 100))[0]
     brand = data.brands[w.pick((1, 1, 2))]
     priority = rng.choices(PRIORITIES, cum_weights=(15, 75, 93, 100))[0]
-    t = Ticket(data.new_ticket_id(), w.subject(customer), "new", priority, "inbound",
-               customer.email, customer.name, brand.address, "", created, w.pick(GROUP_IDS), 0,
-               customer.id, channel, brand.id, form_id=3 if channel == 2 else None,
-               sla_policy_id=5)
+    t = Ticket(
+        data.new_ticket_id(),
+        w.subject(customer),
+        "new",
+        priority,
+        "inbound",
+        customer.email,
+        customer.name,
+        brand.address,
+        "",
+        created,
+        w.pick(GROUP_IDS),
+        0,
+        customer.id,
+        channel,
+        brand.id,
+        form_id=3 if channel == 2 else None,
+        sla_policy_id=5,
+    )
     first = None
     if rng.random() < 0.1:
         first = w.staff_member()
         t.direction, t.sender, t.sender_name = "outbound", brand.address, brand.name
         t.to, t.to_name = customer.email, customer.name
-    data.event(t, "assigned_group_id", t.group_id, f"Assigned to {GROUPS[t.group_id]}",
-               "trigger: Assign to service", created)
+    data.event(
+        t,
+        "assigned_group_id",
+        t.group_id,
+        f"Assigned to {GROUPS[t.group_id]}",
+        "trigger: Assign to service",
+        created,
+    )
     _seed_post(w, t, w.message(t, first, created))
     at = created
     if rng.random() < 0.8:
         staff = w.staff_member()
         at += 60 + int(rng.random() * 7200)
-        data.event(t, "assigned_user_id", staff.id, f"Assigned to {staff.name}",
-                   f"user: {staff.name}", at)
+        data.event(
+            t, "assigned_user_id", staff.id, f"Assigned to {staff.name}", f"user: {staff.name}", at
+        )
         t.user_id = staff.id
     for _ in range(rng.choices(range(6), cum_weights=(10, 35, 60, 80, 92, 100))[0]):
         at = min(at + 300 + int(rng.random() * 3 * 86400), END - 60)
@@ -223,8 +297,17 @@ class Mutator:
         self.data, self.writer, self.rng = data, Writer(data, pools, rng), rng
 
     def run(self, n: int) -> list[str]:
-        kinds = ("new", "customer", "reply", "note", "status", "priority", "assign", "title",
-                 "delete")
+        kinds = (
+            "new",
+            "customer",
+            "reply",
+            "note",
+            "status",
+            "priority",
+            "assign",
+            "title",
+            "delete",
+        )
         weights = (15, 20, 20, 12, 10, 8, 8, 4, 3)
         return [getattr(self, f"_{self.rng.choices(kinds, weights)[0]}")() for _ in range(n)]
 
@@ -237,14 +320,33 @@ class Mutator:
 
     def _new(self) -> str:
         w, data, at = self.writer, self.data, now()
-        customer = w.customer() if self.rng.random() < 0.4 else self.data.customers[
-            self.rng.randint(626001, 626000 + len(data.customers))]
+        customer = (
+            w.customer()
+            if self.rng.random() < 0.4
+            else self.data.customers[self.rng.randint(626001, 626000 + len(data.customers))]
+        )
         brand = data.brands[self.rng.choice((1, 2))]
-        t = Ticket(data.new_ticket_id(), w.subject(customer), "new", "medium", "inbound",
-                   customer.email, customer.name, brand.address, "", at, 10001, 0, 0, 1, brand.id)
+        t = Ticket(
+            data.new_ticket_id(),
+            w.subject(customer),
+            "new",
+            "medium",
+            "inbound",
+            customer.email,
+            customer.name,
+            brand.address,
+            "",
+            at,
+            10001,
+            0,
+            0,
+            1,
+            brand.id,
+        )
         data.create_ticket(t, at)
-        data.event(t, "assigned_group_id", 10001, "Assigned to Service",
-                   "trigger: Assign to service", at)
+        data.event(
+            t, "assigned_group_id", 10001, "Assigned to Service", "trigger: Assign to service", at
+        )
         post = data.add_post(t, w.message(t, None, at))
         return f"ticket {t.id}: new ticket from {customer.email} (message {post.id})"
 
@@ -278,8 +380,9 @@ class Mutator:
         t = self._pick()
         if t is None:
             return self._new()
-        status = self.rng.choice([s for s in ("open", "pending", "holding", "solved", "closed")
-                                  if s != t.status])
+        status = self.rng.choice(
+            [s for s in ("open", "pending", "holding", "solved", "closed") if s != t.status]
+        )
         self.data.set_status(t, status, f"user: {self.writer.staff_member().name}", now())
         return f"ticket {t.id}: status -> {status}"
 

@@ -166,7 +166,9 @@ class OmnideskReader:
         if top is None:
             return
         self.cursor.watermark = top
-        self.cursor.recheck_from = max(top, float(math.floor(started - self.options.seconds("clock_skew"))))
+        self.cursor.recheck_from = max(
+            top, float(math.floor(started - self.options.seconds("clock_skew")))
+        )
 
     def _requester_moved(self, batch: Batch) -> bool:
         """Whether a stored ticket changed customer (the old one may have no ticket left)."""

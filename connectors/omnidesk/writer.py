@@ -200,7 +200,9 @@ async def _reply_route(client: OmnideskClient, tid: str, p: dict[str, Any]) -> d
     return {"type": str(m.ident(channel) or NOTE_CHANNEL), "toAddress": str(to or "")}
 
 
-async def create_ticket(client: OmnideskClient, p: dict[str, Any], ctx: WriteContext | None = None) -> str:
+async def create_ticket(
+    client: OmnideskClient, p: dict[str, Any], ctx: WriteContext | None = None
+) -> str:
     """POST index (an empty ticket), then its status, priority and first note or reply.
 
     POST index takes no text but the title, so the marker travels in the first message; the
@@ -220,7 +222,9 @@ async def create_ticket(client: OmnideskClient, p: dict[str, Any], ctx: WriteCon
         check_note(note)
     if ctx.resume:
         tid = number(ctx.resume)
-        if note["body"] is not None and await _has_message(client, tid, ctx.marker or str(note["body"])):
+        if note["body"] is not None and await _has_message(
+            client, tid, ctx.marker or str(note["body"])
+        ):
             note["body"] = None
     else:
         created = await client.create_ticket(_create_fields(p, direction))

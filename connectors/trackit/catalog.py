@@ -40,7 +40,9 @@ def field_seq(name: str) -> int:
         return int(text)
     found = [seq for seq, f in fields.items() if f.name.casefold() == text.casefold()]
     if not found:
-        raise ValueError(f"no Track-It ticket field is named {name!r} (e.g. 'Custom Text 6' or its sequence '90')")
+        raise ValueError(
+            f"no Track-It ticket field is named {name!r} (e.g. 'Custom Text 6' or its sequence '90')"
+        )
     return found[0]
 
 

@@ -148,7 +148,9 @@ class TrackitClient:
             f"/tickets/{ticket_id}/Notes/0/0",
             "notes",
             str(ticket_id),
-            lambda body: checked([seq_values(n, "note") for n in _member(body, "TicketNotes")], "notes", ticket_id),
+            lambda body: checked(
+                [seq_values(n, "note") for n in _member(body, "TicketNotes")], "notes", ticket_id
+            ),
             params=NOTES_QUERY,
         )
 
@@ -158,7 +160,9 @@ class TrackitClient:
             "attachments",
             str(ticket_id),
             lambda body: checked(
-                [seq_values(a, "attachment") for a in _member(body, "TicketAttachments")], "attachments", ticket_id
+                [seq_values(a, "attachment") for a in _member(body, "TicketAttachments")],
+                "attachments",
+                ticket_id,
             ),
         )
 
@@ -211,5 +215,7 @@ def _write_answer(response: httpx.Response) -> Any:
         ) from None
     if response.status_code == 400:
         reason = body.get("Message") if isinstance(body, dict) else None
-        raise VendorRejected(f"refused: {reason or excerpt(response, 200)}", vendor=VENDOR, status=400)
+        raise VendorRejected(
+            f"refused: {reason or excerpt(response, 200)}", vendor=VENDOR, status=400
+        )
     return body

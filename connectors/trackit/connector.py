@@ -67,7 +67,9 @@ class TrackitOptions(ConnectorOptions):
         if value.strip():
             seq = catalog.field_seq(value)
             if not catalog.field_catalog().fields[seq].updatable:
-                raise ValueError(f"ticket field {value!r} is read-only: pick an updatable text field")
+                raise ValueError(
+                    f"ticket field {value!r} is read-only: pick an updatable text field"
+                )
             mapped = [name for name, s in catalog.field_map().write.items() if s == seq]
             if mapped:
                 raise ValueError(
@@ -152,10 +154,16 @@ class TrackitConnector(Connector):
         return check_batch(await read_tickets(self.client, ticket_ids), self.vendor)
 
     async def write(
-        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
+        self,
+        op: WriteOp,
+        ticket_id: str | None,
+        payload: dict[str, Any],
+        ctx: WriteContext | None = None,
     ) -> str | None:
         self.session.category = "write"
-        return await Writer(self.client, self.options).write(op, ticket_id, payload, ctx or WriteContext())
+        return await Writer(self.client, self.options).write(
+            op, ticket_id, payload, ctx or WriteContext()
+        )
 
     async def aclose(self) -> None:
         await self.session.aclose()

@@ -40,8 +40,10 @@ DENIED = {"Message": "Authorization has been denied for this request."}
 NOT_FOUND = {"Message": "Ticket not found."}  # also for unknown note ids
 ATTACHMENT_NOT_FOUND = {"Message": "Attachment not found."}
 MODULE_NOT_FOUND = {"Message": "Module not found."}
-BAD_LOGIN = {"error": "invalid_grant",
-             "error_description": "The user name or password is incorrect."}
+BAD_LOGIN = {
+    "error": "invalid_grant",
+    "error_description": "The user name or password is incorrect.",
+}
 BAD_REFRESH = {"error": "invalid_grant"}
 BAD_GRANT_TYPE = {"error": "unsupported_grant_type"}
 BAD_GROUPS_LOGIN = {"Message": "The user name or password is incorrect."}
@@ -53,14 +55,16 @@ REFRESH_TTL_S = 14 * 86400.0
 GROUP_LAST_MODIFIED = "2026-01-02T08:00:00.0000000Z"
 
 ROUTES: tuple[tuple[tuple[str, ...], str, str], ...] = (
-    (("token",), "POST", "token"), (("token",), "GET", "token"),
+    (("token",), "POST", "token"),
+    (("token",), "GET", "token"),
     (("groups",), "POST", "groups"),
     (("technicians", "logout"), "GET", "logout"),
     (("module", INT, "fields"), "GET", "fields"),
     (("tickets", "templates"), "GET", "templates"),
     (("tickets", "note", INT), "GET", "note"),
     (("tickets",), "POST", "create"),
-    (("tickets", INT), "GET", "get"), (("tickets", INT), "POST", "update"),
+    (("tickets", INT), "GET", "get"),
+    (("tickets", INT), "POST", "update"),
     (("tickets", INT, "addnote"), "POST", "add_note"),
     (("tickets", INT, "changestatus"), "POST", "change_status"),
     (("tickets", INT, "close"), "POST", "close"),
@@ -108,11 +112,17 @@ class Tokens:
         group_code = dict(F.GROUPS)[group]
         # not documented: emulator choice (key names of the user's name, group, phone, extension).
         return {
-            "access_token": access, "token_type": "bearer",
-            "expires_in": max(0, int(self.ttl_s) - 1), "refresh_token": refresh,
+            "access_token": access,
+            "token_type": "bearer",
+            "expires_in": max(0, int(self.ttl_s) - 1),
+            "refresh_token": refresh,
             "userName": f"{group_code}\\{tech.code}",
-            "First Name": tech.first, "Last Name": tech.last, "EMail Address": tech.email,
-            "Phone": tech.phone, "Extension": tech.ext or "", "Alternate Phone": "",
+            "First Name": tech.first,
+            "Last Name": tech.last,
+            "EMail Address": tech.email,
+            "Phone": tech.phone,
+            "Extension": tech.ext or "",
+            "Alternate Phone": "",
             "Group Name": group_code,
             ".issued": formatdate(now, usegmt=True),
             ".expires": formatdate(now + self.ttl_s, usegmt=True),
@@ -142,7 +152,7 @@ class TrackitApp:
         low = path.lower()
         if not low.startswith(BASE_PATH + "/"):
             return None, [], False
-        rest = path[len(BASE_PATH) + 1:]
+        rest = path[len(BASE_PATH) + 1 :]
         segs = (rest.removesuffix("/")).split("/")
         known = False
         for pattern, verb, name in ROUTES:
@@ -207,8 +217,17 @@ class TrackitApp:
         tech = next((t for t in self.store.techs.values() if t.code == body.get("UserName")), None)
         if tech is None or tech.password != body.get("password"):
             return _json(BAD_GROUPS_LOGIN, 400)
-        groups = [{"Sequence": seq, "LastModified": GROUP_LAST_MODIFIED, "LastUser": "dbo",
-                   "Code": code, "InActive": False} for seq, code in F.GROUPS if seq in tech.groups]
+        groups = [
+            {
+                "Sequence": seq,
+                "LastModified": GROUP_LAST_MODIFIED,
+                "LastUser": "dbo",
+                "Code": code,
+                "InActive": False,
+            }
+            for seq, code in F.GROUPS
+            if seq in tech.groups
+        ]
         return _json({"Groups": groups})
 
     async def _logout(self, request: Request, _: Session) -> Response:
@@ -219,8 +238,11 @@ class TrackitApp:
     # -- reads ------------------------------------------------------------------------------
     def _ticket_map(self, t: Ticket) -> dict[str, Any]:
         values, names = self.store.ticket_values(t), self.names.by_seq
-        return {str(seq): {"DisplayName": names[seq], "Value": values[seq]}
-                for seq in F.TICKET_SEQS if values.get(seq) is not None}
+        return {
+            str(seq): {"DisplayName": names[seq], "Value": values[seq]}
+            for seq in F.TICKET_SEQS
+            if values.get(seq) is not None
+        }
 
     def _note_map(self, note: Any, max_len: int = -1) -> dict[str, Any]:
         return _seq_map(self.store.note_values(note, max_len), F.NOTE_FIELDS)
@@ -238,8 +260,9 @@ class TrackitApp:
         note = self.store.notes.get(note_id)
         return _json({"Note": [self._note_map(note)]}) if note else _json(NOT_FOUND, 404)
 
-    async def _notes(self, request: Request, s: Session, tid: int, size: int, page: int
-                     ) -> Response:
+    async def _notes(
+        self, request: Request, s: Session, tid: int, size: int, page: int
+    ) -> Response:
         t = self._ticket(tid)
         query = {k.lower(): v for k, v in request.query_params.items()}
         max_len = _int_param(query.get("maxcontentlength", "-1"))
@@ -250,20 +273,26 @@ class TrackitApp:
         rows = [self._note_map(n, max_len) for n in _page(notes, size, page)]
         return _json({"Count": len(notes), "TicketNotes": rows})
 
-    async def _attachments(self, request: Request, s: Session, tid: int, size: int, page: int
-                           ) -> Response:
+    async def _attachments(
+        self, request: Request, s: Session, tid: int, size: int, page: int
+    ) -> Response:
         self._ticket(tid)
         atts = self.store.attachments.get(tid, [])
-        rows = [_seq_map({1: a.id, 6: a.size, 7: a.name, 14: a.url}, F.ATTACHMENT_FIELDS)
-                for a in _page(atts, size, page)]
+        rows = [
+            _seq_map({1: a.id, 6: a.size, 7: a.name, 14: a.url}, F.ATTACHMENT_FIELDS)
+            for a in _page(atts, size, page)
+        ]
         return _json({"Count": len(atts), "TicketAttachments": rows})
 
-    async def _assignments(self, request: Request, s: Session, tid: int, size: int, page: int
-                           ) -> Response:
+    async def _assignments(
+        self, request: Request, s: Session, tid: int, size: int, page: int
+    ) -> Response:
         self._ticket(tid)
         items = self.store.assignments.get(tid, [])
-        rows = [_seq_map(self.store.assignment_values(a), F.ASSIGNMENT_FIELDS)
-                for a in _page(items, size, page)]
+        rows = [
+            _seq_map(self.store.assignment_values(a), F.ASSIGNMENT_FIELDS)
+            for a in _page(items, size, page)
+        ]
         return _json({"Count": len(items), "Assignments": rows})
 
     async def _attachment(self, request: Request, s: Session, att_id: int) -> Response:
@@ -273,13 +302,21 @@ class TrackitApp:
         pattern = f"{att.name} #{att.id}\n".encode()
         data = (pattern * (att.size // len(pattern) + 1))[: att.size]
         media = mimetypes.guess_type(att.name)[0] or "application/octet-stream"
-        return Response(data, media_type=media,
-                        headers={"Content-Disposition": f'attachment; filename="{att.name}"'})
+        return Response(
+            data,
+            media_type=media,
+            headers={"Content-Disposition": f'attachment; filename="{att.name}"'},
+        )
 
     async def _templates(self, request: Request, s: Session) -> Response:
-        rows = [_seq_map({1: t.id, 3: t.name, 4: t.description, 6: t.data, 10: t.self_service},
-                         F.TEMPLATE_FIELDS)
-                for t in self.store.templates if t.active and s.group in t.groups]
+        rows = [
+            _seq_map(
+                {1: t.id, 3: t.name, 4: t.description, 6: t.data, 10: t.self_service},
+                F.TEMPLATE_FIELDS,
+            )
+            for t in self.store.templates
+            if t.active and s.group in t.groups
+        ]
         return _json({"TicketTemplates": rows})
 
     async def _fields(self, request: Request, s: Session, module: int) -> Response:
@@ -335,8 +372,9 @@ class TrackitApp:
         body = await _body(request)
         body = body if isinstance(body, dict) else {}
         status = self.store.status_named(body.get("StatusName"))
-        return self._status_write(t, s, status, parse_note(body.get("Note"), require_text=False),
-                                  ADDNOTE_NOTE_KEY)
+        return self._status_write(
+            t, s, status, parse_note(body.get("Note"), require_text=False), ADDNOTE_NOTE_KEY
+        )
 
     async def _close(self, request: Request, s: Session, tid: int) -> Response:
         t = self._ticket(tid)
@@ -344,8 +382,9 @@ class TrackitApp:
         note = parse_note(body.get("Note") if isinstance(body, dict) else None, require_text=False)
         return self._status_write(t, s, F.CLOSED_STATUS, note, CLOSE_NOTE_KEY)
 
-    def _status_write(self, t: Ticket, s: Session, status: int, spec: Any, note_key: str
-                      ) -> Response:
+    def _status_write(
+        self, t: Ticket, s: Session, status: int, spec: Any, note_key: str
+    ) -> Response:
         self.store.set_status(t, status, s.tech, self.store.now())
         out: dict[str, Any] = {SINGLE_ROOT: None}
         if spec is not None:
@@ -364,7 +403,7 @@ def _fit(pattern: tuple[str, ...], segs: list[str]) -> list[int] | None:
     if len(pattern) != len(segs):
         return None
     ints: list[int] = []
-    for want, got in zip(pattern, segs):
+    for want, got in zip(pattern, segs, strict=False):
         if want == INT:
             num = _int_param(got)
             if num is None:
@@ -384,12 +423,15 @@ def _page(items: list[Any], size: int, page: int) -> list[Any]:
     # not documented: emulator choice (pages are 1-based; zero or less in either segment = all).
     if size <= 0 or page <= 0:
         return items
-    return items[(page - 1) * size: page * size]
+    return items[(page - 1) * size : page * size]
 
 
 def _seq_map(values: dict[int, Any], names: dict[int, str]) -> dict[str, Any]:
-    return {str(seq): {"DisplayName": names[seq], "Value": value}
-            for seq, value in values.items() if value is not None}
+    return {
+        str(seq): {"DisplayName": names[seq], "Value": value}
+        for seq, value in values.items()
+        if value is not None
+    }
 
 
 async def _body(request: Request) -> Any:
@@ -411,8 +453,15 @@ class TrackitEmulator(Emulator):
 
     vendor = "trackit"
 
-    def __init__(self, *, seed: int = 7, tickets: int = 300, knobs: Knobs | None = None,
-                 token_ttl_s: float = 1800, display_names: dict[int, str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        seed: int = 7,
+        tickets: int = 300,
+        knobs: Knobs | None = None,
+        token_ttl_s: float = 1800,
+        display_names: dict[int, str] | None = None,
+    ) -> None:
         super().__init__(seed=seed, knobs=knobs)
         self.store = build_store(seed, tickets)
         self.names = DisplayNames(display_names)
@@ -445,11 +494,18 @@ class TrackitEmulator(Emulator):
         for everyone a live ticket or note references.
         """
         out: dict[str, dict[str, dict[str, Any]]] = {
-            "tickets": {}, "notes": {}, "time_entries": {}, "people": {}}
+            "tickets": {},
+            "notes": {},
+            "time_entries": {},
+            "people": {},
+        }
         techs, reqs = set(), set()
         for t in self.store.tickets.values():
-            out["tickets"][str(t.id)] = {"subject": t.summary, "status": STATUS[t.status][1],
-                                         "priority": PRIORITY[t.priority][1]}
+            out["tickets"][str(t.id)] = {
+                "subject": t.summary,
+                "status": STATUS[t.status][1],
+                "priority": PRIORITY[t.priority][1],
+            }
             techs.update((t.tech, t.opened_by, t.closed_by, t.responded_by))
             reqs.add(t.requestor)
             for n in t.notes:
@@ -461,20 +517,27 @@ class TrackitEmulator(Emulator):
             out["people"][f"technician:{tid}"] = {"kind": "staff", "name": tech.full, "email": None}
         for rid in reqs - {None}:
             req = self.store.requestors[rid]
-            out["people"][f"requestor:{rid}"] = {"kind": "requester", "name": req.full,
-                                                 "email": req.email}
+            out["people"][f"requestor:{rid}"] = {
+                "kind": "requester",
+                "name": req.full,
+                "email": req.email,
+            }
         return out
 
     @staticmethod
     def _truth_note(out: dict[str, dict[str, dict[str, Any]]], n: Any) -> None:
-        out["notes"][str(n.id)] = {"ticket_id": str(n.ticket_id),
-                                   "kind": "reply" if n.email else "note",
-                                   "visibility": "private" if n.private else "public",
-                                   "body": n.body}
+        out["notes"][str(n.id)] = {
+            "ticket_id": str(n.ticket_id),
+            "kind": "reply" if n.email else "note",
+            "visibility": "private" if n.private else "public",
+            "body": n.body,
+        }
         if n.duration:
-            out["time_entries"][str(n.id)] = {"ticket_id": str(n.ticket_id),
-                                              "seconds_worked": n.duration,
-                                              "seconds_billable": n.duration if n.track_time else 0}
+            out["time_entries"][str(n.id)] = {
+                "ticket_id": str(n.ticket_id),
+                "seconds_worked": n.duration,
+                "seconds_billable": n.duration if n.track_time else 0,
+            }
 
     def mutate(self, n: int = 10) -> list[str]:
         """New tickets, notes, e-mails, status changes, closes, reassignments, edits, deletes."""

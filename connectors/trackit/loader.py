@@ -67,7 +67,9 @@ class Loader:
             return Loaded(ticket_id)
         with reading("trackit", "tickets", str(ticket_id)):
             row = m.ticket_row(record)
-        if not self.force_children and self.hashes.get(row["source_id"]) == row_hash("tickets", row):
+        if not self.force_children and self.hashes.get(row["source_id"]) == row_hash(
+            "tickets", row
+        ):
             return Loaded(ticket_id, record, row)
         c = self.client
         notes, attachments, assignments = await gather(

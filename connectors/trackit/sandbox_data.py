@@ -163,9 +163,19 @@ class Store:
     def ticket_values(self, t: Ticket) -> dict[int, Any]:
         """Every field of a ticket by sequence number."""
         v: dict[int, Any] = {
-            1: t.id, 2: iso(t.modified), 3: t.last_user, 4: t.group, 12: iso(t.opened),
-            20: 1, 22: t.summary, 34: GROUP[t.group], 102: False, 109: False, 127: t.source,
-            136: False, 175: iso(t.latest_note) if t.latest_note else None,
+            1: t.id,
+            2: iso(t.modified),
+            3: t.last_user,
+            4: t.group,
+            12: iso(t.opened),
+            20: 1,
+            22: t.summary,
+            34: GROUP[t.group],
+            102: False,
+            109: False,
+            127: t.source,
+            136: False,
+            175: iso(t.latest_note) if t.latest_note else None,
         }
         self._requestor_values(t, v)
         self._tech_values(t, v)
@@ -178,19 +188,35 @@ class Store:
     def _requestor_values(self, t: Ticket, v: dict[int, Any]) -> None:
         r = self.requestors.get(t.requestor) if t.requestor else None
         if r is not None:
-            v.update({8: r.id, 19: r.phone, 36: r.code, 37: r.first, 38: r.last, 39: r.phone,
-                      40: r.ext, 43: r.title, 114: r.email, 149: r.full})
+            v.update(
+                {
+                    8: r.id,
+                    19: r.phone,
+                    36: r.code,
+                    37: r.first,
+                    38: r.last,
+                    39: r.phone,
+                    40: r.ext,
+                    43: r.title,
+                    114: r.email,
+                    149: r.full,
+                }
+            )
 
     def _tech_values(self, t: Ticket, v: dict[int, Any]) -> None:
-        roles = ((t.tech, (10, 67, 68, 69, 157), (70, 71)),
-                 (t.opened_by, (16, 66, 128, 129, 177), ()),
-                 (t.closed_by, (17, 48, 130, 131, None), ()),
-                 (t.responded_by, (150, 151, 152, 153, None), ()))
+        roles = (
+            (t.tech, (10, 67, 68, 69, 157), (70, 71)),
+            (t.opened_by, (16, 66, 128, 129, 177), ()),
+            (t.closed_by, (17, 48, 130, 131, None), ()),
+            (t.responded_by, (150, 151, 152, 153, None), ()),
+        )
         for tech_id, seqs, contact in roles:
             tech = self.techs.get(tech_id) if tech_id else None
             if tech is None:
                 continue
-            for seq, value in zip(seqs, (tech.id, tech.code, tech.first, tech.last, tech.full)):
+            for seq, value in zip(
+                seqs, (tech.id, tech.code, tech.first, tech.last, tech.full), strict=False
+            ):
                 if seq is not None:
                     v[seq] = value
             if contact:
@@ -202,21 +228,47 @@ class Store:
         tech = self.techs.get(n.tech) if n.tech else None
         req = self.requestors.get(n.requestor) if n.requestor else None
         return {
-            1: n.id, 2: iso(n.modified), 3: n.last_user, 4: n.group,
-            5: n.body[:max_len] if max_len > 0 else n.body, 6: n.ticket_id, 7: iso(n.date),
-            8: n.tech, 10: n.duration, 11: n.activity, 13: bool(n.body), 14: n.system,
-            15: act[1], 16: tech.full if tech else None, 17: False, 24: n.email,
-            25: n.email_mgmt, 26: n.note_type, 27: n.private, 28: n.requestor,
-            29: req.full if req else None, 30: act[2], 31: n.track_time,
+            1: n.id,
+            2: iso(n.modified),
+            3: n.last_user,
+            4: n.group,
+            5: n.body[:max_len] if max_len > 0 else n.body,
+            6: n.ticket_id,
+            7: iso(n.date),
+            8: n.tech,
+            10: n.duration,
+            11: n.activity,
+            13: bool(n.body),
+            14: n.system,
+            15: act[1],
+            16: tech.full if tech else None,
+            17: False,
+            24: n.email,
+            25: n.email_mgmt,
+            26: n.note_type,
+            27: n.private,
+            28: n.requestor,
+            29: req.full if req else None,
+            30: act[2],
+            31: n.track_time,
         }
 
     def assignment_values(self, a: Assignment) -> dict[int, Any]:
         """The fields of one assignment (child work item)."""
         tech = self.techs.get(a.tech) if a.tech else None
-        return {1: a.id, 2: iso(a.modified), 3: a.last_user, 4: a.group, 6: a.ticket_id,
-                8: a.summary, 10: a.tech, 12: iso(a.opened),
-                18: iso(a.closed) if a.closed else None, 67: tech.code if tech else None,
-                96: STATUS[a.status][1]}
+        return {
+            1: a.id,
+            2: iso(a.modified),
+            3: a.last_user,
+            4: a.group,
+            6: a.ticket_id,
+            8: a.summary,
+            10: a.tech,
+            12: iso(a.opened),
+            18: iso(a.closed) if a.closed else None,
+            67: tech.code if tech else None,
+            96: STATUS[a.status][1],
+        }
 
     # -- lookups ---------------------------------------------------------------------------
     def build_indexes(self) -> None:
@@ -228,29 +280,55 @@ class Store:
                 idx.setdefault(seq, {}).setdefault(key.strip().casefold(), rid)
 
         for r in self.requestors.values():
-            for seq, val in ((36, r.code), (37, r.first), (38, r.last), (39, r.phone), (40, r.ext),
-                             (43, r.title), (114, r.email), (149, r.full)):
+            for seq, val in (
+                (36, r.code),
+                (37, r.first),
+                (38, r.last),
+                (39, r.phone),
+                (40, r.ext),
+                (43, r.title),
+                (114, r.email),
+                (149, r.full),
+            ):
                 add(seq, val, r.id)
         for t in self.techs.values():
-            for seq, val in ((67, t.code), (68, t.first), (69, t.last), (70, t.phone),
-                             (71, t.ext), (157, t.full)):
+            for seq, val in (
+                (67, t.code),
+                (68, t.first),
+                (69, t.last),
+                (70, t.phone),
+                (71, t.ext),
+                (157, t.full),
+            ):
                 add(seq, val, t.id)
-        tables = ((34, GROUP.items()), (72, ((k, v[1]) for k, v in CATEGORY.items())),
-                  (49, ((k, v[1]) for k, v in LOCATION.items())), (65, DEPARTMENT.items()),
-                  (91, ((k, v[1]) for k, v in SLA.items())),
-                  (92, ((k, v[2]) for k, v in SLA.items())),
-                  (96, ((k, v[1]) for k, v in STATUS.items())),
-                  (97, ((k, v[2]) for k, v in STATUS.items())),
-                  (107, ((k, v[1]) for k, v in PRIORITY.items())))
+        tables = (
+            (34, GROUP.items()),
+            (72, ((k, v[1]) for k, v in CATEGORY.items())),
+            (49, ((k, v[1]) for k, v in LOCATION.items())),
+            (65, DEPARTMENT.items()),
+            (91, ((k, v[1]) for k, v in SLA.items())),
+            (92, ((k, v[2]) for k, v in SLA.items())),
+            (96, ((k, v[1]) for k, v in STATUS.items())),
+            (97, ((k, v[2]) for k, v in STATUS.items())),
+            (107, ((k, v[1]) for k, v in PRIORITY.items())),
+        )
         for seq, pairs in tables:
             for rid, val in pairs:
                 add(seq, val, rid)
         self._index = idx
 
     def _ids_of(self, module: str) -> dict[int, Any]:
-        return {"group": GROUP, "requestor": self.requestors, "tech": self.techs,
-                "category": CATEGORY, "location": LOCATION, "department": DEPARTMENT,
-                "sla": SLA, "status": STATUS, "priority": PRIORITY}[module]
+        return {
+            "group": GROUP,
+            "requestor": self.requestors,
+            "tech": self.techs,
+            "category": CATEGORY,
+            "location": LOCATION,
+            "department": DEPARTMENT,
+            "sla": SLA,
+            "status": STATUS,
+            "priority": PRIORITY,
+        }[module]
 
     def status_named(self, name: Any) -> int:
         """Sequence of a status name as ChangeStatus takes it."""
@@ -299,9 +377,17 @@ class Store:
     def create(self, changes: Changes, user: Technician, group: int) -> Ticket:
         """A new ticket at the next id, opened by ``user``, then the Properties applied."""
         now = self.now()
-        t = Ticket(id=self.next_ticket, group=group, status=F.OPEN_STATUS,
-                   priority=F.DEFAULT_PRIORITY, opened=now, modified=now, last_user=user.code,
-                   opened_by=user.id, opened_group=group)
+        t = Ticket(
+            id=self.next_ticket,
+            group=group,
+            status=F.OPEN_STATUS,
+            priority=F.DEFAULT_PRIORITY,
+            opened=now,
+            modified=now,
+            last_user=user.code,
+            opened_by=user.id,
+            opened_group=group,
+        )
         self.next_ticket += 1
         self.tickets[t.id] = t
         self.apply(t, changes, user, now)
@@ -309,8 +395,9 @@ class Store:
             t.due = now + PRIORITY[t.priority][2] * 3600
         return t
 
-    def apply(self, t: Ticket, changes: Changes, user: Technician,
-              now: float | None = None) -> None:
+    def apply(
+        self, t: Ticket, changes: Changes, user: Technician, now: float | None = None
+    ) -> None:
         """Apply resolved Properties; the ticket's Last Modified and Last User move."""
         now = self.now() if now is None else now
         for module, rid in changes.links.items():
@@ -344,17 +431,35 @@ class Store:
         t.status = status
         t.modified, t.last_user = now, user.code
 
-    def add_note(self, t: Ticket, spec: NoteSpec, user: Technician | None, group: int,
-                 now: float | None = None, **extra: Any) -> Note:
+    def add_note(
+        self,
+        t: Ticket,
+        spec: NoteSpec,
+        user: Technician | None,
+        group: int,
+        now: float | None = None,
+        **extra: Any,
+    ) -> Note:
         """A user note on ``t``; only the ticket's Latest Note Date moves."""
         # The docs' AddNote example returns the ticket with its earlier Last Modified.
         now = self.now() if now is None else now
         # not documented: emulator choice (a note written with a Duration has Track Time on).
-        note = Note(id=self.next_note, ticket_id=t.id, group=group, date=now, modified=now,
-                    last_user=user.code if user else "dbo", body=spec.text,
-                    note_type=spec.note_type, activity=spec.activity,
-                    tech=user.id if user else None, duration=spec.duration,
-                    private=spec.private, track_time=spec.duration > 0, **extra)
+        note = Note(
+            id=self.next_note,
+            ticket_id=t.id,
+            group=group,
+            date=now,
+            modified=now,
+            last_user=user.code if user else "dbo",
+            body=spec.text,
+            note_type=spec.note_type,
+            activity=spec.activity,
+            tech=user.id if user else None,
+            duration=spec.duration,
+            private=spec.private,
+            track_time=spec.duration > 0,
+            **extra,
+        )
         self.next_note += 1
         self.notes[note.id] = note
         t.notes.append(note)
@@ -373,10 +478,20 @@ class Store:
 
 def _lookup_values(t: Ticket, v: dict[int, Any]) -> None:
     st, pr = STATUS[t.status], PRIORITY[t.priority]
-    v.update({95: st[0], 96: st[1], 97: st[2], 106: pr[0], 107: pr[1], 142: pr[2],
-              103: iso(t.clock_stop) if t.clock_stop else None,
-              124: GROUP.get(t.opened_group or 0), 125: GROUP.get(t.closed_group or 0),
-              18: iso(t.closed_at) if t.closed_at else None})
+    v.update(
+        {
+            95: st[0],
+            96: st[1],
+            97: st[2],
+            106: pr[0],
+            107: pr[1],
+            142: pr[2],
+            103: iso(t.clock_stop) if t.clock_stop else None,
+            124: GROUP.get(t.opened_group or 0),
+            125: GROUP.get(t.closed_group or 0),
+            18: iso(t.closed_at) if t.closed_at else None,
+        }
+    )
     if t.category:
         v[11], v[72], v[164] = CATEGORY[t.category]
     if t.location:

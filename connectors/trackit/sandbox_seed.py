@@ -54,23 +54,45 @@ PROBLEMS = {
     "Phone": ("desk phone has no dial tone", "voicemail PIN reset", "move phone extension"),
 }
 TECH_NOTES = (
-    "Remoted in and cleared the print queue.", "Reinstalled the driver and tested.",
-    "Waiting for the user to confirm the fix.", "Ordered a replacement part.",
-    "Escalated to the network team for review.", "Checked event logs; disk errors found.",
-    "Reset the profile and rebuilt the cache.", "Applied the latest patches and rebooted.",
-    "Replaced the cable at the desk.", "Unable to reproduce; asked for a screenshot.",
-    "Updated the firmware to the current release.", "Verified permissions on the share.",
+    "Remoted in and cleared the print queue.",
+    "Reinstalled the driver and tested.",
+    "Waiting for the user to confirm the fix.",
+    "Ordered a replacement part.",
+    "Escalated to the network team for review.",
+    "Checked event logs; disk errors found.",
+    "Reset the profile and rebuilt the cache.",
+    "Applied the latest patches and rebooted.",
+    "Replaced the cable at the desk.",
+    "Unable to reproduce; asked for a screenshot.",
+    "Updated the firmware to the current release.",
+    "Verified permissions on the share.",
 )
-EMAILS_OUT = ("Could you restart your computer and let us know if the issue persists?",
-              "We have applied a fix; please confirm it works for you.",
-              "A technician will visit your desk this afternoon.")
-EMAILS_IN = ("Thanks, it works now.", "Still broken after the restart, see attached.",
-             "I am out of office until Monday, please call my mobile.", "Any update on this?")
-RESOLUTIONS = ("Issue resolved and confirmed with the user.", "Replaced hardware; working now.",
-               "Configuration corrected; closing.", "No response from user; closing ticket.")
+EMAILS_OUT = (
+    "Could you restart your computer and let us know if the issue persists?",
+    "We have applied a fix; please confirm it works for you.",
+    "A technician will visit your desk this afternoon.",
+)
+EMAILS_IN = (
+    "Thanks, it works now.",
+    "Still broken after the restart, see attached.",
+    "I am out of office until Monday, please call my mobile.",
+    "Any update on this?",
+)
+RESOLUTIONS = (
+    "Issue resolved and confirmed with the user.",
+    "Replaced hardware; working now.",
+    "Configuration corrected; closing.",
+    "No response from user; closing ticket.",
+)
 FILES = ("screenshot.png", "error_log.txt", "photo.jpg", "quote.pdf", "config.xml", "report.xlsx")
-WORK = ("Replace toner cartridge", "Image new laptop", "Create AD account", "Run network cable",
-        "Order replacement monitor", "Configure mailbox")
+WORK = (
+    "Replace toner cartridge",
+    "Image new laptop",
+    "Create AD account",
+    "Run network cable",
+    "Order replacement monitor",
+    "Configure mailbox",
+)
 
 
 class Builder:
@@ -112,8 +134,9 @@ class Builder:
             groups = (2, 3) if i == 1 else tuple(sorted({group, 2} if i % 3 == 0 else {group}))
             password = f"Tk-{self.rng.getrandbits(32):08x}"
             email = f"{code.lower()}@helpdesk.example.com"
-            self.store.techs[i] = Technician(i, code, first, last, email, self._phone(),
-                                             self._ext(), groups, password)
+            self.store.techs[i] = Technician(
+                i, code, first, last, email, self._phone(), self._ext(), groups, password
+            )
 
     def _requestors(self, n: int) -> None:
         codes: set[str] = set()
@@ -126,23 +149,45 @@ class Builder:
             first, last = rng.choice(firsts), rng.choice(lasts)
             code = _unique((first[0] + last).lower().replace("'", ""), codes)
             self.store.requestors[i] = Requestor(
-                i, code, first, last, f"{code}@{domain}", self._phone(), self._ext(),
-                rng.choice(titles), rng.randint(1, len(F.DEPARTMENTS)),
-                rng.randint(1, len(F.LOCATIONS)))
+                i,
+                code,
+                first,
+                last,
+                f"{code}@{domain}",
+                self._phone(),
+                self._ext(),
+                rng.choice(titles),
+                rng.randint(1, len(F.DEPARTMENTS)),
+                rng.randint(1, len(F.LOCATIONS)),
+            )
 
     def _templates(self) -> None:
-        rows = ((3, "New Hire", "New Hire Creation", "Open", "3 - Medium", True, (2, 3)),
-                (4, "Password Reset", "Self service reset", "Open", "2 - High", True, (2,)),
-                (5, "Network Outage", "Site outage", "Escalated", "1 - Critical", False, (4,)),
-                (6, "Printer Setup", "Retired template", "Open", "4 - Low", False, (2, 3)))
+        rows = (
+            (3, "New Hire", "New Hire Creation", "Open", "3 - Medium", True, (2, 3)),
+            (4, "Password Reset", "Self service reset", "Open", "2 - High", True, (2,)),
+            (5, "Network Outage", "Site outage", "Escalated", "1 - Critical", False, (4,)),
+            (6, "Printer Setup", "Retired template", "Open", "4 - Low", False, (2, 3)),
+        )
         for seq, name, desc, status, prio, active, groups in rows:
-            self.store.templates.append(Template(seq, name, desc, _template_xml(status, prio),
-                                                 name == "Password Reset", active, groups))
+            self.store.templates.append(
+                Template(
+                    seq,
+                    name,
+                    desc,
+                    _template_xml(status, prio),
+                    name == "Password Reset",
+                    active,
+                    groups,
+                )
+            )
 
     def _tickets(self) -> None:
         span, made, tid, rnd = SEED_END - SEED_START - 86400 * 12, 0, 0, self.rng.random
-        self._summaries = {(cat, loc[0]): [_summary(text, loc[1]) for text in PROBLEMS[name]]
-                           for cat, name, _ in F.CATEGORIES for loc in F.LOCATIONS}
+        self._summaries = {
+            (cat, loc[0]): [_summary(text, loc[1]) for text in PROBLEMS[name]]
+            for cat, name, _ in F.CATEGORIES
+            for loc in F.LOCATIONS
+        }
         while made < self.count:
             tid += 1
             if tid > 1 and rnd() < 0.02:
@@ -162,12 +207,26 @@ class Builder:
         staff = self._staff[group]
         is_open = rnd() < 0.12 + 0.36 * age
         summaries = self._summaries[cat[0], req.location]
-        t = Ticket(tid, group, 1, PRIORITY_MIX[int(rnd() * 100)], opened, opened, "dbo",
-                   summaries[int(rnd() * len(summaries))], req.id, None, cat[0], req.location,
-                   req.department, SLA_MIX[int(rnd() * 20)],
-                   F.TICKET_SOURCES[int(rnd() * len(F.TICKET_SOURCES))],
-                   opened_by=staff[int(rnd() * len(staff))], opened_group=group,
-                   rate=RATES[int(rnd() * 4)])
+        t = Ticket(
+            tid,
+            group,
+            1,
+            PRIORITY_MIX[int(rnd() * 100)],
+            opened,
+            opened,
+            "dbo",
+            summaries[int(rnd() * len(summaries))],
+            req.id,
+            None,
+            cat[0],
+            req.location,
+            req.department,
+            SLA_MIX[int(rnd() * 20)],
+            F.TICKET_SOURCES[int(rnd() * len(F.TICKET_SOURCES))],
+            opened_by=staff[int(rnd() * len(staff))],
+            opened_group=group,
+            rate=RATES[int(rnd() * 4)],
+        )
         t.tech = staff[int(rnd() * len(staff))] if not is_open or rnd() < 0.85 else None
         t.due = opened + DUE_S[t.priority]
         if rnd() < 0.2:
@@ -202,8 +261,16 @@ class Builder:
         for _ in range(NOTES_MIX[int(rnd() * 20)]):
             when, pick = t.opened + rnd() * (end - t.opened), rnd()
             if pick < 0.6:
-                plan.append((when, TECH_NOTES[int(rnd() * len(TECH_NOTES))], "Technician Note",
-                             1 + int(rnd() * 7), tech, "work"))
+                plan.append(
+                    (
+                        when,
+                        TECH_NOTES[int(rnd() * len(TECH_NOTES))],
+                        "Technician Note",
+                        1 + int(rnd() * 7),
+                        tech,
+                        "work",
+                    )
+                )
             elif pick < 0.8:
                 body = f"Hi {req.first},\n\n{EMAILS_OUT[int(rnd() * len(EMAILS_OUT))]}"
                 plan.append((when, body, "Technician Note", 4, tech, "out"))
@@ -211,22 +278,48 @@ class Builder:
                 body = EMAILS_IN[int(rnd() * len(EMAILS_IN))]
                 plan.append((when, body, "Technician Note", 2, None, "in"))
         if t.status == 4 and rnd() < 0.7:
-            plan.append((t.modified, "Status changed from Open to Escalated.", "Technician Note", 1,
-                         t.tech, "system"))
+            plan.append(
+                (
+                    t.modified,
+                    "Status changed from Open to Escalated.",
+                    "Technician Note",
+                    1,
+                    t.tech,
+                    "system",
+                )
+            )
         if t.closed_at:
             body = RESOLUTIONS[int(rnd() * len(RESOLUTIONS))]
-            plan.append((t.closed_at, body, "Ticket Resolution",
-                         3, t.closed_by, "work"))
+            plan.append((t.closed_at, body, "Ticket Resolution", 3, t.closed_by, "work"))
         plan.sort(key=_first)
         for row in plan:
             self._note(t, req, *row)
         t.latest_note = plan[-1][0]
 
-    def _note(self, t: Ticket, req: Requestor, when: float, body: str, kind: str, act: int,
-              tech: int | None, role: str) -> None:
+    def _note(
+        self,
+        t: Ticket,
+        req: Requestor,
+        when: float,
+        body: str,
+        kind: str,
+        act: int,
+        tech: int | None,
+        role: str,
+    ) -> None:
         rnd, st = self.rng.random, self.store
-        note = Note(len(st.notes) + 1, t.id, t.group, when, when,
-                    st.techs[tech].code if tech else "dbo", body, kind, act, tech)
+        note = Note(
+            len(st.notes) + 1,
+            t.id,
+            t.group,
+            when,
+            when,
+            st.techs[tech].code if tech else "dbo",
+            body,
+            kind,
+            act,
+            tech,
+        )
         if role == "in":
             note.requestor, note.email_mgmt, note.email = req.id, self._mail_seq, req.email
             self._mail_seq += 1
@@ -255,9 +348,20 @@ class Builder:
             for _ in range(rng.randint(1, 2)):
                 aid = self._assignment_seq = self._assignment_seq + 1
                 closed = t.closed_at
-                st.assignments.setdefault(t.id, []).append(Assignment(
-                    aid, t.id, t.group, rng.choice(WORK), 2 if closed else 1, t.opened + 60,
-                    closed or t.opened + 60, t.last_user, t.tech, closed))
+                st.assignments.setdefault(t.id, []).append(
+                    Assignment(
+                        aid,
+                        t.id,
+                        t.group,
+                        rng.choice(WORK),
+                        2 if closed else 1,
+                        t.opened + 60,
+                        closed or t.opened + 60,
+                        t.last_user,
+                        t.tech,
+                        closed,
+                    )
+                )
 
 
 def _pick(rng: random.Random, seq: Sequence[T]) -> T:
@@ -288,7 +392,9 @@ def _template_xml(status: str, priority: str) -> str:
         f"\r\n <RowData>\r\n <sequence>{seq}</sequence>\r\n <datatype>nvarchar</datatype>\r\n"
         f" <fkcolumn>{fk}</fkcolumn>\r\n <fkvalue>{fv}</fkvalue>\r\n"
         f" <fieldname>{name}</fieldname>\r\n"
-        f" <value>{value}</value>\r\n </RowData>" for seq, fk, fv, name, value in rows)
+        f" <value>{value}</value>\r\n </RowData>"
+        for seq, fk, fv, name, value in rows
+    )
     return f"<TemplateData>{body}\r\n</TemplateData>"
 
 
@@ -305,16 +411,25 @@ def build_store(seed: int, tickets: int) -> Store:
 class Activity:
     """Changes technicians and requestors make, through the same write paths as the API."""
 
-    KINDS = (("new_ticket", 14), ("tech_note", 22), ("requestor_email", 9), ("tech_email", 9),
-             ("status", 12), ("close", 12), ("reassign", 8), ("edit", 9), ("reopen", 3),
-             ("delete", 2))
+    KINDS = (
+        ("new_ticket", 14),
+        ("tech_note", 22),
+        ("requestor_email", 9),
+        ("tech_email", 9),
+        ("status", 12),
+        ("close", 12),
+        ("reassign", 8),
+        ("edit", 9),
+        ("reopen", 3),
+        ("delete", 2),
+    )
 
     def __init__(self, store: Store, rng: random.Random) -> None:
         self.store, self.rng = store, rng
 
     def run(self, n: int) -> list[str]:
         """Make ``n`` changes; one human-readable line each."""
-        names, weights = zip(*self.KINDS)
+        names, weights = zip(*self.KINDS, strict=False)
         return [getattr(self, "_" + self.rng.choices(names, weights)[0])() for _ in range(n)]
 
     def _pick_ticket(self, closed: bool | None) -> Ticket | None:
@@ -344,8 +459,12 @@ class Activity:
         cat = _pick(rng, F.CATEGORIES)
         summary = _summary(_pick(rng, PROBLEMS[cat[1]]), F.LOCATIONS[req.location - 1][1])
         links: dict[str, int | None] = {
-            "requestor": req.id, "category": cat[0], "location": req.location,
-            "department": req.department, "priority": _pick(rng, PRIORITY_MIX)}
+            "requestor": req.id,
+            "category": cat[0],
+            "location": req.location,
+            "department": req.department,
+            "priority": _pick(rng, PRIORITY_MIX),
+        }
         if rng.random() < 0.6:
             links["tech"] = user.id
         own = {22: summary, 127: _pick(rng, F.TICKET_SOURCES)}
@@ -371,8 +490,9 @@ class Activity:
             return self._new_ticket()
         st, req = self.store, self.store.requestors[t.requestor]
         spec = NoteSpec(_pick(self.rng, EMAILS_IN), "Technician Note", 2)
-        note = st.add_note(t, spec, None, t.group, requestor=req.id, email=req.email,
-                           email_mgmt=st.next_mail)
+        note = st.add_note(
+            t, spec, None, t.group, requestor=req.id, email=req.email, email_mgmt=st.next_mail
+        )
         st.next_mail += 1
         return f"ticket {t.id}: e-mail {note.id} from requestor {req.code}"
 

@@ -109,8 +109,8 @@ class TrackitReader:
     async def _reconcile(self) -> AsyncIterator[Batch]:
         now = time.time()
         progress = self.state["closed_pass"]
-        resumed = (
-            bool(progress) and now - progress["started"] < self.options.seconds("closed_reconcile_every")
+        resumed = bool(progress) and now - progress["started"] < self.options.seconds(
+            "closed_reconcile_every"
         )
         if not resumed:
             progress = {"started": now, "after": 0}
@@ -134,7 +134,9 @@ class TrackitReader:
         if self.ctx.full_refresh or self.state["closed_pass"]:
             return True
         last = self.state["closed_reconciled_at"]
-        return last is None or time.time() - float(last) >= self.options.seconds("closed_reconcile_every")
+        return last is None or time.time() - float(last) >= self.options.seconds(
+            "closed_reconcile_every"
+        )
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:

@@ -48,12 +48,32 @@ NOTE_KEYS = {
     "kind",
     "author_id",
 }
-TIME_KEYS = {"seconds_worked", "seconds_billable", "note", "visibility", "note_type", "activity_code",
-             "worker_id", "created_by_id"}  # fmt: skip
+TIME_KEYS = {
+    "seconds_worked",
+    "seconds_billable",
+    "note",
+    "visibility",
+    "note_type",
+    "activity_code",
+    "worker_id",
+    "created_by_id",
+}
 # Canonical fields the server sets itself (the note's date and author, the requestor's details
 # on create): accepted and left out, so a whole canonical row can be written.
-SERVER_SET = {"source_id", "ticket_id", "raw", "created_at", "author_name", "author_kind", "is_html",
-              "work_time", "bill_time", "worker_name", "requester_name", "requester_email"}  # fmt: skip
+SERVER_SET = {
+    "source_id",
+    "ticket_id",
+    "raw",
+    "created_at",
+    "author_name",
+    "author_kind",
+    "is_html",
+    "work_time",
+    "bill_time",
+    "worker_name",
+    "requester_name",
+    "requester_email",
+}
 ALIASES = {"status_category": "status", "priority_level": "priority"}
 
 
@@ -134,7 +154,9 @@ class Writer:
         return new_id
 
     async def _has_note(self, ticket_id: int, needle: str) -> bool:
-        return any(needle in str(note.get(N_NOTE) or "") for note in await self.client.notes(ticket_id))
+        return any(
+            needle in str(note.get(N_NOTE) or "") for note in await self.client.notes(ticket_id)
+        )
 
     async def _note(self, path: str, body: Any, tid: str, *, keep_ticket: bool = False) -> str:
         _, note = await self.client.write_ticket(path, body, tid)
@@ -143,11 +165,20 @@ class Writer:
         if keep_ticket:
             return tid
         # the request was accepted: the note may exist, so the write stays pending (not refused)
-        raise PayloadError("AddNote answered without the note it wrote", vendor=VENDOR, resource="notes", record_id=tid)
+        raise PayloadError(
+            "AddNote answered without the note it wrote",
+            vendor=VENDOR,
+            resource="notes",
+            record_id=tid,
+        )
 
     # -- ticket fields ---------------------------------------------------------------------------
     async def _properties(
-        self, path: str, fields: dict[str, Any], tid: str | None, by_seq: dict[int, Any] | None = None
+        self,
+        path: str,
+        fields: dict[str, Any],
+        tid: str | None,
+        by_seq: dict[int, Any] | None = None,
     ) -> Record:
         """POST ``{"Properties": {display name: value}}``; once more with fresh names if refused.
 
@@ -213,8 +244,12 @@ class Writer:
             raise UnmappedValueError("trackit Note Type", note_type, note_types())
         if visibility not in ("public", "private"):
             raise UnmappedValueError("visibility", visibility, ("public", "private"))
-        dto: dict[str, Any] = {"Note Type": note_type, "Activity Code": activity, "Note": text,
-                               "Private": visibility == "private"}  # fmt: skip
+        dto: dict[str, Any] = {
+            "Note Type": note_type,
+            "Activity Code": activity,
+            "Note": text,
+            "Private": visibility == "private",
+        }
         if seconds:
             dto["Duration"] = f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
         return dto

@@ -15,7 +15,7 @@ from deskbridge.sdk import SCRUBBER, AuthError, RetriableError, excerpt
 
 def md5_hex(password: str) -> str:
     """The legacy admin login sends the MD5 hex of the password, not the password."""
-    return hashlib.md5(password.encode()).hexdigest()  # noqa: S324 - the vendor's protocol
+    return hashlib.md5(password.encode()).hexdigest()
 
 
 class WhmcsAuth(httpx.Auth):
@@ -54,10 +54,14 @@ class KeliwebAuth(httpx.Auth):
         self._refresh: str | None = None
         self._lock: asyncio.Lock | None = None
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError("KeliwebAuth works with httpx.AsyncClient only")
 
-    async def async_auth_flow(self, request: httpx.Request) -> AsyncGenerator[httpx.Request, httpx.Response]:
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         self._lock = self._lock or asyncio.Lock()
         async with self._lock:
             if self._access is None:
@@ -82,7 +86,11 @@ class KeliwebAuth(httpx.Auth):
     def _grant(self, *, refresh: bool) -> httpx.Request:
         self._on_token()
         if refresh:
-            form = {"grant_type": "refresh_token", **self._client, "refresh_token": self._refresh or ""}
+            form = {
+                "grant_type": "refresh_token",
+                **self._client,
+                "refresh_token": self._refresh or "",
+            }
         else:
             form = {"grant_type": "password", **self._client, **self._login}
         headers = {"x-requested-with": "XMLHttpRequest", "accept": "application/json"}
@@ -97,7 +105,9 @@ class KeliwebAuth(httpx.Auth):
         body = body if isinstance(body, dict) else {}
         token, status = body.get("access_token"), response.status_code
         where = {"vendor": "whmcs", "resource": "oauth/token", "status": status}
-        if status == 200 and not token:  # e.g. a proxy's page; the body is not echoed, it may hold a token
+        if (
+            status == 200 and not token
+        ):  # e.g. a proxy's page; the body is not echoed, it may hold a token
             raise RetriableError("the token answer carried no access_token", **where)
         if status == 429 or status >= 500:
             raise RetriableError(f"the token endpoint answered {status}", **where)

@@ -42,7 +42,9 @@ def parse_body(response: httpx.Response, resource: str, record_id: str | None = 
         body = json.loads(response.content)
     except ValueError as exc:
         raise PayloadError(
-            f"malformed JSON ({exc}); body starts {excerpt(response, 80)!r}", status=response.status_code, **where
+            f"malformed JSON ({exc}); body starts {excerpt(response, 80)!r}",
+            status=response.status_code,
+            **where,
         ) from None
     if not isinstance(body, dict):
         raise PayloadError(f"expected a JSON object, got {type(body).__name__}", **where)
@@ -87,7 +89,9 @@ def _refusal(response: httpx.Response, where: dict[str, Any]) -> AuthError | Per
     if any(word in message.lower() for word in ("authentication", "credentials", "administrator")):
         hint = "authentication refused: check identifier/secret, or the admin username/password"
         return AuthError(f"{message} ({hint})", status=403, **where)
-    return PermissionDenied(f"{message} (allow this IP in WHMCS or set an accesskey)", status=403, **where)
+    return PermissionDenied(
+        f"{message} (allow this IP in WHMCS or set an accesskey)", status=403, **where
+    )
 
 
 @dataclass(frozen=True)
@@ -121,22 +125,35 @@ class WhmcsClient:
             resource=action,
             record_id=record_id,
             allow=(403,),
-            idempotent=action.lower().startswith("get"),  # every action is a POST; reads are safe to resend
+            idempotent=action.lower().startswith(
+                "get"
+            ),  # every action is a POST; reads are safe to resend
         )
 
     async def tickets(self, start: int, num: int, status: str | None = None) -> Page:
         body = await self.call(
-            "GetTickets", limitstart=start, limitnum=num, status=status, ignore_dept_assignments="true"
+            "GetTickets",
+            limitstart=start,
+            limitnum=num,
+            status=status,
+            ignore_dept_assignments="true",
         )
         found = items(body.get("tickets"), "ticket")
         check_ids(found, "id", vendor="whmcs", resource=f"GetTickets from {start}")
         returned = as_int(body.get("numreturned", len(found)))
-        return Page(found, as_int(body.get("totalresults")), as_int(body.get("startnumber", start)), returned)
+        return Page(
+            found,
+            as_int(body.get("totalresults")),
+            as_int(body.get("startnumber", start)),
+            returned,
+        )
 
     async def ticket(self, ticket_id: str) -> Record | None:
         """One ticket with its replies and notes, or ``None`` when WHMCS no longer has it."""
         try:
-            return checked_ticket(await self.call("GetTicket", ticket_id, ticketid=ticket_id), "GetTicket", ticket_id)
+            return checked_ticket(
+                await self.call("GetTicket", ticket_id, ticketid=ticket_id), "GetTicket", ticket_id
+            )
         except NotFound as exc:
             if TICKET_GONE in str(exc).lower():
                 return None
@@ -177,7 +194,11 @@ class KeliwebClient:
     async def ticket(self, ticket_id: str) -> Record | None:
         """One of the reseller's tickets, or ``None`` when it is gone or not the reseller's."""
         try:
-            return checked_ticket(await self.call("get-ticket", ticket_id, ticketid=ticket_id), "get-ticket", ticket_id)
+            return checked_ticket(
+                await self.call("get-ticket", ticket_id, ticketid=ticket_id),
+                "get-ticket",
+                ticket_id,
+            )
         except NotFound as exc:
             if TICKET_GONE in str(exc).lower():
                 return None
@@ -188,7 +209,13 @@ def checked_ticket(body: Record, action: str, ticket_id: str) -> Record:
     """A ticket whose own id, reply ids and note ids are all present, well-formed and unique."""
     where = f"{action} ticket {ticket_id}"
     check_ids([body], lambda t: t.get("ticketid", t.get("id")), vendor="whmcs", resource=where)
-    check_ids(items(body.get("replies"), "reply"), "replyid", vendor="whmcs", resource=f"{where} replies", zero=True)
+    check_ids(
+        items(body.get("replies"), "reply"),
+        "replyid",
+        vendor="whmcs",
+        resource=f"{where} replies",
+        zero=True,
+    )
     check_ids(items(body.get("notes"), "note"), _note_id, vendor="whmcs", resource=f"{where} notes")
     return body
 

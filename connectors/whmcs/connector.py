@@ -35,25 +35,43 @@ from .writer import KeliwebWriter, WhmcsWriter
 NEEDS = {
     "credential": ("identifier", "secret"),
     "password": ("admin_username", "admin_password"),
-    "keliweb": ("keliweb_username", "keliweb_password", "keliweb_client_id", "keliweb_client_secret"),
+    "keliweb": (
+        "keliweb_username",
+        "keliweb_password",
+        "keliweb_client_id",
+        "keliweb_client_secret",
+    ),
 }
 
 
 class WhmcsOptions(ConnectorOptions):
     """``[connections.<name>.options]`` of a WHMCS connection; see the connector's README."""
 
-    flavor: Literal["whmcs", "keliweb"] = Field("whmcs", description="A WHMCS install, or Keliweb's API v2.")
+    flavor: Literal["whmcs", "keliweb"] = Field(
+        "whmcs", description="A WHMCS install, or Keliweb's API v2."
+    )
     auth: Literal["credential", "password"] = Field(
-        "credential", description="WHMCS login: API credential (identifier/secret) or admin password."
+        "credential",
+        description="WHMCS login: API credential (identifier/secret) or admin password.",
     )
     api_path: str = Field(API_PATH, description="Path of the External API below base_url.")
     page_size: int = Field(100, ge=10, le=1000, description="Tickets per GetTickets request.")
-    lookback: Duration = Field("5m", description="Overlap below the lastreply watermark, for clock skew and ties.")
-    recent_tickets: int = Field(250, ge=0, description="Most recently replied tickets re-read by the reconcile.")
-    reconcile_every: Duration = Field("0s", description="How often active and recent tickets are re-read (0s: every run).")
-    deep_reconcile_every: Duration = Field("24h", description="How often the whole ticket list is compared.")
+    lookback: Duration = Field(
+        "5m", description="Overlap below the lastreply watermark, for clock skew and ties."
+    )
+    recent_tickets: int = Field(
+        250, ge=0, description="Most recently replied tickets re-read by the reconcile."
+    )
+    reconcile_every: Duration = Field(
+        "0s", description="How often active and recent tickets are re-read (0s: every run)."
+    )
+    deep_reconcile_every: Duration = Field(
+        "24h", description="How often the whole ticket list is compared."
+    )
     timezone: str = Field("UTC", description="Time zone of the WHMCS server's naive datetimes.")
-    ticket_ids: list[int] = Field(default_factory=list, description="Keliweb: ticket ids to follow.")
+    ticket_ids: list[int] = Field(
+        default_factory=list, description="Keliweb: ticket ids to follow."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -61,7 +79,9 @@ class WhmcsOptions(ConnectorOptions):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like 'Europe/Rome'") from None
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like 'Europe/Rome'"
+            ) from None
         return value
 
     @cached_property
@@ -75,10 +95,22 @@ class WhmcsConnector(Connector):
     vendor = "whmcs"
     Options = WhmcsOptions
     streams: ClassVar[tuple[StreamSpec, ...]] = (
-        StreamSpec("tickets", "tickets", CursorKind.TIMESTAMP, "GetTickets by lastreply DESC (Keliweb: known ids)"),
-        StreamSpec("replies", "notes", CursorKind.WITH_PARENT, "opening message and replies, from GetTicket"),
+        StreamSpec(
+            "tickets",
+            "tickets",
+            CursorKind.TIMESTAMP,
+            "GetTickets by lastreply DESC (Keliweb: known ids)",
+        ),
+        StreamSpec(
+            "replies",
+            "notes",
+            CursorKind.WITH_PARENT,
+            "opening message and replies, from GetTicket",
+        ),
         StreamSpec("notes", "notes", CursorKind.WITH_PARENT, "internal notes, from GetTicket"),
-        StreamSpec("people", "people", CursorKind.FULL, "admins in full; clients and guests from tickets"),
+        StreamSpec(
+            "people", "people", CursorKind.FULL, "admins in full; clients and guests from tickets"
+        ),
     )
     write_ops = frozenset(
         {
@@ -92,11 +124,15 @@ class WhmcsConnector(Connector):
             WriteOp.DELETE_NOTE,
         }
     )
-    writable_fields = frozenset({"subject", "status", "priority", "department", "assignee_id", "requester_id"})
+    writable_fields = frozenset(
+        {"subject", "status", "priority", "department", "assignee_id", "requester_id"}
+    )
     public_notes = False  # AddTicketNote notes are staff-only
     private_replies = False  # AddTicketReply replies are seen by the client
 
-    def __init__(self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(
+        self, config: ConnectionConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
         super().__init__(config, transport=transport)
         self.options: WhmcsOptions
         if self.options.flavor == "keliweb":
@@ -104,7 +140,9 @@ class WhmcsConnector(Connector):
         else:
             self._build_whmcs(config, transport)
 
-    def _build_whmcs(self, config: ConnectionConfig, transport: httpx.AsyncBaseTransport | None) -> None:
+    def _build_whmcs(
+        self, config: ConnectionConfig, transport: httpx.AsyncBaseTransport | None
+    ) -> None:
         names = NEEDS[self.options.auth]
         user, password = _secrets(config, names, f"auth = {self.options.auth!r}")
         fields = {"identifier": user, "secret": password}
@@ -116,13 +154,21 @@ class WhmcsConnector(Connector):
             secrets.append(fields["accesskey"])
         SCRUBBER.add(secrets)
         self.session = HttpSession(
-            "whmcs", config.base_url, options=config.http, auth=WhmcsAuth(fields), transport=transport
+            "whmcs",
+            config.base_url,
+            options=config.http,
+            auth=WhmcsAuth(fields),
+            transport=transport,
         )
         self.client: WhmcsClient | KeliwebClient = WhmcsClient(self.session, self.options.api_path)
         self.writer: WhmcsWriter | KeliwebWriter = WhmcsWriter(self.client)
 
-    def _build_keliweb(self, config: ConnectionConfig, transport: httpx.AsyncBaseTransport | None) -> None:
-        username, password, client_id, client_secret = _secrets(config, NEEDS["keliweb"], "flavor = 'keliweb'")
+    def _build_keliweb(
+        self, config: ConnectionConfig, transport: httpx.AsyncBaseTransport | None
+    ) -> None:
+        username, password, client_id, client_secret = _secrets(
+            config, NEEDS["keliweb"], "flavor = 'keliweb'"
+        )
         SCRUBBER.add([username, password, client_secret])
         auth = KeliwebAuth(
             config.base_url.rstrip("/") + "/oauth/token",
@@ -132,7 +178,12 @@ class WhmcsConnector(Connector):
         )
         headers = {"x-requested-with": "XMLHttpRequest", "accept": "application/json"}
         self.session = HttpSession(
-            "whmcs", config.base_url, options=config.http, auth=auth, transport=transport, headers=headers
+            "whmcs",
+            config.base_url,
+            options=config.http,
+            auth=auth,
+            transport=transport,
+            headers=headers,
         )
         self.client = KeliwebClient(self.session)
         self.writer = KeliwebWriter(self.client)
@@ -153,7 +204,9 @@ class WhmcsConnector(Connector):
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
         if isinstance(self.client, KeliwebClient):
-            reader: WhmcsReader | KeliwebReader = KeliwebReader(self.client, self.session, self.options, ctx)
+            reader: WhmcsReader | KeliwebReader = KeliwebReader(
+                self.client, self.session, self.options, ctx
+            )
         else:
             reader = WhmcsReader(self.client, self.session, self.options, ctx)
         async for batch in reader.read():
@@ -164,7 +217,11 @@ class WhmcsConnector(Connector):
         return check_batch(await read_tickets(self.client, self.options, ticket_ids), self.vendor)
 
     async def write(
-        self, op: WriteOp, ticket_id: str | None, payload: dict[str, Any], ctx: WriteContext | None = None
+        self,
+        op: WriteOp,
+        ticket_id: str | None,
+        payload: dict[str, Any],
+        ctx: WriteContext | None = None,
     ) -> str | None:
         self.session.category = "write"
         return await self.writer.write(op, ticket_id, payload, ctx or WriteContext())

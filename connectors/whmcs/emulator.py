@@ -58,29 +58,41 @@ KELIWEB_ACTIONS = {
 # not documented: emulator choice (Laravel Passport / league oauth2-server 8 error bodies)
 _UNSUPPORTED = "The authorization grant type is not supported by the authorization server."
 OAUTH_ERRORS: dict[str, tuple[int, Body]] = {
-    "unsupported_grant_type": (400, {
-        "error": "unsupported_grant_type",
-        "error_description": _UNSUPPORTED,
-        "hint": "Check that all required parameters have been provided",
-        "message": _UNSUPPORTED,
-    }),
-    "invalid_client": (401, {
-        "error": "invalid_client",
-        "error_description": "Client authentication failed",
-        "message": "Client authentication failed",
-    }),
-    "invalid_grant": (400, {
-        "error": "invalid_grant",
-        "error_description": "The user credentials were incorrect.",
-        "message": "The user credentials were incorrect.",
-    }),
-    "invalid_refresh": (400, {
-        "error": "invalid_grant",
-        "error_description": "The refresh token is invalid.",
-        "hint": "Token has been revoked",
-        "message": "The refresh token is invalid.",
-    }),
-}  # fmt: skip
+    "unsupported_grant_type": (
+        400,
+        {
+            "error": "unsupported_grant_type",
+            "error_description": _UNSUPPORTED,
+            "hint": "Check that all required parameters have been provided",
+            "message": _UNSUPPORTED,
+        },
+    ),
+    "invalid_client": (
+        401,
+        {
+            "error": "invalid_client",
+            "error_description": "Client authentication failed",
+            "message": "Client authentication failed",
+        },
+    ),
+    "invalid_grant": (
+        400,
+        {
+            "error": "invalid_grant",
+            "error_description": "The user credentials were incorrect.",
+            "message": "The user credentials were incorrect.",
+        },
+    ),
+    "invalid_refresh": (
+        400,
+        {
+            "error": "invalid_grant",
+            "error_description": "The refresh token is invalid.",
+            "hint": "Token has been revoked",
+            "message": "The refresh token is invalid.",
+        },
+    ),
+}
 # not documented: emulator choice (Laravel's default 401 body; Keliweb errors pass through as 200)
 UNAUTHENTICATED: Body = {"message": "Unauthenticated."}
 

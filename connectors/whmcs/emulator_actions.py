@@ -191,11 +191,12 @@ def get_ticket_counts(ctx: Ctx, p: Params) -> Body:
             by_status[t.status] += 1
             flagged += t.flag == ctx.admin.id and STATUS_BY_TITLE[t.status].active
     body: Body = {
-        "result": "success", "filteredDepartments": list(depts),
+        "result": "success",
+        "filteredDepartments": list(depts),
         "allActive": sum(n for s, n in by_status.items() if STATUS_BY_TITLE[s].active),
         "awaitingReply": sum(n for s, n in by_status.items() if STATUS_BY_TITLE[s].awaiting),
         "flaggedTickets": flagged,
-    }  # fmt: skip
+    }
     if truthy(p.get("includeCountsByStatus")):
         body["status"] = {
             re.sub(r"[^a-z0-9]", "", s.lower()): {"title": s, "count": n}
@@ -225,10 +226,14 @@ def get_support_departments(ctx: Ctx, p: Params) -> Body:
             awaiting[t.deptid] += status.awaiting
             active[t.deptid] += status.active
     items = [
-        {"id": str(d), "name": ctx.store.departments[d].name,
-         "awaitingreply": str(awaiting[d]), "opentickets": str(active[d])}
+        {
+            "id": str(d),
+            "name": ctx.store.departments[d].name,
+            "awaitingreply": str(awaiting[d]),
+            "opentickets": str(active[d]),
+        }
         for d in depts
-    ]  # fmt: skip
+    ]
     return {"result": "success", "totalresults": len(items), "departments": {"department": items}}
 
 
@@ -237,10 +242,12 @@ def get_admin_users(ctx: Ctx, p: Params) -> Body:
     roleid, email = intval(p.get("roleid")), p.get("email", "").lower()
     admins = sorted(ctx.store.admins.values(), key=lambda a: (a.firstname, a.lastname))
     keep = [
-        a for a in admins
-        if (not roleid or a.roleid == roleid) and email in a.email.lower()
+        a
+        for a in admins
+        if (not roleid or a.roleid == roleid)
+        and email in a.email.lower()
         and (truthy(p.get("include_disabled")) or not a.disabled)
-    ]  # fmt: skip
+    ]
     return {"result": "success", "count": len(keep), "admin_users": [admin_item(a) for a in keep]}
 
 
@@ -294,11 +301,18 @@ def open_ticket(ctx: Ctx, p: Params) -> Body:
     priority = p.get("priority", "")
     userid, name, email = opener
     t = store.open_ticket(
-        tid=new_tid(ctx.rng, store.by_tid), c=random_code(ctx.rng), deptid=deptid, userid=userid,
-        name=name, email=email, date=when, subject=p["subject"], message=p["message"],
+        tid=new_tid(ctx.rng, store.by_tid),
+        c=random_code(ctx.rng),
+        deptid=deptid,
+        userid=userid,
+        name=name,
+        email=email,
+        date=when,
+        subject=p["subject"],
+        message=p["message"],
         priority=priority if priority in PRIORITIES else "Medium",
         admin=ctx.admin.full if ctx.owner is None and truthy(p.get("admin")) else "",
-    )  # fmt: skip
+    )
     return {"result": "success", "id": str(t.id), "tid": t.tid, "c": t.c}
 
 
@@ -341,9 +355,15 @@ def add_ticket_reply(ctx: Ctx, p: Params) -> Body:
     if isinstance(when, str):
         return error(when)
     ctx.store.add_reply(
-        t, status, userid=userid or (t.userid if admin else 0), name=name, email=email,
-        admin=admin, date=when, message=p["message"],
-    )  # fmt: skip
+        t,
+        status,
+        userid=userid or (t.userid if admin else 0),
+        name=name,
+        email=email,
+        admin=admin,
+        date=when,
+        message=p["message"],
+    )
     return {"result": "success"}
 
 
@@ -463,9 +483,20 @@ Action = Callable[[Ctx, Params], Body]
 ACTIONS: dict[str, Action] = {
     f.__name__.replace("_", ""): f
     for f in (
-        get_tickets, get_ticket, get_ticket_notes, get_ticket_counts, get_support_statuses,
-        get_support_departments, get_admin_users, open_ticket, add_ticket_reply,
-        add_ticket_note, update_ticket, update_ticket_reply, delete_ticket,
-        delete_ticket_note, delete_ticket_reply,
+        get_tickets,
+        get_ticket,
+        get_ticket_notes,
+        get_ticket_counts,
+        get_support_statuses,
+        get_support_departments,
+        get_admin_users,
+        open_ticket,
+        add_ticket_reply,
+        add_ticket_note,
+        update_ticket,
+        update_ticket_reply,
+        delete_ticket,
+        delete_ticket_note,
+        delete_ticket_reply,
     )
-}  # fmt: skip
+}

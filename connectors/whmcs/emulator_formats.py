@@ -19,17 +19,48 @@ from .sandbox_data import Body
 JSON, XML, NVP = "json", "xml", "nvp"
 SUPPORTED = (JSON, XML, NVP)
 # the server's list of actions whose answers are too nested for NVP
-STRUCTURED = frozenset((
-    "domaingetwhoisinfo", "getactivitylog", "getaffiliates", "getannouncements",
-    "getcancelledpackages", "getclientgroups", "getclients", "getclientsaddons",
-    "getclientsdomains", "getclientsproducts", "getcontacts", "getcredits", "getcurrencies",
-    "getemails", "getemailtemplates", "getinvoice", "getinvoices", "getmodulequeue", "getorders",
-    "getorderstatuses", "getpaymentmethods", "getproducts", "getproject", "getprojects",
-    "getpromotions", "getquotes", "getstaffonline", "getsupportdepartments",
-    "getsupportstatuses", "getticket", "getticketnotes", "getticketpredefinedcats",
-    "getticketpredefinedreplies", "gettickets", "gettodoitems", "gettodoitemstatuses",
-    "gettransactions", "orderfraudcheck",
-))  # fmt: skip
+STRUCTURED = frozenset(
+    (
+        "domaingetwhoisinfo",
+        "getactivitylog",
+        "getaffiliates",
+        "getannouncements",
+        "getcancelledpackages",
+        "getclientgroups",
+        "getclients",
+        "getclientsaddons",
+        "getclientsdomains",
+        "getclientsproducts",
+        "getcontacts",
+        "getcredits",
+        "getcurrencies",
+        "getemails",
+        "getemailtemplates",
+        "getinvoice",
+        "getinvoices",
+        "getmodulequeue",
+        "getorders",
+        "getorderstatuses",
+        "getpaymentmethods",
+        "getproducts",
+        "getproject",
+        "getprojects",
+        "getpromotions",
+        "getquotes",
+        "getstaffonline",
+        "getsupportdepartments",
+        "getsupportstatuses",
+        "getticket",
+        "getticketnotes",
+        "getticketpredefinedcats",
+        "getticketpredefinedreplies",
+        "gettickets",
+        "gettodoitems",
+        "gettodoitemstatuses",
+        "gettransactions",
+        "orderfraudcheck",
+    )
+)
 JSON_ONLY = frozenset(("getadminusers",))
 NVP_REFUSED = "This API action only supports the XML or JSON response type formats"
 # not documented: emulator choice (the version a successful XML answer names; the emulator

@@ -17,7 +17,9 @@ from deskbridge.sdk import mappings, number, vendor_id
 Row = dict[str, Any]
 WIRE_FORMAT = "%Y-%m-%d %H:%M:%S"
 # login names and authentication data of admins are not kept in the warehouse
-ADMIN_PRIVATE = frozenset({"username", "password", "authData", "passwordResetData", "twoFactorAuthData"})
+ADMIN_PRIVATE = frozenset(
+    {"username", "password", "authData", "passwordResetData", "twoFactorAuthData"}
+)
 
 
 @dataclass(frozen=True)

@@ -323,32 +323,63 @@ def ticket_item(store: SupportStore, t: Ticket) -> Body:
     """One ``tickets.ticket[]`` item of GetTickets."""
     owner = store.clients[t.userid].full if t.userid in store.clients else ""
     return {
-        "id": str(t.id), "tid": t.tid, "deptid": str(t.deptid), "userid": str(t.userid),
-        "name": t.name, "email": t.email,
+        "id": str(t.id),
+        "tid": t.tid,
+        "deptid": str(t.deptid),
+        "userid": str(t.userid),
+        "name": t.name,
+        "email": t.email,
         **requestor(store, t.userid, t.name, t.email, ""),
-        "cc": t.cc, "c": t.c, "date": fmt(t.date), "subject": t.subject, "status": t.status,
-        "priority": t.priority, "admin": t.admin, "attachment": "", "attachments": [],
-        "attachments_removed": False, "lastreply": fmt(t.lastreply), "flag": str(t.flag),
-        "service": t.service, "owner_name": owner,
-    }  # fmt: skip
+        "cc": t.cc,
+        "c": t.c,
+        "date": fmt(t.date),
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "admin": t.admin,
+        "attachment": "",
+        "attachments": [],
+        "attachments_removed": False,
+        "lastreply": fmt(t.lastreply),
+        "flag": str(t.flag),
+        "service": t.service,
+        "owner_name": owner,
+    }
 
 
 def _opening(store: SupportStore, t: Ticket) -> Body:
     return {
-        "replyid": "0", "userid": str(t.userid), "contactid": "0", "name": t.name, "email": t.email,
+        "replyid": "0",
+        "userid": str(t.userid),
+        "contactid": "0",
+        "name": t.name,
+        "email": t.email,
         **requestor(store, t.userid, t.name, t.email, ""),
-        "date": fmt(t.date), "message": t.message, "attachment": "", "attachments": [],
-        "attachments_removed": False, "admin": t.admin,
-    }  # fmt: skip
+        "date": fmt(t.date),
+        "message": t.message,
+        "attachment": "",
+        "attachments": [],
+        "attachments_removed": False,
+        "admin": t.admin,
+    }
 
 
 def _reply(store: SupportStore, r: Reply) -> Body:
     return {
-        "replyid": str(r.id), "userid": str(r.userid), "contactid": "0", "name": r.name,
-        "email": r.email, **requestor(store, r.userid, r.name, r.email, r.admin),
-        "date": fmt(r.date), "message": r.message, "attachment": "", "attachments": [],
-        "attachments_removed": False, "admin": r.admin, "rating": "0",
-    }  # fmt: skip
+        "replyid": str(r.id),
+        "userid": str(r.userid),
+        "contactid": "0",
+        "name": r.name,
+        "email": r.email,
+        **requestor(store, r.userid, r.name, r.email, r.admin),
+        "date": fmt(r.date),
+        "message": r.message,
+        "attachment": "",
+        "attachments": [],
+        "attachments_removed": False,
+        "admin": r.admin,
+        "rating": "0",
+    }
 
 
 def ticket_body(store: SupportStore, t: Ticket, descending: bool) -> Body:
@@ -359,33 +390,65 @@ def ticket_body(store: SupportStore, t: Ticket, descending: bool) -> Body:
     if descending:
         messages.reverse()
     notes = [
-        {"noteid": str(n.id), "date": fmt(n.date), "message": n.message, "admin": n.admin,
-         "attachments": [], "attachments_removed": False}
+        {
+            "noteid": str(n.id),
+            "date": fmt(n.date),
+            "message": n.message,
+            "admin": n.admin,
+            "attachments": [],
+            "attachments_removed": False,
+        }
         for n in sorted((store.notes[nid] for nid in t.notes), key=lambda n: n.id)
-    ]  # fmt: skip
+    ]
     return {
-        "result": "success", "ticketid": str(t.id), "tid": t.tid, "c": t.c,
-        "deptid": str(t.deptid), "deptname": store.departments[t.deptid].name,
-        "userid": str(t.userid), "contactid": "0", "name": t.name, "email": t.email,
-        "cc": t.cc, "date": fmt(t.date), "subject": t.subject, "status": t.status,
-        "priority": t.priority, "admin": t.admin, "lastreply": fmt(t.lastreply),
-        "flag": str(t.flag), "service": t.service,
+        "result": "success",
+        "ticketid": str(t.id),
+        "tid": t.tid,
+        "c": t.c,
+        "deptid": str(t.deptid),
+        "deptname": store.departments[t.deptid].name,
+        "userid": str(t.userid),
+        "contactid": "0",
+        "name": t.name,
+        "email": t.email,
+        "cc": t.cc,
+        "date": fmt(t.date),
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "admin": t.admin,
+        "lastreply": fmt(t.lastreply),
+        "flag": str(t.flag),
+        "service": t.service,
         **requestor(store, t.userid, t.name, t.email, ""),
-        "attachments": [], "attachments_removed": False,
-        "replies": {"reply": messages}, "notes": {"note": notes},
-    }  # fmt: skip
+        "attachments": [],
+        "attachments_removed": False,
+        "replies": {"reply": messages},
+        "notes": {"note": notes},
+    }
 
 
 def note_item(n: Note) -> Body:
-    return {"id": str(n.id), "admin": n.admin, "date": fmt(n.date), "message": n.message,
-            "attachment": "", "attachments_removed": False}  # fmt: skip
+    return {
+        "id": str(n.id),
+        "admin": n.admin,
+        "date": fmt(n.date),
+        "message": n.message,
+        "attachment": "",
+        "attachments_removed": False,
+    }
 
 
 def admin_item(a: Admin) -> Body:
     """One ``admin_users[]`` item."""
     # not documented: emulator choice (the item shape of GetAdminUsers)
     return {
-        "id": a.id, "roleId": a.roleid, "username": a.username, "firstName": a.firstname,
-        "lastName": a.lastname, "email": a.email, "isDisabled": int(a.disabled),
+        "id": a.id,
+        "roleId": a.roleid,
+        "username": a.username,
+        "firstName": a.firstname,
+        "lastName": a.lastname,
+        "email": a.email,
+        "isDisabled": int(a.disabled),
         "supportDepartmentIds": [str(d) for d in a.depts],
-    }  # fmt: skip
+    }

@@ -296,10 +296,18 @@ class Activity:
     """Agents and customers at work: the changes behind ``WhmcsEmulator.mutate``."""
 
     KINDS = (
-        ("new_ticket", 14), ("client_reply", 22), ("admin_reply", 22), ("note", 12),
-        ("status", 10), ("priority", 6), ("department", 5), ("flag", 5),
-        ("delete_note", 2), ("delete_reply", 1.5), ("delete_ticket", 0.5),
-    )  # fmt: skip
+        ("new_ticket", 14),
+        ("client_reply", 22),
+        ("admin_reply", 22),
+        ("note", 12),
+        ("status", 10),
+        ("priority", 6),
+        ("department", 5),
+        ("flag", 5),
+        ("delete_note", 2),
+        ("delete_reply", 1.5),
+        ("delete_ticket", 0.5),
+    )
 
     def __init__(self, rng: random.Random, pools: Pools, store: SupportStore) -> None:
         self.d, self.pools, self.store = Dice(rng), pools, store
@@ -322,12 +330,17 @@ class Activity:
         guest = pools.guest(d, d.between(1, _guest_count(store)))
         userid, name, email, sign = _requester(d, store, (guest,))
         t = store.open_ticket(
-            tid=new_tid(d.rng, store.by_tid), c=random_code(d.rng),
-            deptid=d.weighted(DEPT_IDS, DEPT_WEIGHTS), userid=userid, name=name, email=email,
-            date=int(time.time()), subject=pools.subject(d),
+            tid=new_tid(d.rng, store.by_tid),
+            c=random_code(d.rng),
+            deptid=d.weighted(DEPT_IDS, DEPT_WEIGHTS),
+            userid=userid,
+            name=name,
+            email=email,
+            date=int(time.time()),
+            subject=pools.subject(d),
             message=pools.client_message(d, sign),
             priority=d.weighted(PRIORITIES, PRIORITY_WEIGHTS),
-        )  # fmt: skip
+        )
         return f"ticket {t.id}: opened by {name} <{email}> ({t.subject})"
 
     def _client_reply(self) -> str:
@@ -336,9 +349,15 @@ class Activity:
             return self._new_ticket()
         name, email = ("", "") if t.userid else (t.name, t.email)
         self.store.add_reply(
-            t, "Customer-Reply", userid=t.userid, name=name, email=email, admin="",
-            date=int(time.time()), message=self.pools.client_message(self.d, _first(t.name)),
-        )  # fmt: skip
+            t,
+            "Customer-Reply",
+            userid=t.userid,
+            name=name,
+            email=email,
+            admin="",
+            date=int(time.time()),
+            message=self.pools.client_message(self.d, _first(t.name)),
+        )
         return f"ticket {t.id}: customer reply, status Customer-Reply"
 
     def _admin_reply(self) -> str:
@@ -349,9 +368,15 @@ class Activity:
         status = "Closed" if self.d.chance(0.2) else "Answered"
         body = self.pools.admin_message(self.d, _first(t.name), admin.full)
         self.store.add_reply(
-            t, status, userid=t.userid, name="", email="", admin=admin.full,
-            date=int(time.time()), message=body,
-        )  # fmt: skip
+            t,
+            status,
+            userid=t.userid,
+            name="",
+            email="",
+            admin=admin.full,
+            date=int(time.time()),
+            message=body,
+        )
         return f"ticket {t.id}: reply by {admin.full}, status {status}"
 
     def _note(self) -> str:

@@ -51,7 +51,9 @@ class WalkState:
 
 
 class WhmcsReader:
-    def __init__(self, client: WhmcsClient, session: HttpSession, options: Any, ctx: ReadContext) -> None:
+    def __init__(
+        self, client: WhmcsClient, session: HttpSession, options: Any, ctx: ReadContext
+    ) -> None:
         self.client, self.session, self.options, self.ctx = client, session, options, ctx
         self.state: dict[str, Any] = dict(ctx.state.get("tickets", {}))
 
@@ -74,7 +76,9 @@ class WhmcsReader:
                 yield batch
 
     def _pages(self, status: str | None) -> OffsetPages:
-        return OffsetPages(lambda start, num: self.client.tickets(start, num, status), self.options.page_size)
+        return OffsetPages(
+            lambda start, num: self.client.tickets(start, num, status), self.options.page_size
+        )
 
     def _hash(self, ticket: Record) -> str:
         with reading("whmcs", "GetTickets", str(ticket.get("id"))):
@@ -113,10 +117,16 @@ class WhmcsReader:
         parsed = m.parse_wire(watermark)
         if parsed is None:
             return None
-        return (parsed - timedelta(seconds=int(self.options.seconds("lookback")))).strftime(m.WIRE_FORMAT)
+        return (parsed - timedelta(seconds=int(self.options.seconds("lookback")))).strftime(
+            m.WIRE_FORMAT
+        )
 
     def _changed(
-        self, ticket: Record, walk: WalkState, band: tuple[str | None, str | None] | None, hashes: dict[str, str]
+        self,
+        ticket: Record,
+        walk: WalkState,
+        band: tuple[str | None, str | None] | None,
+        hashes: dict[str, str],
     ) -> bool:
         ticket_id, reply = m.ticket_id_of(ticket), str(ticket.get("lastreply"))
         if ticket_id in self.tickets.read or (walk.floor is not None and reply < walk.floor):
@@ -128,11 +138,15 @@ class WhmcsReader:
     async def _finish_walk(self, walk: WalkState, batch: Batch, seen: set[str]) -> None:
         if walk.full:  # a complete listing: stored tickets it lacks are gone (or merged)
             stored = set(self.ctx.warehouse.ids("tickets"))
-            absorb(batch, await self.tickets.batch(sorted(stored - seen - self.tickets.read, key=int)))
+            absorb(
+                batch, await self.tickets.batch(sorted(stored - seen - self.tickets.read, key=int))
+            )
             since = datetime.fromisoformat(walk.started) if walk.started else None
             batch.complete.append(Scope("people", None, {"kind": "requester"}, since=since))
             self.state["deep_reconciled_at"] = time.time()
-        self.state["watermark"] = walk.high if walk.high is not None else self.state.get("watermark")
+        self.state["watermark"] = (
+            walk.high if walk.high is not None else self.state.get("watermark")
+        )
         self.state["walk"] = None
 
     # -- reconcile ----------------------------------------------------------------------------
@@ -161,7 +175,9 @@ class WhmcsReader:
         async for page, _ in self._pages(None):
             seen.update(ids_of(page))
             fresh = [t for t in page if m.ticket_id_of(t) not in self.tickets.read]
-            todo = [m.ticket_id_of(t) for t in fresh if hashes.get(m.ticket_id_of(t)) != self._hash(t)]
+            todo = [
+                m.ticket_id_of(t) for t in fresh if hashes.get(m.ticket_id_of(t)) != self._hash(t)
+            ]
             if todo:
                 yield await self.tickets.batch(todo)
         batch = await self.tickets.batch(sorted(stored - seen - self.tickets.read, key=int))
@@ -181,14 +197,19 @@ class WhmcsReader:
         gone_notes = set(view.ids("notes", ticket_id=sorted(gone))) if gone else set()
         orphans = []
         for person in view.ids("people", kind="requester"):
-            if person in self.tickets.people or set(view.ids("tickets", requester_id=person)) - gone:
+            if (
+                person in self.tickets.people
+                or set(view.ids("tickets", requester_id=person)) - gone
+            ):
                 continue
             if not set(view.ids("notes", author_id=person)) - gone_notes:
                 orphans.append(person)
         return orphans
 
 
-async def read_tickets(client: WhmcsClient | KeliwebClient, options: Any, ticket_ids: list[str]) -> Batch:
+async def read_tickets(
+    client: WhmcsClient | KeliwebClient, options: Any, ticket_ids: list[str]
+) -> Batch:
     """GetTicket (Keliweb: get-ticket) each id: the tickets with their messages, notes and people."""
     if isinstance(client, KeliwebClient):
         lookups = m.Lookups(tz=options.tzinfo)
@@ -218,7 +239,9 @@ class KeliwebReader:
     so a ticket stays followed once pulled, until get-ticket stops finding it.
     """
 
-    def __init__(self, client: KeliwebClient, session: HttpSession, options: Any, ctx: ReadContext) -> None:
+    def __init__(
+        self, client: KeliwebClient, session: HttpSession, options: Any, ctx: ReadContext
+    ) -> None:
         self.client, self.session, self.options, self.ctx = client, session, options, ctx
 
     async def read(self) -> AsyncIterator[Batch]:

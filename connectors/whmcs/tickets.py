@@ -52,7 +52,10 @@ class TicketReader:
 
     def add(self, batch: Batch, raw: Record) -> None:
         with reading("whmcs", "GetTicket", str(raw.get("ticketid", raw.get("id")))):
-            tickets, notes = [m.ticket_row(raw, self.lookups)], m.message_rows(raw, self.lookups) + m.note_rows(raw, self.lookups)
+            tickets, notes = (
+                [m.ticket_row(raw, self.lookups)],
+                m.message_rows(raw, self.lookups) + m.note_rows(raw, self.lookups),
+            )
             people = self._people(raw)
         batch.add("tickets", tickets)
         batch.add("notes", notes)
@@ -88,7 +91,9 @@ class OffsetPages:
             if anchors and not anchors.intersection(ids) and start > 0:
                 step_backs += 1
                 if step_backs > MAX_STEP_BACKS:
-                    raise PayloadError("the ticket list keeps shifting under the paginator", vendor="whmcs")
+                    raise PayloadError(
+                        "the ticket list keeps shifting under the paginator", vendor="whmcs"
+                    )
                 start, anchors = max(0, start - self.size), set()
                 continue
             yield page.tickets, page.last

@@ -75,7 +75,9 @@ class WhmcsWriter:
         self._departments: dict[str, str] | None = None  # name -> id
         self._usernames: dict[str, str] | None = None  # admin id -> username
 
-    async def write(self, op: WriteOp, ticket_id: str | None, p: Payload, ctx: WriteContext | None = None) -> str | None:
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, p: Payload, ctx: WriteContext | None = None
+    ) -> str | None:
         if op is WriteOp.CREATE_TICKET:
             return await self._create(p, ctx or WriteContext())
         ticket_id = need_ticket(ticket_id)
@@ -88,7 +90,9 @@ class WhmcsWriter:
             return None
         if op in (WriteOp.UPDATE_FIELDS, WriteOp.CHANGE_STATUS, WriteOp.CLOSE_TICKET):
             fields = {"status": "closed"} if op is WriteOp.CLOSE_TICKET else p
-            await self.client.call("UpdateTicket", ticket_id, ticketid=ticket_id, **await self._fields(fields))
+            await self.client.call(
+                "UpdateTicket", ticket_id, ticketid=ticket_id, **await self._fields(fields)
+            )
             return ticket_id
         if op is WriteOp.DELETE_TICKET:
             await self.client.call("DeleteTicket", ticket_id, ticketid=ticket_id)
@@ -103,7 +107,10 @@ class WhmcsWriter:
             await self.client.call("AddTicketNote", ticket_id, ticketid=ticket_id, message=body)
             return newest_id(await self.client.ticket(ticket_id), "note", body)
         if p.get("visibility", "public") != "public":
-            raise reject("WHMCS replies are always public; add a note (kind 'note') instead", "AddTicketReply")
+            raise reject(
+                "WHMCS replies are always public; add a note (kind 'note') instead",
+                "AddTicketReply",
+            )
         params = {"ticketid": ticket_id, "message": body, **await self._author(p)}
         if p.get("status"):
             params["status"] = vendor_value(mappings.load("whmcs").values("status"), p["status"])
@@ -116,13 +123,18 @@ class WhmcsWriter:
         if kind == "admin":
             usernames = await self._admin_usernames()
             if key not in usernames:
-                raise UnmappedValueError("whmcs admin", author, [f"admin:{i}" for i in sorted(usernames, key=int)])
+                raise UnmappedValueError(
+                    "whmcs admin", author, [f"admin:{i}" for i in sorted(usernames, key=int)]
+                )
             return {"adminusername": usernames[key]}
         if kind == "client" and as_int(key):
             return {"clientid": key}
         if kind == "guest" and key:
             return {"email": key, "name": text(p, "author_name", "a guest reply needs author_name")}
-        raise reject("a reply needs author_id 'admin:<id>', 'client:<id>' or 'guest:<e-mail>'", "AddTicketReply")
+        raise reject(
+            "a reply needs author_id 'admin:<id>', 'client:<id>' or 'guest:<e-mail>'",
+            "AddTicketReply",
+        )
 
     async def _update_note(self, ticket_id: str, p: Payload) -> str:
         source_id = str(p.get("source_id") or "")
@@ -133,7 +145,9 @@ class WhmcsWriter:
         elif kind == "message" and key == ticket_id:
             await self.client.call("UpdateTicket", ticket_id, ticketid=ticket_id, message=body)
         else:
-            raise Unsupported(f"WHMCS edits replies and opening messages only, not {source_id!r}", vendor="whmcs")
+            raise Unsupported(
+                f"WHMCS edits replies and opening messages only, not {source_id!r}", vendor="whmcs"
+            )
         return source_id
 
     async def _delete_note(self, ticket_id: str, source_id: str) -> None:
@@ -143,9 +157,13 @@ class WhmcsWriter:
         elif kind == "note":
             await self.client.call("DeleteTicketNote", ticket_id, noteid=key)
         elif kind == "message":
-            raise Unsupported("WHMCS deletes the opening message only with its ticket", vendor="whmcs")
+            raise Unsupported(
+                "WHMCS deletes the opening message only with its ticket", vendor="whmcs"
+            )
         else:
-            raise reject(f"unknown note source id {source_id!r}; expected 'reply:<id>' or 'note:<id>'")
+            raise reject(
+                f"unknown note source id {source_id!r}; expected 'reply:<id>' or 'note:<id>'"
+            )
 
     async def _fields(self, p: Payload) -> dict[str, str]:
         """UpdateTicket parameters from canonical ticket fields."""
@@ -164,7 +182,9 @@ class WhmcsWriter:
         if p.get("requester_id"):
             out["userid"] = _client(p["requester_id"])
         if not out:
-            raise reject("nothing to update: give subject, status, priority, department, assignee_id or requester_id")
+            raise reject(
+                "nothing to update: give subject, status, priority, department, assignee_id or requester_id"
+            )
         return out
 
     async def _create(self, p: Payload, ctx: WriteContext) -> str:
@@ -186,7 +206,9 @@ class WhmcsWriter:
             **_opener(p),
         }
         if p.get("priority"):
-            params["priority"] = vendor_value(mappings.load("whmcs").values("priority"), p["priority"])
+            params["priority"] = vendor_value(
+                mappings.load("whmcs").values("priority"), p["priority"]
+            )
         created = await self.client.call("OpenTicket", **params)
         return as_id(created.get("id"))
 
@@ -194,30 +216,40 @@ class WhmcsWriter:
         if p.get("department_id"):
             return str(p["department_id"])
         if not p.get("department"):
-            raise reject("a new ticket needs a department (department or department_id)", "OpenTicket")
+            raise reject(
+                "a new ticket needs a department (department or department_id)", "OpenTicket"
+            )
         if self._departments is None:
-            self._departments = {d.get("name", ""): as_id(d.get("id")) for d in await self.client.departments()}
+            self._departments = {
+                d.get("name", ""): as_id(d.get("id")) for d in await self.client.departments()
+            }
         if p["department"] not in self._departments:
             raise UnmappedValueError("whmcs department", p["department"], sorted(self._departments))
         return self._departments[p["department"]]
 
     async def _admin_usernames(self) -> dict[str, str]:
         if self._usernames is None:
-            self._usernames = {as_id(a.get("id")): str(a.get("username", "")) for a in await self.client.admins()}
+            self._usernames = {
+                as_id(a.get("id")): str(a.get("username", "")) for a in await self.client.admins()
+            }
         return self._usernames
 
 
 def _admin(person: str) -> str:
     kind, _, key = str(person).partition(":")
     if kind != "admin" or not as_int(key):
-        raise reject(f"tickets are flagged to admins ('admin:<id>'), not {person!r}", "UpdateTicket")
+        raise reject(
+            f"tickets are flagged to admins ('admin:<id>'), not {person!r}", "UpdateTicket"
+        )
     return key
 
 
 def _client(person: str) -> str:
     kind, _, key = str(person).partition(":")
     if kind != "client" or not as_int(key):
-        raise reject(f"a ticket's owner must be a client ('client:<id>'), not {person!r}", "UpdateTicket")
+        raise reject(
+            f"a ticket's owner must be a client ('client:<id>'), not {person!r}", "UpdateTicket"
+        )
     return key
 
 
@@ -237,22 +269,34 @@ class KeliwebWriter:
     def __init__(self, client: KeliwebClient) -> None:
         self.client = client
 
-    async def write(self, op: WriteOp, ticket_id: str | None, p: Payload, ctx: WriteContext | None = None) -> str | None:
+    async def write(
+        self, op: WriteOp, ticket_id: str | None, p: Payload, ctx: WriteContext | None = None
+    ) -> str | None:
         if op is WriteOp.CREATE_TICKET:
             if ctx is not None and ctx.resume:
                 return ctx.resume  # open-ticket is the whole create
             params = {
-                "deptid": text(p, "department_id", "Keliweb needs department_id (it has no department lookup)"),
+                "deptid": text(
+                    p, "department_id", "Keliweb needs department_id (it has no department lookup)"
+                ),
                 "subject": text(p, "subject", "Subject is required"),
                 "message": text(p, "body", "Message is required"),
             }
             if p.get("priority"):
-                params["priority"] = vendor_value(mappings.load("whmcs").values("priority"), p["priority"])
+                params["priority"] = vendor_value(
+                    mappings.load("whmcs").values("priority"), p["priority"]
+                )
             created = await self.client.call("open-ticket", **params)
             return as_id(created.get("id")) or None  # Keliweb documents only "result"
-        if op is WriteOp.ADD_NOTE and p.get("kind") == "reply" and p.get("visibility", "public") == "public":
+        if (
+            op is WriteOp.ADD_NOTE
+            and p.get("kind") == "reply"
+            and p.get("visibility", "public") == "public"
+        ):
             ticket_id = need_ticket(ticket_id)
             body = text(p, "body", "Message is required")
             await self.client.call("add-ticket-reply", ticket_id, ticketid=ticket_id, message=body)
             return newest_id(await self.client.ticket(ticket_id), "reply", body)
-        raise NotImplementedError(f"whmcs with flavor 'keliweb' supports open-ticket and public replies only, not {op}")
+        raise NotImplementedError(
+            f"whmcs with flavor 'keliweb' supports open-ticket and public replies only, not {op}"
+        )

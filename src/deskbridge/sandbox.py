@@ -18,7 +18,9 @@ from deskbridge.sdk.emulator import ADMIN_PREFIX, Emulator
 HOST = "127.0.0.1"
 
 
-def sandbox_connection(emulator: Emulator, base_url: str, name: str | None = None, **settings: Any) -> ConnectionConfig:
+def sandbox_connection(
+    emulator: Emulator, base_url: str, name: str | None = None, **settings: Any
+) -> ConnectionConfig:
     """A connection to a running emulator; its credentials go through environment variables."""
     vendor = emulator.vendor
     name = name or f"{vendor}_demo"

@@ -40,8 +40,14 @@ def truth_diff(actual: Truth, expected: Truth, limit: int = 8) -> list[str]:
     lines: list[str] = []
     for entity in TRUTH_FIELDS:
         have, want = actual.get(entity, {}), expected.get(entity, {})
-        lines += [f"{entity} {k}: missing from warehouse {want[k]}" for k in sorted(set(want) - set(have))[:limit]]
-        lines += [f"{entity} {k}: not in ground truth {have[k]}" for k in sorted(set(have) - set(want))[:limit]]
+        lines += [
+            f"{entity} {k}: missing from warehouse {want[k]}"
+            for k in sorted(set(want) - set(have))[:limit]
+        ]
+        lines += [
+            f"{entity} {k}: not in ground truth {have[k]}"
+            for k in sorted(set(have) - set(want))[:limit]
+        ]
         for key in sorted(set(have) & set(want)):
             w = {f: want[key].get(f) for f in TRUTH_FIELDS[entity]}
             if have[key] != w:
@@ -79,7 +85,8 @@ def secret_hits(db_path: Path | str, secrets: list[str]) -> list[str]:
         for table, column in columns:
             for secret in secrets:
                 (n,) = con.execute(
-                    f"SELECT count(*) FROM {table} WHERE contains(CAST({column} AS VARCHAR), ?)", [secret]
+                    f"SELECT count(*) FROM {table} WHERE contains(CAST({column} AS VARCHAR), ?)",
+                    [secret],
                 ).fetchone()  # type: ignore[misc]
                 if n:
                     hits.append(f"{table}.{column}")

@@ -59,9 +59,23 @@ TARGETS = {
         "message",
         "date",
     ),
-    "m4": Target(lambda r: r.url.path.endswith("/Ticket/GetTickets"), lambda body: body, "ID", "TicketNumber", "TimeOpened"),
-    "omnidesk": Target(lambda r: r.url.path == "/api/v2/ticket", lambda body: body["list"], "id", "title", "last_update"),
-    "trackit": Target(lambda r: "/Notes/" in r.url.path, lambda body: body["TicketNotes"], "1", "5", "7"),
+    "m4": Target(
+        lambda r: r.url.path.endswith("/Ticket/GetTickets"),
+        lambda body: body,
+        "ID",
+        "TicketNumber",
+        "TimeOpened",
+    ),
+    "omnidesk": Target(
+        lambda r: r.url.path == "/api/v2/ticket",
+        lambda body: body["list"],
+        "id",
+        "title",
+        "last_update",
+    ),
+    "trackit": Target(
+        lambda r: "/Notes/" in r.url.path, lambda body: body["TicketNotes"], "1", "5", "7"
+    ),
 }
 # Each malformation: what it does to the last record of a page (JSON value, XML text).
 BREAKS: dict[str, tuple[str, Any, Any]] = {
@@ -81,7 +95,9 @@ BREAKS: dict[str, tuple[str, Any, Any]] = {
 class Mangling(httpx.AsyncBaseTransport):
     """The emulator's transport, with the answers ``target`` matches rewritten by ``mangle``."""
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, target: Target, mangle: Callable[[bytes], bytes]) -> None:
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, target: Target, mangle: Callable[[bytes], bytes]
+    ) -> None:
         self.inner, self.target, self.mangle = inner, target, mangle
         self.active, self.mangled = False, 0
 
@@ -163,7 +179,9 @@ def live_and_deleted(h: Harness) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.parametrize("how", list(BREAKS))
 @pytest.mark.parametrize("vendor", list(TARGETS))
-async def test_malformed_page_fails_clearly_and_keeps_rows(tmp_path: Path, vendor: str, how: str) -> None:
+async def test_malformed_page_fails_clearly_and_keeps_rows(
+    tmp_path: Path, vendor: str, how: str
+) -> None:
     """A broken page fails the run with one short line naming the vendor; no row is lost or invented."""
     h, transport = broken(tmp_path, vendor, how)
     try:
@@ -188,7 +206,9 @@ async def test_malformed_page_fails_clearly_and_keeps_rows(tmp_path: Path, vendo
 async def test_kayako_staff_with_empty_values_deletes_no_staff(tmp_path: Path) -> None:
     """A staff list whose ids came back empty fails the run; the real staff stay live."""
     h = make_harness("kayako", tmp_path, tickets=12)
-    target = Target(lambda r: r.url.params.get("e") == "/Base/Staff", list, "id", "fullname", "id", xml=True)
+    target = Target(
+        lambda r: r.url.params.get("e") == "/Base/Staff", list, "id", "fullname", "id", xml=True
+    )
 
     def empty(body: bytes) -> bytes:
         root = ElementTree.fromstring(body)
@@ -200,12 +220,23 @@ async def test_kayako_staff_with_empty_values_deletes_no_staff(tmp_path: Path) -
     h.transport = transport = Mangling(h.transport, target, empty)
     try:
         await h.sync()
-        staff = h.wh.con.execute("SELECT count(*) FROM people WHERE kind = 'staff' AND deleted_at IS NULL").fetchone()
+        staff = h.wh.con.execute(
+            "SELECT count(*) FROM people WHERE kind = 'staff' AND deleted_at IS NULL"
+        ).fetchone()
         transport.active = True
-        with pytest.raises(PayloadError, match=r"kayako /Base/Staff: record 0 of \d+: id is missing"):
+        with pytest.raises(
+            PayloadError, match=r"kayako /Base/Staff: record 0 of \d+: id is missing"
+        ):
             await h.sync()
-        assert h.wh.con.execute("SELECT count(*) FROM people WHERE kind = 'staff' AND deleted_at IS NULL").fetchone() == staff
-        assert h.wh.con.execute("SELECT count(*) FROM people WHERE source_id = 'staff:'").fetchone() == (0,)
+        assert (
+            h.wh.con.execute(
+                "SELECT count(*) FROM people WHERE kind = 'staff' AND deleted_at IS NULL"
+            ).fetchone()
+            == staff
+        )
+        assert h.wh.con.execute(
+            "SELECT count(*) FROM people WHERE source_id = 'staff:'"
+        ).fetchone() == (0,)
         h.assert_truth()
     finally:
         h.wh.close()
@@ -215,13 +246,25 @@ class Echoing(httpx.AsyncBaseTransport):
     """Once active, every answer is a 500 page echoing the request's URL, headers and body, as
     some vendors' error pages do; it remembers each credential value it echoed."""
 
-    NAMES = ("apikey", "salt", "signature", "identifier", "secret", "password", "accesskey", "username", "token")
+    NAMES = (
+        "apikey",
+        "salt",
+        "signature",
+        "identifier",
+        "secret",
+        "password",
+        "accesskey",
+        "username",
+        "token",
+    )
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner, self.active, self.echoed = inner, False, set[str]()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if not self.active or request.url.path.endswith("/oauth/token"):  # Keliweb mints its token first
+        if not self.active or request.url.path.endswith(
+            "/oauth/token"
+        ):  # Keliweb mints its token first
             return await self.inner.handle_async_request(request)
         body = request.content.decode()
         fields = [*request.url.params.multi_items(), *httpx.QueryParams(body).multi_items()]
@@ -234,7 +277,9 @@ class Echoing(httpx.AsyncBaseTransport):
 
 
 @pytest.mark.parametrize("vendor", [*TARGETS, "keliweb"])
-async def test_echoed_request_leaks_no_credential(tmp_path: Path, vendor: str, log_capture: Any) -> None:
+async def test_echoed_request_leaks_no_credential(
+    tmp_path: Path, vendor: str, log_capture: Any
+) -> None:
     """An error page echoing the request: no credential, per request or not, reaches the run
     record, the console line, the JSON log or the warehouse file."""
     from io import StringIO
@@ -245,7 +290,9 @@ async def test_echoed_request_leaks_no_credential(tmp_path: Path, vendor: str, l
     from deskbridge.testing import secret_hits
 
     options = {"flavor": "keliweb", "ticket_ids": [1, 2, 3]} if vendor == "keliweb" else {}
-    h = make_harness("whmcs" if vendor == "keliweb" else vendor, tmp_path, tickets=12, options=options)
+    h = make_harness(
+        "whmcs" if vendor == "keliweb" else vendor, tmp_path, tickets=12, options=options
+    )
     h.transport = echo = Echoing(h.transport)
     try:
         await h.sync()
@@ -257,7 +304,11 @@ async def test_echoed_request_leaks_no_credential(tmp_path: Path, vendor: str, l
         assert secrets, "the vendor's requests carried no credential"
         run_error = h.runs()[-1][4]
         assert "Internal error at" in run_error and "500" in out.getvalue()
-        places = {"sync_runs.error": run_error, "console": out.getvalue(), "log": log_capture.getvalue()}
+        places = {
+            "sync_runs.error": run_error,
+            "console": out.getvalue(),
+            "log": log_capture.getvalue(),
+        }
         assert {where: [s[:6] for s in secrets if s in text] for where, text in places.items()} == {
             where: [] for where in places
         }

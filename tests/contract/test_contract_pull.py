@@ -29,7 +29,9 @@ async def test_rerun_without_changes_changes_nothing(harness: Harness) -> None:
     await harness.sync()
     history = harness.wh.con.execute("SELECT count(*) FROM ticket_history").fetchone()
     result = await harness.sync()
-    assert {k: v for k, v in result.counts.items() if k.endswith((".changed", ".deleted")) and v} == {}
+    assert {
+        k: v for k, v in result.counts.items() if k.endswith((".changed", ".deleted")) and v
+    } == {}
     assert harness.wh.con.execute("SELECT count(*) FROM ticket_history").fetchone() == history
     harness.assert_truth()
 
@@ -49,7 +51,9 @@ async def test_full_refresh_equals_ground_truth(harness: Harness) -> None:
     harness.emulator.mutate(40)
     result = await harness.sync(full_refresh=True)
     harness.assert_truth()
-    assert harness.wh.con.execute("SELECT full_refresh FROM sync_runs WHERE run_id = ?", [result.run_id]).fetchone() == (True,)
+    assert harness.wh.con.execute(
+        "SELECT full_refresh FROM sync_runs WHERE run_id = ?", [result.run_id]
+    ).fetchone() == (True,)
 
 
 @pytest.mark.parametrize("fault", ["500", "malformed", "truncated", "html200"])
@@ -69,11 +73,16 @@ async def test_transient_faults_are_retried_transparently(harness: Harness, faul
         ("500", "vendor answered 500"),
     ],
 )
-async def test_persistent_faults_fail_clearly_and_keep_cursor(harness: Harness, fault: str, message: str) -> None:
+async def test_persistent_faults_fail_clearly_and_keep_cursor(
+    harness: Harness, fault: str, message: str
+) -> None:
     """A fault that outlasts the retries fails the run with a clear error; cursor and rows stay."""
     await harness.sync()
     harness.emulator.mutate(20)
-    states, rows = harness.states(), harness.wh.con.execute("SELECT count(*) FROM tickets").fetchone()
+    states, rows = (
+        harness.states(),
+        harness.wh.con.execute("SELECT count(*) FROM tickets").fetchone(),
+    )
     harness.emulator.inject(fault, 50)
     with pytest.raises(DeskbridgeError) as info:
         await harness.sync()
@@ -88,7 +97,9 @@ async def test_persistent_faults_fail_clearly_and_keep_cursor(harness: Harness, 
     harness.assert_truth()
 
 
-async def test_wrong_credentials_fail_clearly(harness: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_wrong_credentials_fail_clearly(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Bad credentials: an auth error naming the vendor, the run recorded as failed."""
     for ref in harness.config.credentials.values():
         monkeypatch.setenv(ref.removeprefix("env:"), "wrong-value-1234")

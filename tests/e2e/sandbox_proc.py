@@ -37,7 +37,9 @@ class SandboxProcess:
         return httpx.post(f"{self.admin}/mutate", params={"n": n}, timeout=30).json()["changes"]
 
     def fault(self, kind: str, count: int = 1) -> None:
-        httpx.post(f"{self.admin}/fault", params={"kind": kind, "count": count}, timeout=10).raise_for_status()
+        httpx.post(
+            f"{self.admin}/fault", params={"kind": kind, "count": count}, timeout=10
+        ).raise_for_status()
 
     def knobs(self, **values: Any) -> None:
         httpx.post(f"{self.admin}/knobs", json=values, timeout=10).raise_for_status()

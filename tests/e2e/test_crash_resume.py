@@ -27,15 +27,23 @@ def run_sync(config: Path, env: dict[str, str], log: Path, *args: str) -> subpro
     with log.open("wb") as sink:
         return subprocess.Popen(
             [DESKBRIDGE, "--log-level", "info", "--log-json", "sync", "-c", str(config), *args],
-            env=env, stdout=subprocess.DEVNULL, stderr=sink,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
         )
 
 
-def kill_after_start(config: Path, env: dict[str, str], log: Path, delay: float, *args: str) -> None:
+def kill_after_start(
+    config: Path, env: dict[str, str], log: Path, delay: float, *args: str
+) -> None:
     """Start a sync (with ``args``), wait until its run has begun, let it work ``delay`` seconds, SIGKILL it."""
     proc = run_sync(config, env, log, *args)
     deadline = time.monotonic() + 60
-    while b"sync.start" not in log.read_bytes() and proc.poll() is None and time.monotonic() < deadline:
+    while (
+        b"sync.start" not in log.read_bytes()
+        and proc.poll() is None
+        and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     time.sleep(delay)
     proc.kill()
@@ -61,7 +69,9 @@ def test_sigkill_at_several_points_then_resume(vendor: str, tmp_path: Path) -> N
         try:
             assert truth_diff(projection(con, "crash"), sandbox.truth()) == []
             assert duplicate_keys(con) == {}
-            statuses = [s for (s,) in con.execute("SELECT status FROM sync_runs ORDER BY run_id").fetchall()]
+            statuses = [
+                s for (s,) in con.execute("SELECT status FROM sync_runs ORDER BY run_id").fetchall()
+            ]
         finally:
             con.close()
         assert statuses[-1] == "success"

@@ -24,7 +24,9 @@ def check(tmp_path: Path, sandbox: SandboxProcess) -> None:
     try:
         assert truth_diff(projection(con, "proof"), sandbox.truth()) == []
         assert duplicate_keys(con) == {}
-        held = con.execute("SELECT count(*) FROM suspected_deletions WHERE state = 'held'").fetchone()
+        held = con.execute(
+            "SELECT count(*) FROM suspected_deletions WHERE state = 'held'"
+        ).fetchone()
         unproven = con.execute(
             "SELECT count(*) FROM tickets WHERE deleted_at IS NOT NULL AND deleted_proof <> 'not_found'"
         ).fetchone()
@@ -34,7 +36,9 @@ def check(tmp_path: Path, sandbox: SandboxProcess) -> None:
 
 
 @pytest.mark.parametrize("vendor", CONTRACT_VENDORS)
-def test_full_refresh_killed_or_failing_then_plain_syncs_deletes_nothing_wrongly(vendor: str, tmp_path: Path) -> None:
+def test_full_refresh_killed_or_failing_then_plain_syncs_deletes_nothing_wrongly(
+    vendor: str, tmp_path: Path
+) -> None:
     """SIGKILLs at several points of a full refresh, then a burst of 500s in another: plain syncs
     after them end equal to ground truth, every deletion proven by the vendor."""
     sandbox = SandboxProcess(vendor, "--tickets", "300", "--latency-ms", "10")
@@ -69,17 +73,27 @@ def link_config(path: Path, source: SandboxProcess, target: SandboxProcess) -> d
             env[f"E2E_{name.upper()}_{key.upper()}"] = value
             creds.append(f'{key} = "env:E2E_{name.upper()}_{key.upper()}"')
         opts = "".join(f"{k} = {json.dumps(v)}\n" for k, v in PAGE.get(box.vendor, {}).items())
-        text += (f'[connections.{name}]\ntype = "{box.vendor}"\nbase_url = "{box.info["base_url"]}"\n'
-                 f"credentials = {{ {', '.join(creds)} }}\nretry_backoff_s = 0.05\n\n"
-                 f"[connections.{name}.options]\n{opts}\n")  # fmt: skip
-    extra = 'author = { b = "staff:1" }\ndefaults = { b = { subject = "(no subject)" } }\n' if target.vendor == "kayako" else ""
-    text += f'[links.pair]\na = "src"\nb = "dst"\ndirection = "a_to_b"\ndeletes = "propagate"\n{extra}'
+        text += (
+            f'[connections.{name}]\ntype = "{box.vendor}"\nbase_url = "{box.info["base_url"]}"\n'
+            f"credentials = {{ {', '.join(creds)} }}\nretry_backoff_s = 0.05\n\n"
+            f"[connections.{name}.options]\n{opts}\n"
+        )
+    extra = (
+        'author = { b = "staff:1" }\ndefaults = { b = { subject = "(no subject)" } }\n'
+        if target.vendor == "kayako"
+        else ""
+    )
+    text += (
+        f'[links.pair]\na = "src"\nb = "dst"\ndirection = "a_to_b"\ndeletes = "propagate"\n{extra}'
+    )
     path.write_text(text)
     return env
 
 
 @pytest.mark.parametrize("vendor", CONTRACT_VENDORS)
-def test_full_refresh_killed_deletes_nothing_through_a_propagate_link(vendor: str, tmp_path: Path) -> None:
+def test_full_refresh_killed_deletes_nothing_through_a_propagate_link(
+    vendor: str, tmp_path: Path
+) -> None:
     """A link that propagates deletions: full refreshes SIGKILLed mid-pull, then plain syncs
     (which pull, then push the link), delete nothing at the other side."""
     source = SandboxProcess(vendor, "--tickets", "150", "--latency-ms", "10")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import itertools
+import operator
 import re
 import uuid
 import xml.etree.ElementTree as ET
@@ -14,10 +16,10 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from deskbridge_connectors.kayako import emulator_wire as wire
-from deskbridge_connectors.kayako.emulator import UNDECLARED, KayakoEmulator
 
 from deskbridge.sdk.emulator import Knobs
+from deskbridge_connectors.kayako import emulator_wire as wire
+from deskbridge_connectors.kayako.emulator import UNDECLARED, KayakoEmulator
 
 NOW = 1_800_000_000
 SALT = "5f1c0e2a9b"
@@ -51,8 +53,14 @@ def signed(emu: KayakoEmulator, salt: str = SALT) -> dict[str, str]:
     return {"apikey": creds["api_key"], "salt": salt, "signature": sign(creds["secret_key"], salt)}
 
 
-async def send(emu: KayakoEmulator, method: str, route: str, data: dict[str, str] | None = None,
-               auth: dict[str, str] | None = None, e_form: bool = True) -> httpx.Response:
+async def send(
+    emu: KayakoEmulator,
+    method: str,
+    route: str,
+    data: dict[str, str] | None = None,
+    auth: dict[str, str] | None = None,
+    e_form: bool = True,
+) -> httpx.Response:
     """One request with auth where Kayako reads it: query for GET/DELETE, body otherwise."""
     auth = signed(emu) if auth is None else auth
     where = urlencode({"e": route}) if e_form else route
@@ -91,20 +99,28 @@ async def test_both_url_forms_and_a_reused_salt_are_accepted() -> None:
     trailing = await send(emu, "GET", "/Tickets/Ticket/3/")
     assert e_form.text == standard.text == trailing.text
     assert ids(xml_of(e_form)) == [3]
-    posted = await send(emu, "POST", "/Tickets/TicketNote", e_form=False,
-                        data={"ticketid": "3", "contents": "x", "staffid": "1"})
+    posted = await send(
+        emu,
+        "POST",
+        "/Tickets/TicketNote",
+        e_form=False,
+        data={"ticketid": "3", "contents": "x", "staffid": "1"},
+    )
     assert ids(xml_of(posted), "note") == [max(emu.store.notes)]
 
 
-@pytest.mark.parametrize(("change", "body"), [
-    ({"salt": None}, "NO SALT PROVIDED!"),
-    ({"salt": ""}, "NO SALT PROVIDED!"),
-    ({"salt": "0"}, "NO SALT PROVIDED!"),
-    ({"apikey": str(uuid.UUID(int=1))}, "FAILED TO AUTHENTICATE"),
-    ({"apikey": None}, "FAILED TO AUTHENTICATE"),
-    ({"signature": sign("wrong secret", SALT)}, "FAILED TO AUTHENTICATE"),
-    ({"signature": ""}, "FAILED TO AUTHENTICATE"),
-])
+@pytest.mark.parametrize(
+    ("change", "body"),
+    [
+        ({"salt": None}, "NO SALT PROVIDED!"),
+        ({"salt": ""}, "NO SALT PROVIDED!"),
+        ({"salt": "0"}, "NO SALT PROVIDED!"),
+        ({"apikey": str(uuid.UUID(int=1))}, "FAILED TO AUTHENTICATE"),
+        ({"apikey": None}, "FAILED TO AUTHENTICATE"),
+        ({"signature": sign("wrong secret", SALT)}, "FAILED TO AUTHENTICATE"),
+        ({"signature": ""}, "FAILED TO AUTHENTICATE"),
+    ],
+)
 async def test_auth_failures_are_401_plain_text(change: dict[str, str | None], body: str) -> None:
     """Missing salts and bad keys or signatures get the server's plain-text 401 bodies."""
     emu = make()
@@ -120,8 +136,10 @@ async def test_signature_spaces_and_padded_apikey_are_tolerated() -> None:
     secret = emu.credentials()["secret_key"]
     salt = next(s for s in (f"salt{i}" for i in range(500)) if "+" in sign(secret, s))
     auth = signed(emu, salt)
-    query = (f"e=/Tickets/TicketStatus/1&apikey=%20{auth['apikey']}%20&salt={salt}"
-             f"&signature={auth['signature']}")
+    query = (
+        f"e=/Tickets/TicketStatus/1&apikey=%20{auth['apikey']}%20&salt={salt}"
+        f"&signature={auth['signature']}"
+    )
     async with client(emu) as http:
         response = await http.get(f"/api/index.php?{query}")
     assert ids(xml_of(response), "ticketstatus") == [1]
@@ -138,8 +156,9 @@ async def test_post_reads_auth_from_the_body_only() -> None:
     emu = make()
     query = urlencode({"e": "/Tickets/TicketNote", **signed(emu)})
     async with client(emu) as http:
-        response = await http.post(f"/api/index.php?{query}", headers=FORM,
-                                   content="ticketid=1&contents=x&staffid=1")
+        response = await http.post(
+            f"/api/index.php?{query}", headers=FORM, content="ticketid=1&contents=x&staffid=1"
+        )
     assert (response.status_code, response.text) == (401, "NO SALT PROVIDED!")
 
 
@@ -147,9 +166,11 @@ async def test_put_body_is_parsed_as_a_query_string_whatever_its_type() -> None:
     """PUT reads its raw body as a query string, even without a form content type."""
     emu = make()
     async with client(emu) as http:
-        response = await http.put("/api/index.php?e=/Tickets/Ticket/2",
-                                  content=urlencode({"subject": "Renamed", **signed(emu)}),
-                                  headers={"content-type": "text/plain"})
+        response = await http.put(
+            "/api/index.php?e=/Tickets/Ticket/2",
+            content=urlencode({"subject": "Renamed", **signed(emu)}),
+            headers={"content-type": "text/plain"},
+        )
     assert xml_of(response).findtext("ticket/subject") == "Renamed"
 
 
@@ -157,8 +178,9 @@ async def test_json_body_authenticates_but_never_reaches_the_controller() -> Non
     """A JSON body passes the signature check, yet the controller sees no form fields."""
     emu = make()
     async with client(emu) as http:
-        response = await http.post("/api/index.php?e=/Tickets/Ticket",
-                                   json={"subject": "Hi", **signed(emu)})
+        response = await http.post(
+            "/api/index.php?e=/Tickets/Ticket", json={"subject": "Hi", **signed(emu)}
+        )
     assert (response.status_code, response.text) == (400, "Subject is empty")
 
 
@@ -167,10 +189,16 @@ async def test_route_in_a_post_body_is_routed_like_the_query() -> None:
     emu = make()
     fields = {"ticketid": "3", "contents": "From the body", "staffid": "1"}
     async with client(emu) as http:
-        in_body = await http.post("/api/index.php", headers=FORM, content=urlencode(
-            {"e": "/Tickets/TicketNote", **signed(emu), **fields}))
-        in_query = await http.post("/api/index.php?e=/Tickets/TicketNote", headers=FORM,
-                                   content=urlencode({**signed(emu), **fields}))
+        in_body = await http.post(
+            "/api/index.php",
+            headers=FORM,
+            content=urlencode({"e": "/Tickets/TicketNote", **signed(emu), **fields}),
+        )
+        in_query = await http.post(
+            "/api/index.php?e=/Tickets/TicketNote",
+            headers=FORM,
+            content=urlencode({**signed(emu), **fields}),
+        )
     first, second = sorted(emu.store.notes)[-2:]
     assert in_body.text == in_query.text.replace(f'id="{second}"', f'id="{first}"')
     assert [n.text for n in xml_of(in_body).iter("note")] == ["From the body"]
@@ -183,29 +211,43 @@ async def test_route_in_the_body_yields_to_the_query_and_needs_a_form_put() -> N
     emu = make()
     body = urlencode({"e": "/Tickets/Ticket/2", "subject": "Via body", **signed(emu)})
     async with client(emu) as http:
-        both = await http.post("/api/index.php?e=/Tickets/TicketNote", headers=FORM,
-                               content=urlencode({"e": "/Tickets/Nope", "ticketid": "2",
-                                                  "contents": "x", "staffid": "1", **signed(emu)}))
+        both = await http.post(
+            "/api/index.php?e=/Tickets/TicketNote",
+            headers=FORM,
+            content=urlencode(
+                {
+                    "e": "/Tickets/Nope",
+                    "ticketid": "2",
+                    "contents": "x",
+                    "staffid": "1",
+                    **signed(emu),
+                }
+            ),
+        )
         form_put = await http.put("/api/index.php", headers=FORM, content=body)
-        plain_put = await http.put("/api/index.php", content=body,
-                                   headers={"content-type": "text/plain"})
+        plain_put = await http.put(
+            "/api/index.php", content=body, headers={"content-type": "text/plain"}
+        )
     assert [n.get("ticketid") for n in xml_of(both)] == ["2"]
     assert xml_of(form_put).findtext("ticket/subject") == "Via body"
     assert (plain_put.status_code, plain_put.text) == (404, UNDECLARED)
 
 
-@pytest.mark.parametrize(("method", "route", "status", "body"), [
-    ("GET", "/Tickets/Nope", 404, "Undeclared Function Called in API Controller"),
-    ("GET", "/Tickets", 404, "Undeclared Function Called in API Controller"),
-    ("PUT", "/Tickets/TicketPost/1/1", 404, "Undeclared Function Called in API Controller"),
-    ("GET", "/Tickets/Ticket", 400, NOT_IMPLEMENTED.format("Ticket")),
-    ("GET", "/Tickets/TicketPost", 400, NOT_IMPLEMENTED.format("TicketPost")),
-    ("GET", "/Tickets/TicketNote", 400, NOT_IMPLEMENTED.format("TicketNote")),
-    ("GET", "/Tickets/TicketTimeTrack", 400, NOT_IMPLEMENTED.format("TicketTimeTrack")),
-    ("GET", "/Tickets/TicketSearch", 400, SEARCH_ONLY),
-    ("DELETE", "/Tickets/TicketSearch/1", 400, SEARCH_ONLY),
-    ("GET", "/Tickets/Ticket/999999", 404, "Ticket not Found"),
-])
+@pytest.mark.parametrize(
+    ("method", "route", "status", "body"),
+    [
+        ("GET", "/Tickets/Nope", 404, "Undeclared Function Called in API Controller"),
+        ("GET", "/Tickets", 404, "Undeclared Function Called in API Controller"),
+        ("PUT", "/Tickets/TicketPost/1/1", 404, "Undeclared Function Called in API Controller"),
+        ("GET", "/Tickets/Ticket", 400, NOT_IMPLEMENTED.format("Ticket")),
+        ("GET", "/Tickets/TicketPost", 400, NOT_IMPLEMENTED.format("TicketPost")),
+        ("GET", "/Tickets/TicketNote", 400, NOT_IMPLEMENTED.format("TicketNote")),
+        ("GET", "/Tickets/TicketTimeTrack", 400, NOT_IMPLEMENTED.format("TicketTimeTrack")),
+        ("GET", "/Tickets/TicketSearch", 400, SEARCH_ONLY),
+        ("DELETE", "/Tickets/TicketSearch/1", 400, SEARCH_ONLY),
+        ("GET", "/Tickets/Ticket/999999", 404, "Ticket not Found"),
+    ],
+)
 async def test_dispatch_errors(method: str, route: str, status: int, body: str) -> None:
     """Unknown routes, verbs without a handler and GetList stubs answer as documented."""
     response = await send(make(), method, route)
@@ -221,12 +263,17 @@ async def test_xml_cdata_empty_tags_control_chars_and_attribute_escaping() -> No
     assert xml_of(ticket).findtext("ticket/subject") == "a]]>bc & <d>"
     unassigned = await send(emu, "PUT", "/Tickets/Ticket/4", {"ownerstaffid": "0"})
     assert "\n<ownerstaffname />\n" in unassigned.text
-    note = await send(emu, "POST", "/Tickets/TicketNote",
-                      {"ticketid": "4", "contents": "", "fullname": "O'Brien & <Co>"})
+    note = await send(
+        emu,
+        "POST",
+        "/Tickets/TicketNote",
+        {"ticketid": "4", "contents": "", "fullname": "O'Brien & <Co>"},
+    )
     assert note.text == HEADER + (
         f'<notes>\n<note type="ticket" id="{max(emu.store.notes)}" ticketid="4" notecolor="1" '
         'creatorstaffid="0" forstaffid="0" creatorstaffname="O&#039;Brien &amp; &lt;Co&gt;" '
-        f'creationdate="{NOW}" />\n</notes>')
+        f'creationdate="{NOW}" />\n</notes>'
+    )
 
 
 # -- Tickets/Ticket ListAll ------------------------------------------------------------------
@@ -239,17 +286,25 @@ async def test_listall_carries_notes_and_time_tracks_but_no_posts() -> None:
     notes = [int(n.get("id") or 0) for n in element.findall("note[@type='ticket']")]
     tracks = [int(n.get("id") or 0) for n in element.findall("note[@type='timetrack']")]
     assert (notes, tracks) == (sorted(both.notes), sorted(both.timetracks))
-    assert [c.tag for c in element][:6] == ["displayid", "departmentid", "statusid",
-                                            "priorityid", "typeid", "userid"]
+    assert [c.tag for c in element][:6] == [
+        "displayid",
+        "departmentid",
+        "statusid",
+        "priorityid",
+        "typeid",
+        "userid",
+    ]
 
 
 async def test_listall_pages_by_count_and_start_in_lastactivity_order() -> None:
     """count/start slice the lastactivity DESC order; ASC reverses it; the field is case-blind."""
     emu = make()
     everything = ids(await get_xml(emu, f"{LIST}/-1/-1/-1/0/lastactivity/DESC"))
-    pages = [ids(await get_xml(emu, f"{LIST}/-1/-1/25/{start}/LastActivity/desc"))
-             for start in (0, 25, 50)]
-    assert sum(pages, []) == everything and len(everything) == 60
+    pages = [
+        ids(await get_xml(emu, f"{LIST}/-1/-1/25/{start}/LastActivity/desc"))
+        for start in (0, 25, 50)
+    ]
+    assert functools.reduce(operator.iadd, pages, []) == everything and len(everything) == 60
     activity = [emu.store.tickets[i].lastactivity for i in everything]
     assert activity == sorted(activity, reverse=True)
     assert ids(await get_xml(emu, f"{LIST}/-1/-1/-1/0/lastactivity/ASC")) == everything[::-1]
@@ -305,8 +360,11 @@ async def test_ticket_count_of_one_ticket_is_the_servers_xml() -> None:
         f'<ticketcount>\n<departments>\n<department id="{t.departmentid}">\n'
         "<totalitems><![CDATA[1]]></totalitems>\n"
         f"<lastactivity><![CDATA[{t.lastactivity}]]></lastactivity>\n"
-        + ("<totalunresolveditems><![CDATA[1]]></totalunresolveditems>\n" if unresolved
-           else "<totalunresolveditems />\n")
+        + (
+            "<totalunresolveditems><![CDATA[1]]></totalunresolveditems>\n"
+            if unresolved
+            else "<totalunresolveditems />\n"
+        )
         + f"<ticketstatus {status} />\n"
         f'<tickettype id="{t.typeid}" {owned.split(" ", 1)[1]} />\n'
         f"<ownerstaff {owned} />\n</department>\n</departments>\n"
@@ -316,17 +374,23 @@ async def test_ticket_count_of_one_ticket_is_the_servers_xml() -> None:
         f"<owners>\n<ownerstaff {owned} />\n</owners>\n"
         "<!-- Unassigned Ticket Count grouped by Department -->\n"
         f"<unassigned>\n{unassigned if t.ownerstaffid == 0 else ''}</unassigned>\n"
-        "</ticketcount>")
+        "</ticketcount>"
+    )
 
 
 def _buckets(store: Any, key: Any, tickets: Any) -> list[dict[str, str]]:
     groups: dict[int, list[Any]] = {}
     for t in tickets:
         groups.setdefault(key(t), []).append(t)
-    return [{"id": str(k), "lastactivity": str(max(t.lastactivity for t in ts)),
-             "totalitems": str(len(ts)),
-             "totalunresolveditems": str(sum(not store.is_resolved(t) for t in ts))}
-            for k, ts in sorted(groups.items())]
+    return [
+        {
+            "id": str(k),
+            "lastactivity": str(max(t.lastactivity for t in ts)),
+            "totalitems": str(len(ts)),
+            "totalunresolveditems": str(sum(not store.is_resolved(t) for t in ts)),
+        }
+        for k, ts in sorted(groups.items())
+    ]
 
 
 async def test_ticket_count_groups_the_live_tickets() -> None:
@@ -341,23 +405,33 @@ async def test_ticket_count_groups_the_live_tickets() -> None:
     def no_unresolved(rows: list[dict[str, str]]) -> list[dict[str, str]]:
         return [{k: v for k, v in r.items() if k != "totalunresolveditems"} for r in rows]
 
-    got = [{"id": d.get("id"), "lastactivity": d.findtext("lastactivity"),
+    got = [
+        {
+            "id": d.get("id"),
+            "lastactivity": d.findtext("lastactivity"),
             "totalitems": d.findtext("totalitems"),
-            "totalunresolveditems": d.findtext("totalunresolveditems") or "0"}
-           for d in root.iterfind("departments/department")]
+            "totalunresolveditems": d.findtext("totalunresolveditems") or "0",
+        }
+        for d in root.iterfind("departments/department")
+    ]
     assert got == depts
     for d in root.iterfind("departments/department"):
         mine = [t for t in live if str(t.departmentid) == d.get("id")]
         assert [e.attrib for e in d.iterfind("ticketstatus")] == no_unresolved(
-            _buckets(store, lambda t: t.statusid, mine))
+            _buckets(store, lambda t: t.statusid, mine)
+        )
         assert [e.attrib for e in d.iterfind("tickettype")] == _buckets(
-            store, lambda t: t.typeid, mine)
+            store, lambda t: t.typeid, mine
+        )
         assert [e.attrib for e in d.iterfind("ownerstaff")] == _buckets(
-            store, lambda t: t.ownerstaffid, mine)
+            store, lambda t: t.ownerstaffid, mine
+        )
     assert [e.attrib for e in root.iterfind("statuses/ticketstatus")] == no_unresolved(
-        _buckets(store, lambda t: t.statusid, live))
+        _buckets(store, lambda t: t.statusid, live)
+    )
     assert [e.attrib for e in root.iterfind("owners/ownerstaff")] == _buckets(
-        store, lambda t: t.ownerstaffid, live)
+        store, lambda t: t.ownerstaffid, live
+    )
     unassigned = _buckets(store, lambda t: t.departmentid, [t for t in live if not t.ownerstaffid])
     assert [e.attrib for e in root.iterfind("unassigned/department")] == unassigned
     assert unassigned and sum(int(r["totalitems"]) for r in depts) == 59
@@ -396,27 +470,45 @@ async def test_ticket_get_has_posts_and_accepts_the_mask_id() -> None:
 
 def _user_note_lines(emu: KayakoEmulator, userid: int, org: int) -> str:
     lines = [(n, "user", "userid") for n in emu.store.user_notes.get(userid, [])]
-    lines += [(n, "userorganization", "userorganizationid")
-              for n in emu.store.org_notes.get(org, [])]
+    lines += [
+        (n, "userorganization", "userorganizationid") for n in emu.store.org_notes.get(org, [])
+    ]
     return "".join(
         f'<note type="{kind}" id="{n.id}" {key}="{n.linkid}" notecolor="{n.notecolor}" '
         f'creatorstaffid="{n.staffid}" forstaffid="0" creatorstaffname="{n.staffname}" '
-        f'creationdate="{n.dateline}"><![CDATA[{n.contents}]]></note>\n' for n, kind, key in lines)
+        f'creationdate="{n.dateline}"><![CDATA[{n.contents}]]></note>\n'
+        for n, kind, key in lines
+    )
 
 
 async def test_ticket_post_returns_the_whole_new_ticket() -> None:
     """POST creates a ticket and its first post from the user and answers 200 with both."""
     emu = make()
     user = emu.store.users[3]
-    response = await send(emu, "POST", "/Tickets/Ticket", {
-        "subject": "Printer down", "fullname": "ignored", "email": user.emails[0],
-        "contents": "It jams.", "departmentid": "2", "ticketstatusid": "1",
-        "ticketpriorityid": "3", "tickettypeid": "1", "userid": "3"})
+    response = await send(
+        emu,
+        "POST",
+        "/Tickets/Ticket",
+        {
+            "subject": "Printer down",
+            "fullname": "ignored",
+            "email": user.emails[0],
+            "contents": "It jams.",
+            "departmentid": "2",
+            "ticketstatusid": "1",
+            "ticketpriorityid": "3",
+            "tickettypeid": "1",
+            "userid": "3",
+        },
+    )
     org_id = user.userorganizationid
     org = emu.store.lookups.organizations.get(org_id, "")
-    org_tags = (f"<userorganization><![CDATA[{org}]]></userorganization>\n"
-                f"<userorganizationid><![CDATA[{org_id}]]></userorganizationid>"
-                if org else "<userorganization />\n<userorganizationid />")
+    org_tags = (
+        f"<userorganization><![CDATA[{org}]]></userorganization>\n"
+        f"<userorganizationid><![CDATA[{org_id}]]></userorganizationid>"
+        if org
+        else "<userorganization />\n<userorganizationid />"
+    )
     post_id = max(emu.store.posts)
 
     def c(value: object) -> str:
@@ -446,56 +538,89 @@ async def test_ticket_post_returns_the_whole_new_ticket() -> None:
         f"<creator>{c(2)}</creator>\n<isthirdparty>{c(0)}</isthirdparty>\n"
         f"<ishtml>{c(0)}</ishtml>\n<isemailed>{c(0)}</isemailed>\n<staffid>{c(0)}</staffid>\n"
         f"<issurveycomment>{c(0)}</issurveycomment>\n<contents>{c('It jams.')}</contents>\n"
-        f"<isprivate>{c(0)}</isprivate>\n</post>\n</posts>\n</ticket>\n</tickets>")
+        f"<isprivate>{c(0)}</isprivate>\n</post>\n</posts>\n</ticket>\n</tickets>"
+    )
     assert emu.ground_truth()["tickets"]["61"] == {
-        "subject": "Printer down", "status": "Open", "priority": "High"}
+        "subject": "Printer down",
+        "status": "Open",
+        "priority": "High",
+    }
 
 
 async def test_ticket_post_as_staff_and_with_an_auto_user() -> None:
     """A staff-created ticket is from the staff member to the recipient; autouserid makes a user."""
     emu = make()
     staff = emu.store.lookups.staff[2]
-    base = {"subject": "Call back", "fullname": "New Person", "email": "new.person@example.org",
-            "contents": "Please call.", "departmentid": "1", "ticketstatusid": "1",
-            "ticketpriorityid": "2", "tickettypeid": "2"}
-    root = xml_of(await send(emu, "POST", "/Tickets/Ticket",
-                             {**base, "staffid": "2", "ownerstaffid": "4"}))
+    base = {
+        "subject": "Call back",
+        "fullname": "New Person",
+        "email": "new.person@example.org",
+        "contents": "Please call.",
+        "departmentid": "1",
+        "ticketstatusid": "1",
+        "ticketpriorityid": "2",
+        "tickettypeid": "2",
+    }
+    root = xml_of(
+        await send(emu, "POST", "/Tickets/Ticket", {**base, "staffid": "2", "ownerstaffid": "4"})
+    )
     assert texts(root, "ticket", "fullname", "email", "creator", "ownerstaffid") == [
-        staff["fullname"], staff["email"], "1", "4"]
+        staff["fullname"],
+        staff["email"],
+        "1",
+        "4",
+    ]
     assert texts(root, "ticket/posts/post", "staffid", "emailto", "creator") == [
-        "2", "new.person@example.org", "1"]
+        "2",
+        "new.person@example.org",
+        "1",
+    ]
     new_user = emu.store.user_by_email("new.person@example.org")
     assert new_user is not None and root.findtext("ticket/userid") == str(new_user.id)
     auto = xml_of(await send(emu, "POST", "/Tickets/Ticket", {**base, "autouserid": "1"}))
     assert auto.findtext("ticket/userid") == str(new_user.id)
     assert emu.ground_truth()["people"][f"user:{new_user.id}"] == {
-        "kind": "requester", "name": "New Person", "email": "new.person@example.org"}
+        "kind": "requester",
+        "name": "New Person",
+        "email": "new.person@example.org",
+    }
 
 
-@pytest.mark.parametrize(("change", "error"), [
-    ({"subject": " "}, "Subject is empty"),
-    ({"fullname": ""}, "Fullname is empty"),
-    ({"email": None}, "Email is empty"),
-    ({"contents": "0"}, "Contents is empty"),
-    ({"departmentid": ""}, "Department ID is empty"),
-    ({"ticketstatusid": None}, "Ticket Status ID is empty"),
-    ({"ticketpriorityid": ""}, "Ticket Priority ID is empty"),
-    ({"tickettypeid": ""}, "Ticket Type ID is empty"),
-    ({"userid": None}, "Staff ID, User ID and Auto User ID values are empty or not provided"),
-    ({"departmentid": "77"}, "Department ID is Invalid"),
-    ({"departmentid": "4"}, "Department App is not Tickets"),
-    ({"ticketstatusid": "9"}, "Ticket Status ID is Invalid"),
-    ({"ticketpriorityid": "9"}, "Ticket Priority ID is Invalid"),
-    ({"tickettypeid": "9"}, "Ticket Type ID is Invalid"),
-    ({"staffid": "99"}, "Staff ID is Invalid"),
-    ({"email": "someone.else@example.org"}, "User Email is Invalid"),
-])
+@pytest.mark.parametrize(
+    ("change", "error"),
+    [
+        ({"subject": " "}, "Subject is empty"),
+        ({"fullname": ""}, "Fullname is empty"),
+        ({"email": None}, "Email is empty"),
+        ({"contents": "0"}, "Contents is empty"),
+        ({"departmentid": ""}, "Department ID is empty"),
+        ({"ticketstatusid": None}, "Ticket Status ID is empty"),
+        ({"ticketpriorityid": ""}, "Ticket Priority ID is empty"),
+        ({"tickettypeid": ""}, "Ticket Type ID is empty"),
+        ({"userid": None}, "Staff ID, User ID and Auto User ID values are empty or not provided"),
+        ({"departmentid": "77"}, "Department ID is Invalid"),
+        ({"departmentid": "4"}, "Department App is not Tickets"),
+        ({"ticketstatusid": "9"}, "Ticket Status ID is Invalid"),
+        ({"ticketpriorityid": "9"}, "Ticket Priority ID is Invalid"),
+        ({"tickettypeid": "9"}, "Ticket Type ID is Invalid"),
+        ({"staffid": "99"}, "Staff ID is Invalid"),
+        ({"email": "someone.else@example.org"}, "User Email is Invalid"),
+    ],
+)
 async def test_ticket_post_validation_errors(change: dict[str, str | None], error: str) -> None:
     """Each missing or invalid field gets the server's 400 text, checked in its order."""
     emu = make()
-    form = {"subject": "S", "fullname": "F", "email": emu.store.users[1].emails[0],
-            "contents": "C", "departmentid": "1", "ticketstatusid": "1", "ticketpriorityid": "1",
-            "tickettypeid": "1", "userid": "1"}
+    form = {
+        "subject": "S",
+        "fullname": "F",
+        "email": emu.store.users[1].emails[0],
+        "contents": "C",
+        "departmentid": "1",
+        "ticketstatusid": "1",
+        "ticketpriorityid": "1",
+        "tickettypeid": "1",
+        "userid": "1",
+    }
     form = {k: v for k, v in {**form, **change}.items() if v is not None}
     response = await send(emu, "POST", "/Tickets/Ticket", form)
     assert (response.status_code, response.text) == (400, error)
@@ -507,13 +632,29 @@ async def test_ticket_put_moves_lastactivity_only_when_something_changes() -> No
     """PUT applies valid fields, ignores invalid ids, and moves lastactivity on a real change."""
     emu = make()
     before = emu.store.tickets[7].lastactivity
-    ignored = xml_of(await send(emu, "PUT", "/Tickets/Ticket/7", {
-        "ticketstatusid": "99", "ownerstaffid": "999", "departmentid": "4"}))
+    ignored = xml_of(
+        await send(
+            emu,
+            "PUT",
+            "/Tickets/Ticket/7",
+            {"ticketstatusid": "99", "ownerstaffid": "999", "departmentid": "4"},
+        )
+    )
     assert ignored.findtext("ticket/lastactivity") == str(before)
-    changed = xml_of(await send(emu, "PUT", "/Tickets/Ticket/7", {
-        "ticketstatusid": "3", "ticketpriorityid": "4", "ownerstaffid": "5"}))
+    changed = xml_of(
+        await send(
+            emu,
+            "PUT",
+            "/Tickets/Ticket/7",
+            {"ticketstatusid": "3", "ticketpriorityid": "4", "ownerstaffid": "5"},
+        )
+    )
     assert texts(changed, "ticket", "statusid", "priorityid", "ownerstaffid", "lastactivity") == [
-        "3", "4", "5", str(NOW)]
+        "3",
+        "4",
+        "5",
+        str(NOW),
+    ]
     assert changed.find("ticket/posts") is not None
     assert emu.ground_truth()["tickets"]["7"]["status"] == "Closed"
     assert (await send(emu, "PUT", "/Tickets/Ticket/999999", {"subject": "x"})).status_code == 404
@@ -540,19 +681,40 @@ async def test_ticket_posts_list_get_create_and_delete() -> None:
     assert ids(await get_xml(emu, "/Tickets/TicketPost/ListAll/11"), "post") == sorted(ticket.posts)
     first = min(ticket.posts)
     assert ids(await get_xml(emu, f"/Tickets/TicketPost/11/{first}"), "post") == [first]
-    created = xml_of(await send(emu, "POST", "/Tickets/TicketPost", {
-        "ticketid": "11", "contents": "Internal detail", "staffid": "3", "isprivate": "1",
-        "filename": "log.txt", "filecontent": base64.b64encode(b"boom").decode()}))
+    created = xml_of(
+        await send(
+            emu,
+            "POST",
+            "/Tickets/TicketPost",
+            {
+                "ticketid": "11",
+                "contents": "Internal detail",
+                "staffid": "3",
+                "isprivate": "1",
+                "filename": "log.txt",
+                "filecontent": base64.b64encode(b"boom").decode(),
+            },
+        )
+    )
     post_id = max(store.posts)
     assert texts(created, "post", "ticketpostid", "staffid", "isprivate", "hasattachments") == [
-        str(post_id), "3", "1", "1"]
-    attachment = texts(created, "post/attachments/attachment",
-                       "filename", "filetype", "filesize", "contents")
+        str(post_id),
+        "3",
+        "1",
+        "1",
+    ]
+    attachment = texts(
+        created, "post/attachments/attachment", "filename", "filetype", "filesize", "contents"
+    )
     assert attachment == ["log.txt", "text/plain", "4", "Ym9vbQ=="]
     assert ticket.lastactivity == NOW
     assert ticket.lastreplier == store.lookups.staff[3]["fullname"]
     assert emu.ground_truth()["notes"][f"post:{post_id}"] == {
-        "ticket_id": "11", "kind": "reply", "visibility": "private", "body": "Internal detail"}
+        "ticket_id": "11",
+        "kind": "reply",
+        "visibility": "private",
+        "body": "Internal detail",
+    }
     replies = ticket.replies
     deleted = await send(emu, "DELETE", f"/Tickets/TicketPost/11/{first}")
     assert (deleted.status_code, deleted.text, ticket.lastactivity) == (200, "", NOW)
@@ -560,20 +722,47 @@ async def test_ticket_posts_list_get_create_and_delete() -> None:
     assert ticket.replies == replies  # the API does not rebuild the ticket's properties
 
 
-@pytest.mark.parametrize(("method", "route", "form", "status", "error"), [
-    ("GET", "/Tickets/TicketPost/12/999999", None, 404, "Ticket Post not Found"),
-    ("GET", "/Tickets/TicketPost/12/1", None, 400, "Post does not belong to the specified ticket"),
-    ("DELETE", "/Tickets/TicketPost/999999/1", None, 404, "Ticket not Found"),
-    ("POST", "", {"contents": "x", "userid": "1"}, 400, "No Ticket ID Specified"),
-    ("POST", "", {"ticketid": "12", "userid": "1"}, 400, "No Contents Specified"),
-    ("POST", "", {"ticketid": "12", "contents": "x"}, 400, "Staff ID and User ID is empty"),
-    ("POST", "", {"ticketid": "999999", "contents": "x", "userid": "1"}, 404, "Ticket not Found"),
-    ("POST", "", {"ticketid": "12", "contents": "x", "userid": "999999"}, 400,
-     "User ID is Invalid"),
-    ("POST", "", {"ticketid": "12", "contents": "x", "staffid": "99"}, 400, "Staff ID is Invalid"),
-])
-async def test_ticket_post_errors(method: str, route: str, form: dict[str, str] | None,
-                                  status: int, error: str) -> None:
+@pytest.mark.parametrize(
+    ("method", "route", "form", "status", "error"),
+    [
+        ("GET", "/Tickets/TicketPost/12/999999", None, 404, "Ticket Post not Found"),
+        (
+            "GET",
+            "/Tickets/TicketPost/12/1",
+            None,
+            400,
+            "Post does not belong to the specified ticket",
+        ),
+        ("DELETE", "/Tickets/TicketPost/999999/1", None, 404, "Ticket not Found"),
+        ("POST", "", {"contents": "x", "userid": "1"}, 400, "No Ticket ID Specified"),
+        ("POST", "", {"ticketid": "12", "userid": "1"}, 400, "No Contents Specified"),
+        ("POST", "", {"ticketid": "12", "contents": "x"}, 400, "Staff ID and User ID is empty"),
+        (
+            "POST",
+            "",
+            {"ticketid": "999999", "contents": "x", "userid": "1"},
+            404,
+            "Ticket not Found",
+        ),
+        (
+            "POST",
+            "",
+            {"ticketid": "12", "contents": "x", "userid": "999999"},
+            400,
+            "User ID is Invalid",
+        ),
+        (
+            "POST",
+            "",
+            {"ticketid": "12", "contents": "x", "staffid": "99"},
+            400,
+            "Staff ID is Invalid",
+        ),
+    ],
+)
+async def test_ticket_post_errors(
+    method: str, route: str, form: dict[str, str] | None, status: int, error: str
+) -> None:
     """TicketPost's not-found, ownership and validation errors are verbatim."""
     response = await send(make(), method, route or "/Tickets/TicketPost", form)
     assert (response.status_code, response.text) == (status, error)
@@ -585,30 +774,47 @@ async def test_ticket_notes_list_get_create_and_delete() -> None:
     ticket = emu.store.tickets[13]
     before = ticket.lastactivity
     staff = emu.store.lookups.staff[6]
-    created = await send(emu, "POST", "/Tickets/TicketNote", {
-        "ticketid": "13", "contents": "Check the logs", "staffid": "6", "forstaffid": "2",
-        "notecolor": "3"})
+    created = await send(
+        emu,
+        "POST",
+        "/Tickets/TicketNote",
+        {
+            "ticketid": "13",
+            "contents": "Check the logs",
+            "staffid": "6",
+            "forstaffid": "2",
+            "notecolor": "3",
+        },
+    )
     note_id = max(emu.store.notes)
     assert created.text == HEADER + (
         f'<notes>\n<note type="ticket" id="{note_id}" ticketid="13" notecolor="3" '
         f'creatorstaffid="6" forstaffid="2" creatorstaffname="{staff["fullname"]}" '
-        f'creationdate="{NOW}"><![CDATA[Check the logs]]></note>\n</notes>')
+        f'creationdate="{NOW}"><![CDATA[Check the logs]]></note>\n</notes>'
+    )
     assert (await send(emu, "GET", f"/Tickets/TicketNote/13/{note_id}")).text == created.text
     assert ids(await get_xml(emu, "/Tickets/TicketNote/ListAll/13"), "note") == sorted(ticket.notes)
     assert ticket.lastactivity == before
     assert emu.ground_truth()["notes"][f"note:{note_id}"] == {
-        "ticket_id": "13", "kind": "note", "visibility": "private", "body": "Check the logs"}
+        "ticket_id": "13",
+        "kind": "note",
+        "visibility": "private",
+        "body": "Check the logs",
+    }
     assert (await send(emu, "DELETE", f"/Tickets/TicketNote/13/{note_id}")).text == ""
     gone = await send(emu, "GET", f"/Tickets/TicketNote/13/{note_id}")
     assert (gone.status_code, gone.text) == (404, "Ticket note not Found")
     other = next(n for n in emu.store.notes.values() if n.ticketid != 13)
     wrong = await send(emu, "DELETE", f"/Tickets/TicketNote/13/{other.id}")
     assert (wrong.status_code, wrong.text) == (
-        400, "Ticket note does not belong to the specified ticket")
-    for form, error in (({"contents": "x", "staffid": "1"}, "No Ticket ID Specified"),
-                        ({"ticketid": "13", "contents": "x", "staffid": "99"},
-                         "No fullname or staff id specified"),
-                        ({"ticketid": "13", "staffid": "1"}, "No contents specified")):
+        400,
+        "Ticket note does not belong to the specified ticket",
+    )
+    for form, error in (
+        ({"contents": "x", "staffid": "1"}, "No Ticket ID Specified"),
+        ({"ticketid": "13", "contents": "x", "staffid": "99"}, "No fullname or staff id specified"),
+        ({"ticketid": "13", "staffid": "1"}, "No contents specified"),
+    ):
         response = await send(emu, "POST", "/Tickets/TicketNote", form)
         assert (response.status_code, response.text) == (400, error)
 
@@ -619,47 +825,73 @@ async def test_time_tracks_create_read_and_delete_without_moving_lastactivity() 
     ticket = emu.store.tickets[14]
     before = ticket.lastactivity
     creator, worker = emu.store.lookups.staff[1], emu.store.lookups.staff[2]
-    created = await send(emu, "POST", "/Tickets/TicketTimeTrack", {
-        "ticketid": "14", "contents": "Replaced toner", "staffid": "1", "workerstaffid": "2",
-        "worktimeline": "1306393740", "billtimeline": "1306393800", "timespent": "600",
-        "timebillable": "1200"})
+    created = await send(
+        emu,
+        "POST",
+        "/Tickets/TicketTimeTrack",
+        {
+            "ticketid": "14",
+            "contents": "Replaced toner",
+            "staffid": "1",
+            "workerstaffid": "2",
+            "worktimeline": "1306393740",
+            "billtimeline": "1306393800",
+            "timespent": "600",
+            "timebillable": "1200",
+        },
+    )
     entry_id = max(emu.store.timetracks)
     assert created.text == HEADER + (
         f'<timetracks>\n<timetrack id="{entry_id}" ticketid="14" timeworked="600" '
         'timebillable="1200" billdate="1306393800" workdate="1306393740" workerstaffid="2" '
         f'workerstaffname="{worker["fullname"]}" creatorstaffid="1" '
         f'creatorstaffname="{creator["fullname"]}" notecolor="1">'
-        "<![CDATA[Replaced toner]]></timetrack>\n</timetracks>")
+        "<![CDATA[Replaced toner]]></timetrack>\n</timetracks>"
+    )
     assert ticket.lastactivity == before
     read = await send(emu, "GET", f"/Tickets/TicketTimeTrack/14/{entry_id}")
     assert read.text == created.text
     listed = await get_xml(emu, "/Tickets/TicketTimeTrack/ListAll/14")
     assert ids(listed, "timetrack") == sorted(ticket.timetracks)
     assert emu.ground_truth()["time_entries"][str(entry_id)] == {
-        "ticket_id": "14", "seconds_worked": 600, "seconds_billable": 1200}
+        "ticket_id": "14",
+        "seconds_worked": 600,
+        "seconds_billable": 1200,
+    }
     assert (await send(emu, "DELETE", f"/Tickets/TicketTimeTrack/14/{entry_id}")).text == ""
     assert str(entry_id) not in emu.ground_truth()["time_entries"]
     assert ticket.lastactivity == before
 
 
-@pytest.mark.parametrize(("change", "status", "error"), [
-    ({"ticketid": None}, 400, "No Ticket ID Specified"),
-    ({"ticketid": "999999"}, 404, "Ticket not Found"),
-    ({"staffid": None}, 400, "No staff id specified"),
-    ({"staffid": "99"}, 400, "No staff id specified"),
-    ({"contents": None}, 400, "No contents specified"),
-    ({"worktimeline": "0"}, 400, "No work timeline specified"),
-    ({"billtimeline": None}, 400, "No bill timeline specified"),
-    ({"timespent": None}, 400, "No time spent specified"),
-    ({"timebillable": None}, 400, "No time billable specified"),
-    ({"workerstaffid": ""}, 400, "Invalid worker staff id specified"),
-    ({"workerstaffid": "99"}, 400, "Invalid worker staff id specified"),
-])
-async def test_time_track_validation_errors(change: dict[str, str | None], status: int,
-                                            error: str) -> None:
+@pytest.mark.parametrize(
+    ("change", "status", "error"),
+    [
+        ({"ticketid": None}, 400, "No Ticket ID Specified"),
+        ({"ticketid": "999999"}, 404, "Ticket not Found"),
+        ({"staffid": None}, 400, "No staff id specified"),
+        ({"staffid": "99"}, 400, "No staff id specified"),
+        ({"contents": None}, 400, "No contents specified"),
+        ({"worktimeline": "0"}, 400, "No work timeline specified"),
+        ({"billtimeline": None}, 400, "No bill timeline specified"),
+        ({"timespent": None}, 400, "No time spent specified"),
+        ({"timebillable": None}, 400, "No time billable specified"),
+        ({"workerstaffid": ""}, 400, "Invalid worker staff id specified"),
+        ({"workerstaffid": "99"}, 400, "Invalid worker staff id specified"),
+    ],
+)
+async def test_time_track_validation_errors(
+    change: dict[str, str | None], status: int, error: str
+) -> None:
     """Every documented time-track error, in the server's order of checks."""
-    form = {"ticketid": "15", "contents": "", "staffid": "1", "worktimeline": "1",
-            "billtimeline": "1", "timespent": "0", "timebillable": "0"}
+    form = {
+        "ticketid": "15",
+        "contents": "",
+        "staffid": "1",
+        "worktimeline": "1",
+        "billtimeline": "1",
+        "timespent": "0",
+        "timebillable": "0",
+    }
     form = {k: v for k, v in {**form, **change}.items() if v is not None}
     response = await send(make(), "POST", "/Tickets/TicketTimeTrack", form)
     assert (response.status_code, response.text) == (status, error)
@@ -670,10 +902,15 @@ async def test_time_track_ownership_errors() -> None:
     emu = make()
     entry = next(iter(emu.store.timetracks.values()))
     other = next(t for t in emu.store.tickets if t != entry.ticketid)
-    cases = ((f"{other}/999999", 404, "Ticket time tracking note not Found"),
-             (f"{other}/{entry.id}", 400,
-              "Ticket time tracking note does not belong to the specified ticket"),
-             (f"999999/{entry.id}", 404, "Ticket not Found"))
+    cases = (
+        (f"{other}/999999", 404, "Ticket time tracking note not Found"),
+        (
+            f"{other}/{entry.id}",
+            400,
+            "Ticket time tracking note does not belong to the specified ticket",
+        ),
+        (f"999999/{entry.id}", 404, "Ticket not Found"),
+    )
     for ids_part, status, error in cases:
         for method in ("GET", "DELETE"):
             response = await send(emu, method, f"/Tickets/TicketTimeTrack/{ids_part}")
@@ -685,11 +922,17 @@ async def test_ticket_search_returns_tickets_with_posts() -> None:
     """TicketSearch finds by flagged fields and renders full tickets with posts."""
     emu = make()
     ticket = emu.store.tickets[16]
-    root = xml_of(await send(emu, "POST", "/Tickets/TicketSearch",
-                             {"query": ticket.displayid, "ticketid": "1"}))
+    root = xml_of(
+        await send(
+            emu, "POST", "/Tickets/TicketSearch", {"query": ticket.displayid, "ticketid": "1"}
+        )
+    )
     assert ids(root) == [16] and root.find("ticket/posts") is not None
-    by_name = xml_of(await send(emu, "POST", "/Tickets/TicketSearch",
-                                {"query": ticket.fullname, "fullname": "1"}))
+    by_name = xml_of(
+        await send(
+            emu, "POST", "/Tickets/TicketSearch", {"query": ticket.fullname, "fullname": "1"}
+        )
+    )
     same_name = sorted(t.id for t in emu.store.tickets.values() if t.fullname == ticket.fullname)
     assert ids(by_name) == same_name
     assert ids(xml_of(await send(emu, "POST", "/Tickets/TicketSearch", {"query": "x"}))) == []
@@ -705,10 +948,16 @@ async def test_lookup_tables() -> None:
         "<frcolorcode><![CDATA[#ffffff]]></frcolorcode>\n"
         "<bgcolorcode><![CDATA[#e4781e]]></bgcolorcode>\n<type><![CDATA[public]]></type>\n"
         "<uservisibilitycustom><![CDATA[0]]></uservisibilitycustom>\n</ticketpriority>\n"
-        "</ticketpriorities>")
+        "</ticketpriorities>"
+    )
     statuses = await get_xml(emu, "/Tickets/TicketStatus")
     assert {s.findtext("title"): s.findtext("markasresolved") for s in statuses} == {
-        "Open": "0", "On Hold": "0", "Closed": "1", "In Progress": "0", "Resolved": "1"}
+        "Open": "0",
+        "On Hold": "0",
+        "Closed": "1",
+        "In Progress": "0",
+        "Resolved": "1",
+    }
     priorities = await get_xml(emu, "/Tickets/TicketPriority")
     assert [p.findtext("title") for p in priorities] == ["Low", "Normal", "High", "Urgent"]
     departments = await get_xml(emu, "/Base/Department/0")
@@ -748,8 +997,11 @@ async def test_ground_truth_ids_and_kinds() -> None:
     post = next(iter(store.posts.values()))
     assert truth["notes"][f"post:{post.id}"]["body"] == post.contents
     assert truth["people"]["staff:1"]["kind"] == "staff"
-    assert truth["people"]["user:1"] == {"kind": "requester", "name": store.users[1].fullname,
-                                         "email": store.users[1].emails[0]}
+    assert truth["people"]["user:1"] == {
+        "kind": "requester",
+        "name": store.users[1].fullname,
+        "email": store.users[1].emails[0],
+    }
     statuses = {v["status"] for v in truth["tickets"].values()}
     assert statuses <= {"Open", "On Hold", "Closed", "In Progress", "Resolved"}
 
@@ -788,8 +1040,9 @@ def test_mutations_move_lastactivity_only_for_tickets_and_posts() -> None:
         tid = int(match.group(1))
         moving = line.startswith("new ticket") or any(k in line for k in MOVING)
         moved[tid] = moved.get(tid, False) or moving
-    kinds = {re.sub(r"[\d:]+|\(.*\)|->.*|by staff.*|from user.*", "", line).strip()
-             for line in lines}
+    kinds = {
+        re.sub(r"[\d:]+|\(.*\)|->.*|by staff.*|from user.*", "", line).strip() for line in lines
+    }
     assert len(kinds) >= 10, kinds
     for tid, did_move in moved.items():
         if tid in emu.store.tickets:
@@ -798,8 +1051,9 @@ def test_mutations_move_lastactivity_only_for_tickets_and_posts() -> None:
     assert deleted and not set(deleted) & set(emu.ground_truth()["tickets"])
     pruned_lines = (re.match(r"ticket (\d+): post:\d+ deleted", line) for line in lines)
     pruned = {int(m.group(1)) for m in pruned_lines if m and int(m.group(1)) in emu.store.tickets}
-    assert pruned and all(emu.store.tickets[t].replies == len(emu.store.tickets[t].posts) - 1
-                          for t in pruned)
+    assert pruned and all(
+        emu.store.tickets[t].replies == len(emu.store.tickets[t].posts) - 1 for t in pruned
+    )
 
 
 async def test_mutations_show_up_first_in_the_lastactivity_walk() -> None:

@@ -9,39 +9,71 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+
+from deskbridge.sdk.emulator import Knobs
 from deskbridge_connectors.m4.emulator import M4Emulator
 from deskbridge_connectors.m4.emulator_wire import format_ts, parse_ts
 from deskbridge_connectors.m4.sandbox_data import Note, Ticket, TimeEntry
 
-from deskbridge.sdk.emulator import Knobs
-
 BASE = "/m4api/api/Workforce"
 NOTES = f"{BASE}/TicketNote"
 SEED_SPEC = [
-    {"HttpAction": "Post", "MethodName": "AddTicketNote",
-     "Description": "Method allows for the adding of a ticket note. The newly created ticket note "
-                    "object is returned.",
-     "Format": {"TicketID": 2734, "NoteType": "NOTE", "Note": "note text", "Subject": "",
-                "UserName": "username", "ts": "2017-11-20T11:33:34.0299526-05:00",
-                "IsClearedNote": False}},
-    {"HttpAction": "Get", "MethodName": "GetTicketNote",
-     "Description": "Returns the record for a single ticket note given the passed in ID value "
-                    "(see Path).",
-     "Path": "/TicketNote/GetTicketNote/25032"},
-    {"HttpAction": "Post", "MethodName": "GetTicketNote",
-     "Description": "Returns the record for a single ticket note given the passed in ticket ID, "
-                    "note, user name, and timestamp.",
-     "Format": {"TicketID": 2803, "Note": "note text", "UserName": "username",
-                "ts": "2017-11-20T11:33:34.0299526-05:00"}},
-    {"HttpAction": "Get", "MethodName": "GetTicketNotesByTicket",
-     "Description": "Returns ticket notes given the passed in ID value of the ticket (see Path).",
-     "Path": "/TicketNote/GetTicketNotesByTicket/25032"},
-    {"HttpAction": "Post", "MethodName": "UpdateTicketNote",
-     "Description": "Method allows for the updating of a ticket note. The updated ticket note "
-                    "object is returned.",
-     "Format": {"ID": 1637, "TicketID": 6372, "NoteType": "NOTE", "Note": "note text",
-                "Subject": "", "UserName": "username", "ts": "2017-11-20T11:33:34.0309505-05:00",
-                "IsClearedNote": False}},
+    {
+        "HttpAction": "Post",
+        "MethodName": "AddTicketNote",
+        "Description": "Method allows for the adding of a ticket note. The newly created ticket note "
+        "object is returned.",
+        "Format": {
+            "TicketID": 2734,
+            "NoteType": "NOTE",
+            "Note": "note text",
+            "Subject": "",
+            "UserName": "username",
+            "ts": "2017-11-20T11:33:34.0299526-05:00",
+            "IsClearedNote": False,
+        },
+    },
+    {
+        "HttpAction": "Get",
+        "MethodName": "GetTicketNote",
+        "Description": "Returns the record for a single ticket note given the passed in ID value "
+        "(see Path).",
+        "Path": "/TicketNote/GetTicketNote/25032",
+    },
+    {
+        "HttpAction": "Post",
+        "MethodName": "GetTicketNote",
+        "Description": "Returns the record for a single ticket note given the passed in ticket ID, "
+        "note, user name, and timestamp.",
+        "Format": {
+            "TicketID": 2803,
+            "Note": "note text",
+            "UserName": "username",
+            "ts": "2017-11-20T11:33:34.0299526-05:00",
+        },
+    },
+    {
+        "HttpAction": "Get",
+        "MethodName": "GetTicketNotesByTicket",
+        "Description": "Returns ticket notes given the passed in ID value of the ticket (see Path).",
+        "Path": "/TicketNote/GetTicketNotesByTicket/25032",
+    },
+    {
+        "HttpAction": "Post",
+        "MethodName": "UpdateTicketNote",
+        "Description": "Method allows for the updating of a ticket note. The updated ticket note "
+        "object is returned.",
+        "Format": {
+            "ID": 1637,
+            "TicketID": 6372,
+            "NoteType": "NOTE",
+            "Note": "note text",
+            "Subject": "",
+            "UserName": "username",
+            "ts": "2017-11-20T11:33:34.0309505-05:00",
+            "IsClearedNote": False,
+        },
+    },
 ]
 NOT_AUTHORIZED = {"Message": "Not Authorized"}
 NOT_FOUND = {"Message": "Object Not Found"}
@@ -90,27 +122,57 @@ def wall(ticks: int) -> str:
 
 
 def note_payload(n: Note) -> dict[str, object]:
-    return {"ID": n.id, "TicketID": n.ticket_id, "NoteType": n.note_type, "Note": n.text,
-            "Subject": n.subject, "UserName": n.user_name, "ts": wall(n.ts),
-            "IsClearedNote": n.cleared}
+    return {
+        "ID": n.id,
+        "TicketID": n.ticket_id,
+        "NoteType": n.note_type,
+        "Note": n.text,
+        "Subject": n.subject,
+        "UserName": n.user_name,
+        "ts": wall(n.ts),
+        "IsClearedNote": n.cleared,
+    }
 
 
 def ticket_payload(t: Ticket) -> dict[str, object]:
-    return {"ID": t.id, "TicketNumber": t.number, "TicketState": t.state,
-            "ModifiedBy": t.modified_by, "Priority": t.priority, "ServingArea": t.serving_area,
-            "StructureLink": t.structure_link, "CustomerID": t.customer_id,
-            "TimeOpened": wall(t.opened), "ReportedBy": t.reported_by, "CreatedBy": t.created_by,
-            "ChangedBy": t.changed_by, "TicketCode": t.code, "AssignmentWorkflowStatus": None,
-            "AssignmentReturnMessage": t.return_message, "WONumber": t.wo_number,
-            "TicketType": t.ticket_type, "TicketCategory": t.category}
+    return {
+        "ID": t.id,
+        "TicketNumber": t.number,
+        "TicketState": t.state,
+        "ModifiedBy": t.modified_by,
+        "Priority": t.priority,
+        "ServingArea": t.serving_area,
+        "StructureLink": t.structure_link,
+        "CustomerID": t.customer_id,
+        "TimeOpened": wall(t.opened),
+        "ReportedBy": t.reported_by,
+        "CreatedBy": t.created_by,
+        "ChangedBy": t.changed_by,
+        "TicketCode": t.code,
+        "AssignmentWorkflowStatus": None,
+        "AssignmentReturnMessage": t.return_message,
+        "WONumber": t.wo_number,
+        "TicketType": t.ticket_type,
+        "TicketCategory": t.category,
+    }
 
 
 def entry_payload(e: TimeEntry) -> dict[str, object]:
-    return {"ID": e.id, "TimeCodeId": e.time_code_id, "TimeCode": e.time_code,
-            "ApptId": e.appt_id, "TicketID": e.ticket_id, "TechID": e.tech_id,
-            "Minutes": e.minutes, "Capital": e.capital, "Time": wall(e.time),
-            "PayCodeId": e.pay_code_id, "CustomerServiceID": e.customer_service_id,
-            "Comment": e.comment, "CustomerID": e.customer_id}
+    return {
+        "ID": e.id,
+        "TimeCodeId": e.time_code_id,
+        "TimeCode": e.time_code,
+        "ApptId": e.appt_id,
+        "TicketID": e.ticket_id,
+        "TechID": e.tech_id,
+        "Minutes": e.minutes,
+        "Capital": e.capital,
+        "Time": wall(e.time),
+        "PayCodeId": e.pay_code_id,
+        "CustomerServiceID": e.customer_service_id,
+        "Comment": e.comment,
+        "CustomerID": e.customer_id,
+    }
 
 
 def basic(user: str, password: str) -> str:
@@ -141,11 +203,14 @@ async def test_specification_is_the_vendor_sample(api: httpx.AsyncClient) -> Non
 async def test_auth_failures(shared: M4Emulator, header: str | None) -> None:
     """Every bad credential answers 401 {"Message": "Not Authorized"} with a Basic challenge."""
     user, password = shared.credentials()["username"], shared.credentials()["password"]
-    value = {"wrong-password": basic(user, password + "x"),
-             "wrong-user": basic("someone", password)}.get(header or "", header)
+    value = {
+        "wrong-password": basic(user, password + "x"),
+        "wrong-user": basic("someone", password),
+    }.get(header or "", header)
     headers = {"Authorization": value} if value else {}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=shared.app),
-                                 base_url="https://testserver") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=shared.app), base_url="https://testserver"
+    ) as client:
         r = await client.get(f"{NOTES}/Specification", headers=headers)
     assert (r.status_code, r.json()) == (401, NOT_AUTHORIZED)
     assert r.headers["www-authenticate"] == "Basic"
@@ -154,11 +219,13 @@ async def test_auth_failures(shared: M4Emulator, header: str | None) -> None:
 async def test_auth_user_name_is_case_insensitive(shared: M4Emulator) -> None:
     """The account name compares case-insensitively, like a Windows login."""
     creds = shared.credentials()
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=shared.app),
-                                 base_url="https://testserver") as client:
-        r = await client.get(f"{BASE}/Ticket/GetTicket/1",
-                             headers={"Authorization": basic(creds["username"].upper(),
-                                                             creds["password"])})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=shared.app), base_url="https://testserver"
+    ) as client:
+        r = await client.get(
+            f"{BASE}/Ticket/GetTicket/1",
+            headers={"Authorization": basic(creds["username"].upper(), creds["password"])},
+        )
     assert r.status_code == 200
 
 
@@ -189,11 +256,15 @@ async def test_unknown_route_and_wrong_verb(api: httpx.AsyncClient) -> None:
     """Unknown routes are 404 and verbs other than the documented one are 405."""
     r = await api.get(f"{BASE}/Ticket/DeleteTicket/1")
     assert r.status_code == 404
-    assert r.json() == {"Message": "No HTTP resource was found that matches the request URI "
-                                   f"'https://testserver{BASE}/Ticket/DeleteTicket/1'."}
+    assert r.json() == {
+        "Message": "No HTTP resource was found that matches the request URI "
+        f"'https://testserver{BASE}/Ticket/DeleteTicket/1'."
+    }
     r = await api.post(f"{NOTES}/DeleteTicketNote/1", json={})
     assert (r.status_code, r.json()) == (
-        405, {"Message": "The requested resource does not support http method 'POST'."})
+        405,
+        {"Message": "The requested resource does not support http method 'POST'."},
+    )
     r = await api.put(f"{NOTES}/UpdateTicketNote", json={})
     assert r.json() == {"Message": "The requested resource does not support http method 'PUT'."}
     r = await api.get(f"{NOTES}/GetTicketNote/abc")
@@ -271,14 +342,21 @@ async def test_note_search_window(api: httpx.AsyncClient, shared: M4Emulator) ->
     """GetTicketNotes filters on ts inclusively, converting offsets to server-local time."""
     notes = sorted(shared.data.notes.values(), key=lambda n: (n.ts, n.id))
     first, last = notes[40], notes[60]
-    body = {"TicketID": None, "UserName": "", "NoteType": "",
-            "StartDate": wall(first.ts), "EndDate": wall(last.ts)}
+    body = {
+        "TicketID": None,
+        "UserName": "",
+        "NoteType": "",
+        "StartDate": wall(first.ts),
+        "EndDate": wall(last.ts),
+    }
     r = await api.post(f"{NOTES}/GetTicketNotes", json=body)
     expected = [n for n in notes if first.ts <= n.ts <= last.ts]
     assert r.json() == [note_payload(n) for n in expected]
     utc = datetime.fromisoformat(wall(first.ts)) + timedelta(hours=5)
-    r = await api.post(f"{NOTES}/GetTicketNotes",
-                       json={"StartDate": utc.isoformat() + "Z", "EndDate": wall(last.ts)})
+    r = await api.post(
+        f"{NOTES}/GetTicketNotes",
+        json={"StartDate": utc.isoformat() + "Z", "EndDate": wall(last.ts)},
+    )
     assert r.json() == [note_payload(n) for n in expected]
 
 
@@ -291,7 +369,9 @@ async def test_note_search_filters(api: httpx.AsyncClient, shared: M4Emulator) -
     assert r.json() and {n["UserName"] for n in r.json()} == {"mapcom"}
     r = await api.post(f"{NOTES}/GetTicketNotes", json={"TicketID": 999999})
     assert (r.status_code, r.json()) == (
-        400, {"Message": "TicketID: must be an existing Ticket if specified"})
+        400,
+        {"Message": "TicketID: must be an existing Ticket if specified"},
+    )
     r = await api.post(f"{NOTES}/GetTicketNotes", json={"StartDate": "yesterday"})
     assert (r.status_code, r.json()) == (400, INVALID)
 
@@ -299,15 +379,26 @@ async def test_note_search_filters(api: httpx.AsyncClient, shared: M4Emulator) -
 # -- TicketNote writes ---------------------------------------------------------------------
 async def test_add_note_echoes_ts_with_offset(rw: httpx.AsyncClient, emu: M4Emulator) -> None:
     """AddTicketNote returns the new note with ts as sent; reads give the stored ms value."""
-    body = {"TicketID": 7, "NoteType": "LOG", "Note": "Arrived on site", "Subject": "",
-            "UserName": "jdoe", "ts": "2026-11-20T11:33:34.0299526-05:00", "IsClearedNote": False}
+    body = {
+        "TicketID": 7,
+        "NoteType": "LOG",
+        "Note": "Arrived on site",
+        "Subject": "",
+        "UserName": "jdoe",
+        "ts": "2026-11-20T11:33:34.0299526-05:00",
+        "IsClearedNote": False,
+    }
     r = await rw.post(f"{NOTES}/AddTicketNote", json=body)
     new_id = max(emu.data.notes)
     assert (r.status_code, r.json()) == (200, {"ID": new_id, **body})
     r = await rw.get(f"{NOTES}/GetTicketNote/{new_id}")
     assert r.json() == {"ID": new_id, **body, "ts": "2026-11-20T11:33:34.03"}
     assert emu.ground_truth()["notes"][str(new_id)] == {
-        "ticket_id": "7", "kind": "note", "visibility": "private", "body": "Arrived on site"}
+        "ticket_id": "7",
+        "kind": "note",
+        "visibility": "private",
+        "body": "Arrived on site",
+    }
 
 
 async def test_add_note_defaults(rw: httpx.AsyncClient, emu: M4Emulator) -> None:
@@ -315,7 +406,11 @@ async def test_add_note_defaults(rw: httpx.AsyncClient, emu: M4Emulator) -> None
     r = await rw.post(f"{NOTES}/AddTicketNote", json={"TicketID": 3, "Note": "Call back at 4"})
     note = r.json()
     assert {k: note[k] for k in ("NoteType", "Subject", "UserName", "IsClearedNote")} == {
-        "NoteType": "NOTE", "Subject": None, "UserName": None, "IsClearedNote": False}
+        "NoteType": "NOTE",
+        "Subject": None,
+        "UserName": None,
+        "IsClearedNote": False,
+    }
     assert note["ts"].endswith("-05:00")
     assert parse_ts(note["ts"]) > max(t.opened for t in emu.data.tickets.values())
     assert emu.ground_truth()["notes"][str(note["ID"])]["visibility"] == "public"
@@ -329,8 +424,11 @@ async def test_add_note_defaults(rw: httpx.AsyncClient, emu: M4Emulator) -> None
         ({"TicketID": 999999, "Note": "x"}, 400, "TicketID: must be an existing Ticket"),
         ({"TicketID": 1}, 400, "Note: is required"),
         ({"TicketID": 1, "Note": ""}, 400, "Note: is required"),
-        ({"TicketID": 1, "Note": "x", "NoteType": "MEMO"}, 400,
-         'NoteType: must be either "NOTE" or "LOG"'),
+        (
+            {"TicketID": 1, "Note": "x", "NoteType": "MEMO"},
+            400,
+            'NoteType: must be either "NOTE" or "LOG"',
+        ),
         ({"TicketID": "one", "Note": "x"}, 400, "The request is invalid."),
         ({"TicketID": 1, "Note": "x", "ts": "20/11/2017"}, 400, "The request is invalid."),
         ({"ticketid": 1, "Note": "x"}, 400, "TicketID: is required"),
@@ -348,24 +446,39 @@ async def test_add_note_rules(
 
 async def test_post_body_encoding(rw: httpx.AsyncClient) -> None:
     """POST bodies must be JSON: other media types are 415, an empty body is invalid."""
-    r = await rw.post(f"{NOTES}/AddTicketNote", content=b"TicketID=1",
-                      headers={"content-type": "application/x-www-form-urlencoded"})
-    assert (r.status_code, r.json()) == (415, {
-        "Message": "The request entity's media type 'application/x-www-form-urlencoded' "
-                   "is not supported for this resource."})
-    r = await rw.post(f"{NOTES}/AddTicketNote", content=b"",
-                      headers={"content-type": "application/json"})
+    r = await rw.post(
+        f"{NOTES}/AddTicketNote",
+        content=b"TicketID=1",
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert (r.status_code, r.json()) == (
+        415,
+        {
+            "Message": "The request entity's media type 'application/x-www-form-urlencoded' "
+            "is not supported for this resource."
+        },
+    )
+    r = await rw.post(
+        f"{NOTES}/AddTicketNote", content=b"", headers={"content-type": "application/json"}
+    )
     assert (r.status_code, r.json()) == (400, INVALID)
 
 
 async def test_get_note_by_natural_key(rw: httpx.AsyncClient) -> None:
     """POST GetTicketNote finds a note by TicketID, Note and optionally UserName and ts."""
-    body = {"TicketID": 9, "Note": "Replaced NID", "UserName": "tech1",
-            "ts": "2026-11-02T08:00:00.1234567-05:00"}
+    body = {
+        "TicketID": 9,
+        "Note": "Replaced NID",
+        "UserName": "tech1",
+        "ts": "2026-11-02T08:00:00.1234567-05:00",
+    }
     added = (await rw.post(f"{NOTES}/AddTicketNote", json=body)).json()
     stored = {**added, "ts": "2026-11-02T08:00:00.123"}
-    for key in (body, {**body, "ts": "2026-11-02T13:00:00.123Z"},
-                {"TicketID": 9, "Note": "Replaced NID"}):
+    for key in (
+        body,
+        {**body, "ts": "2026-11-02T13:00:00.123Z"},
+        {"TicketID": 9, "Note": "Replaced NID"},
+    ):
         assert (await rw.post(f"{NOTES}/GetTicketNote", json=key)).json() == stored
     r = await rw.post(f"{NOTES}/GetTicketNote", json={**body, "UserName": "tech2"})
     assert (r.status_code, r.json()) == (404, NOT_FOUND)
@@ -377,15 +490,21 @@ async def test_update_keeps_ts_unless_sent(rw: httpx.AsyncClient, emu: M4Emulato
     """UpdateTicketNote keeps fields left out, so ts (and the search window) moves only if sent."""
     note = emu.data.notes[5]
     old_ts, window = note.ts, {"StartDate": wall(note.ts), "EndDate": wall(note.ts)}
-    r = await rw.post(f"{NOTES}/UpdateTicketNote",
-                      json={"ID": 5, "TicketID": note.ticket_id, "Note": "Corrected reading"})
-    assert r.json() == {**note_payload(note), "Note": "Corrected reading",
-                        "ts": format_ts(old_ts, offset=True)}
+    r = await rw.post(
+        f"{NOTES}/UpdateTicketNote",
+        json={"ID": 5, "TicketID": note.ticket_id, "Note": "Corrected reading"},
+    )
+    assert r.json() == {
+        **note_payload(note),
+        "Note": "Corrected reading",
+        "ts": format_ts(old_ts, offset=True),
+    }
     found = (await rw.post(f"{NOTES}/GetTicketNotes", json=window)).json()
     assert 5 in [n["ID"] for n in found]
     sent = "2026-11-21T09:15:00.5-05:00"
-    r = await rw.post(f"{NOTES}/UpdateTicketNote",
-                      json={"ID": 5, "TicketID": note.ticket_id, "ts": sent})
+    r = await rw.post(
+        f"{NOTES}/UpdateTicketNote", json={"ID": 5, "TicketID": note.ticket_id, "ts": sent}
+    )
     assert (r.json()["ts"], r.json()["Note"]) == (sent, "Corrected reading")
     found = (await rw.post(f"{NOTES}/GetTicketNotes", json=window)).json()
     assert 5 not in [n["ID"] for n in found]
@@ -410,7 +529,9 @@ async def test_delete_note_via_get(rw: httpx.AsyncClient, emu: M4Emulator) -> No
     """DeleteTicketNote is a GET; the note then disappears and reads of it are 404."""
     r = await rw.get(f"{NOTES}/DeleteTicketNote/4")
     assert (r.status_code, r.json()) == (
-        200, {"Message": "The ticket note with ID [4] was deleted successfully."})
+        200,
+        {"Message": "The ticket note with ID [4] was deleted successfully."},
+    )
     assert "4" not in emu.ground_truth()["notes"]
     assert (await rw.get(f"{NOTES}/GetTicketNote/4")).status_code == 404
     r = await rw.get(f"{NOTES}/DeleteTicketNote/4")
@@ -440,15 +561,27 @@ async def test_ground_truth_conventions(shared: M4Emulator) -> None:
     """Truth uses bare integer labels, minutes*60 seconds and people derived from tickets."""
     truth = shared.ground_truth()
     t = shared.data.tickets[61]
-    assert truth["tickets"]["61"] == {"subject": None, "status": str(t.state),
-                                      "priority": str(t.priority)}
+    assert truth["tickets"]["61"] == {
+        "subject": None,
+        "status": str(t.state),
+        "priority": str(t.priority),
+    }
     e = next(iter(shared.data.entries.values()))
     assert truth["time_entries"][str(e.id)] == {
-        "ticket_id": str(e.ticket_id), "seconds_worked": e.minutes * 60, "seconds_billable": None}
+        "ticket_id": str(e.ticket_id),
+        "seconds_worked": e.minutes * 60,
+        "seconds_billable": None,
+    }
     assert truth["people"][f"customer:{t.customer_id}"] == {
-        "kind": "requester", "name": None, "email": None}
+        "kind": "requester",
+        "name": None,
+        "email": None,
+    }
     assert truth["people"][f"user:{t.created_by}"] == {
-        "kind": "staff", "name": t.created_by, "email": None}
+        "kind": "staff",
+        "name": t.created_by,
+        "email": None,
+    }
     assert len(truth["tickets"]) == 300 and len(truth["notes"]) == len(shared.data.notes)
 
 

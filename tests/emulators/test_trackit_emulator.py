@@ -9,17 +9,19 @@ from typing import Any
 
 import httpx
 import pytest
-from deskbridge_connectors.trackit.emulator import TrackitEmulator as Emu
-from deskbridge_connectors.trackit.sandbox_fields import DEFAULT_TICKET_NAMES, NOTE_FIELDS, iso
 
 from deskbridge.sdk.emulator import Knobs
+from deskbridge_connectors.trackit.emulator import TrackitEmulator as Emu
+from deskbridge_connectors.trackit.sandbox_fields import DEFAULT_TICKET_NAMES, NOTE_FIELDS, iso
 
 Client = httpx.AsyncClient
 BASE = "http://testserver/TrackIt/WebApi"
 DENIED = {"Message": "Authorization has been denied for this request."}
 NOT_FOUND = {"Message": "Ticket not found."}
-BAD_LOGIN = {"error": "invalid_grant",
-             "error_description": "The user name or password is incorrect."}
+BAD_LOGIN = {
+    "error": "invalid_grant",
+    "error_description": "The user name or password is incorrect.",
+}
 NOTE = {"Note Type": "Ticket Description", "Activity Code": "Install", "Note": "Escalating."}
 OPTIONAL = {"Param1": {}, "Param2": {}}
 
@@ -49,8 +51,11 @@ async def api(emu: Emu) -> AsyncIterator[Client]:
 
 
 def seq_map(values: dict[int, Any], names: dict[int, str] = DEFAULT_TICKET_NAMES) -> dict[str, Any]:
-    return {str(k): {"DisplayName": names[k], "Value": v}
-            for k, v in sorted(values.items()) if v is not None}
+    return {
+        str(k): {"DisplayName": names[k], "Value": v}
+        for k, v in sorted(values.items())
+        if v is not None
+    }
 
 
 def open_ticket(emu: Emu) -> int:
@@ -67,18 +72,30 @@ async def test_password_grant_returns_owin_token_payload(emu: Emu) -> None:
     assert re.fullmatch(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT", issued)
     assert expires.endswith("GMT") and expires != issued
     assert len(body.pop("access_token")) > 100 and len(body.pop("refresh_token")) == 32
-    assert body == {"token_type": "bearer", "expires_in": 1799,
-                    "userName": f"HELP DESK\\{tech.code}", "First Name": tech.first,
-                    "Last Name": tech.last, "EMail Address": tech.email, "Phone": tech.phone,
-                    "Extension": tech.ext or "", "Alternate Phone": "", "Group Name": "HELP DESK"}
+    assert body == {
+        "token_type": "bearer",
+        "expires_in": 1799,
+        "userName": f"HELP DESK\\{tech.code}",
+        "First Name": tech.first,
+        "Last Name": tech.last,
+        "EMail Address": tech.email,
+        "Phone": tech.phone,
+        "Extension": tech.ext or "",
+        "Alternate Phone": "",
+        "Group Name": "HELP DESK",
+    }
 
 
 async def test_bad_credentials_and_case_are_rejected(emu: Emu) -> None:
     """Wrong passwords, lower-case usernames and groups the technician lacks get invalid_grant."""
     creds = emu.credentials()
     code = emu.store.techs[1].code
-    tries = [(creds["username"], "nope"), (creds["username"].lower(), creds["password"]),
-             (f"NETWORK\\{code}", creds["password"]), (code, creds["password"])]
+    tries = [
+        (creds["username"], "nope"),
+        (creds["username"].lower(), creds["password"]),
+        (f"NETWORK\\{code}", creds["password"]),
+        (code, creds["password"]),
+    ]
     async with client(emu) as c:
         for username, password in tries:
             form = {"grant_type": "password", "username": username, "password": password}
@@ -117,8 +134,12 @@ async def test_missing_wrong_and_expired_tokens_get_401() -> None:
     async with client(emu) as c:
         live = (await token(c, emu))["access_token"]
         await asyncio.sleep(0.1)
-        for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Basic {live}"},
-                        {"Authorization": f"Bearer {live}"}):
+        for headers in (
+            {},
+            {"Authorization": "Bearer nope"},
+            {"Authorization": f"Basic {live}"},
+            {"Authorization": f"Bearer {live}"},
+        ):
             resp = await c.get("/tickets/1", headers=headers)
             assert (resp.status_code, resp.json()) == (401, DENIED)
             assert resp.headers["www-authenticate"] == "Bearer"
@@ -138,8 +159,12 @@ async def test_groups_lists_the_users_groups(emu: Emu) -> None:
         resp = await c.post("/groups", json={"UserName": tech.code, "password": tech.password})
         bad = await c.post("/groups", json={"UserName": tech.code, "password": "x"})
     row = {"LastModified": "2026-01-02T08:00:00.0000000Z", "LastUser": "dbo", "InActive": False}
-    assert resp.json() == {"Groups": [{"Sequence": 2, **row, "Code": "HELP DESK"},
-                                      {"Sequence": 3, **row, "Code": "DESKTOP SUPPORT"}]}
+    assert resp.json() == {
+        "Groups": [
+            {"Sequence": 2, **row, "Code": "HELP DESK"},
+            {"Sequence": 3, **row, "Code": "DESKTOP SUPPORT"},
+        ]
+    }
     message = {"Message": "The user name or password is incorrect."}
     assert (bad.status_code, bad.json()) == (400, message)
 
@@ -174,8 +199,16 @@ async def test_paths_are_case_insensitive_but_double_slash_is_404(api: Client) -
 
 async def test_searches_is_not_emulated_and_answers_like_an_unknown_route(api: Client) -> None:
     """POST /searches exists in the WebApi but its answer is undocumented: ASP.NET's no-route 404."""
-    search = {"Term": "printer", "ModuleId": 1, "Mode": 0, "PageSize": 25, "PageNumber": 0,
-              "MaxContentLength": 500, "ResultFields": [1, 2], "OptionalParams": {}}
+    search = {
+        "Term": "printer",
+        "ModuleId": 1,
+        "Mode": 0,
+        "PageSize": 25,
+        "PageNumber": 0,
+        "MaxContentLength": 500,
+        "ResultFields": [1, 2],
+        "OptionalParams": {},
+    }
     resp = await api.post("/searches", json=search)
     url = "http://testserver/TrackIt/WebApi/searches"
     message = f"No HTTP resource was found that matches the request URI '{url}'."
@@ -185,8 +218,13 @@ async def test_searches_is_not_emulated_and_answers_like_an_unknown_route(api: C
 async def test_unknown_and_gap_ids_are_404(emu: Emu, api: Client) -> None:
     """Ids of tickets deleted long ago and ids past the end answer 404."""
     gap = next(i for i in range(1, emu.store.next_ticket) if i not in emu.store.tickets)
-    paths = (f"/tickets/{gap}", f"/tickets/{emu.store.next_ticket}", f"/tickets/{gap}/Notes/0/0",
-             f"/tickets/{gap}/AddNote", "/tickets/Note/999999")
+    paths = (
+        f"/tickets/{gap}",
+        f"/tickets/{emu.store.next_ticket}",
+        f"/tickets/{gap}/Notes/0/0",
+        f"/tickets/{gap}/AddNote",
+        "/tickets/Note/999999",
+    )
     for path in paths:
         resp = await (api.post(path, json=NOTE) if path.endswith("AddNote") else api.get(path))
         assert (resp.status_code, resp.json()) == (404, NOT_FOUND)
@@ -194,8 +232,11 @@ async def test_unknown_and_gap_ids_are_404(emu: Emu, api: Client) -> None:
 
 async def test_notes_paging_system_filter_and_content_length(emu: Emu, api: Client) -> None:
     """0/0 returns all notes, numbered pages are 1-based, SystemNote=false drops system notes."""
-    t = next(t for t in emu.store.tickets.values()
-             if any(n.system for n in t.notes) and len(t.notes) >= 3)
+    t = next(
+        t
+        for t in emu.store.tickets.values()
+        if any(n.system for n in t.notes) and len(t.notes) >= 3
+    )
     url = f"/tickets/{t.id}/Notes"
     everything = (await api.get(f"{url}/0/0?maxContentLength=-1&SystemNote=true")).json()
     rows = [seq_map(emu.store.note_values(n), NOTE_FIELDS) for n in t.notes]
@@ -260,19 +301,60 @@ async def test_module_fields_follow_renames() -> None:
 async def test_create_ticket_returns_the_whole_record(emu: Emu, api: Client) -> None:
     """POST /tickets opens a ticket at the next id, linking virtual fields by value."""
     tech, req, next_id = emu.store.techs[1], emu.store.requestors[1], emu.store.next_ticket
-    props = {"Ticket Summary": "Printer down", "Requestor ID": req.code, "Category": "Printer",
-             "Priority": "2 - High", "Custom Text 2": "desk 4"}
+    props = {
+        "Ticket Summary": "Printer down",
+        "Requestor ID": req.code,
+        "Category": "Printer",
+        "Priority": "2 - High",
+        "Custom Text 2": "desk 4",
+    }
     resp = await api.post("/tickets", json={"Properties": props, "OptionalParams": OPTIONAL})
     t = emu.store.tickets[next_id]
     due = iso(t.opened + 8 * 3600)
-    values = {1: next_id, 2: iso(t.modified), 3: tech.code, 4: 2, 8: req.id, 11: 1,
-              12: iso(t.opened), 16: tech.id, 19: req.phone, 20: 1, 22: "Printer down",
-              34: "HELP DESK", 36: req.code, 37: req.first, 38: req.last, 39: req.phone,
-              40: req.ext, 43: req.title, 66: tech.code, 72: "Printer", 86: "desk 4", 95: 1,
-              96: "Open", 97: "Open ticket", 100: due, 102: False, 106: 2, 107: "2 - High",
-              108: 0, 109: False, 110: iso(t.opened + 2 * 3600), 111: due, 114: req.email,
-              124: "HELP DESK", 128: tech.first, 129: tech.last, 136: False, 142: 8,
-              149: req.full, 163: 0, 164: "Hardware\\Printer", 177: tech.full}
+    values = {
+        1: next_id,
+        2: iso(t.modified),
+        3: tech.code,
+        4: 2,
+        8: req.id,
+        11: 1,
+        12: iso(t.opened),
+        16: tech.id,
+        19: req.phone,
+        20: 1,
+        22: "Printer down",
+        34: "HELP DESK",
+        36: req.code,
+        37: req.first,
+        38: req.last,
+        39: req.phone,
+        40: req.ext,
+        43: req.title,
+        66: tech.code,
+        72: "Printer",
+        86: "desk 4",
+        95: 1,
+        96: "Open",
+        97: "Open ticket",
+        100: due,
+        102: False,
+        106: 2,
+        107: "2 - High",
+        108: 0,
+        109: False,
+        110: iso(t.opened + 2 * 3600),
+        111: due,
+        114: req.email,
+        124: "HELP DESK",
+        128: tech.first,
+        129: tech.last,
+        136: False,
+        142: 8,
+        149: req.full,
+        163: 0,
+        164: "Hardware\\Printer",
+        177: tech.full,
+    }
     assert (resp.status_code, resp.json()) == (200, {"Ticket": seq_map(values)})
     assert t.modified > 1_790_000_000
     truth = {"subject": "Printer down", "status": "Open", "priority": "2 - High"}
@@ -292,9 +374,13 @@ async def test_update_links_last_virtual_field(emu: Emu, api: Client) -> None:
     """POST /tickets/{id} writes by display name; the last virtual field of a module wins."""
     tid, techs = open_ticket(emu), emu.store.techs
     before = emu.store.tickets[tid].modified
-    props = {"Assigned To Technician": techs[2].code, "Assigned To Full Name": techs[3].full,
-             "Additional Information": "Called twice.", "Inactive": "False",
-             "Custom Date 1": "2026-12-01T10:00:00Z"}
+    props = {
+        "Assigned To Technician": techs[2].code,
+        "Assigned To Full Name": techs[3].full,
+        "Additional Information": "Called twice.",
+        "Inactive": "False",
+        "Custom Date 1": "2026-12-01T10:00:00Z",
+    }
     fields = (await api.post(f"/tickets/{tid}", json={"Properties": props})).json()["Ticket"]
     assert fields["10"]["Value"] == 3 and fields["67"]["Value"] == techs[3].code
     assert fields["7"]["Value"] == "Called twice."
@@ -305,8 +391,10 @@ async def test_update_links_last_virtual_field(emu: Emu, api: Client) -> None:
 async def test_update_with_optional_note_adds_it(emu: Emu, api: Client) -> None:
     """OptionalParams.Note on update adds a note as well as moving Last Modified."""
     tid = open_ticket(emu)
-    body = {"Properties": {"Priority": "1 - Critical"},
-            "OptionalParams": {"Note": {**NOTE, "Duration": "00:30"}}}
+    body = {
+        "Properties": {"Priority": "1 - Critical"},
+        "OptionalParams": {"Note": {**NOTE, "Duration": "00:30"}},
+    }
     fields = (await api.post(f"/tickets/{tid}", json=body)).json()["Ticket"]
     note = emu.store.tickets[tid].notes[-1]
     assert (note.body, note.duration) == ("Escalating.", 1800)
@@ -316,15 +404,18 @@ async def test_update_with_optional_note_adds_it(emu: Emu, api: Client) -> None:
 
 @pytest.mark.parametrize(
     ("props", "message"),
-    [({"Summary": "x"}, "Invalid field: Summary"),
-     ({"Ticket ID": 5}, "Field 'Ticket ID' cannot be updated."),
-     ({"Category": "Toasters"}, "Invalid value 'Toasters' for field 'Category'."),
-     ({"Seq_Requestor": 999999}, "Invalid value '999999' for field 'Seq_Requestor'."),
-     ({"Status": None}, "Field 'Status' is required."),
-     ({"Custom Integer 1": "many"}, "Invalid value 'many' for field 'Custom Integer 1'.")],
+    [
+        ({"Summary": "x"}, "Invalid field: Summary"),
+        ({"Ticket ID": 5}, "Field 'Ticket ID' cannot be updated."),
+        ({"Category": "Toasters"}, "Invalid value 'Toasters' for field 'Category'."),
+        ({"Seq_Requestor": 999999}, "Invalid value '999999' for field 'Seq_Requestor'."),
+        ({"Status": None}, "Field 'Status' is required."),
+        ({"Custom Integer 1": "many"}, "Invalid value 'many' for field 'Custom Integer 1'."),
+    ],
 )
-async def test_update_rejects_bad_properties(emu: Emu, api: Client, props: dict[str, Any],
-                                             message: str) -> None:
+async def test_update_rejects_bad_properties(
+    emu: Emu, api: Client, props: dict[str, Any], message: str
+) -> None:
     """Unknown, read-only and unresolvable fields answer 400 and change nothing."""
     before = emu.store.tickets[1].modified
     body = {"Properties": {"Ticket Summary": "changed", **props}}
@@ -346,21 +437,52 @@ async def test_add_note_moves_latest_note_date_only(emu: Emu, api: Client) -> No
     """AddNote answers Ticket and TicketNote; Last Modified stays, Latest Note Date moves."""
     tid, tech = open_ticket(emu), emu.store.techs[1]
     before = emu.store.tickets[tid].modified
-    dto = {"Note Type": "Technician Note", "Activity Code": "Research", "Note": "Checked logs.",
-           "Duration": "00:10:00", "Private": "True", "OptionalParams": OPTIONAL}
+    dto = {
+        "Note Type": "Technician Note",
+        "Activity Code": "Research",
+        "Note": "Checked logs.",
+        "Duration": "00:10:00",
+        "Private": "True",
+        "OptionalParams": OPTIONAL,
+    }
     body = (await api.post(f"/tickets/{tid}/AddNote", json=dto)).json()
     note = emu.store.notes[body["TicketNote"]["1"]["Value"]]
     stamp = iso(note.date)
-    values = {1: note.id, 2: stamp, 3: tech.code, 4: 2, 5: "Checked logs.", 6: tid, 7: stamp,
-              8: tech.id, 10: 600, 11: 5, 13: True, 14: False, 15: "Research", 16: tech.full,
-              17: False, 26: "Technician Note", 27: True, 30: "Research performed", 31: True}
+    values = {
+        1: note.id,
+        2: stamp,
+        3: tech.code,
+        4: 2,
+        5: "Checked logs.",
+        6: tid,
+        7: stamp,
+        8: tech.id,
+        10: 600,
+        11: 5,
+        13: True,
+        14: False,
+        15: "Research",
+        16: tech.full,
+        17: False,
+        26: "Technician Note",
+        27: True,
+        30: "Research performed",
+        31: True,
+    }
     assert body["TicketNote"] == seq_map(values, NOTE_FIELDS)
     assert body["Ticket"]["2"]["Value"] == iso(before) and body["Ticket"]["175"]["Value"] == stamp
     truth = emu.ground_truth()
-    assert truth["notes"][str(note.id)] == {"ticket_id": str(tid), "kind": "note",
-                                            "visibility": "private", "body": "Checked logs."}
-    assert truth["time_entries"][str(note.id)] == {"ticket_id": str(tid), "seconds_worked": 600,
-                                                   "seconds_billable": 600}
+    assert truth["notes"][str(note.id)] == {
+        "ticket_id": str(tid),
+        "kind": "note",
+        "visibility": "private",
+        "body": "Checked logs.",
+    }
+    assert truth["time_entries"][str(note.id)] == {
+        "ticket_id": str(tid),
+        "seconds_worked": 600,
+        "seconds_billable": 600,
+    }
     short = {**dto, "Duration": "01:05", "Private": False}
     again = (await api.post(f"/tickets/{tid}/AddNote", json=short)).json()
     assert again["TicketNote"]["10"]["Value"] == 3900
@@ -369,18 +491,41 @@ async def test_add_note_moves_latest_note_date_only(emu: Emu, api: Client) -> No
 
 @pytest.mark.parametrize(
     ("dto", "message"),
-    [({"Note": "x", "Activity Code": "Research"}, "Note Type is required."),
-     ({"Note": "x", "Note Type": "Technician Note"}, "Activity Code is required."),
-     ({"Note": "x", "Note Type": "Technician Note", "Activity Code": "Asset Audit"},
-      "Activity Code 'Asset Audit' is not available for tickets."),
-     ({"Note": "x", "Note Type": "Technician Note", "Activity Code": "Dance"},
-      "Invalid Activity Code: Dance"),
-     ({"Note": "x", "Note Type": "Memo", "Activity Code": "Research"}, "Invalid Note Type: Memo"),
-     ({"Note": "x", "Note Type": "Technician Note", "Activity Code": "Research",
-       "Duration": "ten"}, "Invalid Duration: ten"),
-     ({"Note": "x", "Note Type": "Technician Note", "Activity Code": "Research",
-       "Private": "maybe"}, "Invalid Private: maybe"),
-     ({"Note Type": "Technician Note", "Activity Code": "Research"}, "Note is required.")],
+    [
+        ({"Note": "x", "Activity Code": "Research"}, "Note Type is required."),
+        ({"Note": "x", "Note Type": "Technician Note"}, "Activity Code is required."),
+        (
+            {"Note": "x", "Note Type": "Technician Note", "Activity Code": "Asset Audit"},
+            "Activity Code 'Asset Audit' is not available for tickets.",
+        ),
+        (
+            {"Note": "x", "Note Type": "Technician Note", "Activity Code": "Dance"},
+            "Invalid Activity Code: Dance",
+        ),
+        (
+            {"Note": "x", "Note Type": "Memo", "Activity Code": "Research"},
+            "Invalid Note Type: Memo",
+        ),
+        (
+            {
+                "Note": "x",
+                "Note Type": "Technician Note",
+                "Activity Code": "Research",
+                "Duration": "ten",
+            },
+            "Invalid Duration: ten",
+        ),
+        (
+            {
+                "Note": "x",
+                "Note Type": "Technician Note",
+                "Activity Code": "Research",
+                "Private": "maybe",
+            },
+            "Invalid Private: maybe",
+        ),
+        ({"Note Type": "Technician Note", "Activity Code": "Research"}, "Note is required."),
+    ],
 )
 async def test_add_note_rules(emu: Emu, api: Client, dto: dict[str, Any], message: str) -> None:
     """AddNote needs Note Type and a ticket Activity Code whenever a note is given."""
@@ -399,10 +544,14 @@ async def test_change_status_and_close(emu: Emu, api: Client) -> None:
     assert list(body) == ["Ticket", "TicketNote"] and body["Ticket"]["96"]["Value"] == "Escalated"
     ticket, note = body["Ticket"], body["TicketNote"]
     assert ticket["175"]["Value"] == note["2"]["Value"] > ticket["2"]["Value"]
-    for sent, message in (({"StatusName": "Sleeping"}, "Invalid Status: Sleeping"),
-                          ({"Note": NOTE}, "StatusName is required."),
-                          ({"StatusName": "Paused", "Note": {"Note Type": "Technician Note"}},
-                           "Activity Code is required.")):
+    for sent, message in (
+        ({"StatusName": "Sleeping"}, "Invalid Status: Sleeping"),
+        ({"Note": NOTE}, "StatusName is required."),
+        (
+            {"StatusName": "Paused", "Note": {"Note Type": "Technician Note"}},
+            "Activity Code is required.",
+        ),
+    ):
         bad = await api.post(f"{url}/ChangeStatus", json=sent)
         assert (bad.status_code, bad.json()) == (400, {"Message": message})
     closed = (await api.post(f"{url}/Close", json={})).json()

@@ -12,10 +12,10 @@ from xml.etree import ElementTree
 
 import httpx
 import pytest
-from deskbridge_connectors.whmcs.emulator import WhmcsEmulator
-from deskbridge_connectors.whmcs.sandbox_data import Ticket, fmt
 
 from deskbridge.sdk.emulator import Knobs
+from deskbridge_connectors.whmcs.emulator import WhmcsEmulator
+from deskbridge_connectors.whmcs.sandbox_data import Ticket, fmt
 
 API = "/includes/api.php"
 KELIWEB = "/api/v2/keliweb/"
@@ -104,7 +104,9 @@ async def test_identifier_and_secret_authenticate(api: Api) -> None:
     """The identifier/secret pair gets a full GetSupportStatuses answer."""
     counts = Counter(t.status for t in api.tickets)
     colors = ("#779500", "#000000", "#ff6600", "#224488", "#cc0000", "#888888")
-    statuses = [{"title": s, "count": counts[s], "color": c} for s, c in zip(STATUSES, colors)]
+    statuses = [
+        {"title": s, "count": counts[s], "color": c} for s, c in zip(STATUSES, colors, strict=False)
+    ]
     assert await api("GetSupportStatuses") == {
         "result": "success",
         "totalresults": 6,
@@ -124,8 +126,12 @@ async def test_legacy_admin_login_needs_md5_password(api: Api) -> None:
     """An admin username works with the MD5 hex of the password, not the plain password."""
     creds = api.emu.credentials()
     md5 = hashlib.md5(creds["admin_password"].encode()).hexdigest()
-    form = {"username": creds["admin_username"], "action": "GetTicketNotes", "ticketid": "1",
-            "responsetype": "json"}
+    form = {
+        "username": creds["admin_username"],
+        "action": "GetTicketNotes",
+        "ticketid": "1",
+        "responsetype": "json",
+    }
     ok = await api.http.post(API, data={**form, "password": md5})
     assert ok.json()["result"] == "success"
     plain = await api.http.post(API, data={**form, "password": creds["admin_password"]})
@@ -152,15 +158,30 @@ async def test_empty_identifier_means_a_username_and_password_login(api: Api) ->
     creds = api.emu.credentials()
     md5 = hashlib.md5(creds["admin_password"].encode()).hexdigest()
     form = {"identifier": "", "secret": "", "username": creds["admin_username"], "password": md5}
-    r = await api.http.post(API, data={**form, "action": "AddTicketNote", "ticketid": "1",
-                                       "message": "Logged in without an identifier"})
+    r = await api.http.post(
+        API,
+        data={
+            **form,
+            "action": "AddTicketNote",
+            "ticketid": "1",
+            "message": "Logged in without an identifier",
+        },
+    )
     assert (r.status_code, r.headers["content-type"], r.text) == (
-        200, "text/plain; charset=utf-8", "result=success")
+        200,
+        "text/plain; charset=utf-8",
+        "result=success",
+    )
     note = api.emu.store.notes[max(api.emu.store.notes)]
-    assert (note.message, note.admin) == ("Logged in without an identifier",
-                                          api.emu.store.admin_by_username(creds["admin_username"]).full)
+    assert (note.message, note.admin) == (
+        "Logged in without an identifier",
+        api.emu.store.admin_by_username(creds["admin_username"]).full,
+    )
     refused = await api.http.post(API, data={**form, "password": "0" * 32, "action": "GetTickets"})
-    assert (refused.status_code, refused.text) == (403, "result=error;message=Authentication Failed")
+    assert (refused.status_code, refused.text) == (
+        403,
+        "result=error;message=Authentication Failed",
+    )
 
 
 async def test_wrong_secret_with_right_identifier_fails(api: Api) -> None:
@@ -215,8 +236,10 @@ async def test_get_with_every_parameter_in_the_query_is_a_call(api: Api) -> None
     post = await api.http.post(API, data=query)
     assert (get.status_code, get.headers["content-type"]) == (200, "application/json")
     assert get.json() == post.json() and get.json()["numreturned"] == 5
-    note = await api.http.get(API, params={**api.auth, "action": "AddTicketNote",
-                                           "ticketid": "2", "message": "Sent by GET"})
+    note = await api.http.get(
+        API,
+        params={**api.auth, "action": "AddTicketNote", "ticketid": "2", "message": "Sent by GET"},
+    )
     assert note.json() == SUCCESS
     assert api.emu.store.notes[max(api.emu.store.notes)].message == "Sent by GET"
     put = await api.http.put(API, data=query)
@@ -241,13 +264,16 @@ async def test_structured_actions_answer_whmcs_xml(api: Api, responsetype: str |
     r = await typed(api, "GetSupportStatuses", responsetype)
     counts = Counter(t.status for t in api.tickets)
     colors = ("#779500", "#000000", "#ff6600", "#224488", "#cc0000", "#888888")
-    items = "".join(f"<status>\n<title>{s}</title>\n<count>{counts[s]}</count>\n"
-                    f"<color>{c}</color>\n</status>\n" for s, c in zip(STATUSES, colors))
+    items = "".join(
+        f"<status>\n<title>{s}</title>\n<count>{counts[s]}</count>\n<color>{c}</color>\n</status>\n"
+        for s, c in zip(STATUSES, colors, strict=False)
+    )
     assert (r.status_code, r.headers["content-type"]) == (200, XML_TYPE)
     assert r.text == XML_HEAD + (
         '<whmcsapi version="8.0.0">\n<action>getsupportstatuses</action>\n'
         f"<result>success</result>\n<totalresults>6</totalresults>\n<statuses>\n{items}"
-        "</statuses>\n</whmcsapi>")
+        "</statuses>\n</whmcsapi>"
+    )
 
 
 async def test_xml_carries_what_json_does_with_cdata_on_markup(api: Api) -> None:
@@ -281,11 +307,17 @@ async def test_basic_actions_answer_nvp_by_default(api: Api) -> None:
     assert counts.text.startswith("result=success;filteredDepartments=Array;allActive=")
 
 
-@pytest.mark.parametrize(("responsetype", "message"), [
-    ("yaml", 'Unsupported API response type format "yaml". '
-             "Supported formats include: json, xml, nvp"),
-    ("nvp", "This API action only supports the XML or JSON response type formats"),
-])
+@pytest.mark.parametrize(
+    ("responsetype", "message"),
+    [
+        (
+            "yaml",
+            'Unsupported API response type format "yaml". '
+            "Supported formats include: json, xml, nvp",
+        ),
+        ("nvp", "This API action only supports the XML or JSON response type formats"),
+    ],
+)
 async def test_refused_response_types(api: Api, responsetype: str, message: str) -> None:
     """An unknown type, or NVP on a structured action, is refused as NVP text."""
     r = await typed(api, "GetTickets", responsetype)
@@ -307,9 +339,14 @@ async def test_refused_credentials_use_the_raw_response_type(api: Api) -> None:
     as_nvp = await api.http.post(API, data=form)
     as_xml = await api.http.post(API, data={**form, "responsetype": "xml"})
     assert (as_nvp.status_code, as_nvp.text) == (403, "result=error;message=" + NO_CREDENTIALS)
-    assert (as_xml.status_code, as_xml.text) == (403, XML_HEAD + (
-        '<whmcsapi version="">\n<action>gettickets</action>\n<result>error</result>\n'
-        f"<message>{NO_CREDENTIALS}</message>\n</whmcsapi>"))
+    assert (as_xml.status_code, as_xml.text) == (
+        403,
+        XML_HEAD
+        + (
+            '<whmcsapi version="">\n<action>gettickets</action>\n<result>error</result>\n'
+            f"<message>{NO_CREDENTIALS}</message>\n</whmcsapi>"
+        ),
+    )
 
 
 # -- GetTickets ------------------------------------------------------------------------------
@@ -376,9 +413,14 @@ async def test_open_reply_note_then_get_ticket(api: Api) -> None:
     """An opened ticket with an admin reply and a note reads back whole through GetTicket."""
     store = api.emu.store
     opened = await api(
-        "OpenTicket", deptid="2", subject="Invoice question", message="Hello\r\nthere",
-        clientid="3", priority="High", created="2026-03-01 10:00:00",
-    )  # fmt: skip
+        "OpenTicket",
+        deptid="2",
+        subject="Invoice question",
+        message="Hello\r\nthere",
+        clientid="3",
+        priority="High",
+        created="2026-03-01 10:00:00",
+    )
     tid = opened["id"]
     ticket = store.tickets[int(tid)]
     assert opened == {"result": "success", "id": "301", "tid": ticket.tid, "c": ticket.c}
@@ -386,9 +428,12 @@ async def test_open_reply_note_then_get_ticket(api: Api) -> None:
     reply_id, note_id = store.next_reply, store.next_note
     created = "2026-03-01T11:00:00+00:00"
     reply = await api(
-        "AddTicketReply", ticketid=tid, message="Answer", adminusername=admin.username,
+        "AddTicketReply",
+        ticketid=tid,
+        message="Answer",
+        adminusername=admin.username,
         created=created,
-    )  # fmt: skip
+    )
     created = "2026-03-01 10:30:00"
     note = await api("AddTicketNote", ticketid=tid, message="internal", created=created)
     assert reply == note == SUCCESS
@@ -397,29 +442,76 @@ async def test_open_reply_note_then_get_ticket(api: Api) -> None:
     staff["requestor_type"] = "Operator"
     files = {"attachment": "", "attachments": [], "attachments_removed": False}
     assert await api("GetTicket", ticketid=tid) == {
-        "result": "success", "ticketid": tid, "tid": ticket.tid, "c": ticket.c, "deptid": "2",
-        "deptname": "Billing", "userid": "3", "contactid": "0", "name": owner.full,
-        "email": owner.email, "cc": "", "date": "2026-03-01 10:00:00",
-        "subject": "Invoice question", "status": "Answered", "priority": "High", "admin": "",
-        "lastreply": "2026-03-01 11:00:00", "flag": "0", "service": "", **who,
-        "attachments": [], "attachments_removed": False,
-        "replies": {"reply": [
-            {"replyid": "0", "userid": "3", "contactid": "0", "name": owner.full,
-             "email": owner.email, **who, "date": "2026-03-01 10:00:00",
-             "message": "Hello\r\nthere", **files, "admin": ""},
-            {"replyid": str(reply_id), "userid": "3", "contactid": "0", "name": "", "email": "",
-             **staff, "date": "2026-03-01 11:00:00", "message": "Answer", **files,
-             "admin": admin.full, "rating": "0"},
-        ]},
-        "notes": {"note": [
-            {"noteid": str(note_id), "date": "2026-03-01 10:30:00", "message": "internal",
-             "admin": api_admin.full, "attachments": [], "attachments_removed": False},
-        ]},
-    }  # fmt: skip
+        "result": "success",
+        "ticketid": tid,
+        "tid": ticket.tid,
+        "c": ticket.c,
+        "deptid": "2",
+        "deptname": "Billing",
+        "userid": "3",
+        "contactid": "0",
+        "name": owner.full,
+        "email": owner.email,
+        "cc": "",
+        "date": "2026-03-01 10:00:00",
+        "subject": "Invoice question",
+        "status": "Answered",
+        "priority": "High",
+        "admin": "",
+        "lastreply": "2026-03-01 11:00:00",
+        "flag": "0",
+        "service": "",
+        **who,
+        "attachments": [],
+        "attachments_removed": False,
+        "replies": {
+            "reply": [
+                {
+                    "replyid": "0",
+                    "userid": "3",
+                    "contactid": "0",
+                    "name": owner.full,
+                    "email": owner.email,
+                    **who,
+                    "date": "2026-03-01 10:00:00",
+                    "message": "Hello\r\nthere",
+                    **files,
+                    "admin": "",
+                },
+                {
+                    "replyid": str(reply_id),
+                    "userid": "3",
+                    "contactid": "0",
+                    "name": "",
+                    "email": "",
+                    **staff,
+                    "date": "2026-03-01 11:00:00",
+                    "message": "Answer",
+                    **files,
+                    "admin": admin.full,
+                    "rating": "0",
+                },
+            ]
+        },
+        "notes": {
+            "note": [
+                {
+                    "noteid": str(note_id),
+                    "date": "2026-03-01 10:30:00",
+                    "message": "internal",
+                    "admin": api_admin.full,
+                    "attachments": [],
+                    "attachments_removed": False,
+                },
+            ]
+        },
+    }
     truth = api.emu.ground_truth()
     assert truth["tickets"][tid] == {
-        "subject": "Invoice question", "status": "Answered", "priority": "High"
-    }  # fmt: skip
+        "subject": "Invoice question",
+        "status": "Answered",
+        "priority": "High",
+    }
     public = {"ticket_id": tid, "kind": "reply", "visibility": "public"}
     assert truth["notes"][f"message:{tid}"] == {**public, "body": "Hello\r\nthere"}
     assert truth["notes"][f"reply:{reply_id}"] == {**public, "body": "Answer"}
@@ -442,13 +534,22 @@ async def test_get_ticket_notes_shape(api: Api) -> None:
     t = next(t for t in api.tickets if t.notes)
     notes = [api.emu.store.notes[n] for n in sorted(t.notes)]
     assert await api("GetTicketNotes", ticketid=str(t.id)) == {
-        "result": "success", "totalresults": len(notes),
-        "notes": {"note": [
-            {"id": str(n.id), "admin": n.admin, "date": fmt(n.date), "message": n.message,
-             "attachment": "", "attachments_removed": False}
-            for n in notes
-        ]},
-    }  # fmt: skip
+        "result": "success",
+        "totalresults": len(notes),
+        "notes": {
+            "note": [
+                {
+                    "id": str(n.id),
+                    "admin": n.admin,
+                    "date": fmt(n.date),
+                    "message": n.message,
+                    "attachment": "",
+                    "attachments_removed": False,
+                }
+                for n in notes
+            ]
+        },
+    }
     bare = next(t for t in api.tickets if not t.notes)
     empty = {"result": "success", "totalresults": 0}
     assert await api("GetTicketNotes", ticketid=str(bare.id)) == empty
@@ -461,25 +562,29 @@ async def test_ticket_counts_and_departments(api: Api) -> None:
     by_status = Counter(t.status for t in mine)
     key = {s: s.lower().replace("-", "").replace(" ", "") for s in STATUSES}
     assert await api("GetTicketCounts", includeCountsByStatus="1") == {
-        "result": "success", "filteredDepartments": [1, 2, 3],
+        "result": "success",
+        "filteredDepartments": [1, 2, 3],
         "allActive": sum(t.status != "Closed" for t in mine),
         "awaitingReply": sum(t.status in AWAITING for t in mine),
         "flaggedTickets": sum(t.flag == 1 and t.status != "Closed" for t in mine),
         "status": {key[s]: {"title": s, "count": by_status[s]} for s in STATUSES},
-    }  # fmt: skip
+    }
     every = await api("GetTicketCounts", ignoreDepartmentAssignments="1")
     assert every["filteredDepartments"] == [1, 2, 3, 4, 5] and "status" not in every
     depts = await api("GetSupportDepartments", ignore_dept_assignments="1")
     assert depts["totalresults"] == 5
     assert depts["departments"]["department"][3] == {
-        "id": "4", "name": "Domains",
+        "id": "4",
+        "name": "Domains",
         "awaitingreply": str(sum(t.deptid == 4 and t.status in AWAITING for t in api.tickets)),
         "opentickets": str(sum(t.deptid == 4 and t.status != "Closed" for t in api.tickets)),
-    }  # fmt: skip
+    }
     own = await api("GetSupportDepartments")
     assert [d["name"] for d in own["departments"]["department"]] == [
-        "Technical Support", "Billing", "Sales"
-    ]  # fmt: skip
+        "Technical Support",
+        "Billing",
+        "Sales",
+    ]
 
 
 async def test_admin_users(api: Api) -> None:
@@ -490,10 +595,15 @@ async def test_admin_users(api: Api) -> None:
     a1 = api.emu.store.admins[1]
     found = await api("GetAdminUsers", email=a1.email[:6].upper())
     assert found["admin_users"][0] == {
-        "id": 1, "roleId": 1, "username": a1.username, "firstName": a1.firstname,
-        "lastName": a1.lastname, "email": a1.email, "isDisabled": 0,
+        "id": 1,
+        "roleId": 1,
+        "username": a1.username,
+        "firstName": a1.firstname,
+        "lastName": a1.lastname,
+        "email": a1.email,
+        "isDisabled": 0,
         "supportDepartmentIds": ["1", "2", "3"],
-    }  # fmt: skip
+    }
 
 
 OPEN_ERRORS = [
@@ -583,8 +693,13 @@ async def test_note_and_updates_leave_lastreply(api: Api) -> None:
     updated = await api("UpdateTicket", ticketid="20", flag="4", **changes)
     assert updated == {"result": "success", "ticketid": "20"}
     assert (t.status, t.priority, t.deptid, t.flag, t.subject, t.lastreply) == (
-        "In Progress", "Low", 5, 4, "Renamed", lastreply
-    )  # fmt: skip
+        "In Progress",
+        "Low",
+        5,
+        4,
+        "Renamed",
+        lastreply,
+    )
     await api("UpdateTicket", ticketid="20", removeFlag="true")
     assert t.flag == 0
     truth = api.emu.ground_truth()["tickets"]["20"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+
 from deskbridge_connectors.kayako import mapping as m
 from deskbridge_connectors.kayako.client import parse_xml, ticket_record
 
@@ -56,7 +57,12 @@ LOOKUPS = m.Lookups(
 
 
 def parsed() -> dict:
-    response = httpx.Response(200, content=TICKET_XML, headers={"content-type": "text/xml"}, request=httpx.Request("GET", "http://k/api/index.php"))
+    response = httpx.Response(
+        200,
+        content=TICKET_XML,
+        headers={"content-type": "text/xml"},
+        request=httpx.Request("GET", "http://k/api/index.php"),
+    )
     return ticket_record(parse_xml(response)[0])
 
 
@@ -88,9 +94,9 @@ def test_ticket_row() -> None:
 def test_children_rows() -> None:
     """Staff notes and time tracks come from the ticket element; user notes are not ticket notes."""
     notes, tracks = m.ticket_children(parsed())
-    assert [(n["source_id"], n["kind"], n["visibility"], n["body"], n["author_id"]) for n in notes] == [
-        ("note:11", "note", "private", "Called the customer", "staff:4")
-    ]
+    assert [
+        (n["source_id"], n["kind"], n["visibility"], n["body"], n["author_id"]) for n in notes
+    ] == [("note:11", "note", "private", "Called the customer", "staff:4")]
     track = tracks[0]
     track.pop("raw")
     assert track == {

@@ -14,7 +14,9 @@ from deskbridge.sdk.contract import WriteOp
 
 PAGE = 50
 OVERLAP = PAGE // 20
-LOOKUPS_AND_PEOPLE = 4 + 1 + 1 + 1  # departments, statuses, priorities, types; ticket counts; staff; new users
+LOOKUPS_AND_PEOPLE = (
+    4 + 1 + 1 + 1
+)  # departments, statuses, priorities, types; ticket counts; staff; new users
 
 
 @pytest.fixture
@@ -49,7 +51,9 @@ async def write(h: Harness, op: WriteOp, ticket_id: int, payload: dict) -> str |
 
 
 def last_run(h: Harness) -> tuple[int, int]:
-    return h.wh.con.execute("SELECT requests, reconcile_requests FROM sync_runs ORDER BY run_id DESC LIMIT 1").fetchone()
+    return h.wh.con.execute(
+        "SELECT requests, reconcile_requests FROM sync_runs ORDER BY run_id DESC LIMIT 1"
+    ).fetchone()
 
 
 async def test_first_run_cost(h: Harness) -> None:
@@ -67,7 +71,9 @@ async def test_new_replies_cost_proportional_to_changed_tickets(h: Harness) -> N
     await h.sync()
     targets = open_ids(h)[:5]
     for tid in targets:
-        await write(h, WriteOp.ADD_NOTE, tid, {"kind": "reply", "body": "Any news?", "author_id": "staff:1"})
+        await write(
+            h, WriteOp.ADD_NOTE, tid, {"kind": "reply", "body": "Any news?", "author_id": "staff:1"}
+        )
     await h.sync()
     requests, reconcile = last_run(h)
     assert requests == LOOKUPS_AND_PEOPLE + 1 + 5
@@ -75,22 +81,51 @@ async def test_new_replies_cost_proportional_to_changed_tickets(h: Harness) -> N
     h.assert_truth()
 
 
-async def test_notes_and_time_tracks_hidden_from_lastactivity_are_caught_by_reconcile(h: Harness) -> None:
+async def test_notes_and_time_tracks_hidden_from_lastactivity_are_caught_by_reconcile(
+    h: Harness,
+) -> None:
     """A staff note and a time track on an open ticket don't move lastactivity; reconcile finds them."""
     await h.sync()
     tid = open_ids(h)[3]
-    note_id = await write(h, WriteOp.ADD_NOTE, tid, {"kind": "note", "body": "Checked the logs", "author_id": "staff:2"})
-    entry_id = await write(h, WriteOp.ADD_TIME_ENTRY, tid, {
-        "note": "Remote session", "seconds_worked": 1800, "seconds_billable": 900, "worker_id": "staff:2",
-        "work_time": datetime(2026, 11, 2, 10, tzinfo=UTC), "bill_time": datetime(2026, 11, 2, 10, tzinfo=UTC),
-    })
+    note_id = await write(
+        h,
+        WriteOp.ADD_NOTE,
+        tid,
+        {"kind": "note", "body": "Checked the logs", "author_id": "staff:2"},
+    )
+    entry_id = await write(
+        h,
+        WriteOp.ADD_TIME_ENTRY,
+        tid,
+        {
+            "note": "Remote session",
+            "seconds_worked": 1800,
+            "seconds_billable": 900,
+            "worker_id": "staff:2",
+            "work_time": datetime(2026, 11, 2, 10, tzinfo=UTC),
+            "bill_time": datetime(2026, 11, 2, 10, tzinfo=UTC),
+        },
+    )
     await h.sync()
     requests, reconcile = last_run(h)
     assert requests == LOOKUPS_AND_PEOPLE + 1  # the walk's first page shows nothing new
     assert reconcile == pages(len(open_ids(h)))
-    row = h.wh.con.execute("SELECT ticket_id, seconds_worked, seconds_billable, worker_id, note, work_time FROM time_entries WHERE source_id = ?", [entry_id]).fetchone()
-    assert row == (str(tid), 1800, 900, "staff:2", "Remote session", datetime(2026, 11, 2, 10, tzinfo=UTC))
-    note = h.wh.con.execute("SELECT ticket_id, kind, visibility, body, author_id FROM notes WHERE source_id = ?", [note_id]).fetchone()
+    row = h.wh.con.execute(
+        "SELECT ticket_id, seconds_worked, seconds_billable, worker_id, note, work_time FROM time_entries WHERE source_id = ?",
+        [entry_id],
+    ).fetchone()
+    assert row == (
+        str(tid),
+        1800,
+        900,
+        "staff:2",
+        "Remote session",
+        datetime(2026, 11, 2, 10, tzinfo=UTC),
+    )
+    note = h.wh.con.execute(
+        "SELECT ticket_id, kind, visibility, body, author_id FROM notes WHERE source_id = ?",
+        [note_id],
+    ).fetchone()
     assert note == (str(tid), "note", "private", "Checked the logs", "staff:2")
     h.assert_truth()
 
@@ -99,14 +134,31 @@ async def test_deletes_are_marked_not_dropped(h: Harness) -> None:
     """A deleted time track and note get deleted_at on the next run; the rows stay."""
     await h.sync()
     tid = open_ids(h)[5]
-    entry_id = await write(h, WriteOp.ADD_TIME_ENTRY, tid, {"note": "x", "seconds_worked": 60, "seconds_billable": 60, "worker_id": "staff:1", "work_time": 1_700_000_000})
-    note_id = await write(h, WriteOp.ADD_NOTE, tid, {"kind": "note", "body": "temp", "author_id": "staff:1"})
+    entry_id = await write(
+        h,
+        WriteOp.ADD_TIME_ENTRY,
+        tid,
+        {
+            "note": "x",
+            "seconds_worked": 60,
+            "seconds_billable": 60,
+            "worker_id": "staff:1",
+            "work_time": 1_700_000_000,
+        },
+    )
+    note_id = await write(
+        h, WriteOp.ADD_NOTE, tid, {"kind": "note", "body": "temp", "author_id": "staff:1"}
+    )
     await h.sync()
     await write(h, WriteOp.DELETE_TIME_ENTRY, tid, {"source_id": entry_id})
     await write(h, WriteOp.DELETE_NOTE, tid, {"source_id": note_id})
     await h.sync()
-    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM time_entries WHERE source_id = ?", [entry_id]).fetchone() == (True,)
-    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM notes WHERE source_id = ?", [note_id]).fetchone() == (True,)
+    assert h.wh.con.execute(
+        "SELECT deleted_at IS NOT NULL FROM time_entries WHERE source_id = ?", [entry_id]
+    ).fetchone() == (True,)
+    assert h.wh.con.execute(
+        "SELECT deleted_at IS NOT NULL FROM notes WHERE source_id = ?", [note_id]
+    ).fetchone() == (True,)
     h.assert_truth()
 
 
@@ -118,9 +170,13 @@ async def test_deleted_open_ticket_is_found_by_one_extra_request(h: Harness) -> 
     await h.sync()
     _, reconcile = last_run(h)
     assert reconcile == pages(len(open_ids(h))) + 1
-    gone = h.wh.con.execute("SELECT count(*) FROM notes WHERE ticket_id = ? AND deleted_at IS NULL", [str(tid)]).fetchone()
+    gone = h.wh.con.execute(
+        "SELECT count(*) FROM notes WHERE ticket_id = ? AND deleted_at IS NULL", [str(tid)]
+    ).fetchone()
     assert gone == (0,)
-    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM tickets WHERE source_id = ?", [str(tid)]).fetchone() == (True,)
+    assert h.wh.con.execute(
+        "SELECT deleted_at IS NOT NULL FROM tickets WHERE source_id = ?", [str(tid)]
+    ).fetchone() == (True,)
     h.assert_truth()
 
 
@@ -128,15 +184,30 @@ async def test_closed_tickets_are_reconciled_on_their_schedule(h: Harness) -> No
     """A time track on a closed ticket waits for the closed reconcile, which is counted apart."""
     await h.sync()
     tid = closed_ids(h)[0]
-    entry_id = await write(h, WriteOp.ADD_TIME_ENTRY, tid, {"note": "late", "seconds_worked": 120, "seconds_billable": 0, "worker_id": "staff:1", "work_time": 1_700_000_000})
+    entry_id = await write(
+        h,
+        WriteOp.ADD_TIME_ENTRY,
+        tid,
+        {
+            "note": "late",
+            "seconds_worked": 120,
+            "seconds_billable": 0,
+            "worker_id": "staff:1",
+            "work_time": 1_700_000_000,
+        },
+    )
     await h.sync()
-    assert h.wh.con.execute("SELECT count(*) FROM time_entries WHERE source_id = ?", [entry_id]).fetchone() == (0,)
+    assert h.wh.con.execute(
+        "SELECT count(*) FROM time_entries WHERE source_id = ?", [entry_id]
+    ).fetchone() == (0,)
     h.config.options["closed_reconcile_every"] = "0s"
     await h.sync()
     _, reconcile = last_run(h)
     users = len(h.emulator.store.users)
     assert reconcile == pages(len(open_ids(h))) + pages(len(closed_ids(h))) + users // 1000 + 1
-    assert h.wh.con.execute("SELECT seconds_worked FROM time_entries WHERE source_id = ?", [entry_id]).fetchone() == (120,)
+    assert h.wh.con.execute(
+        "SELECT seconds_worked FROM time_entries WHERE source_id = ?", [entry_id]
+    ).fetchone() == (120,)
     h.assert_truth()
 
 
@@ -150,7 +221,9 @@ async def test_reply_deleted_by_an_agent_is_caught_by_reply_count(h: Harness) ->
     store.rebuild(store.tickets[tid])
     await h.sync()
     _, reconcile = last_run(h)
-    assert reconcile == pages(len(open_ids(h))) + 1 + 1  # its posts, then the ticket read that confirms the deletion
+    assert (
+        reconcile == pages(len(open_ids(h))) + 1 + 1
+    )  # its posts, then the ticket read that confirms the deletion
     deleted = "SELECT deleted_at IS NOT NULL, deleted_proof FROM notes WHERE source_id = ?"
     assert h.wh.con.execute(deleted, [f"post:{post_id}"]).fetchone() == (True, "not_found")
     h.assert_truth()
@@ -168,7 +241,11 @@ async def test_first_walk_reports_progress_against_the_ticket_count(h: Harness) 
 async def test_open_reconcile_skips_statuses_nobody_has_tickets_in(h: Harness) -> None:
     """With no open ticket in the helpdesk's count nor the warehouse, the open reconcile lists nothing."""
     store = h.emulator.store
-    closed = min(int(s) for s in h.emulator.store.lookups.statuses if store.lookups.statuses[s]["markasresolved"])
+    closed = min(
+        int(s)
+        for s in h.emulator.store.lookups.statuses
+        if store.lookups.statuses[s]["markasresolved"]
+    )
     for ticket in list(store.tickets.values()):
         store.set_status(ticket, closed, ticket.lastactivity)
     await h.sync()

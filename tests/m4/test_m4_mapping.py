@@ -5,35 +5,69 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
+from deskbridge.sdk.errors import PayloadError
 from deskbridge_connectors.m4 import mapping as m
 from deskbridge_connectors.m4.client import records_or_one
 from deskbridge_connectors.m4.clock import ServerClock, parse_zone
 
-from deskbridge.sdk.errors import PayloadError
-
 EST = ServerClock(parse_zone("-05:00"))
 # Recorded from the vendor reference samples (ticket 61, GetTicketNotes reply, TimeEntry).
 TICKET = {
-    "ID": 61, "TicketNumber": "Trouble Ticket-61", "TicketState": 5, "ModifiedBy": "jsmith",
-    "Priority": 3, "ServingArea": 4, "StructureLink": 123456, "CustomerID": 10042,
-    "TimeOpened": "2013-10-30T09:54:35.85", "ReportedBy": "Ann Lee", "CreatedBy": "mapcom",
-    "ChangedBy": "jsmith", "TicketCode": 7, "AssignmentWorkflowStatus": None,
-    "AssignmentReturnMessage": None, "WONumber": None, "TicketType": 1, "TicketCategory": 2,
-}  # fmt: skip
+    "ID": 61,
+    "TicketNumber": "Trouble Ticket-61",
+    "TicketState": 5,
+    "ModifiedBy": "jsmith",
+    "Priority": 3,
+    "ServingArea": 4,
+    "StructureLink": 123456,
+    "CustomerID": 10042,
+    "TimeOpened": "2013-10-30T09:54:35.85",
+    "ReportedBy": "Ann Lee",
+    "CreatedBy": "mapcom",
+    "ChangedBy": "jsmith",
+    "TicketCode": 7,
+    "AssignmentWorkflowStatus": None,
+    "AssignmentReturnMessage": None,
+    "WONumber": None,
+    "TicketType": 1,
+    "TicketCategory": 2,
+}
 SYSTEM_NOTE = {
-    "ID": 7, "TicketID": 320, "NoteType": "NOTE",
-    "Note": "Ticket has been cancelled. Total number of Linecard(s): 0", "Subject": None,
-    "UserName": "mapcom", "ts": "2019-02-04T10:28:44.207", "IsClearedNote": False,
-}  # fmt: skip
+    "ID": 7,
+    "TicketID": 320,
+    "NoteType": "NOTE",
+    "Note": "Ticket has been cancelled. Total number of Linecard(s): 0",
+    "Subject": None,
+    "UserName": "mapcom",
+    "ts": "2019-02-04T10:28:44.207",
+    "IsClearedNote": False,
+}
 ADDED_LOG = {
-    "ID": 342927, "TicketID": 2734, "NoteType": "LOG", "Note": "note text", "Subject": "",
-    "UserName": "", "ts": "2017-11-20T11:33:34.0299526-05:00", "IsClearedNote": False,
-}  # fmt: skip
+    "ID": 342927,
+    "TicketID": 2734,
+    "NoteType": "LOG",
+    "Note": "note text",
+    "Subject": "",
+    "UserName": "",
+    "ts": "2017-11-20T11:33:34.0299526-05:00",
+    "IsClearedNote": False,
+}
 ENTRY = {
-    "ID": 93, "TimeCodeId": 2, "TimeCode": "GATH_EQP", "ApptId": 5001, "TicketID": 61,
-    "TechID": 104, "Minutes": 45, "Capital": 1, "Time": "2013-07-31T00:06:42.493",
-    "PayCodeId": None, "CustomerServiceID": None, "Comment": "Loaded the truck", "CustomerID": 10042,
-}  # fmt: skip
+    "ID": 93,
+    "TimeCodeId": 2,
+    "TimeCode": "GATH_EQP",
+    "ApptId": 5001,
+    "TicketID": 61,
+    "TechID": 104,
+    "Minutes": 45,
+    "Capital": 1,
+    "Time": "2013-07-31T00:06:42.493",
+    "PayCodeId": None,
+    "CustomerServiceID": None,
+    "Comment": "Loaded the truck",
+    "CustomerID": 10042,
+}
 
 
 def test_ticket_row() -> None:
@@ -124,7 +158,10 @@ def test_time_entry_row() -> None:
         ("2019-02-04T10:28:44.207", datetime(2019, 2, 4, 15, 28, 44, 207000, tzinfo=UTC)),
         ("2013-10-30T09:54:35.85", datetime(2013, 10, 30, 14, 54, 35, 850000, tzinfo=UTC)),
         ("2019-02-04T10:28:44", datetime(2019, 2, 4, 15, 28, 44, tzinfo=UTC)),
-        ("2017-11-20T11:33:34.0299526-05:00", datetime(2017, 11, 20, 16, 33, 34, 29952, tzinfo=UTC)),
+        (
+            "2017-11-20T11:33:34.0299526-05:00",
+            datetime(2017, 11, 20, 16, 33, 34, 29952, tzinfo=UTC),
+        ),
         ("2022-01-25T09:21:27.6653778+01:00", datetime(2022, 1, 25, 8, 21, 27, 665377, tzinfo=UTC)),
         ("2022-01-25T09:21:27Z", datetime(2022, 1, 25, 9, 21, 27, tzinfo=UTC)),
         ("2022-01-25 09:21:27.1-0500", datetime(2022, 1, 25, 14, 21, 27, 100000, tzinfo=UTC)),

@@ -6,10 +6,10 @@ import tomllib
 from pathlib import Path
 
 import pytest
-from deskbridge_connectors.m4.connector import M4Options
 from pydantic import ValidationError
 
 from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge_connectors.m4.connector import M4Options
 
 README = Path(__file__).resolve().parents[2] / "connectors" / "m4" / "README.md"
 

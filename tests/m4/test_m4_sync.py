@@ -12,14 +12,14 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Harness, make_harness
-from deskbridge_connectors.m4.emulator import M4Emulator
-from deskbridge_connectors.m4.sandbox_data import SERVER_UTC_OFFSET_MIN, TICKS_PER_S, Note
 
 from deskbridge.pull import engine
 from deskbridge.sandbox import sandbox_connection
 from deskbridge.sdk.errors import DeskbridgeError, PermissionDenied
 from deskbridge.testing import CutAfter
 from deskbridge.warehouse.store import Warehouse
+from deskbridge_connectors.m4.emulator import M4Emulator
+from deskbridge_connectors.m4.sandbox_data import SERVER_UTC_OFFSET_MIN, TICKS_PER_S, Note
 
 pytestmark = pytest.mark.asyncio
 TICKETS = 60
@@ -49,7 +49,9 @@ def calls(h: Harness) -> Counter[str]:
 
 def sweep_windows(emu: M4Emulator, width_days: int = 30) -> int:
     """Windows of the note sweep: from the first TimeOpened in ``width_days`` steps to now."""
-    first = min(t.opened for t in emu.data.tickets.values()) / TICKS_PER_S - SERVER_UTC_OFFSET_MIN * 60
+    first = (
+        min(t.opened for t in emu.data.tickets.values()) / TICKS_PER_S - SERVER_UTC_OFFSET_MIN * 60
+    )
     return math.ceil((datetime.now(UTC).timestamp() - first) / (width_days * 86400))
 
 
@@ -80,7 +82,9 @@ async def test_default_schedule_reconciles_everything_each_run(h: Harness) -> No
     windows = sweep_windows(h.emulator)
     assert calls(h) == {"Ticket/GetTickets": 1, NOTES: windows, TIME: TICKETS}
     assert result.requests == {"incremental": 1, "reconcile": windows + TICKETS}
-    assert {k: v for k, v in result.counts.items() if k.endswith((".changed", ".deleted")) and v} == {}
+    assert {
+        k: v for k, v in result.counts.items() if k.endswith((".changed", ".deleted")) and v
+    } == {}
 
 
 async def test_quiet_rerun_costs_two_requests(h: Harness) -> None:
@@ -119,7 +123,12 @@ async def test_open_pass_costs_two_reads_per_open_ticket(h: Harness) -> None:
     h.emulator.reset_counts()
     result = await h.sync()
     opened = len(open_ids(h.emulator))
-    assert calls(h) == {"Ticket/GetTickets": 1, NOTES: 1, TIME: opened, "TicketNote/GetTicketNotesByTicket/": opened}
+    assert calls(h) == {
+        "Ticket/GetTickets": 1,
+        NOTES: 1,
+        TIME: opened,
+        "TicketNote/GetTicketNotesByTicket/": opened,
+    }
     assert result.requests == {"incremental": 2, "reconcile": 2 * opened}
 
 
@@ -169,8 +178,12 @@ async def test_window_overlaps_by_the_lookback(h: Harness) -> None:
     data = h.emulator.data
     ticket = next(t for t in data.tickets.values() if t.state == 5)
     minute = 60 * TICKS_PER_S
-    inside = data.add_note(Note(0, ticket.id, "NOTE", "inside", None, "jdoe", server_now() - 5 * minute))
-    before = data.add_note(Note(0, ticket.id, "NOTE", "before", None, "jdoe", server_now() - 20 * minute))
+    inside = data.add_note(
+        Note(0, ticket.id, "NOTE", "inside", None, "jdoe", server_now() - 5 * minute)
+    )
+    before = data.add_note(
+        Note(0, ticket.id, "NOTE", "before", None, "jdoe", server_now() - 20 * minute)
+    )
     await h.sync()
     assert live(h, "notes", inside.id, "body") == "inside"
     assert live(h, "notes", before.id, "body") is None
@@ -189,7 +202,11 @@ async def test_interrupted_pass_resumes_as_a_full_lap(h: Harness) -> None:
     state = dict(h.states())
     assert '"after": 30' in state["tickets"] and '"swept": true' in state["tickets"]
     data = h.emulator.data
-    below = [t for t in sorted(data.tickets) if t <= 30 and len(data.notes_by_ticket[t]) > 1 and data.entries_by_ticket[t]]
+    below = [
+        t
+        for t in sorted(data.tickets)
+        if t <= 30 and len(data.notes_by_ticket[t]) > 1 and data.entries_by_ticket[t]
+    ]
     edited, removed = data.notes_by_ticket[below[0]][0], data.notes_by_ticket[below[0]][-1]
     entry = data.entries_by_ticket[below[1]][0]
     data.update_note(data.notes[edited], text="Corrected in place")  # keeps its ts
@@ -198,7 +215,10 @@ async def test_interrupted_pass_resumes_as_a_full_lap(h: Harness) -> None:
     h.transport = real
     h.emulator.reset_counts()
     result = await h.sync()
-    confirm = {"Ticket/GetTicket/": 1, "TicketNote/GetTicketNotesByTicket/": 1}  # proves the note gone
+    confirm = {
+        "Ticket/GetTicket/": 1,
+        "TicketNote/GetTicketNotesByTicket/": 1,
+    }  # proves the note gone
     assert calls(h) == {"Ticket/GetTickets": 1, NOTES: windows, TIME: TICKETS + 1, **confirm}
     assert result.requests == {"incremental": 1 + windows + TICKETS, "reconcile": 3}
     assert live(h, "notes", edited, "body") == "Corrected in place"
@@ -212,7 +232,9 @@ async def test_unlicensed_controller_is_permission_denied(tmp_path: Path) -> Non
     """An instance without the TimeEntry license fails with M4's "Not Licensed", status 403."""
     emulator = M4Emulator(seed=3, tickets=10, licenses=["Ticket", "TicketNote"])
     config = sandbox_connection(emulator, "http://testserver", name="m4_lic", retries=0)
-    h = Harness(emulator, config, Warehouse(tmp_path / "w.duckdb"), httpx.ASGITransport(app=emulator.app))
+    h = Harness(
+        emulator, config, Warehouse(tmp_path / "w.duckdb"), httpx.ASGITransport(app=emulator.app)
+    )
     with pytest.raises(PermissionDenied, match="Not Licensed") as info:
         await h.sync()
     assert (info.value.status, info.value.resource) == (403, "time_entries")
@@ -229,7 +251,9 @@ async def test_server_timezone_option_applies_to_times_without_offset(h: Harness
     with_options(h, server_timezone="+00:00")
     await h.sync(full_refresh=True)
     shifted = dict(h.wh.con.execute("SELECT source_id, created_at FROM tickets").fetchall())
-    assert {k: (default[k] - v).total_seconds() for k, v in shifted.items()} == {k: 5 * 3600.0 for k in default}
+    assert {k: (default[k] - v).total_seconds() for k, v in shifted.items()} == {
+        k: 5 * 3600.0 for k in default
+    }
 
 
 async def test_check_is_one_cheap_call(h: Harness) -> None:
@@ -249,10 +273,16 @@ async def test_read_tickets_rereads_with_children(h: Harness) -> None:
     async with engine.build_connector(h.config, h.transport) as connector:
         batch = await connector.read_tickets([str(ticket.id), str(purged.id)])
     assert [r["source_id"] for r in batch.rows["tickets"]] == [str(ticket.id)]
-    assert sorted(int(r["source_id"]) for r in batch.rows["notes"]) == data.notes_by_ticket[ticket.id]
-    assert sorted(int(r["source_id"]) for r in batch.rows["time_entries"]) == data.entries_by_ticket[ticket.id]
+    assert (
+        sorted(int(r["source_id"]) for r in batch.rows["notes"]) == data.notes_by_ticket[ticket.id]
+    )
+    assert (
+        sorted(int(r["source_id"]) for r in batch.rows["time_entries"])
+        == data.entries_by_ticket[ticket.id]
+    )
     assert batch.deleted == {"tickets": [str(purged.id)]}
     assert [(s.entity, s.ticket_ids) for s in batch.complete] == [
-        ("time_entries", (str(ticket.id),)), ("notes", (str(ticket.id),))
+        ("time_entries", (str(ticket.id),)),
+        ("notes", (str(ticket.id),)),
     ]
     assert connector.request_counts == {"reconcile": 4}

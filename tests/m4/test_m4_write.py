@@ -16,7 +16,16 @@ from deskbridge.sdk.contract import Connector, WriteOp
 from deskbridge.sdk.errors import NotFound, VendorRejected
 
 pytestmark = pytest.mark.asyncio
-NOTE_COLUMNS = ("ticket_id", "kind", "visibility", "author_id", "author_name", "author_kind", "body", "is_html")
+NOTE_COLUMNS = (
+    "ticket_id",
+    "kind",
+    "visibility",
+    "author_id",
+    "author_name",
+    "author_kind",
+    "body",
+    "is_html",
+)
 
 
 @pytest.fixture
@@ -44,7 +53,8 @@ def note_row(h: Harness, source_id: str) -> dict[str, Any]:
     """The warehouse row of a note: canonical columns, created_at and whether it is deleted."""
     columns = ", ".join(NOTE_COLUMNS)
     row = h.wh.con.execute(
-        f"SELECT {columns}, created_at, deleted_at IS NOT NULL FROM notes WHERE source_id = ?", [source_id]
+        f"SELECT {columns}, created_at, deleted_at IS NOT NULL FROM notes WHERE source_id = ?",
+        [source_id],
     ).fetchone()
     assert row is not None
     return dict(zip((*NOTE_COLUMNS, "created_at", "deleted"), row, strict=True))
@@ -53,19 +63,38 @@ def note_row(h: Harness, source_id: str) -> dict[str, Any]:
 async def test_add_note_then_pull(h: Harness, connector: Connector) -> None:
     """ADD_NOTE creates a NOTE by the given user; the next pull reads back the same note."""
     await h.sync()
-    payload = {"kind": "note", "visibility": "public", "body": "Replaced the NID", "author_id": "user:jdoe"}
+    payload = {
+        "kind": "note",
+        "visibility": "public",
+        "body": "Replaced the NID",
+        "author_id": "user:jdoe",
+    }
     note_id = await connector.write(WriteOp.ADD_NOTE, "7", payload)
     stored = h.emulator.data.notes[int(str(note_id))]
-    assert (stored.ticket_id, stored.note_type, stored.text, stored.user_name) == (7, "NOTE", "Replaced the NID", "jdoe")
+    assert (stored.ticket_id, stored.note_type, stored.text, stored.user_name) == (
+        7,
+        "NOTE",
+        "Replaced the NID",
+        "jdoe",
+    )
     assert h.emulator.ground_truth()["notes"][str(note_id)] == {
-        "ticket_id": "7", "kind": "note", "visibility": "public", "body": "Replaced the NID"
+        "ticket_id": "7",
+        "kind": "note",
+        "visibility": "public",
+        "body": "Replaced the NID",
     }
     await h.sync()
     row = note_row(h, str(note_id))
     assert row.pop("created_at") is not None
     assert row == {
-        "ticket_id": "7", "kind": "note", "visibility": "public", "author_id": "user:jdoe",
-        "author_name": "jdoe", "author_kind": "staff", "body": "Replaced the NID", "is_html": False,
+        "ticket_id": "7",
+        "kind": "note",
+        "visibility": "public",
+        "author_id": "user:jdoe",
+        "author_name": "jdoe",
+        "author_kind": "staff",
+        "body": "Replaced the NID",
+        "is_html": False,
         "deleted": False,
     }
     h.assert_truth()
@@ -110,12 +139,17 @@ async def test_delete_note(h: Harness, connector: Connector) -> None:
     h.assert_truth()
 
 
-async def test_note_on_missing_ticket_is_rejected_with_the_rule(h: Harness, connector: Connector) -> None:
+async def test_note_on_missing_ticket_is_rejected_with_the_rule(
+    h: Harness, connector: Connector
+) -> None:
     """M4's business rule comes back as VendorRejected carrying the rule text; nothing is stored."""
     before = len(h.emulator.data.notes)
     with pytest.raises(VendorRejected) as info:
         await connector.write(WriteOp.ADD_NOTE, "999999", {"kind": "note", "body": "Hello"})
-    assert str(info.value) == "m4 notes HTTP 400: M4 refused the request: TicketID: must be an existing Ticket"
+    assert (
+        str(info.value)
+        == "m4 notes HTTP 400: M4 refused the request: TicketID: must be an existing Ticket"
+    )
     assert (info.value.status, info.value.resource) == (400, "notes")
     assert len(h.emulator.data.notes) == before
 
@@ -132,10 +166,25 @@ async def test_update_of_missing_note_is_not_found(h: Harness, connector: Connec
     [
         (WriteOp.ADD_NOTE, "1", {"kind": "note", "body": "  "}, "Note: is required"),
         (WriteOp.ADD_NOTE, "1", {"kind": "reply", "body": "Hi"}, "kind 'reply' is not supported"),
-        (WriteOp.ADD_NOTE, "1", {"body": "Hi", "visibility": "internal"}, "visibility must be 'public'"),
-        (WriteOp.ADD_NOTE, "1", {"body": "Hi", "author_id": "staff:4"}, "user name ('user:<name>')"),
+        (
+            WriteOp.ADD_NOTE,
+            "1",
+            {"body": "Hi", "visibility": "internal"},
+            "visibility must be 'public'",
+        ),
+        (
+            WriteOp.ADD_NOTE,
+            "1",
+            {"body": "Hi", "author_id": "staff:4"},
+            "user name ('user:<name>')",
+        ),
         (WriteOp.ADD_NOTE, None, {"body": "Hi"}, "TicketID: is required"),
-        (WriteOp.ADD_NOTE, "1", {"body": "Hi", "created_at": datetime(2026, 1, 1)}, "needs a time zone"),
+        (
+            WriteOp.ADD_NOTE,
+            "1",
+            {"body": "Hi", "created_at": datetime(2026, 1, 1)},
+            "needs a time zone",
+        ),
         (WriteOp.UPDATE_NOTE, "1", {"body": "Hi"}, "ID: is required"),
         (WriteOp.DELETE_NOTE, "1", {"source_id": "note:3"}, "ID: is required"),
     ],

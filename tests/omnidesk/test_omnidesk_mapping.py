@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
-from deskbridge_connectors.omnidesk import mapping as m
-from deskbridge_connectors.omnidesk.client import Listing, parser
 
 from deskbridge.sdk.errors import AuthError, PayloadError, PermissionDenied, VendorRejected
+from deskbridge_connectors.omnidesk import mapping as m
+from deskbridge_connectors.omnidesk.client import Listing, parser
 
 # GET /api/v2/ticket/858462, as the API reference shows it, with a note and two messages.
 ITEM = json.loads("""{"type": "item", "item": {

@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Harness, make_harness
-from deskbridge_connectors.omnidesk.emulator import OmnideskEmulator
 
 from deskbridge.sdk.errors import DeskbridgeError
+from deskbridge_connectors.omnidesk.emulator import OmnideskEmulator
 
 pytestmark = pytest.mark.asyncio
 LIST = "/api/v2/ticket"

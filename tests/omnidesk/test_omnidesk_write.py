@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import pytest
 from conftest import Harness, make_harness
-from deskbridge_connectors.omnidesk.connector import OmnideskConnector
-from deskbridge_connectors.omnidesk.emulator import PERMISSIONS, OmnideskEmulator
 
 from deskbridge.pull.engine import build_connector
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.contract import WriteOp
 from deskbridge.sdk.errors import PermissionDenied, UnmappedValueError, VendorRejected
+from deskbridge_connectors.omnidesk.connector import OmnideskConnector
+from deskbridge_connectors.omnidesk.emulator import PERMISSIONS, OmnideskEmulator
 
 pytestmark = pytest.mark.asyncio
 

@@ -9,10 +9,9 @@ from typing import Any
 import httpx
 
 from deskbridge import registry
-from deskbridge.config import Settings
+from deskbridge.config import LinkConfig, Settings, check_link
 from deskbridge.pull.engine import build_connector
 from deskbridge.push.executor import PushResult
-from deskbridge.push.links import LinkConfig, check_link
 from deskbridge.push.run import run_link
 from deskbridge.sandbox import build_emulator, sandbox_connection
 from deskbridge.sdk.emulator import Emulator
@@ -33,19 +32,33 @@ class Pair:
         return httpx.ASGITransport(app=self.emulators[name].app)
 
     async def cycle(self, **kwargs: Any) -> PushResult:
-        return await run_link(self.wh, self.settings, self.link, transport_for=self.transport, **kwargs)
+        return await run_link(
+            self.wh, self.settings, self.link, transport_for=self.transport, **kwargs
+        )
 
-    async def write(self, name: str, op: Any, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
-        async with build_connector(self.settings.connections[name], self.transport(name)) as connector:
+    async def write(
+        self, name: str, op: Any, ticket_id: str | None, payload: dict[str, Any]
+    ) -> str | None:
+        async with build_connector(
+            self.settings.connections[name], self.transport(name)
+        ) as connector:
             return await connector.write(op, ticket_id, payload)
 
 
-def make_pair(tmp_path: Path, a: tuple[str, int], b: tuple[str, int], seeds: tuple[int, int] = (7, 8), **link: Any) -> Pair:
+def make_pair(
+    tmp_path: Path,
+    a: tuple[str, int],
+    b: tuple[str, int],
+    seeds: tuple[int, int] = (7, 8),
+    **link: Any,
+) -> Pair:
     emulators, connections = {}, {}
     for name, (vendor, tickets), seed in (("a_side", a, seeds[0]), ("b_side", b, seeds[1])):
         emu = build_emulator(vendor, tickets=tickets, seed=seed)
         emulators[name] = emu
-        connections[name] = sandbox_connection(emu, "http://testserver", name=name, options=EAGER.get(vendor, {}), **FAST)
+        connections[name] = sandbox_connection(
+            emu, "http://testserver", name=name, options=EAGER.get(vendor, {}), **FAST
+        )
     config = LinkConfig.model_validate({"name": "pair", "a": "a_side", "b": "b_side", **link})
     vendors = {"a": a[0], "b": b[0]}
     check_link(config, {s: registry.get(v).connector_class() for s, v in vendors.items()}, vendors)  # type: ignore[misc]
@@ -55,14 +68,16 @@ def make_pair(tmp_path: Path, a: tuple[str, int], b: tuple[str, int], seeds: tup
 
 def labels(pair: Pair, name: str, column: str) -> list[str]:
     rows = pair.wh.con.execute(
-        f"SELECT DISTINCT {column} FROM tickets WHERE connection = ? AND {column} IS NOT NULL ORDER BY 1", [name]
+        f"SELECT DISTINCT {column} FROM tickets WHERE connection = ? AND {column} IS NOT NULL ORDER BY 1",
+        [name],
     ).fetchall()
     return [r[0] for r in rows]
 
 
 def linked_pairs(pair: Pair) -> list[tuple[str, str]]:
     return pair.wh.con.execute(
-        "SELECT a_id, b_id FROM crosswalk WHERE link = ? AND entity = 'tickets' AND state = 'linked'", [pair.link.name]
+        "SELECT a_id, b_id FROM crosswalk WHERE link = ? AND entity = 'tickets' AND state = 'linked'",
+        [pair.link.name],
     ).fetchall()
 
 

@@ -25,18 +25,28 @@ async def test_kayako_to_trackit_migration_lands_everything_once(tmp_path: Path)
         assert result.failures == [], result.failures[:3]
         source = pair.emulators["a_side"].ground_truth()
         target = trackit.ground_truth()
-        twins = dict(pair.wh.con.execute(
-            "SELECT a_id, b_id FROM crosswalk WHERE entity = 'tickets' AND state = 'linked'").fetchall())
+        twins = dict(
+            pair.wh.con.execute(
+                "SELECT a_id, b_id FROM crosswalk WHERE entity = 'tickets' AND state = 'linked'"
+            ).fetchall()
+        )
         assert set(twins) == set(source["tickets"])
-        kayako, tracks = mappings.load("kayako").values("status"), mappings.load("trackit").values("status")
+        kayako, tracks = (
+            mappings.load("kayako").values("status"),
+            mappings.load("trackit").values("status"),
+        )
         for a_id, b_id in twins.items():
             mine, theirs = source["tickets"][a_id], target["tickets"][b_id]
             assert theirs["subject"] == mine["subject"]
-            assert tracks.to_canonical(theirs["status"]) == kayako.to_canonical(mine["status"], "open")
+            assert tracks.to_canonical(theirs["status"]) == kayako.to_canonical(
+                mine["status"], "open"
+            )
         landed = [m for n in target["notes"].values() for m in MARK.findall(n["body"])]
         assert len(landed) == len(set(landed))  # nothing twice
         assert len(landed) >= len(source["notes"]) + len(source["time_entries"])
-        seconds = sorted(e["seconds_worked"] for e in target["time_entries"].values() if e["seconds_worked"])
+        seconds = sorted(
+            e["seconds_worked"] for e in target["time_entries"].values() if e["seconds_worked"]
+        )
         for entry in source["time_entries"].values():
             if entry["seconds_worked"]:
                 assert entry["seconds_worked"] in seconds

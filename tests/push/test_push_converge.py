@@ -19,15 +19,31 @@ async def random_edits(pair: Pair, rng: random.Random, n: int) -> None:
         name = pair.link.a if side == "a" else pair.link.b
         a_id, b_id = rng.choice(pairs)
         ticket = a_id if side == "a" else b_id
-        what = rng.choice(["status", "priority", "subject", "note"] + (["delete"] if pair.link.deletes == "propagate" else []))
+        what = rng.choice(
+            ["status", "priority", "subject", "note"]
+            + (["delete"] if pair.link.deletes == "propagate" else [])
+        )
         if what == "delete":
             await delete_something(pair, rng, name)
         elif what == "note":
-            await pair.write(name, WriteOp.ADD_NOTE, ticket, {"kind": "note", "body": f"note {rng.random():.6f}", "author_id": pair.link.author.get(side)})
+            await pair.write(
+                name,
+                WriteOp.ADD_NOTE,
+                ticket,
+                {
+                    "kind": "note",
+                    "body": f"note {rng.random():.6f}",
+                    "author_id": pair.link.author.get(side),
+                },
+            )
         elif what == "subject":
-            await pair.write(name, WriteOp.UPDATE_FIELDS, ticket, {"subject": f"Edited {rng.randint(1, 10**6)}"})
+            await pair.write(
+                name, WriteOp.UPDATE_FIELDS, ticket, {"subject": f"Edited {rng.randint(1, 10**6)}"}
+            )
         else:
-            await pair.write(name, WriteOp.UPDATE_FIELDS, ticket, {what: rng.choice(labels(pair, name, what))})
+            await pair.write(
+                name, WriteOp.UPDATE_FIELDS, ticket, {what: rng.choice(labels(pair, name, what))}
+            )
 
 
 async def delete_something(pair: Pair, rng: random.Random, name: str) -> None:
@@ -36,9 +52,17 @@ async def delete_something(pair: Pair, rng: random.Random, name: str) -> None:
     Only records that are still there: not deleted by this test, nor by a push since the last pull.
     """
     con, done = pair.wh.con, pair.__dict__.setdefault("deleted", set())
-    gone = {r[0] for r in con.execute("SELECT unnest([a_id, b_id]) FROM crosswalk WHERE state = 'deleted'").fetchall()}
+    gone = {
+        r[0]
+        for r in con.execute(
+            "SELECT unnest([a_id, b_id]) FROM crosswalk WHERE state = 'deleted'"
+        ).fetchall()
+    }
     if rng.random() < 0.1:
-        live = con.execute("SELECT source_id FROM tickets WHERE connection = ? AND deleted_at IS NULL ORDER BY 1", [name]).fetchall()
+        live = con.execute(
+            "SELECT source_id FROM tickets WHERE connection = ? AND deleted_at IS NULL ORDER BY 1",
+            [name],
+        ).fetchall()
         ticket = rng.choice(live)[0]
         if ticket not in done | gone:
             done.add(ticket)
@@ -73,7 +97,13 @@ async def converge(pair: Pair, rounds: int = 10, edits: int = 20) -> list[int]:
 
 async def test_kayako_pair_converges_without_echo(tmp_path: Path) -> None:
     """200 random edits over 10 rounds on two Kayako helpdesks: both converge, the last push is empty."""
-    pair = make_pair(tmp_path, ("kayako", 10), ("kayako", 10), author={"a": "staff:1", "b": "staff:1"}, conflict={"status": "a"})
+    pair = make_pair(
+        tmp_path,
+        ("kayako", 10),
+        ("kayako", 10),
+        author={"a": "staff:1", "b": "staff:1"},
+        conflict={"status": "a"},
+    )
     try:
         await converge(pair)
     finally:
@@ -82,8 +112,14 @@ async def test_kayako_pair_converges_without_echo(tmp_path: Path) -> None:
 
 async def test_whmcs_omnidesk_converge_without_echo(tmp_path: Path) -> None:
     """WHMCS <-> Omnidesk: 200 random edits over 10 rounds converge; no echo; no duplicate."""
-    pair = make_pair(tmp_path, ("whmcs", 10), ("omnidesk", 10), author={"a": "admin:1", "b": "staff:1"},
-                     conflict={"priority": "b"}, defaults={"a": {"department": "Technical Support"}})
+    pair = make_pair(
+        tmp_path,
+        ("whmcs", 10),
+        ("omnidesk", 10),
+        author={"a": "admin:1", "b": "staff:1"},
+        conflict={"priority": "b"},
+        defaults={"a": {"department": "Technical Support"}},
+    )
     try:
         await converge(pair)
     finally:
@@ -92,7 +128,9 @@ async def test_whmcs_omnidesk_converge_without_echo(tmp_path: Path) -> None:
 
 async def test_kayako_trackit_converge_without_echo(tmp_path: Path) -> None:
     """Kayako <-> Track-It: 200 random edits over 10 rounds converge; no echo; no duplicate."""
-    pair = make_pair(tmp_path, ("kayako", 8), ("trackit", 8), author={"a": "staff:1"}, conflict={"status": "a"})
+    pair = make_pair(
+        tmp_path, ("kayako", 8), ("trackit", 8), author={"a": "staff:1"}, conflict={"status": "a"}
+    )
     pair.emulators["b_side"].rename_field(22, "Short Description")
     try:
         await converge(pair)
@@ -102,8 +140,14 @@ async def test_kayako_trackit_converge_without_echo(tmp_path: Path) -> None:
 
 async def test_kayako_pair_converges_with_deletes_propagated(tmp_path: Path) -> None:
     """Edits plus deletions of notes and tickets on both sides: every live record has a live twin."""
-    pair = make_pair(tmp_path, ("kayako", 10), ("kayako", 10), author={"a": "staff:1", "b": "staff:1"},
-                     conflict={"status": "a"}, deletes="propagate")  # fmt: skip
+    pair = make_pair(
+        tmp_path,
+        ("kayako", 10),
+        ("kayako", 10),
+        author={"a": "staff:1", "b": "staff:1"},
+        conflict={"status": "a"},
+        deletes="propagate",
+    )
     try:
         await converge(pair)
         orphans = pair.wh.con.execute(
@@ -117,7 +161,9 @@ async def test_kayako_pair_converges_with_deletes_propagated(tmp_path: Path) -> 
                WHERE (a.deleted_at IS NULL) <> (b.deleted_at IS NULL) OR (x.state = 'deleted') = (a.deleted_at IS NULL)"""
         ).fetchall()
         assert orphans == []
-        deleted = pair.wh.con.execute("SELECT entity, count(*) FROM crosswalk WHERE state = 'deleted' GROUP BY 1").fetchall()
+        deleted = pair.wh.con.execute(
+            "SELECT entity, count(*) FROM crosswalk WHERE state = 'deleted' GROUP BY 1"
+        ).fetchall()
         assert dict(deleted).get("notes", 0) > 0
     finally:
         pair.wh.close()

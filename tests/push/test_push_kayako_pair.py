@@ -11,21 +11,32 @@ from pushkit import Pair, make_pair
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Pair]:
-    p = make_pair(tmp_path, ("kayako", 15), ("kayako", 12), direction="both",
-                  author={"a": "staff:1", "b": "staff:1"}, conflict={"status": "a"})
+    p = make_pair(
+        tmp_path,
+        ("kayako", 15),
+        ("kayako", 12),
+        direction="both",
+        author={"a": "staff:1", "b": "staff:1"},
+        conflict={"status": "a"},
+    )
     yield p
     p.wh.close()
 
 
 def live(pair: Pair, entity: str, name: str) -> int:
-    return pair.wh.con.execute(f"SELECT count(*) FROM {entity} WHERE connection = ? AND deleted_at IS NULL", [name]).fetchone()[0]
+    return pair.wh.con.execute(
+        f"SELECT count(*) FROM {entity} WHERE connection = ? AND deleted_at IS NULL", [name]
+    ).fetchone()[0]
 
 
 async def test_first_cycle_twins_everything_and_second_writes_nothing(pair: Pair) -> None:
     """Every ticket, note and time entry gets a twin; the next cycle pushes nothing (no echo)."""
     first = await pair.cycle()
     assert first.failures == []
-    a_tickets, b_tickets = len(pair.emulators["a_side"].store.tickets), len(pair.emulators["b_side"].store.tickets)
+    a_tickets, b_tickets = (
+        len(pair.emulators["a_side"].store.tickets),
+        len(pair.emulators["b_side"].store.tickets),
+    )
     assert a_tickets == b_tickets == 15 + 12
     second = await pair.cycle()
     assert second.actions == [] and second.writes == 0

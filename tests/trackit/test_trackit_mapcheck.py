@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from deskbridge_connectors.trackit.connector import TrackitConnector
-
 from deskbridge.push.mapcheck import check_mapping, check_vendor
+from deskbridge_connectors.trackit.connector import TrackitConnector
 
 
 def test_shipped_trackit_mapping_is_clean() -> None:

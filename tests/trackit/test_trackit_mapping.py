@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from deskbridge.sdk.errors import PayloadError, UnmappedValueError, VendorRejected
 from deskbridge_connectors.trackit import mapping as m
 from deskbridge_connectors.trackit.client import display_names, seq_values
 from deskbridge_connectors.trackit.writer import _ticket_fields
-
-from deskbridge.sdk.errors import PayloadError, UnmappedValueError, VendorRejected
 
 RECORDED = json.loads((Path(__file__).parent / "payloads" / "recorded_ticket_13.json").read_text())
 TICKET = seq_values(RECORDED["ticket"]["Ticket"], "ticket")
@@ -95,10 +95,16 @@ def test_recorded_notes_map_to_kinds_authors_and_visibility() -> None:
         {"source_id": "47", "kind": "reply", **tech},
         {"source_id": "48", "kind": "note", **tech},
         {"source_id": "49", "kind": "note", **tech},
-        {"source_id": "50", "kind": "reply", "visibility": "public", "author_id": "requestor:21",
-         "author_kind": "requester", "author_name": "Autumn Brown"},
+        {
+            "source_id": "50",
+            "kind": "reply",
+            "visibility": "public",
+            "author_id": "requestor:21",
+            "author_kind": "requester",
+            "author_name": "Autumn Brown",
+        },
         {"source_id": "51", "kind": "note", **tech},
-    ]  # fmt: skip
+    ]
     note = m.note_row(NOTES[4])
     assert (note["ticket_id"], note["body"], note["is_html"], note["created_at"]) == (
         "13",
@@ -138,11 +144,25 @@ def test_recorded_attachments_map_to_metadata_rows() -> None:
         for a in RECORDED["attachments"]["TicketAttachments"]
     ]
     assert [{k: v for k, v in r.items() if k != "raw"} for r in rows] == [
-        {"source_id": "4", "ticket_id": "13", "note_id": None, "filename": "config.xml", "size_bytes": 2140239,
-         "content_type": None, "created_at": None},
-        {"source_id": "5", "ticket_id": "13", "note_id": None, "filename": "photo.jpg", "size_bytes": 701514,
-         "content_type": None, "created_at": None},
-    ]  # fmt: skip
+        {
+            "source_id": "4",
+            "ticket_id": "13",
+            "note_id": None,
+            "filename": "config.xml",
+            "size_bytes": 2140239,
+            "content_type": None,
+            "created_at": None,
+        },
+        {
+            "source_id": "5",
+            "ticket_id": "13",
+            "note_id": None,
+            "filename": "photo.jpg",
+            "size_bytes": 701514,
+            "content_type": None,
+            "created_at": None,
+        },
+    ]
 
 
 def test_people_come_from_ticket_roles_and_note_authors() -> None:
@@ -160,10 +180,18 @@ def test_assignments_keep_their_fields_by_sequence() -> None:
     """Assignments go into the ticket's raw payload, values keyed by sequence."""
     first = seq_values(RECORDED["assignments"]["Assignments"][0], "assignment")
     assert m.raw(first) == {
-        "1": 1, "2": "2026-02-13T15:39:37.0220000Z", "3": "CDAVIS", "4": 2, "6": 9, "8": "Create AD account",
-        "10": 6, "12": "2026-02-08T22:32:56.0910000Z", "18": "2026-02-13T15:39:37.0220000Z",
-        "67": "CDAVIS", "96": "Closed",
-    }  # fmt: skip
+        "1": 1,
+        "2": "2026-02-13T15:39:37.0220000Z",
+        "3": "CDAVIS",
+        "4": 2,
+        "6": 9,
+        "8": "Create AD account",
+        "10": 6,
+        "12": "2026-02-08T22:32:56.0910000Z",
+        "18": "2026-02-13T15:39:37.0220000Z",
+        "67": "CDAVIS",
+        "96": "Closed",
+    }
 
 
 def test_canonical_ticket_fields_become_wire_values() -> None:

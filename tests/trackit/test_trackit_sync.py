@@ -63,8 +63,12 @@ async def test_incremental_run_reads_new_tickets_and_changed_open_ones(tmp_path:
     # walk: a window of 20 ids (3 hits, 17 misses), then the 3 more that make 20 misses in a row
     changed = 3 + 2
     assert by_route(emu) == {
-        "token": 1, "ticket": len(stored_open) + 23, "notes": changed, "attachments": changed, "assignments": changed,
-    }  # fmt: skip
+        "token": 1,
+        "ticket": len(stored_open) + 23,
+        "notes": changed,
+        "attachments": changed,
+        "assignments": changed,
+    }
     assert h.runs()[-1][1:] == ("success", len(stored_open) + 23 + 3 * changed, 0, None)
     assert ticket_row(h, str(stored_open[1]))["subject"] == "Printer jams on tray 2"
 

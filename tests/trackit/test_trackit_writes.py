@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from conftest import Harness
-from deskbridge_connectors.trackit.connector import TrackitConnector
 from trackit_helpers import by_route, emu_of, open_ids, ticket_row, trackit
 
 from deskbridge.pull import engine
 from deskbridge.sdk.contract import WriteOp
 from deskbridge.sdk.errors import UnmappedValueError, VendorRejected
+from deskbridge_connectors.trackit.connector import TrackitConnector
 
 pytestmark = pytest.mark.asyncio
 DUE = datetime(2026, 12, 24, 17, 0, tzinfo=UTC)
@@ -73,25 +73,47 @@ def time_rows(h: Harness, ticket_id: str) -> list[tuple[Any, ...]]:
 async def test_create_ticket_with_mapped_fields_and_a_description(h: Harness) -> None:
     """Create: every mapped field lands on the new ticket, the body becomes its description note."""
     emu = emu_of(h)
-    new_id = await write(h, WriteOp.CREATE_TICKET, None, {
-        "subject": "Docking station dead", "status_category": "open", "priority_level": "high",
-        "department": "Laptop", "assignee_id": "technician:3", "requester_id": "requestor:5",
-        "due_at": DUE, "body": "Dock shows no power LED.",
-    })  # fmt: skip
+    new_id = await write(
+        h,
+        WriteOp.CREATE_TICKET,
+        None,
+        {
+            "subject": "Docking station dead",
+            "status_category": "open",
+            "priority_level": "high",
+            "department": "Laptop",
+            "assignee_id": "technician:3",
+            "requester_id": "requestor:5",
+            "due_at": DUE,
+            "body": "Dock shows no power LED.",
+        },
+    )
     assert new_id is not None
     t = emu.store.tickets[int(new_id)]
     assert (t.summary, t.status, t.priority, t.category, t.tech, t.requestor, t.due) == (
-        "Docking station dead", 1, 2, 2, 3, 5, DUE.timestamp(),
-    )  # fmt: skip
+        "Docking station dead",
+        1,
+        2,
+        2,
+        3,
+        5,
+        DUE.timestamp(),
+    )
     assert [(n.body, n.note_type, n.private) for n in t.notes] == [
         ("Dock shows no power LED.", "Ticket Description", False)
     ]
     await pull_back(h)
     assert ticket_row(h, new_id) == {
-        "subject": "Docking station dead", "status": "Open", "status_category": "open", "priority": "2 - High",
-        "priority_level": "high", "department": "Laptop", "requester_id": "requestor:5",
-        "assignee_id": "technician:3", "deleted_at": None,
-    }  # fmt: skip
+        "subject": "Docking station dead",
+        "status": "Open",
+        "status_category": "open",
+        "priority": "2 - High",
+        "priority_level": "high",
+        "department": "Laptop",
+        "requester_id": "requestor:5",
+        "assignee_id": "technician:3",
+        "deleted_at": None,
+    }
     assert note_rows(h, new_id) == [
         (str(t.notes[0].id), "note", "public", "technician:1", "Dock shows no power LED.")
     ]
@@ -102,36 +124,76 @@ async def test_update_fields_writes_only_what_is_given(h: Harness) -> None:
     emu = emu_of(h)
     tid = open_ids(emu)[0]
     status = emu.store.tickets[tid].status
-    done = await write(h, WriteOp.UPDATE_FIELDS, str(tid), {
-        "subject": "VPN drops hourly", "priority": "1 - Critical", "department": "VPN",
-        "requester_id": "requestor:2", "assignee_id": None,
-    })  # fmt: skip
+    done = await write(
+        h,
+        WriteOp.UPDATE_FIELDS,
+        str(tid),
+        {
+            "subject": "VPN drops hourly",
+            "priority": "1 - Critical",
+            "department": "VPN",
+            "requester_id": "requestor:2",
+            "assignee_id": None,
+        },
+    )
     assert done == str(tid)
     t = emu.store.tickets[tid]
     assert (t.summary, t.priority, t.category, t.requestor, t.tech, t.status) == (
-        "VPN drops hourly", 1, 11, 2, None, status,
-    )  # fmt: skip
+        "VPN drops hourly",
+        1,
+        11,
+        2,
+        None,
+        status,
+    )
     await pull_back(h)
     row = ticket_row(h, str(tid))
-    assert {k: row[k] for k in ("subject", "priority", "priority_level", "department", "requester_id", "assignee_id")} == {
-        "subject": "VPN drops hourly", "priority": "1 - Critical", "priority_level": "urgent",
-        "department": "VPN", "requester_id": "requestor:2", "assignee_id": None,
-    }  # fmt: skip
+    assert {
+        k: row[k]
+        for k in (
+            "subject",
+            "priority",
+            "priority_level",
+            "department",
+            "requester_id",
+            "assignee_id",
+        )
+    } == {
+        "subject": "VPN drops hourly",
+        "priority": "1 - Critical",
+        "priority_level": "urgent",
+        "department": "VPN",
+        "requester_id": "requestor:2",
+        "assignee_id": None,
+    }
 
 
 async def test_add_note_private_with_a_duration_is_a_note_and_a_time_entry(h: Harness) -> None:
     """A private note with 15 minutes: one private note, one billable time entry, same id."""
     emu = emu_of(h)
     tid = open_ids(emu)[1]
-    note_id = await write(h, WriteOp.ADD_NOTE, str(tid), {
-        "kind": "note", "visibility": "private", "body": "Checked the event logs.",
-        "author_id": "technician:1", "seconds_worked": 900,
-    })  # fmt: skip
+    note_id = await write(
+        h,
+        WriteOp.ADD_NOTE,
+        str(tid),
+        {
+            "kind": "note",
+            "visibility": "private",
+            "body": "Checked the event logs.",
+            "author_id": "technician:1",
+            "seconds_worked": 900,
+        },
+    )
     assert note_id is not None
     n = emu.store.notes[int(note_id)]
     assert (n.ticket_id, n.body, n.private, n.duration, n.note_type, n.activity) == (
-        tid, "Checked the event logs.", True, 900, "Technician Note", 1,
-    )  # fmt: skip
+        tid,
+        "Checked the event logs.",
+        True,
+        900,
+        "Technician Note",
+        1,
+    )
     await pull_back(h)
     assert note_rows(h, str(tid))[-1] == (
         note_id,
@@ -153,10 +215,19 @@ async def test_add_time_entry_is_a_private_note_with_its_duration(h: Harness) ->
     """A time entry is a note carrying the duration; what the server sets itself is left out."""
     emu = emu_of(h)
     tid = open_ids(emu)[2]
-    entry_id = await write(h, WriteOp.ADD_TIME_ENTRY, str(tid), {
-        "seconds_worked": 5400, "seconds_billable": 0, "note": "On-site visit", "worker_id": None,
-        "work_time": DUE, "worker_name": "Someone Else",
-    })  # fmt: skip
+    entry_id = await write(
+        h,
+        WriteOp.ADD_TIME_ENTRY,
+        str(tid),
+        {
+            "seconds_worked": 5400,
+            "seconds_billable": 0,
+            "note": "On-site visit",
+            "worker_id": None,
+            "work_time": DUE,
+            "worker_name": "Someone Else",
+        },
+    )
     assert entry_id is not None
     n = emu.store.notes[int(entry_id)]
     assert (n.body, n.duration, n.private, n.track_time) == ("On-site visit", 5400, True, True)
@@ -169,9 +240,16 @@ async def test_change_status_with_its_note(h: Harness) -> None:
     """ChangeStatus: the new status by name, and the note explaining it."""
     emu = emu_of(h)
     tid = open_ids(emu)[3]
-    note_id = await write(h, WriteOp.CHANGE_STATUS, str(tid), {
-        "status_category": "pending", "body": "Waiting on the user.", "visibility": "public",
-    })  # fmt: skip
+    note_id = await write(
+        h,
+        WriteOp.CHANGE_STATUS,
+        str(tid),
+        {
+            "status_category": "pending",
+            "body": "Waiting on the user.",
+            "visibility": "public",
+        },
+    )
     t = emu.store.tickets[tid]
     assert (t.status, t.notes[-1].body, str(t.notes[-1].id)) == (6, "Waiting on the user.", note_id)
     await pull_back(h)
@@ -192,9 +270,16 @@ async def test_close_with_a_resolution_note(h: Harness) -> None:
     """Close: the default closed status, the close stamp, and the resolution note."""
     emu = emu_of(h)
     tid = open_ids(emu)[4]
-    note_id = await write(h, WriteOp.CLOSE_TICKET, str(tid), {
-        "body": "Replaced the dock.", "note_type": "Ticket Resolution", "activity_code": "Completed Work",
-    })  # fmt: skip
+    note_id = await write(
+        h,
+        WriteOp.CLOSE_TICKET,
+        str(tid),
+        {
+            "body": "Replaced the dock.",
+            "note_type": "Ticket Resolution",
+            "activity_code": "Completed Work",
+        },
+    )
     t = emu.store.tickets[tid]
     assert (t.status, t.closed_by, t.notes[-1].note_type, str(t.notes[-1].id)) == (
         2,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import Harness, make_harness
+
 from deskbridge_connectors.trackit.emulator import TrackitEmulator
 from deskbridge_connectors.trackit.sandbox_data import STATUS, Ticket
 from deskbridge_connectors.trackit.sandbox_fields import Changes, NoteSpec
@@ -77,8 +78,17 @@ def set_status(emu: TrackitEmulator, ticket_id: int, status: int) -> None:
 
 def ticket_row(h: Harness, ticket_id: str) -> dict[str, Any]:
     """The warehouse's ticket row, canonical columns and deleted_at."""
-    cols = ("subject", "status", "status_category", "priority", "priority_level", "department",
-            "requester_id", "assignee_id", "deleted_at")  # fmt: skip
+    cols = (
+        "subject",
+        "status",
+        "status_category",
+        "priority",
+        "priority_level",
+        "department",
+        "requester_id",
+        "assignee_id",
+        "deleted_at",
+    )
     row = h.wh.con.execute(
         f"SELECT {', '.join(cols)} FROM tickets WHERE connection = ? AND source_id = ?",
         [h.config.name, ticket_id],

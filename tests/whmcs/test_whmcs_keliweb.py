@@ -31,15 +31,25 @@ class ExpireEvery(httpx.AsyncBaseTransport):
                 tokens = self.emulator.tokens
                 tokens.access = dict.fromkeys(tokens.access, 0.0)
         return await self.inner.handle_async_request(request)
+
+
 RESELLER = 1  # the emulator's Keliweb login is client 1
 
 
 def keliweb(tmp_path: Path, ticket_ids: list[int], **settings: Any) -> Harness:
-    return make_harness("whmcs", tmp_path, tickets=80, options={"flavor": "keliweb", "ticket_ids": ticket_ids}, **settings)
+    return make_harness(
+        "whmcs",
+        tmp_path,
+        tickets=80,
+        options={"flavor": "keliweb", "ticket_ids": ticket_ids},
+        **settings,
+    )
 
 
 def follow(h: Harness, ticket_ids: list[int]) -> None:
-    h.config = h.config.model_copy(update={"options": {"flavor": "keliweb", "ticket_ids": ticket_ids}})
+    h.config = h.config.model_copy(
+        update={"options": {"flavor": "keliweb", "ticket_ids": ticket_ids}}
+    )
 
 
 def own_ids(h: Harness) -> list[int]:
@@ -67,7 +77,9 @@ def assert_visible(h: Harness, ids: list[int]) -> None:
     assert duplicate_keys(h.wh.con) == {}
 
 
-async def write(h: Harness, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]) -> str | None:
+async def write(
+    h: Harness, op: WriteOp, ticket_id: str | None, payload: dict[str, Any]
+) -> str | None:
     async with build_connector(h.config, h.transport) as connector:
         return await connector.write(op, ticket_id, payload)
 
@@ -99,7 +111,9 @@ async def test_pulled_tickets_stay_followed_until_gone(tmp_path: Path) -> None:
     await h.sync()
     assert_visible(h, ids[:-1])
     assert h.emulator.requests[GET] == len(ids)
-    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM tickets WHERE source_id = ?", [str(ids[-1])]).fetchone() == (True,)
+    assert h.wh.con.execute(
+        "SELECT deleted_at IS NOT NULL FROM tickets WHERE source_id = ?", [str(ids[-1])]
+    ).fetchone() == (True,)
     h.wh.close()
 
 
@@ -108,7 +122,9 @@ async def test_token_expiry_mid_run_is_refreshed_transparently(tmp_path: Path) -
     h = keliweb(tmp_path, [], concurrency=1)
     ids = own_ids(h)
     follow(h, ids)
-    h.transport = ExpireEvery(h.transport, h.emulator, every=4)  # tokens die mid-run, whatever the machine's speed
+    h.transport = ExpireEvery(
+        h.transport, h.emulator, every=4
+    )  # tokens die mid-run, whatever the machine's speed
     await h.sync()
     await h.sync()
     assert_visible(h, ids)
@@ -146,11 +162,17 @@ async def test_transient_faults_on_token_and_calls_are_retried(tmp_path: Path, f
     h.wh.close()
 
 
-async def test_bad_password_is_an_auth_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_bad_password_is_an_auth_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A refused password grant fails the run with Passport's message."""
     h = keliweb(tmp_path, [1])
-    monkeypatch.setenv(h.config.credentials["keliweb_password"].removeprefix("env:"), "not-the-password")
-    with pytest.raises(AuthError, match="the password grant was refused: The user credentials were incorrect"):
+    monkeypatch.setenv(
+        h.config.credentials["keliweb_password"].removeprefix("env:"), "not-the-password"
+    )
+    with pytest.raises(
+        AuthError, match="the password grant was refused: The user credentials were incorrect"
+    ):
         await h.sync()
     h.wh.close()
 
@@ -158,7 +180,12 @@ async def test_bad_password_is_an_auth_error(tmp_path: Path, monkeypatch: pytest
 async def test_open_ticket_and_reply_then_pull(tmp_path: Path) -> None:
     """open-ticket and add-ticket-reply act as the reseller; the new ticket pulls back once followed."""
     h = keliweb(tmp_path, [])
-    payload = {"subject": "Domain transfer", "body": "Please move it", "department_id": "4", "priority": "high"}
+    payload = {
+        "subject": "Domain transfer",
+        "body": "Please move it",
+        "department_id": "4",
+        "priority": "high",
+    }
     created = await write(h, WriteOp.CREATE_TICKET, None, payload)
     t = h.emulator.store.tickets[int(created)]  # type: ignore[arg-type]
     assert (t.userid, t.deptid, t.priority, t.subject) == (RESELLER, 4, "High", "Domain transfer")
@@ -167,19 +194,29 @@ async def test_open_ticket_and_reply_then_pull(tmp_path: Path) -> None:
     follow(h, [int(created)])  # type: ignore[arg-type]
     await h.sync()
     assert_visible(h, [t.id])
-    row = h.wh.con.execute("SELECT author_id, body FROM notes WHERE source_id = ?", [reply]).fetchone()
+    row = h.wh.con.execute(
+        "SELECT author_id, body FROM notes WHERE source_id = ?", [reply]
+    ).fetchone()
     assert row == (f"client:{RESELLER}", "Any news?")
     h.wh.close()
 
 
 @pytest.mark.parametrize(
     ("op", "payload"),
-    [(WriteOp.ADD_NOTE, {"kind": "note", "body": "x"}), (WriteOp.DELETE_TICKET, {}), (WriteOp.CHANGE_STATUS, {"status": "Closed"})],
+    [
+        (WriteOp.ADD_NOTE, {"kind": "note", "body": "x"}),
+        (WriteOp.DELETE_TICKET, {}),
+        (WriteOp.CHANGE_STATUS, {"status": "Closed"}),
+    ],
 )
-async def test_writes_keliweb_lacks_are_refused(tmp_path: Path, op: WriteOp, payload: dict[str, Any]) -> None:
+async def test_writes_keliweb_lacks_are_refused(
+    tmp_path: Path, op: WriteOp, payload: dict[str, Any]
+) -> None:
     """Keliweb documents open-ticket and add-ticket-reply only; anything else is refused unsent."""
     h = keliweb(tmp_path, [])
-    with pytest.raises(NotImplementedError, match="flavor 'keliweb' supports open-ticket and public replies only"):
+    with pytest.raises(
+        NotImplementedError, match="flavor 'keliweb' supports open-ticket and public replies only"
+    ):
         await write(h, op, "1", payload)
     assert h.emulator.total_requests == 0
     h.wh.close()

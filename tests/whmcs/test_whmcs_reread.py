@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 from conftest import Harness, make_harness
-from deskbridge_connectors.whmcs.connector import WhmcsConnector
 
 from deskbridge.pull import engine
 from deskbridge.pull.engine import build_connector
 from deskbridge.sdk.contract import Capability, WriteOp
 from deskbridge.testing import projection, truth_diff
+from deskbridge_connectors.whmcs.connector import WhmcsConnector
 
 
 @pytest.fixture
@@ -34,14 +34,25 @@ async def test_reread_brings_single_tickets_up_to_date(h: Harness) -> None:
     ids = sorted(h.emulator.store.tickets, key=int)
     changed, gone = str(ids[0]), str(ids[1])
     async with build_connector(h.config, h.transport) as connector:
-        note = await connector.write(WriteOp.ADD_NOTE, changed, {"kind": "note", "visibility": "private", "body": "Checked the DNS."})
-        await connector.write(WriteOp.UPDATE_FIELDS, changed, {"status": "On Hold", "priority": "High"})
+        note = await connector.write(
+            WriteOp.ADD_NOTE,
+            changed,
+            {"kind": "note", "visibility": "private", "body": "Checked the DNS."},
+        )
+        await connector.write(
+            WriteOp.UPDATE_FIELDS, changed, {"status": "On Hold", "priority": "High"}
+        )
         await connector.write(WriteOp.DELETE_TICKET, gone, {})
     result = await engine.reread(h.wh, h.config, [changed, gone], transport=h.transport)
     assert result.status == "success"
     truth = h.emulator.ground_truth()
     mine = projection(h.wh.con, h.config.name)
-    for entity in ("tickets", "notes"):  # whole rows of every ticket and note, the two re-read ones included
+    for entity in (
+        "tickets",
+        "notes",
+    ):  # whole rows of every ticket and note, the two re-read ones included
         assert truth_diff({entity: mine[entity]}, {entity: truth[entity]}) == []
     assert truth["notes"][note]["body"] == "Checked the DNS." and gone not in truth["tickets"]
-    assert h.wh.con.execute("SELECT deleted_at IS NOT NULL FROM tickets WHERE source_id = ?", [gone]).fetchone() == (True,)
+    assert h.wh.con.execute(
+        "SELECT deleted_at IS NOT NULL FROM tickets WHERE source_id = ?", [gone]
+    ).fetchone() == (True,)

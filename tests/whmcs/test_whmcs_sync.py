@@ -9,11 +9,11 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import Harness, make_harness
-from deskbridge_connectors.whmcs.sandbox_data import STATUS_BY_TITLE, Ticket
 
 from deskbridge.pull.engine import build_connector
 from deskbridge.sdk.errors import ConfigError, PermissionDenied
 from deskbridge.testing import CutAfter
+from deskbridge_connectors.whmcs.sandbox_data import STATUS_BY_TITLE, Ticket
 
 API = "/includes/api.php"
 PAGE = 50
@@ -23,7 +23,9 @@ LOOKUPS = 2  # GetSupportDepartments, GetAdminUsers
 
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness("whmcs", tmp_path, tickets=N, options={"page_size": PAGE, "recent_tickets": 0})
+    harness = make_harness(
+        "whmcs", tmp_path, tickets=N, options={"page_size": PAGE, "recent_tickets": 0}
+    )
     yield harness
     harness.wh.close()
 
@@ -52,9 +54,15 @@ def newest_first(h: Harness) -> list[Ticket]:
 
 def reply(h: Harness, t: Ticket, text: str = "Any news?") -> None:
     h.emulator.store.add_reply(
-        t, "Customer-Reply", userid=t.userid, name="" if t.userid else t.name,
-        email="" if t.userid else t.email, admin="", date=int(time.time()), message=text,
-    )  # fmt: skip
+        t,
+        "Customer-Reply",
+        userid=t.userid,
+        name="" if t.userid else t.name,
+        email="" if t.userid else t.email,
+        admin="",
+        date=int(time.time()),
+        message=text,
+    )
 
 
 def last_run(h: Harness) -> tuple[int, int]:
@@ -80,7 +88,9 @@ async def test_rerun_costs_one_page_plus_active_tickets(h: Harness) -> None:
     n_active = len(active(h))
     assert last_run(h) == (LOOKUPS + 1, pages(n_active) + n_active)
     assert h.emulator.total_requests == sum(last_run(h))
-    assert {k: v for k, v in result.counts.items() if k.endswith(("changed", "deleted")) and v} == {}
+    assert {
+        k: v for k, v in result.counts.items() if k.endswith(("changed", "deleted")) and v
+    } == {}
 
 
 async def test_new_replies_cost_one_get_ticket_each(h: Harness) -> None:
@@ -122,14 +132,17 @@ async def test_quietly_closed_and_deleted_tickets(h: Harness) -> None:
     await h.sync()
     h.assert_truth()
     gone = h.wh.con.execute(
-        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM notes WHERE ticket_id = ?", [str(deleted.id)]
+        "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FROM notes WHERE ticket_id = ?",
+        [str(deleted.id)],
     ).fetchone()
     assert gone == (0, 1 + len(deleted.replies) + len(deleted.notes))
 
 
 async def test_recent_window_covers_recently_closed_tickets(tmp_path: Path) -> None:
     """A note on a closed ticket among the most recent ones is caught; an older one waits for a refresh."""
-    h = make_harness("whmcs", tmp_path, tickets=N, options={"page_size": PAGE, "recent_tickets": 40})
+    h = make_harness(
+        "whmcs", tmp_path, tickets=N, options={"page_size": PAGE, "recent_tickets": 40}
+    )
     await h.sync()
     order = newest_first(h)
     recent = next(t for t in order[:40] if t.status == "Closed")
@@ -141,7 +154,9 @@ async def test_recent_window_covers_recently_closed_tickets(tmp_path: Path) -> N
     n_active = len(active(h))
     closed_in_window = sum(t.status == "Closed" for t in order[:40])
     assert last_run(h)[1] == pages(n_active) + pages(40) + n_active + closed_in_window
-    notes = {r[0] for r in h.wh.con.execute("SELECT body FROM notes WHERE kind = 'note'").fetchall()}
+    notes = {
+        r[0] for r in h.wh.con.execute("SELECT body FROM notes WHERE kind = 'note'").fetchall()
+    }
     assert f"Note on {recent.id}" in notes and f"Note on {old.id}" not in notes
     await h.sync(full_refresh=True)
     h.assert_truth()
@@ -175,7 +190,9 @@ async def test_resumed_first_run_reads_each_ticket_once(h: Harness) -> None:
     h.emulator.reset_counts()
     await h.sync()
     h.assert_truth()
-    gets = h.wh.con.execute("SELECT requests FROM sync_runs ORDER BY run_id DESC LIMIT 1").fetchone()[0]  # type: ignore[index]
+    gets = h.wh.con.execute(
+        "SELECT requests FROM sync_runs ORDER BY run_id DESC LIMIT 1"
+    ).fetchone()[0]  # type: ignore[index]
     uncommitted = len(tickets(h)) - committed
     assert LOOKUPS + uncommitted <= gets - pages(len(tickets(h))) <= LOOKUPS + uncommitted + 2
 
@@ -184,7 +201,7 @@ def refused(request: httpx.Request) -> httpx.Response:
     raise httpx.ConnectError("connection refused", request=request)
 
 
-def FailAfter(inner: httpx.AsyncBaseTransport, n: int) -> CutAfter:  # noqa: N802 - reads as the transport it builds
+def FailAfter(inner: httpx.AsyncBaseTransport, n: int) -> CutAfter:
     """A transport that drops every connection after the first ``n`` requests."""
     return CutAfter(inner, n, refused)
 
@@ -203,7 +220,10 @@ async def test_refused_ip_is_a_clear_permission_error(h: Harness) -> None:
     h.emulator.allowed_ips = {"10.0.0.1"}
     creds = {k: v for k, v in h.config.credentials.items() if k != "accesskey"}
     h.config = h.config.model_copy(update={"credentials": creds})
-    with pytest.raises(PermissionDenied, match=r"Invalid IP 127\.0\.0\.1 \(allow this IP in WHMCS or set an accesskey\)"):
+    with pytest.raises(
+        PermissionDenied,
+        match=r"Invalid IP 127\.0\.0\.1 \(allow this IP in WHMCS or set an accesskey\)",
+    ):
         await h.sync()
     assert h.runs()[-1][1] == "failed"
 
@@ -231,12 +251,16 @@ async def test_legacy_admin_password_login(tmp_path: Path) -> None:
         ({"flavor": "keliweb"}, "keliweb_client_secret", "keliweb_client_secret"),
     ],
 )
-async def test_missing_credentials_name_the_key(tmp_path: Path, options: dict, drop: str, key: str) -> None:
+async def test_missing_credentials_name_the_key(
+    tmp_path: Path, options: dict, drop: str, key: str
+) -> None:
     """The credentials a flavour and auth mode need are checked up front, naming the missing key."""
     h = make_harness("whmcs", tmp_path, tickets=5, options=options)
     creds = {k: v for k, v in h.config.credentials.items() if k != drop}
     h.config = h.config.model_copy(update={"credentials": creds})
-    with pytest.raises(ConfigError, match=rf"connections\.whmcs_test\.credentials\.{key}: missing credential"):
+    with pytest.raises(
+        ConfigError, match=rf"connections\.whmcs_test\.credentials\.{key}: missing credential"
+    ):
         await h.sync()
     h.wh.close()
 
@@ -251,7 +275,9 @@ async def test_reconcile_every_spaces_out_the_reconcile(tmp_path: Path) -> None:
     h.wh.close()
 
 
-@pytest.mark.parametrize(("options", "summary"), [({}, "5 support departments"), ({"flavor": "keliweb"}, "Keliweb")])
+@pytest.mark.parametrize(
+    ("options", "summary"), [({}, "5 support departments"), ({"flavor": "keliweb"}, "Keliweb")]
+)
 async def test_check_proves_auth_with_one_call(tmp_path: Path, options: dict, summary: str) -> None:
     """check() authenticates with one cheap call and says what it saw."""
     h = make_harness("whmcs", tmp_path, tickets=5, options=options)

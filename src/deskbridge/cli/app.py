@@ -25,14 +25,19 @@ from deskbridge.sdk.redact import scrub
 if TYPE_CHECKING:
     import duckdb
 
-app = typer.Typer(help="Move helpdesk data between helpdesks and into a DuckDB warehouse.", no_args_is_help=True)
+app = typer.Typer(
+    help="Move helpdesk data between helpdesks and into a DuckDB warehouse.", no_args_is_help=True
+)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: ./config.toml if present).")
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (default: ./config.toml if present)."),
 ]
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (overrides [warehouse] path).")]
+DbOpt = Annotated[
+    Path | None, typer.Option("--db", help="Warehouse file (overrides [warehouse] path).")
+]
 _LOGGING: dict[str, object] = {}
 
 
@@ -56,13 +61,20 @@ def _db(settings: Settings, db: Path | None) -> Path:
 @app.callback()
 def _main(
     log_level: Annotated[
-        str | None, typer.Option(help="debug, info, warning or error (default: warning; info for serve).")
+        str | None,
+        typer.Option(help="debug, info, warning or error (default: warning; info for serve)."),
     ] = None,
     log_json: Annotated[
-        bool | None, typer.Option("--log-json/--log-text", help="Log format (default: JSON unless a terminal).")
+        bool | None,
+        typer.Option("--log-json/--log-text", help="Log format (default: JSON unless a terminal)."),
     ] = None,
     debug: Annotated[
-        bool, typer.Option("--debug", envvar="DESKBRIDGE_DEBUG", help="Show a traceback instead of the one-line error.")
+        bool,
+        typer.Option(
+            "--debug",
+            envvar="DESKBRIDGE_DEBUG",
+            help="Show a traceback instead of the one-line error.",
+        ),
     ] = False,
 ) -> None:
     _LOGGING.update(level=log_level, json=log_json, debug=debug)
@@ -71,9 +83,15 @@ def _main(
 
 @app.command()
 def sync(
-    names: Annotated[list[str] | None, typer.Argument(help="Connections to sync (default: all).")] = None,
-    full_refresh: Annotated[bool, typer.Option("--full-refresh", help="Ignore cursors; re-pull everything.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Pull, then only plan the links' pushes.")] = False,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Connections to sync (default: all).")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Ignore cursors; re-pull everything.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Pull, then only plan the links' pushes.")
+    ] = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -85,12 +103,16 @@ def sync(
     chosen = names or list(settings.connections)
     unknown = [n for n in chosen if n not in settings.connections]
     if unknown:
-        _fail(f"unknown connection {unknown[0]!r}; configured: {', '.join(settings.connections) or 'none'}")
+        _fail(
+            f"unknown connection {unknown[0]!r}; configured: {', '.join(settings.connections) or 'none'}"
+        )
     path = _db(settings, db)
     ok = asyncio.run(run_syncs(settings, chosen, path, full_refresh=full_refresh, console=console))
     links = [link for link in settings.links.values() if {link.a, link.b} <= set(chosen)]
     if ok and links:
-        ok = asyncio.run(push_links(settings, links, path, dry_run=dry_run, pull=False, console=console))
+        ok = asyncio.run(
+            push_links(settings, links, path, dry_run=dry_run, pull=False, console=console)
+        )
     raise typer.Exit(0 if ok else 1)
 
 
@@ -151,14 +173,18 @@ def sandbox(
     tickets: Annotated[int, typer.Option(help="Tickets to seed.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed for the data set.")] = 7,
     latency_ms: Annotated[float, typer.Option(help="Latency added to every request.")] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the connection details as one JSON line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the connection details as one JSON line.")
+    ] = False,
 ) -> None:
     """Serve a vendor emulator on 127.0.0.1 until stopped, to rehearse a migration."""
     from deskbridge.sandbox import bind, build_emulator, describe, serve_forever
     from deskbridge.sdk.emulator import Knobs
 
     try:
-        emulator = build_emulator(vendor, seed=seed, tickets=tickets, knobs=Knobs(latency_ms=latency_ms))
+        emulator = build_emulator(
+            vendor, seed=seed, tickets=tickets, knobs=Knobs(latency_ms=latency_ms)
+        )
     except DeskbridgeError as exc:
         _fail(str(exc))
     sock = bind(port)
@@ -166,7 +192,9 @@ def sandbox(
     if as_json:
         print(json.dumps(info), flush=True)
     else:
-        console.print(f"[bold]{vendor}[/] sandbox on {info['base_url']} ({tickets} tickets, seed {seed})")
+        console.print(
+            f"[bold]{vendor}[/] sandbox on {info['base_url']} ({tickets} tickets, seed {seed})"
+        )
         for key, value in info["credentials"].items():
             console.print(f"  {key} = {value}")
         console.print(f"  admin: {info['admin_url']}/truth, /mutate?n=10, /knobs, /fault, /stats")
@@ -177,7 +205,9 @@ def sandbox(
 
 @app.command()
 def demo(
-    db: Annotated[Path, typer.Option("--db", help="Warehouse file (a new one each demo).")] = Path("deskbridge-demo.duckdb"),
+    db: Annotated[Path, typer.Option("--db", help="Warehouse file (a new one each demo).")] = Path(
+        "deskbridge-demo.duckdb"
+    ),
     tickets: Annotated[int, typer.Option(help="Tickets per sandbox.")] = 300,
     changes: Annotated[int, typer.Option(help="Agent changes made between the two syncs.")] = 40,
 ) -> None:
@@ -193,16 +223,25 @@ def demo(
 
 @app.command()
 def serve(
-    names: Annotated[list[str] | None, typer.Argument(help="Connections to serve (default: all scheduled).")] = None,
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Connections to serve (default: all scheduled).")
+    ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
     snapshot: Annotated[
-        Path | None, typer.Option(help="Analysts' read-only copy (default: <warehouse>.snapshot.duckdb).")
+        Path | None,
+        typer.Option(help="Analysts' read-only copy (default: <warehouse>.snapshot.duckdb)."),
     ] = None,
-    health_port: Annotated[int, typer.Option(help="Health endpoint port on 127.0.0.1 (0: any free port).")] = 8765,
-    backoff_base: Annotated[str, typer.Option(help="Wait after the first failure; doubles per failure.")] = "1m",
+    health_port: Annotated[
+        int, typer.Option(help="Health endpoint port on 127.0.0.1 (0: any free port).")
+    ] = 8765,
+    backoff_base: Annotated[
+        str, typer.Option(help="Wait after the first failure; doubles per failure.")
+    ] = "1m",
     backoff_max: Annotated[str, typer.Option(help="Longest wait between failing runs.")] = "1h",
-    stop_timeout: Annotated[str, typer.Option(help="How long SIGTERM waits for runs in flight to stop.")] = "30s",
+    stop_timeout: Annotated[
+        str, typer.Option(help="How long SIGTERM waits for runs in flight to stop.")
+    ] = "30s",
 ) -> None:
     """Run each connection's sync on its schedule until SIGTERM or Ctrl-C."""
     from deskbridge.sdk.durations import parse_duration
@@ -214,7 +253,9 @@ def serve(
     settings = _settings(config)
     unknown = [n for n in names or [] if n not in settings.connections]
     if unknown:
-        _fail(f"unknown connection {unknown[0]!r}; configured: {', '.join(settings.connections) or 'none'}")
+        _fail(
+            f"unknown connection {unknown[0]!r}; configured: {', '.join(settings.connections) or 'none'}"
+        )
     try:
         backoff = Backoff(parse_duration(backoff_base), parse_duration(backoff_max))
         options = ServiceOptions(snapshot, health_port, backoff, parse_duration(stop_timeout))
@@ -237,11 +278,14 @@ def schema() -> None:
 
 @app.command()
 def export(
-    out_dir: Annotated[Path, typer.Argument(help="Directory to write one file per table and view into.")],
+    out_dir: Annotated[
+        Path, typer.Argument(help="Directory to write one file per table and view into.")
+    ],
     fmt: Annotated[str, typer.Option("--format", help="Output format: parquet.")] = "parquet",
     config: ConfigOpt = None,
     db: Annotated[
-        Path | None, typer.Option("--db", help="File to export (default: the snapshot, else the warehouse).")
+        Path | None,
+        typer.Option("--db", help="File to export (default: the snapshot, else the warehouse)."),
     ] = None,
 ) -> None:
     """Write every table and view as Parquet files, for tools that do not read DuckDB."""
@@ -267,14 +311,18 @@ def export(
     console.print(table)
 
 
-state_app = typer.Typer(help="Cursor state: where each connection's next sync starts.", no_args_is_help=True)
+state_app = typer.Typer(
+    help="Cursor state: where each connection's next sync starts.", no_args_is_help=True
+)
 app.add_typer(state_app, name="state")
 
 
 @state_app.command("reset")
 def state_reset(
     connection: Annotated[str, typer.Argument(help="Connection name.")],
-    stream: Annotated[list[str] | None, typer.Option("--stream", help="Only this stream's cursor (repeatable).")] = None,
+    stream: Annotated[
+        list[str] | None, typer.Option("--stream", help="Only this stream's cursor (repeatable).")
+    ] = None,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -287,14 +335,25 @@ def state_reset(
     if not path.exists():
         _fail(f"{path}: no warehouse yet; nothing to reset")
     with Warehouse(path) as wh:
-        held = [r[0] for r in wh.con.execute("SELECT DISTINCT connection FROM sync_state ORDER BY 1").fetchall()]
+        held = [
+            r[0]
+            for r in wh.con.execute(
+                "SELECT DISTINCT connection FROM sync_state ORDER BY 1"
+            ).fetchall()
+        ]
         if connection not in settings.connections and connection not in held:
-            _fail(f"unknown connection {connection!r}; configured: {', '.join(settings.connections) or 'none'}")
+            _fail(
+                f"unknown connection {connection!r}; configured: {', '.join(settings.connections) or 'none'}"
+            )
         try:
             cleared = reset_state(wh.con, connection, tuple(stream or ()))
         except DeskbridgeError as exc:
             _fail(str(exc))
-    what = f"removed the cursors of {', '.join(cleared)}" if cleared else "no cursors held; nothing removed"
+    what = (
+        f"removed the cursors of {', '.join(cleared)}"
+        if cleared
+        else "no cursors held; nothing removed"
+    )
     console.print(f"state reset {connection}: {what}", highlight=False)
 
 
@@ -324,7 +383,9 @@ def _one_line_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _expected(exc: BaseException) -> bool:
     """Ours, the OS's or DuckDB's: failures of the world, not bugs of deskbridge."""
-    return isinstance(exc, DeskbridgeError | OSError) or type(exc).__module__.lstrip("_") == "duckdb"
+    return (
+        isinstance(exc, DeskbridgeError | OSError) or type(exc).__module__.lstrip("_") == "duckdb"
+    )
 
 
 def _guard(typer_app: typer.Typer) -> None:
@@ -345,5 +406,3 @@ def _register_push_commands() -> None:
 
 _register_push_commands()
 _guard(app)
-
-

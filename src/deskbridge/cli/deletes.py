@@ -14,13 +14,24 @@ deletes_app = typer.Typer(
     help="Deletions held for confirmation: absent from a listing, not proven gone by the vendor.",
     no_args_is_help=True,
 )
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="Config file (default: ./config.toml).")]
-DbOpt = Annotated[Path | None, typer.Option("--db", help="Warehouse file (overrides [warehouse] path).")]
-EntityOpt = Annotated[str | None, typer.Option("--entity", help="Only this entity (tickets, notes, ...).")]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", "-c", help="Config file (default: ./config.toml).")
+]
+DbOpt = Annotated[
+    Path | None, typer.Option("--db", help="Warehouse file (overrides [warehouse] path).")
+]
+EntityOpt = Annotated[
+    str | None, typer.Option("--entity", help="Only this entity (tickets, notes, ...).")
+]
 
 
-def register(app: typer.Typer, settings_of: Callable[..., Any], db_of: Callable[..., Path], console: Console,
-             fail: Callable[..., typer.Exit]) -> None:  # fmt: skip
+def register(
+    app: typer.Typer,
+    settings_of: Callable[..., Any],
+    db_of: Callable[..., Path],
+    console: Console,
+    fail: Callable[..., typer.Exit],
+) -> None:
     def warehouse(config: Path | None, db: Path | None, connection: str | None) -> Any:
         from deskbridge.warehouse.store import Warehouse
 
@@ -29,10 +40,17 @@ def register(app: typer.Typer, settings_of: Callable[..., Any], db_of: Callable[
         if not path.exists():
             fail(f"{path}: no warehouse yet; run 'deskbridge sync' first")
         wh = Warehouse(path)
-        known = [r[0] for r in wh.con.execute("SELECT DISTINCT connection FROM sync_runs ORDER BY 1").fetchall()]
+        known = [
+            r[0]
+            for r in wh.con.execute(
+                "SELECT DISTINCT connection FROM sync_runs ORDER BY 1"
+            ).fetchall()
+        ]
         if connection is not None and connection not in known:
             wh.close()
-            fail(f"unknown connection {connection!r}; connections in the warehouse: {', '.join(known) or 'none'}")
+            fail(
+                f"unknown connection {connection!r}; connections in the warehouse: {', '.join(known) or 'none'}"
+            )
         return wh
 
     @deletes_app.command("list")
@@ -44,13 +62,25 @@ def register(app: typer.Typer, settings_of: Callable[..., Any], db_of: Callable[
         """Every held deletion, with the reason it was held."""
         with warehouse(config, db, connection) as wh:
             rows = wh.held_deletions(connection)
-        table = Table("connection", "entity", "source id", "ticket", "detected", "why held", title="Held deletions")
+        table = Table(
+            "connection",
+            "entity",
+            "source id",
+            "ticket",
+            "detected",
+            "why held",
+            title="Held deletions",
+        )
         for name, entity, source_id, ticket_id, reason, detected in rows:
-            table.add_row(name, entity, source_id, ticket_id or "", f"{detected:%Y-%m-%d %H:%M}", reason or "")
+            table.add_row(
+                name, entity, source_id, ticket_id or "", f"{detected:%Y-%m-%d %H:%M}", reason or ""
+            )
         console.print(table)
         console.print(f"{len(rows)} held")
 
-    def resolve(connection: str, entity: str | None, config: Path | None, db: Path | None, *, confirm: bool) -> None:
+    def resolve(
+        connection: str, entity: str | None, config: Path | None, db: Path | None, *, confirm: bool
+    ) -> None:
         with warehouse(config, db, connection) as wh:
             counts = wh.resolve_held(connection, confirm=confirm, entity=entity)
         done = "deleted (proof: operator)" if confirm else "kept (no longer suspected)"
@@ -61,7 +91,9 @@ def register(app: typer.Typer, settings_of: Callable[..., Any], db_of: Callable[
 
     @deletes_app.command()
     def confirm(
-        connection: Annotated[str, typer.Argument(help="Connection whose held deletions to apply.")],
+        connection: Annotated[
+            str, typer.Argument(help="Connection whose held deletions to apply.")
+        ],
         entity: EntityOpt = None,
         config: ConfigOpt = None,
         db: DbOpt = None,

@@ -47,7 +47,9 @@ def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
     sandboxes = [start_in_thread(build_emulator(v, tickets=tickets)) for v in vendors]
     try:
         for box in sandboxes:
-            console.print(f"[bold]{box.emulator.vendor}[/] sandbox on {box.base_url} ({tickets} tickets)")
+            console.print(
+                f"[bold]{box.emulator.vendor}[/] sandbox on {box.base_url} ({tickets} tickets)"
+            )
         conns = [sandbox_connection(box.emulator, box.base_url) for box in sandboxes]
         with Warehouse(db) as wh:
             console.rule("1. first sync: everything")
@@ -62,41 +64,64 @@ def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
             console.rule("4. what analysts see")
             for title, sql in QUERIES.items():
                 console.print(_table(wh, title, sql))
-            console.rule("5. two-way link kayako_demo <-> trackit_demo (open tickets): twin, edit, sync back")
+            console.rule(
+                "5. two-way link kayako_demo <-> trackit_demo (open tickets): twin, edit, sync back"
+            )
             ok &= asyncio.run(_link_demo(wh, conns, console))
     finally:
         for box in sandboxes:
             box.stop()
-    console.print(f"Warehouse: {db.resolve()}  (open it with: duckdb {db})   [{time.perf_counter() - started:.1f}s]")
+    console.print(
+        f"Warehouse: {db.resolve()}  (open it with: duckdb {db})   [{time.perf_counter() - started:.1f}s]"
+    )
     return ok
 
 
-DEMO_LINK = {"a": "kayako_demo", "b": "trackit_demo", "direction": "both", "conflict": {"status": "a"},
-             "author": {"a": "staff:1", "b": "technician:1"}, "filters": {"status_category": ["new", "open", "pending"]}}  # fmt: skip
+DEMO_LINK = {
+    "a": "kayako_demo",
+    "b": "trackit_demo",
+    "direction": "both",
+    "conflict": {"status": "a"},
+    "author": {"a": "staff:1", "b": "technician:1"},
+    "filters": {"status_category": ["new", "open", "pending"]},
+}
 
 
 async def _link_demo(wh: Warehouse, conns: list[ConnectionConfig], console: Console) -> bool:
     """Push the link, let an agent edit a twin on Track-It!, pull and push again, then once more (no echo)."""
-    from deskbridge.config import Settings
+    from deskbridge.config import LinkConfig, Settings
     from deskbridge.pull.engine import build_connector
     from deskbridge.push.executor import push_link
-    from deskbridge.push.links import LinkConfig
     from deskbridge.push.run import run_link
     from deskbridge.sdk.contract import WriteOp
 
     link = LinkConfig.model_validate({"name": "demo_link", **DEMO_LINK})
     settings = Settings(connections={c.name: c for c in conns}, links={link.name: link})
     first = await push_link(wh, settings, link)
-    twin = wh.con.execute("SELECT min(b_id) FROM crosswalk WHERE link = 'demo_link' AND entity = 'tickets' AND origin = 'a'").fetchone()
+    twin = wh.con.execute(
+        "SELECT min(b_id) FROM crosswalk WHERE link = 'demo_link' AND entity = 'tickets' AND origin = 'a'"
+    ).fetchone()
     if twin and twin[0]:  # an agent edits a twin on Track-It!, through its API
         async with build_connector(settings.connections["trackit_demo"]) as trackit:
-            await trackit.write(WriteOp.UPDATE_FIELDS, twin[0], {"subject": "Printer fixed after a driver update"})
+            await trackit.write(
+                WriteOp.UPDATE_FIELDS, twin[0], {"subject": "Printer fixed after a driver update"}
+            )
     second = await run_link(wh, settings, link)
     third = await run_link(wh, settings, link)
     table = Table("push", "writes", "refused", "what", title="Link demo_link")
-    for label, result in (("first: twin open tickets both ways", first), ("after one edit on Track-It!", second), ("again (no echo)", third)):
-        kinds = ", ".join(f"{k.removesuffix('.done')} {v}" for k, v in sorted(result.counts.items()) if k.endswith(".done"))
-        table.add_row(label, str(result.writes), str(len(result.failures)), kinds or "nothing to do")
+    for label, result in (
+        ("first: twin open tickets both ways", first),
+        ("after one edit on Track-It!", second),
+        ("again (no echo)", third),
+    ):
+        kinds = ", ".join(
+            f"{k.removesuffix('.done')} {v}"
+            for k, v in sorted(result.counts.items())
+            if k.endswith(".done")
+        )
+        table.add_row(
+            label, str(result.writes), str(len(result.failures)), kinds or "nothing to do"
+        )
     console.print(table)
     return not (first.failures or second.failures or third.failures)
 
@@ -107,11 +132,17 @@ def _fresh(db: Path) -> None:
         return
     try:
         with Warehouse(db) as wh:
-            names = {r[0] for r in wh.con.execute("SELECT DISTINCT connection FROM sync_runs").fetchall()}
+            names = {
+                r[0] for r in wh.con.execute("SELECT DISTINCT connection FROM sync_runs").fetchall()
+            }
     except Exception as exc:  # not a warehouse at all
-        raise DeskbridgeError(f"{db}: exists and is not a deskbridge demo warehouse ({exc}); pass --db") from None
+        raise DeskbridgeError(
+            f"{db}: exists and is not a deskbridge demo warehouse ({exc}); pass --db"
+        ) from None
     if names - {f"{v}_demo" for v in registry.complete()}:
-        raise DeskbridgeError(f"{db}: holds connections {', '.join(sorted(names))}, not a demo's; pass --db")
+        raise DeskbridgeError(
+            f"{db}: holds connections {', '.join(sorted(names))}, not a demo's; pass --db"
+        )
     for path in (db, db.with_name(db.name + ".wal")):
         path.unlink(missing_ok=True)
 

@@ -21,7 +21,9 @@ def _scrub_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
 def configure(level: str = "info", json: bool | None = None, stream: Any = None) -> None:
     """Configure structlog once per process."""
     as_json = (not (stream or sys.stderr).isatty()) if json is None else json
-    renderer: Any = structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    renderer: Any = (
+        structlog.processors.JSONRenderer() if as_json else structlog.dev.ConsoleRenderer()
+    )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

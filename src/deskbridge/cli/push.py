@@ -14,9 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from deskbridge.config import Settings
+from deskbridge.config import LinkConfig, Settings
 from deskbridge.push.executor import PushResult, plan_summary
-from deskbridge.push.links import LinkConfig
 from deskbridge.push.migrate import MigrationReport, migrate, migration_link
 from deskbridge.push.run import run_link
 from deskbridge.sdk.errors import ConfigError
@@ -24,7 +23,9 @@ from deskbridge.warehouse.resets import Record, known_links, reset_link
 from deskbridge.warehouse.store import Warehouse
 
 links_app = typer.Typer(help="Links between connections: the id crosswalk.", no_args_is_help=True)
-mappings_app = typer.Typer(help="Field and value mapping files (mappings/*.toml).", no_args_is_help=True)
+mappings_app = typer.Typer(
+    help="Field and value mapping files (mappings/*.toml).", no_args_is_help=True
+)
 
 
 def plan_path(link: str) -> Path:
@@ -45,19 +46,33 @@ def print_push(console: Console, result: PushResult, plan_file: Path | None) -> 
         console.print(f"… {len(result.failures) - 20} more rejected rows: see push_failures")
 
 
-async def push_links(settings: Settings, links: list[LinkConfig], db: Path, *, dry_run: bool, pull: bool, console: Console) -> bool:
+async def push_links(
+    settings: Settings,
+    links: list[LinkConfig],
+    db: Path,
+    *,
+    dry_run: bool,
+    pull: bool,
+    console: Console,
+) -> bool:
     ok = True
-    with Warehouse(db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s) as wh:
+    with Warehouse(
+        db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s
+    ) as wh:
         for link in links:
             plan_file = plan_path(link.name) if dry_run else None
-            result = await run_link(wh, settings, link, dry_run=dry_run, pull=pull, plan_file=plan_file)
+            result = await run_link(
+                wh, settings, link, dry_run=dry_run, pull=pull, plan_file=plan_file
+            )
             print_push(console, result, plan_file)
             ok &= not result.failures
     return ok
 
 
 def print_report(console: Console, report: MigrationReport, path: Path) -> None:
-    table = Table("entity", "migrated", "failed", "skipped", title=f"Migration {report.link} ({report.mode})")
+    table = Table(
+        "entity", "migrated", "failed", "skipped", title=f"Migration {report.link} ({report.mode})"
+    )
     for entity, c in report.rows.items():
         table.add_row(entity, str(c["migrated"]), str(c["failed"]), str(c["skipped"]))
     console.print(table)
@@ -66,11 +81,34 @@ def print_report(console: Console, report: MigrationReport, path: Path) -> None:
     console.print(f"report written to {path}")
 
 
-def run_migration(settings: Settings, db: Path, source: str, target: str, *, demo: int | None, dry_run: bool,
-                  delta: bool, author: str | None, report_file: Path | None, console: Console) -> bool:  # fmt: skip
+def run_migration(
+    settings: Settings,
+    db: Path,
+    source: str,
+    target: str,
+    *,
+    demo: int | None,
+    dry_run: bool,
+    delta: bool,
+    author: str | None,
+    report_file: Path | None,
+    console: Console,
+) -> bool:
     link = migration_link(settings, source, target, author)
-    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn())
-    with Warehouse(db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s) as wh, Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+    )
+    with (
+        Warehouse(
+            db,
+            memory_limit=settings.warehouse.memory_limit,
+            lock_wait_s=settings.warehouse.lock_wait_s,
+        ) as wh,
+        Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar,
+    ):
         task = bar.add_task("migrating", total=None)
 
         def progress(stage: str, done: int, total: int | None) -> None:
@@ -78,11 +116,22 @@ def run_migration(settings: Settings, db: Path, source: str, target: str, *, dem
 
         plan_file = plan_path(link.name) if dry_run else None
         result, report = asyncio.run(
-            migrate(wh, settings, link, demo=demo, dry_run=dry_run, delta=delta, plan_file=plan_file, progress=progress)
+            migrate(
+                wh,
+                settings,
+                link,
+                demo=demo,
+                dry_run=dry_run,
+                delta=delta,
+                plan_file=plan_file,
+                progress=progress,
+            )
         )
     print_push(console, result, plan_file)
     stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
-    print_report(console, report, report_file or Path("reports") / f"{link.name}-{report.mode}-{stamp}.md")
+    print_report(
+        console, report, report_file or Path("reports") / f"{link.name}-{report.mode}-{stamp}.md"
+    )
     return not result.failures
 
 
@@ -98,14 +147,31 @@ def print_people(link: LinkConfig, db: Path, as_csv: bool, console: Console) -> 
         writer.writeheader()
         writer.writerows(rows)
     else:
-        table = Table("kind", f"{link.a}", "name, e-mail", f"{link.b}", "name, e-mail", "matched by", title=f"People of link {link.name}")
+        table = Table(
+            "kind",
+            f"{link.a}",
+            "name, e-mail",
+            f"{link.b}",
+            "name, e-mail",
+            "matched by",
+            title=f"People of link {link.name}",
+        )
         for r in rows:
-            table.add_row(r["kind"], r["a_id"], _who(r["a_name"], r["a_email"]), r["b_id"] or "-", _who(r["b_name"], r["b_email"]),
-                          r["matched_by"], style=None if r["b_id"] else "red")  # fmt: skip
+            table.add_row(
+                r["kind"],
+                r["a_id"],
+                _who(r["a_name"], r["a_email"]),
+                r["b_id"] or "-",
+                _who(r["b_name"], r["b_email"]),
+                r["matched_by"],
+                style=None if r["b_id"] else "red",
+            )
         console.print(table)
     unmatched = sum(1 for r in rows if not r["b_id"])
     if not as_csv:
-        console.print(f"{len(rows) - unmatched} matched, {unmatched} unmatched (add them to links.{link.name}.people)")
+        console.print(
+            f"{len(rows) - unmatched} matched, {unmatched} unmatched (add them to links.{link.name}.people)"
+        )
     return unmatched
 
 
@@ -138,10 +204,19 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
     def migrate_cmd(
         source: Annotated[str, typer.Option("--from", help="Connection to copy from.")],
         target: Annotated[str, typer.Option("--to", help="Connection to copy into.")],
-        demo: Annotated[int | None, typer.Option("--demo", help="Migrate only the first N tickets, for review.")] = None,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; write nothing to the target.")] = False,
-        delta: Annotated[bool, typer.Option("--delta", help="Only what changed since the last full run started.")] = False,
-        author: Annotated[str | None, typer.Option(help="Target people id that writes notes and time (e.g. staff:1).")] = None,
+        demo: Annotated[
+            int | None, typer.Option("--demo", help="Migrate only the first N tickets, for review.")
+        ] = None,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Plan only; write nothing to the target.")
+        ] = False,
+        delta: Annotated[
+            bool, typer.Option("--delta", help="Only what changed since the last full run started.")
+        ] = False,
+        author: Annotated[
+            str | None,
+            typer.Option(help="Target people id that writes notes and time (e.g. staff:1)."),
+        ] = None,
         report: Annotated[Path | None, typer.Option(help="Markdown report path.")] = None,
         config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
         db: Annotated[Path | None, typer.Option("--db")] = None,
@@ -151,14 +226,28 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
         for name in (source, target):
             if name not in settings.connections:
                 fail(f"unknown connection {name!r}; configured: {', '.join(settings.connections)}")
-        ok = run_migration(settings, db_of(settings, db), source, target, demo=demo, dry_run=dry_run, delta=delta,
-                           author=author, report_file=report, console=console)  # fmt: skip
+        ok = run_migration(
+            settings,
+            db_of(settings, db),
+            source,
+            target,
+            demo=demo,
+            dry_run=dry_run,
+            delta=delta,
+            author=author,
+            report_file=report,
+            console=console,
+        )
         raise typer.Exit(0 if ok else 1)
 
     @app.command("push")
     def push_cmd(
-        names: Annotated[list[str] | None, typer.Argument(help="Links to push (default: all).")] = None,
-        dry_run: Annotated[bool, typer.Option("--dry-run", help="Print and save the plan; write nothing.")] = False,
+        names: Annotated[
+            list[str] | None, typer.Argument(help="Links to push (default: all).")
+        ] = None,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="Print and save the plan; write nothing.")
+        ] = False,
         config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
         db: Annotated[Path | None, typer.Option("--db")] = None,
     ) -> None:
@@ -167,13 +256,19 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
         chosen = [settings.links[n] for n in (names or settings.links) if n in settings.links]
         if names and len(chosen) != len(names):
             fail(f"unknown link; configured: {', '.join(settings.links) or 'none'}")
-        ok = asyncio.run(push_links(settings, chosen, db_of(settings, db), dry_run=dry_run, pull=True, console=console))
+        ok = asyncio.run(
+            push_links(
+                settings, chosen, db_of(settings, db), dry_run=dry_run, pull=True, console=console
+            )
+        )
         raise typer.Exit(0 if ok else 1)
 
     @links_app.command("export")
     def export_cmd(
         as_csv: Annotated[bool, typer.Option("--csv", help="CSV (the only format).")] = True,
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="File (default: standard output).")] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", "-o", help="File (default: standard output).")
+        ] = None,
         config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
         db: Annotated[Path | None, typer.Option("--db")] = None,
     ) -> None:
@@ -197,9 +292,20 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
     @links_app.command("reset")
     def reset_cmd(
         name: Annotated[str, typer.Argument(help="Link name.")],
-        pending: Annotated[bool, typer.Option("--pending", help="Crosswalk rows of writes not known to have landed.")] = False,
-        failed: Annotated[bool, typer.Option("--failed", help="Unresolved push failures (their attempts start again).")] = False,
-        record: Annotated[list[str] | None, typer.Option("--record", help="ENTITY:ID on either side, e.g. notes:reply:12 (repeatable).")] = None,
+        pending: Annotated[
+            bool,
+            typer.Option("--pending", help="Crosswalk rows of writes not known to have landed."),
+        ] = False,
+        failed: Annotated[
+            bool,
+            typer.Option("--failed", help="Unresolved push failures (their attempts start again)."),
+        ] = False,
+        record: Annotated[
+            list[str] | None,
+            typer.Option(
+                "--record", help="ENTITY:ID on either side, e.g. notes:reply:12 (repeatable)."
+            ),
+        ] = None,
         config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
         db: Annotated[Path | None, typer.Option("--db")] = None,
     ) -> None:
@@ -218,10 +324,15 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
                 fail(f"unknown link {name!r}; links in the warehouse: {', '.join(known) or 'none'}")
             removed = reset_link(wh.con, name, pending=pending, failed=failed, records=records)
         parts = [f"{n} {table} rows" for table, n in removed.items() if n]
-        console.print(f"links reset {name}: removed {', '.join(parts) if parts else 'nothing'}", highlight=False)
+        console.print(
+            f"links reset {name}: removed {', '.join(parts) if parts else 'nothing'}",
+            highlight=False,
+        )
 
     @mappings_app.command("check")
-    def mappings_check(vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None) -> None:
+    def mappings_check(
+        vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None,
+    ) -> None:
         """Validate every mapping file against its connector's field catalog."""
         from deskbridge.push.mapcheck import check_all
 

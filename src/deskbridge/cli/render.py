@@ -28,16 +28,52 @@ def _next(st: ConnectionStatus) -> str:
 
 
 def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
-    conns = Table("connection", "last run", "last success", "failures in a row", "next run (serve)", "tickets",
-                  "notes", "time entries", "people", "attachments", title="Connections")  # fmt: skip
+    conns = Table(
+        "connection",
+        "last run",
+        "last success",
+        "failures in a row",
+        "next run (serve)",
+        "tickets",
+        "notes",
+        "time entries",
+        "people",
+        "attachments",
+        title="Connections",
+    )
     for st in connection_status(con):
         c = st.counts
-        conns.add_row(st.connection, st.last_status or "-", _ago(st.lag_s), str(st.consecutive_failures), _next(st),
-                      *(str(c[e]) for e in ("tickets", "notes", "time_entries", "people", "attachments")))  # fmt: skip
-    runs = Table("run", "connection", "status", "started", "seconds", "requests", "reconcile", "error", title="Recent runs")
+        conns.add_row(
+            st.connection,
+            st.last_status or "-",
+            _ago(st.lag_s),
+            str(st.consecutive_failures),
+            _next(st),
+            *(str(c[e]) for e in ("tickets", "notes", "time_entries", "people", "attachments")),
+        )
+    runs = Table(
+        "run",
+        "connection",
+        "status",
+        "started",
+        "seconds",
+        "requests",
+        "reconcile",
+        "error",
+        title="Recent runs",
+    )
     for run_id, name, status, started, ended, req, rec, _counts, error in recent_runs(con):
         secs = f"{(ended - started).total_seconds():.1f}" if ended else "-"
-        runs.add_row(str(run_id), name, status, f"{started:%Y-%m-%d %H:%M:%S}", secs, str(req), str(rec), (error or "")[:80])
+        runs.add_row(
+            str(run_id),
+            name,
+            status,
+            f"{started:%Y-%m-%d %H:%M:%S}",
+            secs,
+            str(req),
+            str(rec),
+            (error or "")[:80],
+        )
     cursors = Table("connection", "stream", "cursor", "moved", title="Cursors")
     for name, stream, state, moved in con.execute(
         "SELECT connection, stream, state, updated_at FROM sync_state ORDER BY 1, 2"
@@ -54,9 +90,17 @@ def held_table(con: duckdb.DuckDBPyConnection) -> list[Table]:
     ).fetchall()
     if not rows:
         return []
-    held = Table("connection", "entity", "held", "why", "what to do", title="Deletions held (not applied)")
+    held = Table(
+        "connection", "entity", "held", "why", "what to do", title="Deletions held (not applied)"
+    )
     for name, entity, n, reason in rows:
-        held.add_row(name, entity, str(n), reason or "", f"deskbridge deletes list {name}; then confirm or reject")
+        held.add_row(
+            name,
+            entity,
+            str(n),
+            reason or "",
+            f"deskbridge deletes list {name}; then confirm or reject",
+        )
     return [held]
 
 
@@ -64,7 +108,15 @@ def push_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
     """Last push per link, and the rows targets refused (retried every run until they go through)."""
     from deskbridge.push.executor import OPS
 
-    pushes = Table("link", "last push", "status", "writes", "open failures", "skipped (all time)", title="Links")
+    pushes = Table(
+        "link",
+        "last push",
+        "status",
+        "writes",
+        "open failures",
+        "skipped (all time)",
+        title="Links",
+    )
     for link, started, status, counts, failing, skipped in con.execute(
         """SELECT r.link, r.started_at, r.status, r.counts,
                   (SELECT count(*) FROM push_failures f WHERE f.link = r.link AND f.resolved_at IS NULL),
@@ -72,9 +124,17 @@ def push_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
            FROM push_runs r WHERE r.push_id IN (SELECT max(push_id) FROM push_runs WHERE NOT dry_run GROUP BY link)
            ORDER BY 1"""
     ).fetchall():
-        done = sum(v for k, v in json.loads(counts or "{}").items() if k.endswith(".done") and k.split(".")[0] in OPS)
-        pushes.add_row(link, f"{started:%Y-%m-%d %H:%M:%S}", status, str(done), str(failing), str(skipped))
-    failures = Table("link", "entity", "target", "source id", "attempts", "reason", title="Refused writes")
+        done = sum(
+            v
+            for k, v in json.loads(counts or "{}").items()
+            if k.endswith(".done") and k.split(".")[0] in OPS
+        )
+        pushes.add_row(
+            link, f"{started:%Y-%m-%d %H:%M:%S}", status, str(done), str(failing), str(skipped)
+        )
+    failures = Table(
+        "link", "entity", "target", "source id", "attempts", "reason", title="Refused writes"
+    )
     for row in con.execute(
         "SELECT link, entity, target, source_id, attempts, reason FROM push_failures WHERE resolved_at IS NULL "
         "ORDER BY last_failed_at DESC LIMIT 20"

@@ -20,7 +20,9 @@ async def run_syncs(
 ) -> bool:
     """Sync ``names`` one after another; returns whether all succeeded."""
     ok = True
-    with Warehouse(db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s) as wh:
+    with Warehouse(
+        db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s
+    ) as wh:
         for name in names:
             result = await sync_with_progress(wh, settings.connections[name], full_refresh, console)
             ok &= result is not None
@@ -30,8 +32,16 @@ async def run_syncs(
 async def sync_with_progress(
     wh: Warehouse, conn: ConnectionConfig, full_refresh: bool, console: Console, **kwargs: object
 ) -> RunResult | None:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} rows"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed} rows"),
+        TimeElapsedColumn(),
+    )
+    with Progress(
+        *columns, console=console, transient=True, disable=not console.is_terminal
+    ) as bar:
         task = bar.add_task(f"{conn.name} ({conn.type})", total=None)
 
         def progress(stream: str, done: int, total: int | None) -> None:

@@ -35,6 +35,7 @@ from deskbridge.warehouse.store import Warehouse, in_thread
 
 log = structlog.get_logger("deskbridge.deletions")
 
+
 async def settle(
     warehouse: Warehouse,
     connector: Connector,
@@ -50,8 +51,12 @@ async def settle(
         by_entity.setdefault(candidate.entity, []).append(candidate)
     for entity, candidates in by_entity.items():
         answers: dict[str, bool] = {}
-        for chunk in _by_tickets(candidates, CONFIRM_CHUNK):  # bounded: rows of the re-reads are stored as they come
-            found, fresh = await connector.confirm_gone(entity, {c.source_id: c.ticket_id for c in chunk})
+        for chunk in _by_tickets(
+            candidates, CONFIRM_CHUNK
+        ):  # bounded: rows of the re-reads are stored as they come
+            found, fresh = await connector.confirm_gone(
+                entity, {c.source_id: c.ticket_id for c in chunk}
+            )
             answers.update(found)
             if fresh is not None:
                 await in_thread(warehouse.store_rows, connection, run_id, fresh)
@@ -66,8 +71,12 @@ async def settle(
             decision.listing = []
         counts += await in_thread(warehouse.settle_deletions, connection, entity, decision)
     if counts[_HELD]:
-        log.warning("deletions.held", connection=connection, held=counts[_HELD],
-                    fix=f"deskbridge deletes list {connection}, then confirm or reject")
+        log.warning(
+            "deletions.held",
+            connection=connection,
+            held=counts[_HELD],
+            fix=f"deskbridge deletes list {connection}, then confirm or reject",
+        )
     return counts
 
 
@@ -81,7 +90,9 @@ def _by_tickets(candidates: list[Candidate], size: int) -> list[list[Candidate]]
     for c in candidates:
         groups.setdefault(c.ticket_id or c.source_id, []).append(c)
     tickets = list(groups.values())
-    return [[c for group in tickets[i : i + size] for c in group] for i in range(0, len(tickets), size)]
+    return [
+        [c for group in tickets[i : i + size] for c in group] for i in range(0, len(tickets), size)
+    ]
 
 
 def _decide(

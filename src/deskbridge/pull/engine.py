@@ -83,26 +83,38 @@ async def sync(
             started_at=run_started,
             progress=progress or (lambda *_: None),
         )
-        writer = _Writer(warehouse, config.name, run_id, run_started, versions, commit_rows, commit_interval_s)
+        writer = _Writer(
+            warehouse, config.name, run_id, run_started, versions, commit_rows, commit_interval_s
+        )
         async with connector:
             async for batch in connector.read(ctx):
                 await writer.add(batch)
             await writer.flush()
-            writer.counts += await deletions.settle(warehouse, connector, config.name, run_id, config.delete_guard)
+            writer.counts += await deletions.settle(
+                warehouse, connector, config.name, run_id, config.delete_guard
+            )
         counts = writer.counts
         requests = dict(connector.request_counts)
         warehouse.finish_run(run_id, "success", counts, requests)
     except BaseException as exc:
         requests = dict(connector.request_counts) if connector else {}
         message = scrub(f"{type(exc).__name__}: {exc}")
-        status = "interrupted" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else "failed"
+        status = (
+            "interrupted"
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+            else "failed"
+        )
         if writer is not None and isinstance(exc, asyncio.CancelledError):
             await _salvage(writer, bound)
         counts = writer.counts if writer is not None and status == "interrupted" else counts
         try:
             warehouse.finish_run(run_id, status, counts, requests, error=message)
-        except Exception as record_exc:  # e.g. the disk is full: the run's own failure is what to report
-            bound.warning("sync.record_failed", error=scrub(f"{type(record_exc).__name__}: {record_exc}"))
+        except (
+            Exception
+        ) as record_exc:  # e.g. the disk is full: the run's own failure is what to report
+            bound.warning(
+                "sync.record_failed", error=scrub(f"{type(record_exc).__name__}: {record_exc}")
+            )
         bound.error("sync.failed", error=message, status=status)
         raise
     seconds = time.perf_counter() - started
@@ -124,7 +136,9 @@ async def reread(
             batch = await connector.read_tickets(ticket_ids)
             counts = warehouse.apply_batch(config.name, run_id, run_started, batch, {})
         except BaseException as exc:
-            warehouse.finish_run(run_id, "failed", {}, dict(connector.request_counts), error=scrub(str(exc)))
+            warehouse.finish_run(
+                run_id, "failed", {}, dict(connector.request_counts), error=scrub(str(exc))
+            )
             raise
         warehouse.finish_run(run_id, "success", counts, dict(connector.request_counts))
     return RunResult(config.name, run_id, "success", dict(counts), dict(connector.request_counts))
@@ -167,7 +181,9 @@ class _Writer:
         self.last_commit = time.monotonic()
 
     def _commit(self, batch: Batch) -> None:
-        self.counts += self.warehouse.apply_batch(self.connection, self.run_id, self.run_started, batch, self.versions)
+        self.counts += self.warehouse.apply_batch(
+            self.connection, self.run_id, self.run_started, batch, self.versions
+        )
 
 
 async def _salvage(writer: _Writer, bound: Any) -> None:

@@ -29,10 +29,9 @@ from typing import Any
 import httpx
 import structlog
 
-from deskbridge.config import Settings
+from deskbridge.config import LinkConfig, Settings, Side
 from deskbridge.pull.engine import build_connector
 from deskbridge.push.crosswalk import PushStore
-from deskbridge.push.links import LinkConfig, Side
 from deskbridge.push.planner import Action, Planner, sides_for
 from deskbridge.sdk.contract import Connector, Progress, WriteContext, WriteOp
 from deskbridge.sdk.errors import (
@@ -48,13 +47,45 @@ from deskbridge.sdk.redact import scrub
 from deskbridge.warehouse.store import Warehouse, utcnow
 
 log = structlog.get_logger("deskbridge.push")
-CREATES = {"create_ticket": WriteOp.CREATE_TICKET, "add_note": WriteOp.ADD_NOTE, "add_time_entry": WriteOp.ADD_TIME_ENTRY}
-DELETES = {"delete_ticket": WriteOp.DELETE_TICKET, "delete_note": WriteOp.DELETE_NOTE,
-           "delete_time_entry": WriteOp.DELETE_TIME_ENTRY}  # fmt: skip
-OPS = {**CREATES, **DELETES, "update_ticket": WriteOp.UPDATE_FIELDS, "update_note": WriteOp.UPDATE_NOTE}
-BOOKKEEPING = ("link", "relink", "skip", "rebase", "reject", "unlink")  # no write: the crosswalk only
-PHASES = (BOOKKEEPING, tuple(DELETES), ("create_ticket",), ("update_ticket",), ("add_note", "add_time_entry", "update_note"))
-REFUSED = (VendorRejected, NotFound, AuthError, PermissionDenied, UnmappedValueError, NotImplementedError)
+CREATES = {
+    "create_ticket": WriteOp.CREATE_TICKET,
+    "add_note": WriteOp.ADD_NOTE,
+    "add_time_entry": WriteOp.ADD_TIME_ENTRY,
+}
+DELETES = {
+    "delete_ticket": WriteOp.DELETE_TICKET,
+    "delete_note": WriteOp.DELETE_NOTE,
+    "delete_time_entry": WriteOp.DELETE_TIME_ENTRY,
+}
+OPS = {
+    **CREATES,
+    **DELETES,
+    "update_ticket": WriteOp.UPDATE_FIELDS,
+    "update_note": WriteOp.UPDATE_NOTE,
+}
+BOOKKEEPING = (
+    "link",
+    "relink",
+    "skip",
+    "rebase",
+    "reject",
+    "unlink",
+)  # no write: the crosswalk only
+PHASES = (
+    BOOKKEEPING,
+    tuple(DELETES),
+    ("create_ticket",),
+    ("update_ticket",),
+    ("add_note", "add_time_entry", "update_note"),
+)
+REFUSED = (
+    VendorRejected,
+    NotFound,
+    AuthError,
+    PermissionDenied,
+    UnmappedValueError,
+    NotImplementedError,
+)
 TransportFor = Callable[[str], httpx.AsyncBaseTransport | None]
 
 
@@ -65,15 +96,21 @@ class PushResult:
     dry_run: bool
     actions: list[Action]
     counts: Counter[str] = field(default_factory=Counter)
-    failures: list[tuple[str, str, str]] = field(default_factory=list)  # (entity, source id, reason)
+    failures: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # (entity, source id, reason)
     mode: str = "sync"
 
     @property
     def writes(self) -> int:
-        return sum(v for k, v in self.counts.items() if k.endswith(".done") and k.split(".")[0] in OPS)
+        return sum(
+            v for k, v in self.counts.items() if k.endswith(".done") and k.split(".")[0] in OPS
+        )
 
 
-def plan_link(wh: Warehouse, settings: Settings, link: LinkConfig, only: set[str] | None = None) -> list[Action]:
+def plan_link(
+    wh: Warehouse, settings: Settings, link: LinkConfig, only: set[str] | None = None
+) -> list[Action]:
     vendors = _vendors(settings, link)
     return Planner(wh.con, link, sides_for(link, vendors)).plan(only)
 
@@ -118,9 +155,22 @@ async def push_link(
 
 
 class _Executor:
-    def __init__(self, wh: Warehouse, link: LinkConfig, connectors: dict[str, Connector], result: PushResult,
-                 chunk: int, progress: Progress | None) -> None:  # fmt: skip
-        self.wh, self.link, self.connectors, self.result, self.chunk = wh, link, connectors, result, chunk
+    def __init__(
+        self,
+        wh: Warehouse,
+        link: LinkConfig,
+        connectors: dict[str, Connector],
+        result: PushResult,
+        chunk: int,
+        progress: Progress | None,
+    ) -> None:
+        self.wh, self.link, self.connectors, self.result, self.chunk = (
+            wh,
+            link,
+            connectors,
+            result,
+            chunk,
+        )
         self.progress = progress or (lambda *_: None)
         self.store = PushStore(wh.con, link.name)
 
@@ -135,7 +185,13 @@ class _Executor:
                 self.progress(f"push {self.link.name}: {kinds[0]}", done, len(actions))
 
     async def _chunk(self, actions: list[Action]) -> None:
-        self.outcomes: dict[str, list[dict[str, Any]]] = {"linked": [], "resolved": [], "failed": [], "skipped": [], "withdrawn": []}
+        self.outcomes: dict[str, list[dict[str, Any]]] = {
+            "linked": [],
+            "resolved": [],
+            "failed": [],
+            "skipped": [],
+            "withdrawn": [],
+        }
         ready = [a for a in actions if self._resolve_parent(a)]
         writes = [a for a in ready if a.kind in OPS]
         with _transaction(self.wh):
@@ -149,9 +205,13 @@ class _Executor:
                 self._done(action, None)
         for action, outcome in zip(writes, outcomes, strict=True):
             if isinstance(outcome, NotFound) and action.kind in DELETES:
-                self._done(action, None)  # already gone: a delete that landed before a crash, or done by hand
+                self._done(
+                    action, None
+                )  # already gone: a delete that landed before a crash, or done by hand
             elif isinstance(outcome, Unsupported) and action.kind in (*DELETES, "update_note"):
-                instead = "rebase" if action.kind == "update_note" else "unlink"  # recorded once, never retried
+                instead = (
+                    "rebase" if action.kind == "update_note" else "unlink"
+                )  # recorded once, never retried
                 self._done(replace(action, kind=instead, reason=scrub(str(outcome))), None)
             elif isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
                 self._failed(action, scrub(str(outcome)))
@@ -178,7 +238,8 @@ class _Executor:
         id) -> the row's (origin, origin_id), whichever side a write starts from.
         """
         rows = self.wh.con.execute(
-            "SELECT entity, origin, origin_id, a_id, b_id, state FROM crosswalk WHERE link = ?", [self.link.name]
+            "SELECT entity, origin, origin_id, a_id, b_id, state FROM crosswalk WHERE link = ?",
+            [self.link.name],
         ).fetchall()
         self.twins: dict[tuple[str, str], str] = {}
         self.keys: dict[tuple[str, str, str], tuple[str, str]] = {}
@@ -214,7 +275,11 @@ class _Executor:
             payload.setdefault("created_by_id", author)
         if action.kind != "create_ticket":
             return await connector.write(OPS[action.kind], action.target_id, payload)
-        ctx = WriteContext(action.marker, resume=action.target_id, on_created=lambda new_id: self._created(action, new_id))
+        ctx = WriteContext(
+            action.marker,
+            resume=action.target_id,
+            on_created=lambda new_id: self._created(action, new_id),
+        )
         return await connector.write(WriteOp.CREATE_TICKET, None, payload, ctx)
 
     async def _created(self, action: Action, new_id: str) -> None:
@@ -225,28 +290,66 @@ class _Executor:
     def _done(self, action: Action, outcome: str | None) -> None:
         self.result.counts[f"{action.kind}.done"] += 1
         if action.reason and action.kind in ("skip", "rebase", "unlink", "create_ticket"):
-            self.outcomes["skipped"].append({"entity": action.entity, "target": action.target,
-                                             "source_id": action.origin_id, "reason": action.reason})  # fmt: skip
+            self.outcomes["skipped"].append(
+                {
+                    "entity": action.entity,
+                    "target": action.target,
+                    "source_id": action.origin_id,
+                    "reason": action.reason,
+                }
+            )
         if action.kind == "skip":
             return  # nothing linked: the record stays where it is, with its reason
-        self.outcomes["resolved"].append({"entity": action.entity, "target": action.target, "source_id": action.origin_id})
-        twin = outcome if action.kind in CREATES else action.target_id if action.kind in ("link", "relink") else None
+        self.outcomes["resolved"].append(
+            {"entity": action.entity, "target": action.target, "source_id": action.origin_id}
+        )
+        twin = (
+            outcome
+            if action.kind in CREATES
+            else action.target_id
+            if action.kind in ("link", "relink")
+            else None
+        )
         state = "deleted" if action.kind in DELETES or action.kind == "unlink" else "linked"
         self.outcomes["linked"].append(self._row(action, twin, state))
 
     def _row(self, action: Action, twin: str | None, state: str) -> dict[str, Any]:
         """The crosswalk row of an action, keyed the way the row was first recorded."""
-        origin, origin_id = self.keys.get((action.entity, action.origin, action.origin_id), (action.origin, action.origin_id))
+        origin, origin_id = self.keys.get(
+            (action.entity, action.origin, action.origin_id), (action.origin, action.origin_id)
+        )
         a_id, b_id = _ids(action, twin)
-        return {"entity": action.entity, "origin": origin, "origin_id": origin_id, "a_id": a_id, "b_id": b_id,
-                "state": state, "marker": action.marker, "base_a": action.base.get("a"), "base_b": action.base.get("b")}  # fmt: skip
+        return {
+            "entity": action.entity,
+            "origin": origin,
+            "origin_id": origin_id,
+            "a_id": a_id,
+            "b_id": b_id,
+            "state": state,
+            "marker": action.marker,
+            "base_a": action.base.get("a"),
+            "base_b": action.base.get("b"),
+        }
 
     def _failed(self, action: Action, reason: str) -> None:
         self.result.counts[f"{action.kind}.failed"] += 1
         self.result.failures.append((action.entity, action.origin_id, reason))
-        log.warning("push.rejected", link=self.link.name, entity=action.entity, source_id=action.origin_id, reason=reason)
-        self.outcomes["failed"].append({"entity": action.entity, "target": action.target, "source_id": action.origin_id,
-                                        "op": action.kind, "reason": reason})  # fmt: skip
+        log.warning(
+            "push.rejected",
+            link=self.link.name,
+            entity=action.entity,
+            source_id=action.origin_id,
+            reason=reason,
+        )
+        self.outcomes["failed"].append(
+            {
+                "entity": action.entity,
+                "target": action.target,
+                "source_id": action.origin_id,
+                "op": action.kind,
+                "reason": reason,
+            }
+        )
 
 
 def _ids(action: Action, twin: str | None) -> tuple[str | None, str | None]:
@@ -283,4 +386,3 @@ def _finish(wh: Warehouse, result: PushResult) -> None:
 
 def plan_summary(actions: list[Action]) -> dict[str, int]:
     return dict(Counter(f"{a.kind} {a.entity} -> {a.target}" for a in actions))
-

@@ -18,15 +18,18 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from deskbridge.push.links import Side
+from deskbridge.config import Side
 from deskbridge.sdk.contract import WriteOp
 from deskbridge.warehouse.deletions import VENDOR_PROOFS
 
 if TYPE_CHECKING:
     from deskbridge.push.planner import Planner
 
-DELETE_OPS = {"tickets": ("delete_ticket", WriteOp.DELETE_TICKET), "notes": ("delete_note", WriteOp.DELETE_NOTE),
-              "time_entries": ("delete_time_entry", WriteOp.DELETE_TIME_ENTRY)}  # fmt: skip
+DELETE_OPS = {
+    "tickets": ("delete_ticket", WriteOp.DELETE_TICKET),
+    "notes": ("delete_note", WriteOp.DELETE_NOTE),
+    "time_entries": ("delete_time_entry", WriteOp.DELETE_TIME_ENTRY),
+}
 
 
 def other(side: Side) -> Side:
@@ -38,7 +41,11 @@ def digest(text: str | None) -> str:
 
 
 def linked_rows(planner: Planner, entity: str) -> list[dict[str, Any]]:
-    unique = {id(row): row for (e, _, _), row in planner.xw.items() if e == entity and row["state"] == "linked"}
+    unique = {
+        id(row): row
+        for (e, _, _), row in planner.xw.items()
+        if e == entity and row["state"] == "linked"
+    }
     return list(unique.values())
 
 
@@ -47,7 +54,11 @@ def deletions(planner: Planner) -> tuple[list[Any], dict[Side, set[str]]]:
     doomed: dict[Side, set[str]] = {"a": set(), "b": set()}
     if planner.link.deletes != "propagate":
         return [], doomed
-    entities = {*planner.link.entities, "tickets", "notes"}  # time entries copied as notes are notes there
+    entities = {
+        *planner.link.entities,
+        "tickets",
+        "notes",
+    }  # time entries copied as notes are notes there
     gone = {e: {s: _deleted(planner, e, s) for s in ("a", "b")} for e in entities}
     actions = []
     for entity in planner.link.entities:
@@ -71,7 +82,9 @@ def _deleted(planner: Planner, entity: str, side: Side) -> dict[str, str | None]
     return dict(rows)
 
 
-def _deletion(planner: Planner, entity: str, row: dict[str, Any], gone: dict[str, dict[Side, dict[str, Any]]]) -> Any:
+def _deletion(
+    planner: Planner, entity: str, row: dict[str, Any], gone: dict[str, dict[Side, dict[str, Any]]]
+) -> Any:
     from deskbridge.push.planner import Action
 
     dead = [s for s in ("a", "b") if row[s] in gone[_held_as(planner, entity, row, s)][s]]
@@ -79,7 +92,9 @@ def _deletion(planner: Planner, entity: str, row: dict[str, Any], gone: dict[str
         return None
     origin: Side = dead[0]  # type: ignore[assignment]
     target = other(origin)
-    unlink = Action("unlink", entity, target, origin, row[origin], row["marker"], target_id=row[target])
+    unlink = Action(
+        "unlink", entity, target, origin, row[origin], row["marker"], target_id=row[target]
+    )
     if len(dead) == 2:
         return unlink  # gone on both sides
     parent = gone[_held_as(planner, entity, row, origin)][origin][row[origin]]
@@ -93,13 +108,28 @@ def _deletion(planner: Planner, entity: str, row: dict[str, Any], gone: dict[str
         unlink.reason = f"{planner.sides.vendor[target]} cannot delete {held}: {row[target]} stays there, unlinked"
         return unlink
     if entity == "tickets":
-        return Action(kind, entity, target, origin, row[origin], row["marker"], target_id=row[target])
-    return Action(kind, entity, target, origin, row[origin], row["marker"], parent=parent, payload={"source_id": row[target]})
+        return Action(
+            kind, entity, target, origin, row[origin], row["marker"], target_id=row[target]
+        )
+    return Action(
+        kind,
+        entity,
+        target,
+        origin,
+        row[origin],
+        row["marker"],
+        parent=parent,
+        payload={"source_id": row[target]},
+    )
 
 
 def _held_as(planner: Planner, entity: str, row: dict[str, Any], side: Side) -> str:
     """The table a linked record lives in on ``side``: a time entry copied where there are none is a note."""
-    if entity == "time_entries" and side != row["origin"] and WriteOp.ADD_TIME_ENTRY not in planner.sides.write_ops[side]:
+    if (
+        entity == "time_entries"
+        and side != row["origin"]
+        and WriteOp.ADD_TIME_ENTRY not in planner.sides.write_ops[side]
+    ):
         return "notes"
     return entity
 
@@ -121,12 +151,36 @@ def note_edits(planner: Planner, notes: dict[Side, dict[str, dict[str, Any]]]) -
             continue
         base = {origin: {"body": body}}
         if known is None:  # linked before bodies were remembered: remember it now
-            actions.append(Action("rebase", "notes", target, origin, row[origin], row["marker"], base=base))
+            actions.append(
+                Action("rebase", "notes", target, origin, row[origin], row["marker"], base=base)
+            )
         elif WriteOp.UPDATE_NOTE not in planner.sides.write_ops[target]:
             reason = f"{planner.sides.vendor[target]} cannot edit notes: the edit stays on {planner.sides.vendor[origin]}"
-            actions.append(Action("rebase", "notes", target, origin, row[origin], row["marker"], base=base, reason=reason))
+            actions.append(
+                Action(
+                    "rebase",
+                    "notes",
+                    target,
+                    origin,
+                    row[origin],
+                    row["marker"],
+                    base=base,
+                    reason=reason,
+                )
+            )
         else:
             payload = {"source_id": row[target], "body": note_payload(rec, row["marker"])["body"]}
-            actions.append(Action("update_note", "notes", target, origin, row[origin], row["marker"],
-                                  parent=rec["ticket_id"], payload=payload, base=base))  # fmt: skip
+            actions.append(
+                Action(
+                    "update_note",
+                    "notes",
+                    target,
+                    origin,
+                    row[origin],
+                    row["marker"],
+                    parent=rec["ticket_id"],
+                    payload=payload,
+                    base=base,
+                )
+            )
     return actions

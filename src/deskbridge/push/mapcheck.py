@@ -85,7 +85,9 @@ def check_mapping(
     for name, canonical in VOCABULARIES.items():
         if name in data:
             known = catalog.vocabularies.get(name) if catalog else None
-            problems += _values(vendor, name, data[name], known, canonical, data.get(f"{name}_write", {}))
+            problems += _values(
+                vendor, name, data[name], known, canonical, data.get(f"{name}_write", {})
+            )
     return problems
 
 

@@ -33,7 +33,9 @@ import duckdb
 Side = Literal["a", "b"]
 MARKER = re.compile(r"\[deskbridge:(?:([0-9a-f]{8}):([ab])2([ab]):)?([0-9a-f]{12})\]")
 LEGACY = re.compile(r"\[deskbridge:[0-9a-f]{12}\]")  # before markers named their link
-TAIL = re.compile(r"(?:\s|<[^<>]*>|&nbsp;)*\Z")  # what a vendor may add after it: whitespace, closing markup
+TAIL = re.compile(
+    r"(?:\s|<[^<>]*>|&nbsp;)*\Z"
+)  # what a vendor may add after it: whitespace, closing markup
 
 
 @cache
@@ -42,7 +44,9 @@ def link_tag(link: str) -> str:
 
 
 def marker_for(link: str, entity: str, origin: str, origin_id: str) -> str:
-    record = hashlib.blake2b(f"{link}|{entity}|{origin}|{origin_id}".encode(), digest_size=6).hexdigest()
+    record = hashlib.blake2b(
+        f"{link}|{entity}|{origin}|{origin_id}".encode(), digest_size=6
+    ).hexdigest()
     target = "b" if origin == "a" else "a"
     return f"[deskbridge:{link_tag(link)}:{origin}2{target}:{record}]"
 
@@ -50,7 +54,7 @@ def marker_for(link: str, entity: str, origin: str, origin_id: str) -> str:
 def trailing_marker(text: str | None) -> re.Match[str] | None:
     """The marker that ends ``text`` (followed only by whitespace or markup), if any."""
     last = None
-    for last in MARKER.finditer(text or ""):
+    for last in MARKER.finditer(text or ""):  # noqa: B007 - the loop keeps the last match
         pass
     return last if last is not None and TAIL.match(text or "", last.end()) else None
 
@@ -71,8 +75,13 @@ class Stamps:
     ``rows``: the link's crosswalk rows, by marker (old-style markers count only through them).
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, link: str, conn: dict[Side, str],
-                 rows: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        link: str,
+        conn: dict[Side, str],
+        rows: dict[str, dict[str, Any]],
+    ) -> None:
         self.con, self.link, self.conn, self.rows = con, link, conn, rows
         self._on: dict[Side, dict[str, list[tuple[str, str, str]]]] = {}
 
@@ -88,7 +97,9 @@ class Stamps:
     def _read(self, side: Side) -> dict[str, list[tuple[str, str, str]]]:
         mine = f"[deskbridge:{link_tag(self.link)}:"
         legacy = any(LEGACY.fullmatch(m) for m in self.rows)
-        mark = "(contains({0}, ?) OR (? AND regexp_matches({0}, '\\[deskbridge:[0-9a-f]{{12}}\\]')))"
+        mark = (
+            "(contains({0}, ?) OR (? AND regexp_matches({0}, '\\[deskbridge:[0-9a-f]{{12}}\\]')))"
+        )
         rows = self.con.execute(
             f"""SELECT 'notes', source_id, ticket_id, body, created_at FROM notes
                WHERE connection = ? AND deleted_at IS NULL AND {mark.format("body")}

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from deskbridge.config import Settings
+from deskbridge.config import LinkConfig, Settings
 from deskbridge.pull import engine
 from deskbridge.push.executor import PushResult, TransportFor, push_link
-from deskbridge.push.links import LinkConfig
 from deskbridge.push.run import recover_pending
 from deskbridge.warehouse.store import Warehouse, utcnow
 
@@ -32,8 +31,14 @@ class MigrationReport:
     plan_only: bool = False
 
     def markdown(self) -> str:
-        lines = [f"# Migration report: {self.link}", "", f"Mode: {self.mode}. Started {self.started:%Y-%m-%d %H:%M:%S} UTC.", "",
-                 "| entity | migrated | failed | skipped |", "|---|---|---|---|"]  # fmt: skip
+        lines = [
+            f"# Migration report: {self.link}",
+            "",
+            f"Mode: {self.mode}. Started {self.started:%Y-%m-%d %H:%M:%S} UTC.",
+            "",
+            "| entity | migrated | failed | skipped |",
+            "|---|---|---|---|",
+        ]
         for entity in ENTITIES:
             c = self.rows.get(entity, Counter())
             lines.append(f"| {entity} | {c['migrated']} | {c['failed']} | {c['skipped']} |")
@@ -50,8 +55,14 @@ def migration_link(settings: Settings, source: str, target: str, author: str | N
             return link.model_copy(update={"direction": "a_to_b"})
     target_cls = _connector_class(settings, target)
     fields = [f for f in ("subject", "status", "priority") if f in target_cls.writable_fields]
-    return LinkConfig(name=f"migrate_{source}_to_{target}", a=source, b=target, direction="a_to_b",
-                      fields=fields, author={"b": author} if author else {})  # fmt: skip
+    return LinkConfig(
+        name=f"migrate_{source}_to_{target}",
+        a=source,
+        b=target,
+        direction="a_to_b",
+        fields=fields,
+        author={"b": author} if author else {},
+    )
 
 
 def _connector_class(settings: Settings, name: str):  # type: ignore[no-untyped-def]
@@ -75,12 +86,23 @@ async def migrate(
     mode = "demo" if demo else "delta" if delta else "full"
     started = utcnow()
     for name in (link.a, link.b):
-        await engine.sync(wh, settings.connections[name], transport=transport_for(name), progress=progress)
+        await engine.sync(
+            wh, settings.connections[name], transport=transport_for(name), progress=progress
+        )
     only = _demo_ids(wh, link.a, demo) if demo else _delta_ids(wh, link) if delta else None
     if not dry_run:
         await recover_pending(wh, settings, link, transport_for)
-    result = await push_link(wh, settings, link, dry_run=dry_run, only=only, transport_for=transport_for,
-                             plan_file=plan_file, progress=progress, mode=mode)  # fmt: skip
+    result = await push_link(
+        wh,
+        settings,
+        link,
+        dry_run=dry_run,
+        only=only,
+        transport_for=transport_for,
+        plan_file=plan_file,
+        progress=progress,
+        mode=mode,
+    )
     return result, report(result, mode, started)
 
 
@@ -95,7 +117,8 @@ def _demo_ids(wh: Warehouse, source: str, n: int) -> set[str]:
 def _delta_ids(wh: Warehouse, link: LinkConfig) -> set[str] | None:
     """Source tickets that changed, or whose notes or time entries did, since the last full run began."""
     row = wh.con.execute(
-        "SELECT max(started_at) FROM push_runs WHERE link = ? AND NOT dry_run AND counts->>'mode' = 'full'", [link.name]
+        "SELECT max(started_at) FROM push_runs WHERE link = ? AND NOT dry_run AND counts->>'mode' = 'full'",
+        [link.name],
     ).fetchone()
     since = row[0] if row else None
     if since is None:
@@ -121,7 +144,9 @@ def report(result: PushResult, mode: str, started: datetime) -> MigrationReport:
             bucket["failed"] += 1
         elif action.kind not in ("rebase", "unlink") and not action.kind.startswith("delete_"):
             bucket["migrated"] += 1
-            if action.kind == "create_ticket" and action.reason:  # landed, without what could not be matched
+            if (
+                action.kind == "create_ticket" and action.reason
+            ):  # landed, without what could not be matched
                 out.reasons.append((action.entity, action.origin_id, action.reason))
     out.reasons += [(e, s, r) for e, s, r in result.failures]
     return out

@@ -18,7 +18,7 @@ from typing import Any
 
 import duckdb
 
-from deskbridge.push.links import Side
+from deskbridge.config import Side
 from deskbridge.sdk.errors import UnmappedValueError
 
 PEOPLE_FIELDS = {"assignee_id": "staff", "requester_id": "requester"}
@@ -28,20 +28,25 @@ UNMATCHED = "unmatched:"
 class UnmatchedPerson(UnmappedValueError):
     def __init__(self, field: str, who: str, target: str) -> None:
         super().__init__(field, who, [])
-        self.args = (f"{field}: no {PEOPLE_FIELDS[field]} person on side {target} matches {who} by e-mail or "
-                     f"unique name; add the pair to the link's people table",)  # fmt: skip
+        self.args = (
+            f"{field}: no {PEOPLE_FIELDS[field]} person on side {target} matches {who} by e-mail or "
+            f"unique name; add the pair to the link's people table",
+        )
 
     def __str__(self) -> str:
         return str(self.args[0])
 
 
 class PeopleMatcher:
-    def __init__(self, con: duckdb.DuckDBPyConnection, conn: dict[Side, str], explicit: dict[str, str]) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, conn: dict[Side, str], explicit: dict[str, str]
+    ) -> None:
         self.rows: dict[Side, dict[str, tuple[str, str | None, str | None]]] = {}
         self.index: dict[Side, dict[tuple[str, str, str], list[str]]] = {}
         for side in ("a", "b"):
             found = con.execute(
-                "SELECT source_id, kind, name, email FROM people WHERE connection = ? AND deleted_at IS NULL", [conn[side]]
+                "SELECT source_id, kind, name, email FROM people WHERE connection = ? AND deleted_at IS NULL",
+                [conn[side]],
             ).fetchall()
             self.rows[side] = {sid: (kind, name, email) for sid, kind, name, email in found}  # type: ignore[index]
             index: dict[tuple[str, str, str], list[str]] = defaultdict(list)
@@ -66,7 +71,9 @@ class PeopleMatcher:
             return None, "none"
         other: Side = "b" if side == "a" else "a"
         _, name, email = row
-        keys = ([("email", email.strip().lower())] if email else []) + ([("name", " ".join(name.lower().split()))] if name else [])
+        keys = ([("email", email.strip().lower())] if email else []) + (
+            [("name", " ".join(name.lower().split()))] if name else []
+        )
         how = "none"
         for key, value in keys:
             candidates = self.index[other].get((kind, key, value), [])
@@ -78,13 +85,25 @@ class PeopleMatcher:
     def report(self, kinds: set[str] | None = None) -> list[dict[str, Any]]:
         """Every person on side a (of ``kinds``) with their match on side b: what a link would write."""
         out = []
-        for sid, (kind, name, email) in sorted(self.rows["a"].items(), key=lambda item: (item[1][0], _natural(item[0]))):
+        for sid, (kind, name, email) in sorted(
+            self.rows["a"].items(), key=lambda item: (item[1][0], _natural(item[0]))
+        ):
             if kinds is not None and kind not in kinds:
                 continue
             twin, how = self.match("a", sid, kind)
             other = self.rows["b"].get(twin or "", (None, None, None))
-            out.append({"kind": kind, "a_id": sid, "a_name": name, "a_email": email, "b_id": twin,
-                        "b_name": other[1], "b_email": other[2], "matched_by": how})  # fmt: skip
+            out.append(
+                {
+                    "kind": kind,
+                    "a_id": sid,
+                    "a_name": name,
+                    "a_email": email,
+                    "b_id": twin,
+                    "b_name": other[1],
+                    "b_email": other[2],
+                    "matched_by": how,
+                }
+            )
         return out
 
     def canonical(self, side: Side, field: str, person_id: Any) -> Any:
@@ -106,7 +125,7 @@ class PeopleMatcher:
         return twin
 
     def describe(self, side: Side, person_id: str) -> str:
-        kind, name, email = self.rows[side].get(person_id, ("?", None, None))
+        _kind, name, email = self.rows[side].get(person_id, ("?", None, None))
         return f"{person_id} ({', '.join(x for x in (name, email) if x) or 'unknown'})"
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import duckdb
 
 from deskbridge import registry
+from deskbridge.config import LinkConfig, Side
 from deskbridge.push.lifecycle import deletions, digest, note_edits
-from deskbridge.push.links import LinkConfig, Side
 from deskbridge.push.markers import MARKER, Stamps, marker_for, own_marker
 from deskbridge.push.people import PEOPLE_FIELDS, PeopleMatcher, UnmatchedPerson
 from deskbridge.sdk import mappings
@@ -26,10 +26,29 @@ from deskbridge.sdk.contract import Capability, WriteOp
 from deskbridge.sdk.errors import UnmappedValueError
 from deskbridge.sdk.mappings import ValueMap
 
-__all__ = ["MARKER", "Action", "Planner", "marker_for", "own_marker"]  # markers are re-exported for callers
-ORPHAN = "written by link "  # a skip of the link's own write whose crosswalk row is gone (links reset)
-TICKET_FIELDS = ("subject", "status", "priority", "status_category", "priority_level", "updated_at",
-                 "number", "requester_id", "assignee_id", "department", "created_at")  # fmt: skip
+__all__ = [
+    "MARKER",
+    "Action",
+    "Planner",
+    "marker_for",
+    "own_marker",
+]  # markers are re-exported for callers
+ORPHAN = (
+    "written by link "  # a skip of the link's own write whose crosswalk row is gone (links reset)
+)
+TICKET_FIELDS = (
+    "subject",
+    "status",
+    "priority",
+    "status_category",
+    "priority_level",
+    "updated_at",
+    "number",
+    "requester_id",
+    "assignee_id",
+    "department",
+    "created_at",
+)
 
 
 @dataclass
@@ -45,7 +64,9 @@ class Action:
     parent: str | None = None  # origin-side ticket id of a child record
     target_id: str | None = None  # twin id, for updates and links
     payload: dict[str, Any] = field(default_factory=dict)
-    base: dict[str, Any] = field(default_factory=dict)  # bases to record once done: {"a": {...}, "b": {...}}
+    base: dict[str, Any] = field(
+        default_factory=dict
+    )  # bases to record once done: {"a": {...}, "b": {...}}
     reason: str = ""
 
     def key(self) -> tuple[str, str, str, str]:
@@ -66,7 +87,9 @@ class Sides:
     note_kinds: dict[Side, frozenset[str]]
     public_notes: dict[Side, bool]
     private_replies: dict[Side, bool] = field(default_factory=lambda: {"a": True, "b": True})
-    recheck: dict[Side, bool] = field(default_factory=lambda: {"a": True, "b": True})  # can re-read single tickets
+    recheck: dict[Side, bool] = field(
+        default_factory=lambda: {"a": True, "b": True}
+    )  # can re-read single tickets
 
 
 def sides_for(link: LinkConfig, vendors: dict[Side, str]) -> Sides:
@@ -98,20 +121,34 @@ class Planner:
     def __init__(self, con: duckdb.DuckDBPyConnection, link: LinkConfig, sides: Sides) -> None:
         self.con, self.link, self.sides = con, link, sides
         self.xw = self._crosswalk()
-        self.stamps = Stamps(con, link.name, sides.conn, {row["marker"]: row for row in self.xw.values()})
-        self.people = PeopleMatcher(con, sides.conn, link.people) if set(link.fields) & set(PEOPLE_FIELDS) else None
+        self.stamps = Stamps(
+            con, link.name, sides.conn, {row["marker"]: row for row in self.xw.values()}
+        )
+        self.people = (
+            PeopleMatcher(con, sides.conn, link.people)
+            if set(link.fields) & set(PEOPLE_FIELDS)
+            else None
+        )
         self._child_rows: dict[tuple[str, Side], list[dict[str, Any]]] = {}
 
     def plan(self, only: set[str] | None = None) -> list[Action]:
         """``only``: restrict to these origin-side ticket ids of side a (for demo migrations)."""
-        actions, doomed = deletions(self) if only is None else ([], {"a": set(), "b": set()})  # a demo only copies
+        actions, doomed = (
+            deletions(self) if only is None else ([], {"a": set(), "b": set()})
+        )  # a demo only copies
         actions += self._merge_linked(only) if "tickets" in self.link.entities else []
         for target in self.link.targets():
             origin: Side = "b" if target == "a" else "a"
             scope = only if origin == "a" else None
-            tickets = self._tickets(origin, target, scope) if "tickets" in self.link.entities else []
+            tickets = (
+                self._tickets(origin, target, scope) if "tickets" in self.link.entities else []
+            )
             parents = {a.origin_id for a in tickets if a.kind != "update_ticket"}
-            parents |= {k[2] for k, row in self.xw.items() if k[:2] == ("tickets", origin) and row["state"] == "linked"}
+            parents |= {
+                k[2]
+                for k, row in self.xw.items()
+                if k[:2] == ("tickets", origin) and row["state"] == "linked"
+            }
             if scope is not None:
                 parents &= scope
             parents -= doomed[origin]
@@ -120,10 +157,16 @@ class Planner:
                 if entity in self.link.entities:
                     actions += self._children(entity, origin, target, parents)
         if "notes" in self.link.entities and only is None:
-            notes = {s: {r["source_id"]: r for r in self._rows_children("notes", s)} for s in ("a", "b")}
+            notes = {
+                s: {r["source_id"]: r for r in self._rows_children("notes", s)} for s in ("a", "b")
+            }
             actions += note_edits(self, notes)  # type: ignore[arg-type]
         relinked = {(a.target, a.target_id) for a in actions if a.kind == "relink"}
-        return [a for a in actions if not (a.reason.startswith(ORPHAN) and (a.origin, a.origin_id) in relinked)]
+        return [
+            a
+            for a in actions
+            if not (a.reason.startswith(ORPHAN) and (a.origin, a.origin_id) in relinked)
+        ]
 
     def canon(self, side: Side, field_name: str, value: Any) -> Any:
         """A field's value in terms both sides share: canonical status, side a's person ids."""
@@ -145,8 +188,17 @@ class Planner:
         ).fetchall()
         out: dict[tuple[str, Side, str], dict[str, Any]] = {}
         for entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b in rows:
-            row = {"entity": entity, "origin": origin, "origin_id": origin_id, "a": a_id, "b": b_id,
-                   "state": state, "marker": marker, "base_a": _json(base_a), "base_b": _json(base_b)}  # fmt: skip
+            row = {
+                "entity": entity,
+                "origin": origin,
+                "origin_id": origin_id,
+                "a": a_id,
+                "b": b_id,
+                "state": state,
+                "marker": marker,
+                "base_a": _json(base_a),
+                "base_b": _json(base_b),
+            }
             for side in ("a", "b"):
                 if row[side]:
                     out[(entity, side, row[side])] = row  # type: ignore[index]
@@ -154,7 +206,9 @@ class Planner:
 
     def _rows(self, entity: str, side: Side, columns: tuple[str, ...]) -> list[dict[str, Any]]:
         sql = f"SELECT source_id, {', '.join(columns)} FROM {entity} WHERE connection = ? AND deleted_at IS NULL"
-        cur = self.con.execute(sql + " ORDER BY created_at NULLS LAST, source_id", [self.sides.conn[side]])
+        cur = self.con.execute(
+            sql + " ORDER BY created_at NULLS LAST, source_id", [self.sides.conn[side]]
+        )
         return [dict(zip(("source_id", *columns), r, strict=True)) for r in cur.fetchall()]
 
     def _wanted(self, ticket: dict[str, Any]) -> bool:
@@ -180,12 +234,20 @@ class Planner:
                 actions.append(self._create_or_link(ticket, theirs, row, origin, target))
         return actions
 
-    def _orphan(self, entity: str, origin: Side, target: Side, sid: str, parent: str | None, marker: str) -> Action:
+    def _orphan(
+        self, entity: str, origin: Side, target: Side, sid: str, parent: str | None, marker: str
+    ) -> Action:
         reason = f"{ORPHAN}{self.link.name} (its marker ends the text) and no crosswalk row holds it: not pushed back"
         return Action("skip", entity, target, origin, sid, marker, parent=parent, reason=reason)
 
-    def _create_or_link(self, ticket: dict[str, Any], theirs: dict[str, dict[str, Any]],
-                        row: dict[str, Any] | None, origin: Side, target: Side) -> Action:  # fmt: skip
+    def _create_or_link(
+        self,
+        ticket: dict[str, Any],
+        theirs: dict[str, dict[str, Any]],
+        row: dict[str, Any] | None,
+        origin: Side,
+        target: Side,
+    ) -> Action:
         sid = ticket["source_id"]
         marker = row["marker"] if row else marker_for(self.link.name, "tickets", origin, sid)
         written = self.stamps.written(target, marker, "tickets")
@@ -211,19 +273,34 @@ class Planner:
         for key, value in self.link.defaults.get(target, {}).items():
             if payload.get(key) in (None, ""):  # a default fills what the source left empty
                 payload[key] = value
-        payload["body"] = f"Synced from {self.sides.vendor[origin]} ticket {ticket.get('number') or sid}. {marker}"
-        return Action("create_ticket", "tickets", target, origin, sid, marker, target_id=found, payload=payload,
-                      base=self._created_bases(ticket, payload, origin, target), reason="; ".join(unmatched))  # fmt: skip
+        payload["body"] = (
+            f"Synced from {self.sides.vendor[origin]} ticket {ticket.get('number') or sid}. {marker}"
+        )
+        return Action(
+            "create_ticket",
+            "tickets",
+            target,
+            origin,
+            sid,
+            marker,
+            target_id=found,
+            payload=payload,
+            base=self._created_bases(ticket, payload, origin, target),
+            reason="; ".join(unmatched),
+        )
 
     def _person(self, side: Side, person_id: str | None) -> dict[str, Any]:
         if not person_id:
             return {}
         row = self.con.execute(
-            "SELECT name, email FROM people WHERE connection = ? AND source_id = ?", [self.sides.conn[side], person_id]
+            "SELECT name, email FROM people WHERE connection = ? AND source_id = ?",
+            [self.sides.conn[side], person_id],
         ).fetchone()
         return {"name": row[0], "email": row[1]} if row else {}
 
-    def _correlated(self, ticket: dict[str, Any], theirs: dict[str, dict[str, Any]], target: Side) -> str | None:
+    def _correlated(
+        self, ticket: dict[str, Any], theirs: dict[str, dict[str, Any]], target: Side
+    ) -> str | None:
         key = self.link.correlate
         if not key or ticket.get(key) in (None, ""):
             return None
@@ -232,17 +309,27 @@ class Planner:
                 return tid
         return None
 
-    def _created_bases(self, ticket: dict[str, Any], payload: dict[str, Any], origin: Side, target: Side) -> dict[str, Any]:
+    def _created_bases(
+        self, ticket: dict[str, Any], payload: dict[str, Any], origin: Side, target: Side
+    ) -> dict[str, Any]:
         fields = self.link.fields
-        return {origin: {f: ticket.get(f) for f in fields}, target: {f: payload.get(f) for f in fields}}
+        return {
+            origin: {f: ticket.get(f) for f in fields},
+            target: {f: payload.get(f) for f in fields},
+        }
 
-    def _agreed(self, mine: dict[str, Any], twin: dict[str, Any], origin: Side, target: Side) -> dict[str, Any]:
+    def _agreed(
+        self, mine: dict[str, Any], twin: dict[str, Any], origin: Side, target: Side
+    ) -> dict[str, Any]:
         fields = self.link.fields
         return {origin: {f: mine.get(f) for f in fields}, target: {f: twin.get(f) for f in fields}}
 
     def _merge_linked(self, only: set[str] | None) -> list[Action]:
         """Each linked pair once: per field, agree, or let the side that changed (or wins) move the other."""
-        rows = {s: {t["source_id"]: t for t in self._rows("tickets", s, TICKET_FIELDS)} for s in ("a", "b")}
+        rows = {
+            s: {t["source_id"]: t for t in self._rows("tickets", s, TICKET_FIELDS)}
+            for s in ("a", "b")
+        }
         actions: list[Action] = []
         seen: set[int] = set()
         for (entity, _, _), row in self.xw.items():
@@ -267,7 +354,10 @@ class Planner:
                     if base[s] != cur[s].get(f):
                         stale[s][f] = cur[s].get(f)
                 continue
-            a_moved, b_moved = va != self.canon("a", f, base["a"]), vb != self.canon("b", f, base["b"])
+            a_moved, b_moved = (
+                va != self.canon("a", f, base["a"]),
+                vb != self.canon("b", f, base["b"]),
+            )
             if not (a_moved or b_moved):
                 continue  # agreed at the last push; a lossy value map keeps them apart, not a change
             winner = self._winner(f, a_moved, b_moved, cur)
@@ -275,26 +365,65 @@ class Planner:
             if loser in self.link.targets():
                 try:
                     changes[loser][f] = self.to_target(loser, f, va if winner == "a" else vb)
-                except UnmatchedPerson as exc:  # this field stays as it is on each side; the others go on
+                except (
+                    UnmatchedPerson
+                ) as exc:  # this field stays as it is on each side; the others go on
                     unmatched.append(str(exc))
                     for s in ("a", "b"):
                         stale[s][f] = cur[s].get(f)
                 except UnmappedValueError as exc:
                     origin: Side = "a" if loser == "b" else "b"
-                    return [Action("reject", "tickets", loser, origin, row[origin], row["marker"], reason=str(exc))]
+                    return [
+                        Action(
+                            "reject",
+                            "tickets",
+                            loser,
+                            origin,
+                            row[origin],
+                            row["marker"],
+                            reason=str(exc),
+                        )
+                    ]
         actions = []
         for target in ("a", "b"):
             if changes[target]:
                 origin = "b" if target == "a" else "a"
-                base = {origin: {f: cur[origin].get(f) for f in changes[target]}, target: dict(changes[target])}
-                actions.append(Action("update_ticket", "tickets", target, origin, row[origin], row["marker"],  # type: ignore[arg-type]
-                                      target_id=row[target], payload=changes[target], base=base))  # fmt: skip
+                base = {
+                    origin: {f: cur[origin].get(f) for f in changes[target]},
+                    target: dict(changes[target]),
+                }
+                actions.append(
+                    Action(
+                        "update_ticket",
+                        "tickets",
+                        target,
+                        origin,
+                        row[origin],
+                        row["marker"],  # type: ignore[arg-type]
+                        target_id=row[target],
+                        payload=changes[target],
+                        base=base,
+                    )
+                )
         if unmatched or (not actions and (stale["a"] or stale["b"])):
-            actions.append(Action("rebase", "tickets", "b", "a", row["a"], row["marker"], target_id=row["b"],
-                                  base={s: v for s, v in stale.items() if v}, reason="; ".join(unmatched)))  # fmt: skip
+            actions.append(
+                Action(
+                    "rebase",
+                    "tickets",
+                    "b",
+                    "a",
+                    row["a"],
+                    row["marker"],
+                    target_id=row["b"],
+                    base={s: v for s, v in stale.items() if v},
+                    reason="; ".join(unmatched),
+                )
+            )
         return actions
 
-    def _winner(self, f: str, a_changed: bool, b_changed: bool, cur: dict[Side, dict[str, Any]]) -> Side:
+    def _winner(
+        self, f: str, a_changed: bool, b_changed: bool, cur: dict[Side, dict[str, Any]]
+    ) -> Side:
         if a_changed != b_changed:
             return "a" if a_changed else "b"
         policy = self.link.winner(f)
@@ -323,39 +452,103 @@ class Planner:
             found = self.stamps.written(target, marker, entity)
             if found:
                 base = {origin: {"body": digest(text)}} if entity == "notes" else {}
-                actions.append(Action("relink", entity, target, origin, sid, marker, parent=parent, target_id=found, base=base))
+                actions.append(
+                    Action(
+                        "relink",
+                        entity,
+                        target,
+                        origin,
+                        sid,
+                        marker,
+                        parent=parent,
+                        target_id=found,
+                        base=base,
+                    )
+                )
             elif row and not self.sides.recheck[target]:
-                actions.append(Action("reject", entity, target, origin, sid, marker, parent=parent, reason=self._unverified(target, entity, sid)))
+                actions.append(
+                    Action(
+                        "reject",
+                        entity,
+                        target,
+                        origin,
+                        sid,
+                        marker,
+                        parent=parent,
+                        reason=self._unverified(target, entity, sid),
+                    )
+                )
             else:
                 actions.append(self._child_action(entity, rec, origin, target, marker))
         return actions
 
     def _unverified(self, target: Side, entity: str, sid: str) -> str:
         conn = self.sides.conn[target]
-        return (f"{self.sides.vendor[target]} cannot re-read single tickets, so whether this write landed before a crash "
-                f"is unknown: pull {conn} in full (deskbridge sync {conn} --full-refresh) to find it, or "
-                f"'deskbridge links reset {self.link.name} --record {entity}:{sid}' to write it again")  # fmt: skip
+        return (
+            f"{self.sides.vendor[target]} cannot re-read single tickets, so whether this write landed before a crash "
+            f"is unknown: pull {conn} in full (deskbridge sync {conn} --full-refresh) to find it, or "
+            f"'deskbridge links reset {self.link.name} --record {entity}:{sid}' to write it again"
+        )
 
-    def _child_action(self, entity: str, rec: dict[str, Any], origin: Side, target: Side, marker: str) -> Action:
+    def _child_action(
+        self, entity: str, rec: dict[str, Any], origin: Side, target: Side, marker: str
+    ) -> Action:
         sid, parent = rec["source_id"], rec["ticket_id"]
         if entity == "notes":
             payload, reason = note_payload(rec, marker), ""
             if payload["kind"] not in self.sides.note_kinds[target]:
                 reason = f"{self.sides.vendor[target]} cannot write a {payload['kind']}: carried as a {self.sides.vendor[target]} note"
                 payload["kind"] = "note"
-            if payload["kind"] == "reply" and payload["visibility"] == "private" and not self.sides.private_replies[target]:
+            if (
+                payload["kind"] == "reply"
+                and payload["visibility"] == "private"
+                and not self.sides.private_replies[target]
+            ):
                 reason = f"{self.sides.vendor[target]} replies are always public: a private reply is carried as a private note"
                 payload["kind"] = "note"
-            if payload["kind"] == "note" and payload["visibility"] == "public" and not self.sides.public_notes[target]:
+            if (
+                payload["kind"] == "note"
+                and payload["visibility"] == "public"
+                and not self.sides.public_notes[target]
+            ):
                 reason = f"{self.sides.vendor[target]} notes are private: carried as a private note"
                 payload["visibility"] = "private"
-            return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=payload, reason=reason,
-                          base={origin: {"body": digest(rec.get("body"))}})  # fmt: skip
+            return Action(
+                "add_note",
+                entity,
+                target,
+                origin,
+                sid,
+                marker,
+                parent=parent,
+                payload=payload,
+                reason=reason,
+                base={origin: {"body": digest(rec.get("body"))}},
+            )
         if WriteOp.ADD_TIME_ENTRY in self.sides.write_ops[target]:
-            return Action("add_time_entry", entity, target, origin, sid, marker, parent=parent, payload=_time_payload(rec, marker))
+            return Action(
+                "add_time_entry",
+                entity,
+                target,
+                origin,
+                sid,
+                marker,
+                parent=parent,
+                payload=_time_payload(rec, marker),
+            )
         if self.link.time_entries_as == "note":
             reason = f"{self.sides.vendor[target]} has no time entries: carried as a private note"
-            return Action("add_note", entity, target, origin, sid, marker, parent=parent, payload=_time_note(rec, marker), reason=reason)
+            return Action(
+                "add_note",
+                entity,
+                target,
+                origin,
+                sid,
+                marker,
+                parent=parent,
+                payload=_time_note(rec, marker),
+                reason=reason,
+            )
         reason = f"{self.sides.vendor[target]} has no time entries and the link says skip"
         return Action("skip", entity, target, origin, sid, marker, parent=parent, reason=reason)
 
@@ -366,33 +559,62 @@ class Planner:
 
     def _read_children(self, entity: str, side: Side) -> list[dict[str, Any]]:
         if entity == "notes":
-            cols: tuple[str, ...] = ("ticket_id", "kind", "visibility", "body", "author_name", "created_at")
+            cols: tuple[str, ...] = (
+                "ticket_id",
+                "kind",
+                "visibility",
+                "body",
+                "author_name",
+                "created_at",
+            )
         else:
-            cols = ("ticket_id", "seconds_worked", "seconds_billable", "work_time", "bill_time", "note", "worker_name")
+            cols = (
+                "ticket_id",
+                "seconds_worked",
+                "seconds_billable",
+                "work_time",
+                "bill_time",
+                "note",
+                "worker_name",
+            )
         sql = f"SELECT source_id, {', '.join(cols)} FROM {entity} WHERE connection = ? AND deleted_at IS NULL"
         order = "created_at" if entity == "notes" else "work_time"
-        cur = self.con.execute(f"{sql} ORDER BY {order} NULLS LAST, source_id", [self.sides.conn[side]])
+        cur = self.con.execute(
+            f"{sql} ORDER BY {order} NULLS LAST, source_id", [self.sides.conn[side]]
+        )
         return [dict(zip(("source_id", *cols), r, strict=True)) for r in cur.fetchall()]
 
 
 def note_payload(rec: dict[str, Any], marker: str) -> dict[str, Any]:
     when = f"{rec['created_at']:%Y-%m-%d %H:%M} UTC" if rec.get("created_at") else "unknown time"
     signature = f"— {rec.get('author_name') or 'unknown author'}, {when}"
-    return {"kind": rec["kind"], "visibility": rec["visibility"],
-            "body": f"{rec.get('body') or ''}\n\n{signature} {marker}", "created_at": rec.get("created_at")}  # fmt: skip
+    return {
+        "kind": rec["kind"],
+        "visibility": rec["visibility"],
+        "body": f"{rec.get('body') or ''}\n\n{signature} {marker}",
+        "created_at": rec.get("created_at"),
+    }
 
 
 def _time_payload(rec: dict[str, Any], marker: str) -> dict[str, Any]:
-    return {"seconds_worked": rec.get("seconds_worked"), "seconds_billable": rec.get("seconds_billable"),
-            "work_time": rec.get("work_time"), "bill_time": rec.get("bill_time"),
-            "note": f"{rec.get('note') or 'time entry'} — {rec.get('worker_name') or 'unknown worker'} {marker}"}  # fmt: skip
+    return {
+        "seconds_worked": rec.get("seconds_worked"),
+        "seconds_billable": rec.get("seconds_billable"),
+        "work_time": rec.get("work_time"),
+        "bill_time": rec.get("bill_time"),
+        "note": f"{rec.get('note') or 'time entry'} — {rec.get('worker_name') or 'unknown worker'} {marker}",
+    }
 
 
 def _time_note(rec: dict[str, Any], marker: str) -> dict[str, Any]:
     worked, billable = _hm(rec.get("seconds_worked")), _hm(rec.get("seconds_billable"))
     when = f"{rec['work_time']:%Y-%m-%d}" if rec.get("work_time") else "an unknown day"
     text = f"Time logged: {worked} (billable {billable}) by {rec.get('worker_name') or 'unknown'} on {when}"
-    return {"kind": "note", "visibility": "private", "body": f"{text}: {rec.get('note') or ''} {marker}"}
+    return {
+        "kind": "note",
+        "visibility": "private",
+        "body": f"{text}: {rec.get('note') or ''} {marker}",
+    }
 
 
 def _hm(seconds: int | None) -> str:

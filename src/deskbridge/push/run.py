@@ -7,10 +7,9 @@ from pathlib import Path
 import structlog
 
 from deskbridge import registry
-from deskbridge.config import Settings
+from deskbridge.config import LinkConfig, Settings
 from deskbridge.pull import engine
 from deskbridge.push.executor import PushResult, TransportFor, push_link
-from deskbridge.push.links import LinkConfig
 from deskbridge.sdk.contract import Capability
 from deskbridge.warehouse.store import Warehouse
 
@@ -34,11 +33,24 @@ async def run_link(
             await engine.sync(wh, settings.connections[name], transport=transport_for(name))
     if not dry_run:
         await recover_pending(wh, settings, link, transport_for, pulled=pull)
-    return await push_link(wh, settings, link, dry_run=dry_run, only=only, transport_for=transport_for, plan_file=plan_file)
+    return await push_link(
+        wh,
+        settings,
+        link,
+        dry_run=dry_run,
+        only=only,
+        transport_for=transport_for,
+        plan_file=plan_file,
+    )
 
 
 async def recover_pending(
-    wh: Warehouse, settings: Settings, link: LinkConfig, transport_for: TransportFor, *, pulled: bool = True
+    wh: Warehouse,
+    settings: Settings,
+    link: LinkConfig,
+    transport_for: TransportFor,
+    *,
+    pulled: bool = True,
 ) -> None:
     """Re-read the target tickets of child writes a crash left pending, so their markers are seen.
 
@@ -49,11 +61,14 @@ async def recover_pending(
     back as failures, rather than risk writing them twice.
     """
     for target, origin in (("a", "b"), ("b", "a")):
-        if not pulled and wh.con.execute(
-            f"SELECT count(*) FROM crosswalk WHERE link = ? AND entity = 'tickets' AND origin = ? "
-            f"AND state = 'pending' AND {target}_id IS NULL",
-            [link.name, origin],
-        ).fetchone()[0]:  # type: ignore[index]
+        if (
+            not pulled
+            and wh.con.execute(
+                f"SELECT count(*) FROM crosswalk WHERE link = ? AND entity = 'tickets' AND origin = ? "
+                f"AND state = 'pending' AND {target}_id IS NULL",
+                [link.name, origin],
+            ).fetchone()[0]
+        ):  # type: ignore[index]
             name = getattr(link, target)
             await engine.sync(wh, settings.connections[name], transport=transport_for(name))
         rows = wh.con.execute(
@@ -68,6 +83,10 @@ async def recover_pending(
         ).fetchall()
         config = settings.connections[getattr(link, target)]
         if rows and not registry.get(config.type).connector_class().can(Capability.READ_TICKETS):
-            log.warning("push.cannot_recheck", link=link.name, connection=config.name, tickets=len(rows))
+            log.warning(
+                "push.cannot_recheck", link=link.name, connection=config.name, tickets=len(rows)
+            )
         elif rows:
-            await engine.reread(wh, config, [r[0] for r in rows], transport=transport_for(config.name))
+            await engine.reread(
+                wh, config, [r[0] for r in rows], transport=transport_for(config.name)
+            )

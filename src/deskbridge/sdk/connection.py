@@ -68,7 +68,9 @@ class ConnectionConfig(BaseModel):
     max_delete_share: float = Field(
         0.10, ge=0, le=1, description="Share of live rows a run may delete on a listing alone."
     )
-    max_delete_rows: int = Field(20, ge=0, description="Deletions on a listing alone always allowed.")
+    max_delete_rows: int = Field(
+        20, ge=0, description="Deletions on a listing alone always allowed."
+    )
 
     @property
     def delete_guard(self) -> Guard:
@@ -79,7 +81,9 @@ class ConnectionConfig(BaseModel):
     def _env_refs(cls, value: dict[str, str]) -> dict[str, str]:
         for key, ref in value.items():
             if not ENV_REF.match(ref):
-                raise ValueError(f"{key}: give an environment reference like 'env:MY_SECRET', not a value")
+                raise ValueError(
+                    f"{key}: give an environment reference like 'env:MY_SECRET', not a value"
+                )
         return value
 
     @property

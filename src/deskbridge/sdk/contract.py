@@ -234,10 +234,18 @@ class Connector(ABC):
     vendor: ClassVar[str]
     streams: ClassVar[tuple[StreamSpec, ...]]
     write_ops: ClassVar[frozenset[WriteOp]] = frozenset()
-    writable_fields: ClassVar[frozenset[str]] = frozenset()  # canonical ticket fields UPDATE_FIELDS sets
-    note_kinds: ClassVar[frozenset[str]] = frozenset({"reply", "note"})  # note kinds ADD_NOTE can write
-    public_notes: ClassVar[bool] = True  # False: an internal note is always private (a reply is the public kind)
-    private_replies: ClassVar[bool] = True  # False: every reply is public (a private one is carried as a private note)
+    writable_fields: ClassVar[frozenset[str]] = (
+        frozenset()
+    )  # canonical ticket fields UPDATE_FIELDS sets
+    note_kinds: ClassVar[frozenset[str]] = frozenset(
+        {"reply", "note"}
+    )  # note kinds ADD_NOTE can write
+    public_notes: ClassVar[bool] = (
+        True  # False: an internal note is always private (a reply is the public kind)
+    )
+    private_replies: ClassVar[bool] = (
+        True  # False: every reply is public (a private one is carried as a private note)
+    )
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
     # A deletion inferred from a listing the vendor cannot confirm record by record counts only
     # if that listing started and completed within this many seconds.
@@ -312,10 +320,12 @@ class Connector(ABC):
         """
         if entity == "people" or not self.can(Capability.READ_TICKETS):
             return {}, None
-        batch = await self.read_tickets(sorted({ticket or source for source, ticket in records.items()}))
+        batch = await self.read_tickets(
+            sorted({ticket or source for source, ticket in records.items()})
+        )
         return answers_from_batch(batch, entity, records), batch
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook; a connector without resources skips it
         """Release network resources."""
 
     async def __aenter__(self) -> Connector:
@@ -371,8 +381,10 @@ def answers_from_batch(
     for source_id, ticket_id in records.items():
         if source_id in carried:
             answers[source_id] = False
-        elif source_id in gone_here or (ticket_id or source_id) in gone_tickets:
-            answers[source_id] = True
-        elif entity != "tickets" and ticket_id in covered:
+        elif (
+            source_id in gone_here
+            or (ticket_id or source_id) in gone_tickets
+            or (entity != "tickets" and ticket_id in covered)
+        ):
             answers[source_id] = True
     return answers

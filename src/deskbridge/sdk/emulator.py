@@ -187,7 +187,9 @@ class _KnobsMiddleware:
         if emu.knobs.latency_ms:
             await asyncio.sleep(emu.knobs.latency_ms / 1000)
         if emu._over_rate():
-            await _plain(send, 429, b"Too Many Requests", {"retry-after": str(emu.knobs.retry_after_s)})
+            await _plain(
+                send, 429, b"Too Many Requests", {"retry-after": str(emu.knobs.retry_after_s)}
+            )
             return
         n = emu.knobs.fail_every_n
         fault = emu._faults.pop() or ("500" if n and emu.total_requests % n == 0 else None)
@@ -236,7 +238,9 @@ def _garble(body: bytes) -> bytes:
     return body[:40] + b"<<\x00{]]>not [valid" + body[40:80]
 
 
-async def _plain(send: Send, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
+async def _plain(
+    send: Send, status: int, body: bytes, headers: dict[str, str] | None = None
+) -> None:
     hdrs = {"content-type": "text/plain; charset=UTF-8", **(headers or {})}
     hdrs["content-length"] = str(len(body))
     await send(

@@ -25,7 +25,12 @@ class DeskbridgeError(Exception):
         record_id: str | None = None,
         status: int | None = None,
     ) -> None:
-        self.vendor, self.resource, self.record_id, self.status = vendor, resource, record_id, status
+        self.vendor, self.resource, self.record_id, self.status = (
+            vendor,
+            resource,
+            record_id,
+            status,
+        )
         where = " ".join(
             part
             for part in (
@@ -91,7 +96,9 @@ class UnmappedValueError(ValueError):
 
     def __init__(self, what: str, value: object, known: list[str] | tuple[str, ...]) -> None:
         self.what, self.value, self.known = what, value, tuple(known)
-        super().__init__(f"no mapping for {what} {value!r}; known values: {', '.join(map(str, known))}")
+        super().__init__(
+            f"no mapping for {what} {value!r}; known values: {', '.join(map(str, known))}"
+        )
 
 
 class WarehouseError(FatalError):

@@ -138,7 +138,9 @@ class HttpSession:
             raise exc.cause from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send(self, method: str, url: str, where: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, url: str, where: dict[str, Any], **kwargs: Any
+    ) -> httpx.Response:
         async with self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
@@ -148,7 +150,11 @@ class HttpSession:
                 response = await self.client.request(method, url, **kwargs)
             except (httpx.TransportError, ConnectionError) as exc:
                 log.warning("http.transport_error", url=sanitize_url(url), error=scrub(str(exc)))
-                kind = _Unsent if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout) else RetriableError
+                kind = (
+                    _Unsent
+                    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                    else RetriableError
+                )
                 raise kind(f"{type(exc).__name__}: {scrub(str(exc))}", **where) from None
             if log.is_enabled_for(logging.DEBUG):
                 log.debug(
@@ -194,9 +200,14 @@ def _raise_for_status(response: httpx.Response, where: dict[str, Any]) -> None:
     body = excerpt(response) or response.reason_phrase
     if status == 429 or status >= 500:
         raise RetriableError(
-            f"vendor answered {status}: {body}", retry_after=retry_after(response.headers.get("retry-after")), status=status, **where
+            f"vendor answered {status}: {body}",
+            retry_after=retry_after(response.headers.get("retry-after")),
+            status=status,
+            **where,
         )
-    exc_type: type[FatalError] = {401: AuthError, 403: PermissionDenied, 404: NotFound}.get(status, FatalError)
+    exc_type: type[FatalError] = {401: AuthError, 403: PermissionDenied, 404: NotFound}.get(
+        status, FatalError
+    )
     raise exc_type(f"vendor refused the request: {body}", status=status, **where)
 
 

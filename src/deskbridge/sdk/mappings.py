@@ -55,7 +55,9 @@ class VendorMapping:
         if not isinstance(table, Mapping):
             raise ConfigError(f"mappings/{self.vendor}.toml: no [{name}] table")
         writes = self.data.get(f"{name}_write", {})
-        return ValueMap(f"{self.vendor} {name}", MappingProxyType(dict(table)), MappingProxyType(dict(writes)))
+        return ValueMap(
+            f"{self.vendor} {name}", MappingProxyType(dict(table)), MappingProxyType(dict(writes))
+        )
 
 
 @cache
@@ -74,7 +76,9 @@ def load(vendor: str) -> VendorMapping:
     for name in ("status", "priority"):
         for canonical, label in data.get(f"{name}_write", {}).items():
             if label not in data.get(name, {}):
-                raise ConfigError(f"mappings/{vendor}.toml: [{name}_write] {canonical!r} = {label!r} is not a {name} in [{name}]")
+                raise ConfigError(
+                    f"mappings/{vendor}.toml: [{name}_write] {canonical!r} = {label!r} is not a {name} in [{name}]"
+                )
     return VendorMapping(vendor, MappingProxyType(data))
 
 

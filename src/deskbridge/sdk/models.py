@@ -17,24 +17,38 @@ from sqlmodel import Field, SQLModel
 
 SCHEMA_VERSION = 2  # 2: deleted_proof (rows deleted before it are marked 'legacy')
 SYNCED_ENTITIES = ("tickets", "notes", "time_entries", "people", "attachments")
-BOOKKEEPING = ("raw", "content_hash", "first_seen_at", "last_synced_at", "deleted_at", "deleted_proof", "run_id")
+BOOKKEEPING = (
+    "raw",
+    "content_hash",
+    "first_seen_at",
+    "last_synced_at",
+    "deleted_at",
+    "deleted_proof",
+    "run_id",
+)
 
 
 class Synced(SQLModel):
     connection: str = Field(primary_key=True, description="Connection name from config.")
     source_id: str = Field(primary_key=True, description="The vendor's id for this record.")
     raw: Any = Field(default=None, sa_type=JSON, description="Vendor payload, secrets stripped.")
-    content_hash: str = Field(description="Hash of the canonical fields; changes when content does.")
+    content_hash: str = Field(
+        description="Hash of the canonical fields; changes when content does."
+    )
     first_seen_at: datetime = Field(description="When deskbridge first saw the record (UTC).")
     last_synced_at: datetime = Field(description="When a sync last read the record (UTC).")
-    deleted_at: datetime | None = Field(default=None, description="When the record was found gone at the vendor.")
+    deleted_at: datetime | None = Field(
+        default=None, description="When the record was found gone at the vendor."
+    )
     deleted_proof: str | None = Field(
         default=None,
         description="What proved the deletion: not_found (the vendor answered not found for it), "
         "listing (absent from a complete listing), parent (its ticket was answered not found), operator "
         "(confirmed with 'deskbridge deletes confirm'), legacy (deleted before deskbridge recorded proofs).",
     )
-    run_id: int | None = Field(default=None, description="sync_runs.run_id that last changed the row.")
+    run_id: int | None = Field(
+        default=None, description="sync_runs.run_id that last changed the row."
+    )
 
 
 class Ticket(Synced, table=True):
@@ -42,16 +56,26 @@ class Ticket(Synced, table=True):
     number: str | None = Field(default=None, description="Human-facing ticket number (display id).")
     subject: str | None = Field(default=None, description="Ticket subject or title.")
     status: str | None = Field(default=None, description="Vendor status label.")
-    status_category: str | None = Field(default=None, description="Canonical status: new, open, pending, resolved, closed.")
+    status_category: str | None = Field(
+        default=None, description="Canonical status: new, open, pending, resolved, closed."
+    )
     priority: str | None = Field(default=None, description="Vendor priority label.")
-    priority_level: str | None = Field(default=None, description="Canonical priority: low, normal, high, urgent.")
+    priority_level: str | None = Field(
+        default=None, description="Canonical priority: low, normal, high, urgent."
+    )
     type: str | None = Field(default=None, description="Vendor ticket type label.")
     department: str | None = Field(default=None, description="Department, queue or category label.")
     requester_id: str | None = Field(default=None, description="people.source_id of the requester.")
-    assignee_id: str | None = Field(default=None, description="people.source_id of the assigned agent.")
+    assignee_id: str | None = Field(
+        default=None, description="people.source_id of the assigned agent."
+    )
     created_at: datetime | None = Field(default=None, description="Creation time (UTC).")
-    updated_at: datetime | None = Field(default=None, description="Vendor's last activity or update time (UTC).")
-    resolved_at: datetime | None = Field(default=None, description="When the ticket was resolved or closed (UTC).")
+    updated_at: datetime | None = Field(
+        default=None, description="Vendor's last activity or update time (UTC)."
+    )
+    resolved_at: datetime | None = Field(
+        default=None, description="When the ticket was resolved or closed (UTC)."
+    )
     due_at: datetime | None = Field(default=None, description="Due time (UTC).")
     tags: str | None = Field(default=None, description="Tags, space separated.")
 
@@ -79,7 +103,9 @@ class TimeEntry(Synced, table=True):
     work_time: datetime | None = Field(default=None, description="When the work was done (UTC).")
     bill_time: datetime | None = Field(default=None, description="When it is billed (UTC).")
     note: str | None = Field(default=None, description="Text logged with the entry.")
-    created_by_id: str | None = Field(default=None, description="people.source_id of who logged it.")
+    created_by_id: str | None = Field(
+        default=None, description="people.source_id of who logged it."
+    )
 
 
 class Person(Synced, table=True):
@@ -94,7 +120,9 @@ class Person(Synced, table=True):
 class Attachment(Synced, table=True):
     __tablename__ = "attachments"
     ticket_id: str = Field(description="tickets.source_id of the ticket.")
-    note_id: str | None = Field(default=None, description="notes.source_id it is attached to, if any.")
+    note_id: str | None = Field(
+        default=None, description="notes.source_id it is attached to, if any."
+    )
     filename: str | None = Field(default=None, description="File name.")
     size_bytes: int | None = Field(default=None, description="Size in bytes.")
     content_type: str | None = Field(default=None, description="MIME type.")
@@ -106,14 +134,20 @@ class TicketHistory(SQLModel, table=True):
     connection: str = Field(primary_key=True, description="Connection name.")
     source_id: str = Field(primary_key=True, description="tickets.source_id.")
     content_hash: str = Field(primary_key=True, description="Hash of this version.")
-    seen_at: datetime = Field(primary_key=True, description="When this version was first seen (UTC).")
+    seen_at: datetime = Field(
+        primary_key=True, description="When this version was first seen (UTC)."
+    )
     run_id: int | None = Field(default=None, description="Run that saw it.")
     subject: str | None = Field(default=None, description="Subject in this version.")
     status: str | None = Field(default=None, description="Vendor status in this version.")
-    status_category: str | None = Field(default=None, description="Canonical status in this version.")
+    status_category: str | None = Field(
+        default=None, description="Canonical status in this version."
+    )
     priority: str | None = Field(default=None, description="Vendor priority in this version.")
     assignee_id: str | None = Field(default=None, description="Assignee in this version.")
-    updated_at: datetime | None = Field(default=None, description="Vendor update time in this version.")
+    updated_at: datetime | None = Field(
+        default=None, description="Vendor update time in this version."
+    )
 
 
 class SyncRun(SQLModel, table=True):
@@ -121,13 +155,19 @@ class SyncRun(SQLModel, table=True):
     run_id: int = Field(primary_key=True, description="Run number, increasing.")
     connection: str = Field(description="Connection name.")
     started_at: datetime = Field(description="Start (UTC).")
-    ended_at: datetime | None = Field(default=None, description="End (UTC); null while running or if killed.")
+    ended_at: datetime | None = Field(
+        default=None, description="End (UTC); null while running or if killed."
+    )
     status: str = Field(description="running, success, failed, interrupted.")
     full_refresh: bool = Field(default=False, description="Whether cursors were ignored.")
     counts: Any = Field(default=None, sa_type=JSON, description="Rows written per stream.")
     requests: int = Field(default=0, description="HTTP requests made by the incremental read.")
-    reconcile_requests: int = Field(default=0, description="HTTP requests made by reconcile passes.")
-    error: str | None = Field(default=None, description="Error message of a failed run (secrets redacted).")
+    reconcile_requests: int = Field(
+        default=0, description="HTTP requests made by reconcile passes."
+    )
+    error: str | None = Field(
+        default=None, description="Error message of a failed run (secrets redacted)."
+    )
 
 
 class SyncState(SQLModel, table=True):

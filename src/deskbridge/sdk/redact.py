@@ -13,11 +13,27 @@ if TYPE_CHECKING:
 MASK = "***"
 SENSITIVE_NAMES = frozenset(
     {
-        "apikey", "api_key", "salt", "signature", "token", "access_token", "refresh_token",
-        "password", "passwd", "secret", "secret_key", "secretkey", "identifier", "accesskey",
-        "client_secret", "authorization", "admin_password", "x-api-key", "x-auth-token",
+        "apikey",
+        "api_key",
+        "salt",
+        "signature",
+        "token",
+        "access_token",
+        "refresh_token",
+        "password",
+        "passwd",
+        "secret",
+        "secret_key",
+        "secretkey",
+        "identifier",
+        "accesskey",
+        "client_secret",
+        "authorization",
+        "admin_password",
+        "x-api-key",
+        "x-auth-token",
     }
-)  # fmt: skip
+)
 
 
 def is_sensitive(name: str) -> bool:
@@ -80,7 +96,7 @@ def request_secrets(request: httpx.Request) -> list[str]:
     if "x-www-form-urlencoded" in request.headers.get("content-type", ""):
         try:
             body = request.content.decode("utf-8", "replace")
-        except Exception:  # noqa: BLE001 - a streamed body that was never read carries nothing we saw
+        except Exception:
             body = ""
         values += [v for k, v in parse_qsl(body, keep_blank_values=True) if is_sensitive(k)]
     for name, value in request.headers.items():

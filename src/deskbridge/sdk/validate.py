@@ -101,14 +101,22 @@ def check_ids(
         try:
             if not isinstance(raw, Mapping):
                 raise InvalidRecord(f"expected a record, got {type(raw).__name__}")
-            ident = vendor_id(key(raw) if callable(key) else raw.get(key), _name(key), numeric=numeric, zero=zero)
+            ident = vendor_id(
+                key(raw) if callable(key) else raw.get(key), _name(key), numeric=numeric, zero=zero
+            )
             for field in numbers:
                 number(raw.get(field), field)
         except InvalidRecord as exc:
             raise _bad(vendor, resource, position, len(records), str(exc)) from None
         if ident in seen:
-            message = f"id {ident} appears twice (records {seen[ident]} and {position} of {len(records)})"
-            raise PayloadError(f"{message}; the vendor's answer is inconsistent, nothing of it was kept", vendor=vendor, resource=resource)
+            message = (
+                f"id {ident} appears twice (records {seen[ident]} and {position} of {len(records)})"
+            )
+            raise PayloadError(
+                f"{message}; the vendor's answer is inconsistent, nothing of it was kept",
+                vendor=vendor,
+                resource=resource,
+            )
         seen[ident] = position
     return list(seen)
 
@@ -119,8 +127,14 @@ def reading(vendor: str, resource: str, record_id: str | None = None) -> Iterato
     try:
         yield
     except (InvalidRecord, ValueError, TypeError, KeyError, OverflowError, AttributeError) as exc:
-        detail = str(exc) if isinstance(exc, InvalidRecord) else f"{type(exc).__name__}: {show(str(exc), 120)}"
-        raise PayloadError(f"unreadable record ({detail})", vendor=vendor, resource=resource, record_id=record_id) from None
+        detail = (
+            str(exc)
+            if isinstance(exc, InvalidRecord)
+            else f"{type(exc).__name__}: {show(str(exc), 120)}"
+        )
+        raise PayloadError(
+            f"unreadable record ({detail})", vendor=vendor, resource=resource, record_id=record_id
+        ) from None
 
 
 def check_batch(batch: Batch, vendor: str) -> Batch:
@@ -130,7 +144,9 @@ def check_batch(batch: Batch, vendor: str) -> Batch:
     for entity, ids in batch.deleted.items():
         bad = [i for i in ids if not _real_key(i)]
         if bad:
-            raise PayloadError(f"a deletion names {show(bad[0])}, not a real id", vendor=vendor, resource=entity)
+            raise PayloadError(
+                f"a deletion names {show(bad[0])}, not a real id", vendor=vendor, resource=entity
+            )
     return batch
 
 
@@ -139,17 +155,33 @@ def check_rows(rows: Sequence[Mapping[str, Any]], *, vendor: str, resource: str)
     for position, row in enumerate(rows):
         source_id = row.get("source_id")
         if not _real_key(source_id):
-            raise _bad(vendor, resource, position, len(rows), f"source_id {show(source_id)} is not a real id")
+            raise _bad(
+                vendor,
+                resource,
+                position,
+                len(rows),
+                f"source_id {show(source_id)} is not a real id",
+            )
         try:
             orjson.dumps(row, default=str)
         except orjson.JSONEncodeError as exc:
             where = _first_unstorable(row) or str(exc)
-            raise PayloadError(f"{where}; it cannot be stored", vendor=vendor, resource=resource, record_id=source_id) from None
+            raise PayloadError(
+                f"{where}; it cannot be stored",
+                vendor=vendor,
+                resource=resource,
+                record_id=source_id,
+            ) from None
 
 
 def _real_key(value: Any) -> bool:
     """A stored key: non-empty text, and a prefixed key (``note:12``) carries an id after the colon."""
-    if not isinstance(value, str) or not value.strip() or len(value) > MAX_ID_CHARS or not _valid_text(value):
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_ID_CHARS
+        or not _valid_text(value)
+    ):
         return False
     return not value.endswith((":", ":None", ":0"))
 
@@ -157,9 +189,19 @@ def _real_key(value: Any) -> bool:
 def _first_unstorable(value: Any, path: str = "") -> str | None:
     if isinstance(value, str) and not _valid_text(value):
         return f"field {path or 'value'} holds invalid Unicode (a lone surrogate) {show(value)}"
-    if isinstance(value, int) and not isinstance(value, bool) and not -(2**63) <= value <= 2**64 - 1:
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not -(2**63) <= value <= 2**64 - 1
+    ):
         return f"field {path or 'value'} is {show(value)}, beyond 64 bits"
-    children: Any = value.items() if isinstance(value, Mapping) else enumerate(value) if isinstance(value, list) else ()
+    children: Any = (
+        value.items()
+        if isinstance(value, Mapping)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
     for key, child in children:
         found = _first_unstorable(child, f"{path}.{key}" if path else str(key))
         if found:

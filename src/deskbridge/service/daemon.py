@@ -206,9 +206,13 @@ class Service:
             try:
                 result = await run_link(wh, self.settings, link, pull=False)
             except Exception as exc:  # a link failing must not stop the pulls
-                log.error("push.failed", link=link.name, error=scrub(f"{type(exc).__name__}: {exc}"))
+                log.error(
+                    "push.failed", link=link.name, error=scrub(f"{type(exc).__name__}: {exc}")
+                )
                 continue
-            log.info("push.done", link=link.name, writes=result.writes, failures=len(result.failures))
+            log.info(
+                "push.done", link=link.name, writes=result.writes, failures=len(result.failures)
+            )
 
     async def _publish(self, wh: Warehouse) -> None:
         started = time.perf_counter()
@@ -250,7 +254,9 @@ class Service:
         deadline = time.monotonic() + self.options.lock_wait_s
         while True:
             try:
-                return await in_thread(partial(Warehouse, self.db, memory_limit=self.settings.warehouse.memory_limit))
+                return await in_thread(
+                    partial(Warehouse, self.db, memory_limit=self.settings.warehouse.memory_limit)
+                )
             except WarehouseLocked:
                 if time.monotonic() > deadline:
                     raise

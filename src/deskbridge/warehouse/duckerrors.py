@@ -21,8 +21,19 @@ from deskbridge.sdk.errors import (
 )
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
-_UNITS = {"": 1, "b": 1, "bytes": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}  # fmt: skip
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "bytes": 1,
+    "kb": 10**3,
+    "mb": 10**6,
+    "gb": 10**9,
+    "tb": 10**12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 _LOCK_PID = re.compile(r"\(PID (\d+)\)")
 
 
@@ -74,12 +85,20 @@ def translate(exc: BaseException, path: Path, memory_limit: str) -> DeskbridgeEr
             f"no space left on the disk of {path}; free some "
             "space or move [warehouse] path to a larger disk, then run again"
         )
-    if "Read-only file system" in text or "Permission denied" in text or isinstance(exc, PermissionError):
+    if (
+        "Read-only file system" in text
+        or "Permission denied" in text
+        or isinstance(exc, PermissionError)
+    ):
         return WarehouseError(
             f"cannot write {path} or its directory {path.parent} (read-only or no permission); "
             "make it writable or set [warehouse] path (or --db) to a writable place"
         )
-    if isinstance(exc, duckdb.OutOfMemoryException) or "Out of Memory" in text or "failed to pin block" in text:
+    if (
+        isinstance(exc, duckdb.OutOfMemoryException)
+        or "Out of Memory" in text
+        or "failed to pin block" in text
+    ):
         return memory_error(path, memory_limit, text.split(" Possible solutions")[0])
     if _damaged(text):
         return WarehouseError(
@@ -97,7 +116,9 @@ def memory_error(path: Path, memory_limit: str, cause: str) -> WarehouseMemoryEr
     )
 
 
-def record_too_large(entity: str, source_id: str, size: int, budget: int, memory_limit: str) -> WarehouseError:
+def record_too_large(
+    entity: str, source_id: str, size: int, budget: int, memory_limit: str
+) -> WarehouseError:
     needed = math.ceil(size * (size_bytes(memory_limit) / budget) / 10**6 / 64) * 64
     return WarehouseError(
         f"{entity} record {source_id} is {megabytes(size)}, more than one write may hold with "
@@ -106,8 +127,15 @@ def record_too_large(entity: str, source_id: str, size: int, budget: int, memory
 
 
 def _damaged(text: str) -> bool:
-    signs = ("not a valid DuckDB database", "Corrupt database", "Could not read enough bytes", "checksum",
-             "Is a directory", "Serialization Error", "INTERNAL Error")  # fmt: skip
+    signs = (
+        "not a valid DuckDB database",
+        "Corrupt database",
+        "Could not read enough bytes",
+        "checksum",
+        "Is a directory",
+        "Serialization Error",
+        "INTERNAL Error",
+    )
     return any(sign in text for sign in signs)
 
 

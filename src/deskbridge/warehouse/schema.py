@@ -83,7 +83,11 @@ def create_table_sql(model: type[SQLModel]) -> str:
     cols = []
     for column in table.columns:
         null = " NOT NULL" if column.primary_key else ""
-        default = " DEFAULT nextval('sync_run_ids')" if column.name == "run_id" and model is models.SyncRun else ""
+        default = (
+            " DEFAULT nextval('sync_run_ids')"
+            if column.name == "run_id" and model is models.SyncRun
+            else ""
+        )
         cols.append(f"    {column.name} {duck_type(column)}{null}{default}")
     keys = ", ".join(c.name for c in table.primary_key.columns)
     body = ",\n".join([*cols, f"    PRIMARY KEY ({keys})"])
@@ -118,7 +122,10 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 def _add_missing_columns(con: duckdb.DuckDBPyConnection, model: type[SQLModel]) -> None:
     table = model.__table__  # type: ignore[attr-defined]
     # pragma_table_info, not information_schema.columns: that one binds every view, ~20x slower.
-    have = {name for (name,) in con.execute("SELECT name FROM pragma_table_info(?)", [table.name]).fetchall()}
+    have = {
+        name
+        for (name,) in con.execute("SELECT name FROM pragma_table_info(?)", [table.name]).fetchall()
+    }
     for column in table.columns:
         if column.name not in have:
             con.execute(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {duck_type(column)}")

@@ -34,7 +34,9 @@ class ConnectionStatus:
 
 
 def connection_status(con: duckdb.DuckDBPyConnection) -> list[ConnectionStatus]:
-    names = [r[0] for r in con.execute("SELECT DISTINCT connection FROM sync_runs ORDER BY 1").fetchall()]
+    names = [
+        r[0] for r in con.execute("SELECT DISTINCT connection FROM sync_runs ORDER BY 1").fetchall()
+    ]
     return [status_of(con, name) for name in names]
 
 
@@ -60,7 +62,17 @@ def status_of(con: duckdb.DuckDBPyConnection, name: str) -> ConnectionStatus:
     last: Any = runs[0] if runs else (None, None, None, None, None)
     next_run, backoff = service_state.load(con).get(name, (None, None))
     return ConnectionStatus(
-        name, last[0], last[1], success, failures, last[3], counts, last[4], last[2], next_run, backoff
+        name,
+        last[0],
+        last[1],
+        success,
+        failures,
+        last[3],
+        counts,
+        last[4],
+        last[2],
+        next_run,
+        backoff,
     )
 
 

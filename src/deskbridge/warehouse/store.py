@@ -103,7 +103,9 @@ class Warehouse:
             yield
             self.con.execute("COMMIT")
         except BaseException as exc:
-            with contextlib.suppress(duckdb.Error):  # a failed COMMIT has ended the transaction already
+            with contextlib.suppress(
+                duckdb.Error
+            ):  # a failed COMMIT has ended the transaction already
                 self.con.execute("ROLLBACK")
             if isinstance(exc, duckdb.Error | OSError):
                 raise translate(exc, self.path, self.memory_limit) from exc
@@ -206,8 +208,12 @@ class Warehouse:
                     if limit * 2 > size_bytes(self.memory_limit) * MEMORY_HEADROOM:
                         raise
                     limit *= 2
-                    log.warning("warehouse.memory_raised", memory_limit=self.memory_limit,
-                                this_batch=f"{limit // 10**6}MB", fix="raise [warehouse] memory_limit")  # fmt: skip
+                    log.warning(
+                        "warehouse.memory_raised",
+                        memory_limit=self.memory_limit,
+                        this_batch=f"{limit // 10**6}MB",
+                        fix="raise [warehouse] memory_limit",
+                    )
                     self._set_memory(f"{limit // 10**6}MB")
         finally:
             if limit != size_bytes(self.memory_limit):
@@ -244,7 +250,9 @@ class Warehouse:
                 if rows:
                     counts.update(self._upsert(connection, run_id, entity, rows, now))
             for scope in batch.complete:
-                counts[f"{scope.entity}.suspected"] += self._close_scope(connection, run_id, scope, now, run_started)
+                counts[f"{scope.entity}.suspected"] += self._close_scope(
+                    connection, run_id, scope, now, run_started
+                )
             for entity, ids in batch.deleted.items():
                 proof = "unreferenced" if entity == "people" else "not_found"
                 counts[f"{entity}.deleted"] += self._delete(connection, entity, ids, now, proof)
@@ -281,7 +289,9 @@ class Warehouse:
         for record in records:
             n = _estimate(record)
             if n > self.write_budget:
-                raise record_too_large(entity, record["source_id"], n, self.write_budget, self.memory_limit)
+                raise record_too_large(
+                    entity, record["source_id"], n, self.write_budget, self.memory_limit
+                )
             if part and (len(part) >= UPSERT_SLICE or size + n > self.write_budget):
                 self._commit_if_full(size)
                 yield part
@@ -319,7 +329,9 @@ class Warehouse:
             cols = ", ".join(table.column_names)
             self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {cols} FROM batch_in")
         finally:
-            with contextlib.suppress(duckdb.Error):  # an aborted transaction must not hide its cause
+            with contextlib.suppress(
+                duckdb.Error
+            ):  # an aborted transaction must not hide its cause
                 self.con.unregister("batch_in")
         return len(changed)
 
@@ -395,7 +407,9 @@ class Warehouse:
             with contextlib.suppress(duckdb.Error):
                 self.con.unregister("missing_in")
 
-    def _delete(self, connection: str, entity: str, ids: list[str], now: datetime, proof: str) -> int:
+    def _delete(
+        self, connection: str, entity: str, ids: list[str], now: datetime, proof: str
+    ) -> int:
         if not ids:
             return 0
         ids = [str(i) for i in ids]
@@ -459,8 +473,12 @@ class Warehouse:
         now = utcnow()
         counts: Counter[str] = Counter()
         with self.transaction():
-            counts[f"{entity}.deleted"] += self._delete(connection, entity, decision.not_found, now, "not_found")
-            counts[f"{entity}.deleted"] += self._delete(connection, entity, decision.listing, now, "listing")
+            counts[f"{entity}.deleted"] += self._delete(
+                connection, entity, decision.not_found, now, "not_found"
+            )
+            counts[f"{entity}.deleted"] += self._delete(
+                connection, entity, decision.listing, now, "listing"
+            )
             self._drop_suspects(connection, entity, decision.present)
             if decision.held:  # one statement for all of them: a guard may hold thousands
                 self.con.execute(
@@ -484,7 +502,9 @@ class Warehouse:
             params.append(connection)
         return self.con.execute(sql + " ORDER BY 1, 2, 3", params).fetchall()
 
-    def resolve_held(self, connection: str, *, confirm: bool, entity: str | None = None) -> Counter[str]:
+    def resolve_held(
+        self, connection: str, *, confirm: bool, entity: str | None = None
+    ) -> Counter[str]:
         """Apply (``confirm``, proof ``operator``) or drop the held deletions of a connection."""
         counts: Counter[str] = Counter()
         now = utcnow()
@@ -493,7 +513,9 @@ class Warehouse:
             if entity is None or ent == entity:
                 held.setdefault(ent, []).append(source_id)
         with self.transaction():
-            for ent in sorted(held, key=lambda e: e != "tickets"):  # tickets first: children go with them
+            for ent in sorted(
+                held, key=lambda e: e != "tickets"
+            ):  # tickets first: children go with them
                 ids = held[ent]
                 if confirm:
                     counts[ent] += self._delete(connection, ent, ids, now, "operator")
@@ -526,7 +548,12 @@ class ConnectionView(WarehouseView):
 
     def ids(self, entity: str, *, deleted: bool = False, **equals: Any) -> list[str]:
         where, params = self._where(deleted, equals)
-        return [r[0] for r in self.con.execute(f"SELECT source_id FROM {entity} WHERE {where}", params).fetchall()]
+        return [
+            r[0]
+            for r in self.con.execute(
+                f"SELECT source_id FROM {entity} WHERE {where}", params
+            ).fetchall()
+        ]
 
     def child_counts(self, entity: str, **equals: Any) -> dict[str, int]:
         where, params = self._where(False, equals)
@@ -537,7 +564,11 @@ class ConnectionView(WarehouseView):
         if column not in models.ENTITY_MODELS[entity].model_fields:
             raise ValueError(f"{entity} has no column {column!r}")
         where, params = self._where(False, {"source_id": ids})
-        return dict(self.con.execute(f"SELECT source_id, {column} FROM {entity} WHERE {where}", params).fetchall())
+        return dict(
+            self.con.execute(
+                f"SELECT source_id, {column} FROM {entity} WHERE {where}", params
+            ).fetchall()
+        )
 
     def distinct(self, entity: str, column: str, **equals: Any) -> set[Any]:
         if column not in models.ENTITY_MODELS[entity].model_fields:

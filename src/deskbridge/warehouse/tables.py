@@ -19,13 +19,27 @@ class Crosswalk(SQLModel, table=True):
     origin_id: str = Field(primary_key=True, description="source_id on the origin side.")
     a_id: str | None = Field(default=None, description="source_id on side a.")
     b_id: str | None = Field(default=None, description="source_id on side b.")
-    state: str = Field(description="pending (write sent, twin not yet known), created (twin known, follow-up requests may be missing) or linked.")
-    marker: str = Field(description="Token carried in the written content, to find it after a crash.")
-    base_a: Any = Field(default=None, sa_type=JSON, description="Field values last agreed, in side a's terms.")
-    base_b: Any = Field(default=None, sa_type=JSON, description="Field values last agreed, in side b's terms.")
-    hash_a: str | None = Field(default=None, description="Digest (md5) of base_a: what side a last agreed to.")
-    hash_b: str | None = Field(default=None, description="Digest (md5) of base_b: what side b last agreed to.")
-    pushed_at: datetime | None = Field(default=None, description="Last write through this link (UTC).")
+    state: str = Field(
+        description="pending (write sent, twin not yet known), created (twin known, follow-up requests may be missing) or linked."
+    )
+    marker: str = Field(
+        description="Token carried in the written content, to find it after a crash."
+    )
+    base_a: Any = Field(
+        default=None, sa_type=JSON, description="Field values last agreed, in side a's terms."
+    )
+    base_b: Any = Field(
+        default=None, sa_type=JSON, description="Field values last agreed, in side b's terms."
+    )
+    hash_a: str | None = Field(
+        default=None, description="Digest (md5) of base_a: what side a last agreed to."
+    )
+    hash_b: str | None = Field(
+        default=None, description="Digest (md5) of base_b: what side b last agreed to."
+    )
+    pushed_at: datetime | None = Field(
+        default=None, description="Last write through this link (UTC)."
+    )
 
 
 class PushFailure(SQLModel, table=True):
@@ -41,7 +55,9 @@ class PushFailure(SQLModel, table=True):
     attempts: int = Field(description="How many runs tried it.")
     first_failed_at: datetime = Field(description="First failure (UTC).")
     last_failed_at: datetime = Field(description="Latest failure (UTC).")
-    resolved_at: datetime | None = Field(default=None, description="When a later run wrote it (UTC).")
+    resolved_at: datetime | None = Field(
+        default=None, description="When a later run wrote it (UTC)."
+    )
 
 
 class PushSkip(SQLModel, table=True):
@@ -66,7 +82,9 @@ class PushRun(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, description="End (UTC).")
     status: str = Field(description="running, success, partial (some rows failed), failed.")
     dry_run: bool = Field(default=False, description="Whether writes were only planned.")
-    counts: Any = Field(default=None, sa_type=JSON, description="Actions planned, done, failed per kind.")
+    counts: Any = Field(
+        default=None, sa_type=JSON, description="Actions planned, done, failed per kind."
+    )
     error: str | None = Field(default=None, description="Error of a failed push.")
 
 
