@@ -8,7 +8,7 @@ from conftest import make_harness
 from typer.testing import CliRunner
 
 from deskbridge.cli.app import app
-from deskbridge.cli.render import status_tables
+from deskbridge.cli.status import status_tables
 
 
 def cli(*args: str) -> tuple[int, str]:

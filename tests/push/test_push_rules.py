@@ -64,7 +64,7 @@ async def test_status_lists_refused_writes(tmp_path: Path) -> None:
     """deskbridge status shows each link's last push and the writes its target refused, with reasons."""
     from rich.console import Console
 
-    from deskbridge.cli.render import push_tables
+    from deskbridge.cli.status import push_tables
 
     pair = make_pair(
         tmp_path, ("kayako", 3), ("kayako", 2), direction="a_to_b", author={"b": "staff:999"}

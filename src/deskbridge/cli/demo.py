@@ -5,42 +5,41 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
 from deskbridge import registry
+from deskbridge.cli import common
 from deskbridge.cli.sync import sync_with_progress
-from deskbridge.sandbox import build_emulator, sandbox_connection, start_in_thread
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.errors import DeskbridgeError
+from deskbridge.warehouse.reports import Report, analyst_reports, first_ticket_twin
+from deskbridge.warehouse.status import synced_connections
 from deskbridge.warehouse.store import Warehouse
 
-QUERIES = {
-    "Tickets per vendor and canonical status": """
-        SELECT connection, status_category, count(*) AS tickets
-        FROM tickets WHERE deleted_at IS NULL GROUP BY ALL ORDER BY 1, 2""",
-    "Hours per agent per week (top 10)": """
-        SELECT t.connection, coalesce(p.name, t.worker_name) AS agent,
-               date_trunc('week', t.work_time)::DATE AS week,
-               round(sum(t.seconds_worked) / 3600, 1) AS hours,
-               round(sum(t.seconds_billable) / 3600, 1) AS billable
-        FROM time_entries t LEFT JOIN people p
-          ON p.connection = t.connection AND p.source_id = t.worker_id
-        WHERE t.deleted_at IS NULL GROUP BY ALL ORDER BY week DESC, hours DESC LIMIT 10""",
-    "What the second sync changed": """
-        SELECT h.connection, h.source_id AS ticket, h.subject, h.status, h.priority
-        FROM ticket_history h
-        WHERE h.run_id IN (SELECT max(run_id) FROM sync_runs GROUP BY connection)
-        ORDER BY h.seen_at DESC LIMIT 10""",
-    "Sync runs": """
-        SELECT run_id, connection, status, requests, reconcile_requests,
-               round(epoch(ended_at - started_at), 2) AS seconds
-        FROM sync_runs ORDER BY run_id""",
-}
+
+def demo(
+    db: Annotated[Path, typer.Option("--db", help="Warehouse file (a new one each demo).")] = Path(
+        "deskbridge-demo.duckdb"
+    ),
+    tickets: Annotated[int, typer.Option(help="Tickets per sandbox.")] = 300,
+    changes: Annotated[int, typer.Option(help="Agent changes made between the two syncs.")] = 40,
+) -> None:
+    """Sandboxes on loopback -> full sync -> agents change things -> incremental sync -> queries -> a two-way link."""
+    try:
+        ok = run_demo(db, tickets=tickets, changes=changes, console=common.console)
+    except DeskbridgeError as exc:
+        common.fail(str(exc))
+    raise typer.Exit(0 if ok else 1)
 
 
 def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
+    """Run the whole demo, printing each step; returns whether every sync and push succeeded."""
+    from deskbridge.sandbox import build_emulator, sandbox_connection, start_in_thread
+
     started = time.perf_counter()
     _fresh(db)
     vendors = registry.complete()
@@ -62,8 +61,8 @@ def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
             console.rule("3. incremental sync")
             ok &= asyncio.run(_sync_all(wh, conns, console))
             console.rule("4. what analysts see")
-            for title, sql in QUERIES.items():
-                console.print(_table(wh, title, sql))
+            for report in analyst_reports(wh.con):
+                console.print(_table(report))
             console.rule(
                 "5. two-way link kayako_demo <-> trackit_demo (open tickets): twin, edit, sync back"
             )
@@ -98,13 +97,11 @@ async def _link_demo(wh: Warehouse, conns: list[ConnectionConfig], console: Cons
     link = LinkConfig.model_validate({"name": "demo_link", **DEMO_LINK})
     settings = Settings(connections={c.name: c for c in conns}, links={link.name: link})
     first = await push_link(wh, settings, link)
-    twin = wh.con.execute(
-        "SELECT min(b_id) FROM crosswalk WHERE link = 'demo_link' AND entity = 'tickets' AND origin = 'a'"
-    ).fetchone()
-    if twin and twin[0]:  # an agent edits a twin on Track-It!, through its API
+    twin = first_ticket_twin(wh.con, link.name)
+    if twin:  # an agent edits a twin on Track-It!, through its API
         async with build_connector(settings.connections["trackit_demo"]) as trackit:
             await trackit.write(
-                WriteOp.UPDATE_FIELDS, twin[0], {"subject": "Printer fixed after a driver update"}
+                WriteOp.UPDATE_FIELDS, twin, {"subject": "Printer fixed after a driver update"}
             )
     second = await run_link(wh, settings, link)
     third = await run_link(wh, settings, link)
@@ -132,9 +129,7 @@ def _fresh(db: Path) -> None:
         return
     try:
         with Warehouse(db) as wh:
-            names = {
-                r[0] for r in wh.con.execute("SELECT DISTINCT connection FROM sync_runs").fetchall()
-            }
+            names = set(synced_connections(wh.con))
     except Exception as exc:  # not a warehouse at all
         raise DeskbridgeError(
             f"{db}: exists and is not a deskbridge demo warehouse ({exc}); pass --db"
@@ -152,9 +147,8 @@ async def _sync_all(wh: Warehouse, conns: list[ConnectionConfig], console: Conso
     return all(r is not None for r in results)
 
 
-def _table(wh: Warehouse, title: str, sql: str) -> Table:
-    cursor = wh.con.execute(sql)
-    table = Table(*(d[0] for d in cursor.description), title=title)
-    for row in cursor.fetchall():
+def _table(report: Report) -> Table:
+    table = Table(*report.columns, title=report.title)
+    for row in report.rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     return table

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -11,7 +12,7 @@ import structlog
 from deskbridge.sdk.redact import sanitize_url, scrub
 
 
-def _scrub_event(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _scrub_event(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key, value in event.items():
         if isinstance(value, str):
             event[key] = scrub(sanitize_url(value) if key == "url" else value)

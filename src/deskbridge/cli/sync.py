@@ -1,18 +1,107 @@
-"""Running syncs and checks for several connections, with progress on the console."""
+"""``deskbridge sync``, ``check``, ``connectors`` and ``state reset``: the connections' commands."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Annotated
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
+from deskbridge import registry
+from deskbridge.cli import common
+from deskbridge.cli.common import ConfigOpt, DbOpt, console
 from deskbridge.config import Settings
 from deskbridge.pull.engine import RunResult, build_connector, sync
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.errors import DeskbridgeError
 from deskbridge.sdk.redact import scrub
+from deskbridge.warehouse.status import cursor_connections
 from deskbridge.warehouse.store import Warehouse
+
+state_app = typer.Typer(
+    help="Cursor state: where each connection's next sync starts.", no_args_is_help=True
+)
+
+
+def sync_cmd(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Connections to sync (default: all).")
+    ] = None,
+    full_refresh: Annotated[
+        bool, typer.Option("--full-refresh", help="Ignore cursors; re-pull everything.")
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Pull, then only plan the links' pushes.")
+    ] = False,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Pull each connection's changes into the warehouse, then push each link between them."""
+    from deskbridge.cli.push import push_links
+
+    settings = common.settings(config)
+    chosen = names or list(settings.connections)
+    common.require_connections(settings, chosen)
+    path = common.db_path(settings, db)
+    ok = asyncio.run(run_syncs(settings, chosen, path, full_refresh=full_refresh, console=console))
+    links = [link for link in settings.links.values() if {link.a, link.b} <= set(chosen)]
+    if ok and links:
+        ok = asyncio.run(
+            push_links(settings, links, path, dry_run=dry_run, pull=False, console=console)
+        )
+    raise typer.Exit(0 if ok else 1)
+
+
+def check(config: ConfigOpt = None) -> None:
+    """Connectivity and authentication for every connection."""
+    settings = common.settings(config)
+    results = asyncio.run(check_all(settings))
+    table = Table("connection", "type", "result")
+    for name, kind, ok, message in results:
+        table.add_row(name, kind, f"[green]ok[/] {message}" if ok else f"[red]failed[/] {message}")
+    console.print(table)
+    raise typer.Exit(0 if all(r[2] for r in results) else 1)
+
+
+def connectors() -> None:
+    """List installed connector plugins."""
+    table = Table("name", "title", "credentials")
+    for plugin in registry.plugins().values():
+        table.add_row(plugin.name, plugin.title, ", ".join(plugin.credentials) or "(see README)")
+    console.print(table)
+
+
+@state_app.command("reset")
+def state_reset(
+    connection: Annotated[str, typer.Argument(help="Connection name.")],
+    stream: Annotated[
+        list[str] | None, typer.Option("--stream", help="Only this stream's cursor (repeatable).")
+    ] = None,
+    config: ConfigOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Forget a connection's cursors: its next sync reads everything again (synced rows stay)."""
+    from deskbridge.warehouse.resets import reset_state
+
+    settings = common.settings(config)
+    path = common.require_warehouse(common.db_path(settings, db), "nothing to reset")
+    with Warehouse(path) as wh:
+        if connection not in settings.connections and connection not in cursor_connections(wh.con):
+            common.unknown("connection", connection, settings.connections)
+        try:
+            cleared = reset_state(wh.con, connection, tuple(stream or ()))
+        except DeskbridgeError as exc:
+            common.fail(str(exc))
+    what = (
+        f"removed the cursors of {', '.join(cleared)}"
+        if cleared
+        else "no cursors held; nothing removed"
+    )
+    console.print(f"state reset {connection}: {what}", highlight=False)
 
 
 async def run_syncs(

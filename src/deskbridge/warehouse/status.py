@@ -34,10 +34,22 @@ class ConnectionStatus:
 
 
 def connection_status(con: duckdb.DuckDBPyConnection) -> list[ConnectionStatus]:
-    names = [
+    return [status_of(con, name) for name in synced_connections(con)]
+
+
+def synced_connections(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every connection that has run at least once, by name."""
+    return [
         r[0] for r in con.execute("SELECT DISTINCT connection FROM sync_runs ORDER BY 1").fetchall()
     ]
-    return [status_of(con, name) for name in names]
+
+
+def cursor_connections(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every connection that holds a cursor, by name."""
+    return [
+        r[0]
+        for r in con.execute("SELECT DISTINCT connection FROM sync_state ORDER BY 1").fetchall()
+    ]
 
 
 def status_of(con: duckdb.DuckDBPyConnection, name: str) -> ConnectionStatus:
@@ -80,5 +92,42 @@ def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 10) -> list[tuple[A
     return con.execute(
         "SELECT run_id, connection, status, started_at, ended_at, requests, reconcile_requests, counts, error "
         "FROM sync_runs ORDER BY run_id DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+
+
+def cursors(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, Any, datetime]]:
+    """(connection, stream, cursor state, when it last moved) for every cursor."""
+    return con.execute(
+        "SELECT connection, stream, state, updated_at FROM sync_state ORDER BY 1, 2"
+    ).fetchall()
+
+
+def held_summary(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, str | None]]:
+    """(connection, entity, how many, one reason) for the deletions held for an operator."""
+    return con.execute(
+        "SELECT connection, entity, count(*), min(reason) FROM suspected_deletions "
+        "WHERE state = 'held' GROUP BY ALL ORDER BY 1, 2"
+    ).fetchall()
+
+
+def last_pushes(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
+    """Per link, its last real push: (link, started, status, counts JSON, open failures, skips)."""
+    return con.execute(
+        """SELECT r.link, r.started_at, r.status, r.counts,
+                  (SELECT count(*) FROM push_failures f
+                   WHERE f.link = r.link AND f.resolved_at IS NULL),
+                  (SELECT count(*) FROM push_skips s WHERE s.link = r.link)
+           FROM push_runs r
+           WHERE r.push_id IN (SELECT max(push_id) FROM push_runs WHERE NOT dry_run GROUP BY link)
+           ORDER BY 1"""
+    ).fetchall()
+
+
+def open_failures(con: duckdb.DuckDBPyConnection, limit: int = 20) -> list[tuple[Any, ...]]:
+    """The latest writes a target refused and no later push put through."""
+    return con.execute(
+        "SELECT link, entity, target, source_id, attempts, reason FROM push_failures "
+        "WHERE resolved_at IS NULL ORDER BY last_failed_at DESC LIMIT ?",
         [limit],
     ).fetchall()

@@ -1,4 +1,4 @@
-"""Rich tables for the console."""
+"""``deskbridge status``: last runs, cursors, held deletions and pushes, as rich tables."""
 
 from __future__ import annotations
 
@@ -9,7 +9,33 @@ from typing import Any
 import duckdb
 from rich.table import Table
 
-from deskbridge.warehouse.status import ConnectionStatus, connection_status, recent_runs
+from deskbridge.cli import common
+from deskbridge.cli.common import ConfigOpt, DbOpt, console
+from deskbridge.sdk.errors import WarehouseLocked
+from deskbridge.warehouse import status as report
+from deskbridge.warehouse.reports import read_only
+from deskbridge.warehouse.status import ConnectionStatus
+from deskbridge.warehouse.store import Warehouse
+
+
+def status(config: ConfigOpt = None, db: DbOpt = None) -> None:
+    """Last runs, cursor lag, row counts and backoff per connection."""
+    from deskbridge.warehouse.snapshot import snapshot_path
+
+    settings = common.settings(config)
+    path = common.require_warehouse(common.db_path(settings, db))
+    try:
+        with Warehouse(path) as wh:
+            tables = status_tables(wh.con)
+    except WarehouseLocked:
+        snap = snapshot_path(path)
+        if not snap.exists():
+            raise
+        console.print(f"[yellow]{path} is being written (a run is in progress); showing {snap}[/]")
+        with read_only(snap) as con:
+            tables = status_tables(con)
+    for table in tables:
+        console.print(table)
 
 
 def _ago(seconds: float | None) -> str:
@@ -28,6 +54,17 @@ def _next(st: ConnectionStatus) -> str:
 
 
 def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
+    """Every table ``deskbridge status`` prints, in order."""
+    return [
+        _connections_table(con),
+        _cursors_table(con),
+        _runs_table(con),
+        *held_table(con),
+        *push_tables(con),
+    ]
+
+
+def _connections_table(con: duckdb.DuckDBPyConnection) -> Table:
     conns = Table(
         "connection",
         "last run",
@@ -41,7 +78,7 @@ def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
         "attachments",
         title="Connections",
     )
-    for st in connection_status(con):
+    for st in report.connection_status(con):
         c = st.counts
         conns.add_row(
             st.connection,
@@ -51,6 +88,10 @@ def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
             _next(st),
             *(str(c[e]) for e in ("tickets", "notes", "time_entries", "people", "attachments")),
         )
+    return conns
+
+
+def _runs_table(con: duckdb.DuckDBPyConnection) -> Table:
     runs = Table(
         "run",
         "connection",
@@ -62,32 +103,31 @@ def status_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
         "error",
         title="Recent runs",
     )
-    for run_id, name, status, started, ended, req, rec, _counts, error in recent_runs(con):
+    for run_id, name, outcome, started, ended, req, rec, _counts, error in report.recent_runs(con):
         secs = f"{(ended - started).total_seconds():.1f}" if ended else "-"
         runs.add_row(
             str(run_id),
             name,
-            status,
+            outcome,
             f"{started:%Y-%m-%d %H:%M:%S}",
             secs,
             str(req),
             str(rec),
             (error or "")[:80],
         )
+    return runs
+
+
+def _cursors_table(con: duckdb.DuckDBPyConnection) -> Table:
     cursors = Table("connection", "stream", "cursor", "moved", title="Cursors")
-    for name, stream, state, moved in con.execute(
-        "SELECT connection, stream, state, updated_at FROM sync_state ORDER BY 1, 2"
-    ).fetchall():
+    for name, stream, state, moved in report.cursors(con):
         cursors.add_row(name, stream, _short(state), f"{moved:%Y-%m-%d %H:%M:%S}")
-    return [conns, cursors, runs, *held_table(con), *push_tables(con)]
+    return cursors
 
 
 def held_table(con: duckdb.DuckDBPyConnection) -> list[Table]:
     """Deletions held for an operator (none: no table)."""
-    rows = con.execute(
-        "SELECT connection, entity, count(*), min(reason) FROM suspected_deletions WHERE state = 'held' "
-        "GROUP BY ALL ORDER BY 1, 2"
-    ).fetchall()
+    rows = report.held_summary(con)
     if not rows:
         return []
     held = Table(
@@ -117,28 +157,19 @@ def push_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
         "skipped (all time)",
         title="Links",
     )
-    for link, started, status, counts, failing, skipped in con.execute(
-        """SELECT r.link, r.started_at, r.status, r.counts,
-                  (SELECT count(*) FROM push_failures f WHERE f.link = r.link AND f.resolved_at IS NULL),
-                  (SELECT count(*) FROM push_skips s WHERE s.link = r.link)
-           FROM push_runs r WHERE r.push_id IN (SELECT max(push_id) FROM push_runs WHERE NOT dry_run GROUP BY link)
-           ORDER BY 1"""
-    ).fetchall():
+    for link, started, outcome, counts, failing, skipped in report.last_pushes(con):
         done = sum(
             v
             for k, v in json.loads(counts or "{}").items()
             if k.endswith(".done") and k.split(".")[0] in OPS
         )
         pushes.add_row(
-            link, f"{started:%Y-%m-%d %H:%M:%S}", status, str(done), str(failing), str(skipped)
+            link, f"{started:%Y-%m-%d %H:%M:%S}", outcome, str(done), str(failing), str(skipped)
         )
     failures = Table(
         "link", "entity", "target", "source id", "attempts", "reason", title="Refused writes"
     )
-    for row in con.execute(
-        "SELECT link, entity, target, source_id, attempts, reason FROM push_failures WHERE resolved_at IS NULL "
-        "ORDER BY last_failed_at DESC LIMIT 20"
-    ).fetchall():
+    for row in report.open_failures(con):
         failures.add_row(*(str(v) for v in row[:5]), str(row[5])[:90])
     return [pushes, failures] if pushes.row_count else []
 
