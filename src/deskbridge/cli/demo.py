@@ -38,6 +38,7 @@ def demo(
 
 def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
     """Run the whole demo, printing each step; returns whether every sync and push succeeded."""
+    # here, not at the top: serving the sandboxes needs uvicorn, which other commands never load
     from deskbridge.sandbox import build_emulator, sandbox_connection, start_in_thread
 
     started = time.perf_counter()
