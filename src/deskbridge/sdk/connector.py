@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 class HttpConnector(Connector):
-    """A :class:`Connector` that talks to its vendor over :class:`HttpSession`\\ s.
+    """A :class:`Connector` that talks to its vendor through one or more :class:`HttpSession`.
 
     A subclass opens its sessions in ``__init__`` with :meth:`open_session`, handing each
     the secrets it carries; this base counts their requests and closes them. A request's
