@@ -7,10 +7,11 @@ import time
 
 import httpx
 import pytest
+import structlog
 
 from deskbridge.sdk.errors import AuthError, PayloadError, RetriableError
-from deskbridge.sdk.http import HttpOptions, HttpSession, reject_html
-from deskbridge.sdk.redact import Scrubber, sanitize_url
+from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
+from deskbridge.sdk.redact import Scrubber, sanitize_url, scrub
 
 FAST = HttpOptions(retries=3, backoff_initial_s=0.01, backoff_max_s=0.05)
 
@@ -125,6 +126,59 @@ async def test_concurrency_is_bounded() -> None:
     ) as s:
         await asyncio.gather(*(s.fetch("GET", "/x", parse=text, resource="t") for _ in range(20)))
     assert peak == 3
+
+
+class Things(Costed):
+    """A vendor client as connectors write them: its calls carry its cost."""
+
+    def __init__(self, s: HttpSession) -> None:
+        self.session = s
+
+    async def get(self) -> str:
+        return await self.session.fetch("GET", "/x", parse=text, resource="t", cost=self.cost)
+
+
+async def test_concurrent_passes_count_each_request_at_its_own_cost() -> None:
+    """Two passes share a session at once, one incremental, one reconcile: each request counts
+    at the cost of the pass that made it, however their requests interleave."""
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(0.001)
+        return httpx.Response(200, text="<ok/>")
+
+    async def one_pass(client: Things, n: int) -> None:
+        for _ in range(n):
+            await client.get()
+
+    async with HttpSession("acme", "http://t", transport=httpx.MockTransport(handler)) as s:
+        client = Things(s)
+        await asyncio.gather(one_pass(client, 7), one_pass(client.costing("reconcile"), 5))
+    assert s.counts == {"incremental": 7, "reconcile": 5}
+    assert client.cost == "incremental"  # a view does not change the client it came from
+
+
+async def test_a_sessions_secrets_are_scrubbed_from_logs_and_errors() -> None:
+    """Secrets handed to a session never reach an error message, a log line or scrub()."""
+    secret = "sessionsecret-4711"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError(f"refused for {secret}")
+
+    s = HttpSession(
+        "acme",
+        "http://t",
+        options=HttpOptions(retries=0),
+        transport=httpx.MockTransport(handler),
+        secrets=[secret],
+    )
+    with structlog.testing.capture_logs() as logs, pytest.raises(RetriableError) as info:
+        await s.fetch("GET", "/x", parse=text, resource="t")
+    await s.aclose()
+    assert secret not in str(info.value) and "***" in str(info.value)
+    assert logs and all(secret not in str(event) for event in logs)
+    assert scrub(f"echo {secret}") == "echo ***"
+    s.add_secrets(["token-made-later"])
+    assert scrub("token-made-later") == "***"
 
 
 async def test_rate_limit_spaces_requests() -> None:

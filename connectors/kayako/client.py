@@ -8,7 +8,7 @@ from xml.etree.ElementTree import Element, ParseError
 import httpx
 from defusedxml import ElementTree
 
-from deskbridge.sdk import HttpSession, PayloadError, check_ids, excerpt, reject_html
+from deskbridge.sdk import Costed, HttpSession, PayloadError, check_ids, excerpt, reject_html
 
 API_PATH = "/api/index.php"
 Record = dict[str, Any]
@@ -100,7 +100,7 @@ def checked_tickets(tickets: list[Record], route: str) -> list[Record]:
     return tickets
 
 
-class KayakoClient:
+class KayakoClient(Costed):
     """Typed calls over one :class:`HttpSession`; every method returns raw records."""
 
     def __init__(self, session: HttpSession) -> None:
@@ -111,6 +111,7 @@ class KayakoClient:
             "GET",
             API_PATH,
             params={"e": route},
+            cost=self.cost,
             parse=parse_xml,
             resource=resource,
             record_id=record_id,
@@ -120,7 +121,13 @@ class KayakoClient:
         self, method: str, route: str, resource: str, data: dict[str, Any]
     ) -> httpx.Response:
         return await self.session.fetch(
-            method, API_PATH, params={"e": route}, data=data, parse=lambda r: r, resource=resource
+            method,
+            API_PATH,
+            params={"e": route},
+            data=data,
+            cost=self.cost,
+            parse=lambda r: r,
+            resource=resource,
         )
 
     async def lookup(self, route: str) -> list[Record]:
@@ -147,6 +154,7 @@ class KayakoClient:
             "GET",
             API_PATH,
             params={"e": f"/Tickets/Ticket/{ticket_id}"},
+            cost=self.cost,
             parse=lambda r: None if r.status_code == 404 else parse_xml(r),
             resource="tickets",
             record_id=ticket_id,
@@ -163,6 +171,7 @@ class KayakoClient:
             "GET",
             API_PATH,
             params={"e": "/Tickets/TicketCount"},
+            cost=self.cost,
             parse=lambda r: None if r.status_code == 404 else parse_xml(r),
             resource="ticketcount",
             allow=(404,),
@@ -199,6 +208,7 @@ class KayakoClient:
             "DELETE",
             API_PATH,
             params={"e": route},
+            cost=self.cost,
             parse=lambda r: None,
             resource=controller.lower(),
         )

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field
 
 from deskbridge.sdk import (
-    SCRUBBER,
     Batch,
     ConnectionConfig,
-    Connector,
     ConnectorOptions,
     CursorKind,
     Duration,
-    HttpSession,
+    HttpConnector,
     ReadContext,
     StreamSpec,
     WriteContext,
@@ -40,7 +38,7 @@ class KayakoOptions(ConnectorOptions):
     )
 
 
-class KayakoConnector(Connector):
+class KayakoConnector(HttpConnector):
     vendor = "kayako"
     Options = KayakoOptions
     streams: ClassVar[tuple[StreamSpec, ...]] = (
@@ -77,28 +75,19 @@ class KayakoConnector(Connector):
     ) -> None:
         super().__init__(config, transport=transport)
         api_key, secret_key = config.secret("api_key"), config.secret("secret_key")
-        SCRUBBER.add([api_key, secret_key])
-        self.session = HttpSession(
-            "kayako",
-            config.base_url,
-            options=config.http,
-            auth=KayakoAuth(api_key, secret_key),
-            transport=transport,
+        session = self.open_session(
+            auth=KayakoAuth(api_key, secret_key), secrets=[api_key, secret_key]
         )
-        self.client = KayakoClient(self.session)
-        self.writer = KayakoWriter(self.client)
+        self.client = KayakoClient(session)
+        self.writer = KayakoWriter(self.client.costing("write"))
         self.options: KayakoOptions
-
-    @property
-    def request_counts(self) -> Mapping[str, int]:
-        return self.session.counts
 
     async def check(self) -> str:
         staff = await self.client.lookup("/Base/Staff")
         return f"authenticated; {len(staff)} staff visible"
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
-        reader = KayakoReader(self.client, self.session, self.options, ctx)
+        reader = KayakoReader(self.client, self.options, ctx)
         self._reader = reader  # its lookups serve the deletion checks that follow the read
         async for batch in reader.read():
             yield check_batch(batch, self.vendor)
@@ -106,7 +95,7 @@ class KayakoConnector(Connector):
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         reader: KayakoReader | None = getattr(self, "_reader", None)
         if reader is None or reader.lookups_read is None:
-            reader = KayakoReader(self.client, self.session, self.options, None)  # type: ignore[arg-type]
+            reader = KayakoReader(self.client.costing("reconcile"), self.options, None)
             await reader.lookups()
         return check_batch(await reader.recheck(ticket_ids, reader.lookups_read), self.vendor)  # type: ignore[arg-type]
 
@@ -117,8 +106,4 @@ class KayakoConnector(Connector):
         payload: dict[str, Any],
         ctx: WriteContext | None = None,
     ) -> str | None:
-        self.session.category = "write"
         return await self.writer.write(op, ticket_id, payload, ctx or WriteContext())
-
-    async def aclose(self) -> None:
-        await self.session.aclose()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deskbridge.sdk import Batch, HttpSession, PayloadError, ReadContext, Scope, reading
+from deskbridge.sdk import Batch, PayloadError, ReadContext, Scope, reading
 
 from . import mapping as m
 from .client import KayakoClient, Record
@@ -59,23 +59,20 @@ class Pass:
 
 
 class KayakoReader:
-    def __init__(
-        self, client: KayakoClient, session: HttpSession, options: Any, ctx: ReadContext | None
-    ) -> None:
-        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+    def __init__(self, client: KayakoClient, options: Any, ctx: ReadContext | None) -> None:
+        self.client, self.options, self.ctx = client, options, ctx
         self.state: dict[str, Any] = dict(ctx.state.get("tickets", {})) if ctx else {}
         self.people_state: dict[str, Any] = dict(ctx.state.get("people", {})) if ctx else {}
         self.seen = Pass()
         self.lookups_read: m.Lookups | None = None
 
     async def read(self) -> AsyncIterator[Batch]:
-        self.session.category = "incremental"
         lookups = await self.lookups()
         async for batch in self._people():
             yield batch
         async for batch in self._walk(lookups):
             yield batch
-        self.session.category = "reconcile"
+        self.client = self.client.costing("reconcile")
         async for batch in self._reconcile(
             lookups, self._listable(lookups.open_statuses, lookups), closed=False
         ):

@@ -16,6 +16,7 @@ import httpx
 
 from deskbridge.sdk import (
     AuthError,
+    Costed,
     FatalError,
     HttpSession,
     NotFound,
@@ -80,7 +81,7 @@ def refuse(response: httpx.Response, resource: str, record_id: str | None) -> Fa
     )
 
 
-class M4Client:
+class M4Client(Costed):
     """Typed calls over one :class:`HttpSession`; every method returns raw records."""
 
     def __init__(
@@ -129,6 +130,7 @@ class M4Client:
             method,
             f"{self.root}/{route}",
             json=body,
+            cost=self.cost,
             parse=parse,
             resource=resource,
             record_id=record_id,

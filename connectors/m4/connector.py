@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import base64
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field, field_validator
 
 from deskbridge.sdk import (
-    SCRUBBER,
     Batch,
     ConnectionConfig,
-    Connector,
     ConnectorOptions,
     CursorKind,
     Duration,
-    HttpSession,
+    HttpConnector,
     ReadContext,
     StreamSpec,
     WriteContext,
@@ -27,6 +24,7 @@ from deskbridge.sdk import (
 )
 
 from . import writer
+from .auth import M4Auth
 from .client import M4Client
 from .clock import ServerClock, parse_zone
 from .streams import M4Reader, reread
@@ -63,7 +61,7 @@ class M4Options(ConnectorOptions):
         return value
 
 
-class M4Connector(Connector):
+class M4Connector(HttpConnector):
     vendor = "m4"
     Options = M4Options
     streams: ClassVar[tuple[StreamSpec, ...]] = (
@@ -83,31 +81,22 @@ class M4Connector(Connector):
     ) -> None:
         super().__init__(config, transport=transport)
         self.options: M4Options
-        username, password = config.secret("username"), config.secret("password")
-        token = base64.b64encode(f"{username}:{password}".encode()).decode()
-        SCRUBBER.add([username, password, token])
-        auth = httpx.BasicAuth(username, password)
-        self.session = HttpSession(
-            "m4", config.base_url, options=config.http, auth=auth, transport=transport
-        )
+        auth = M4Auth(config.secret("username"), config.secret("password"))
+        session = self.open_session(auth=auth, secrets=auth.secrets)
         clock = ServerClock(parse_zone(self.options.server_timezone))
-        self.client = M4Client(self.session, clock, self.options.api_root)
-
-    @property
-    def request_counts(self) -> Mapping[str, int]:
-        return self.session.counts
+        self.client = M4Client(session, clock, self.options.api_root)
 
     async def check(self) -> str:
         methods = await self.client.specification("TicketNote")
         return f"authenticated; TicketNote answers with {len(methods)} documented methods"
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
-        async for batch in M4Reader(self.client, self.session, self.options, ctx).read():
+        async for batch in M4Reader(self.client, self.options, ctx).read():
             yield check_batch(batch, self.vendor)
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
-        self.session.category = "reconcile"
-        return check_batch(await reread(self.client, ticket_ids), self.vendor)
+        reread_client = self.client.costing("reconcile")
+        return check_batch(await reread(reread_client, ticket_ids), self.vendor)
 
     async def write(
         self,
@@ -116,8 +105,4 @@ class M4Connector(Connector):
         payload: dict[str, Any],
         ctx: WriteContext | None = None,
     ) -> str | None:
-        self.session.category = "write"
-        return await writer.write(self.client, op, ticket_id, payload)
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
+        return await writer.write(self.client.costing("write"), op, ticket_id, payload)

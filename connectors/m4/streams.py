@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from deskbridge.sdk import Batch, HttpSession, ReadContext, Scope, check_rows, reading, row_hash
+from deskbridge.sdk import Batch, ReadContext, Scope, check_rows, reading, row_hash
 
 from . import mapping as m
 from .client import M4Client, Record
@@ -81,10 +81,8 @@ class TicketState:
 class M4Reader:
     """One run's read: snapshot, notes, reconcile."""
 
-    def __init__(
-        self, client: M4Client, session: HttpSession, options: M4Options, ctx: ReadContext
-    ) -> None:
-        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+    def __init__(self, client: M4Client, options: M4Options, ctx: ReadContext) -> None:
+        self.client, self.options, self.ctx = client, options, ctx
         self.clock = client.clock
         self.state = TicketState.load(ctx.state.get("tickets"))
         if self.state.current is not None:
@@ -96,16 +94,15 @@ class M4Reader:
         self.done: set[str] = set()
 
     async def read(self) -> AsyncIterator[Batch]:
-        self.session.category = "incremental"
         yield await self._snapshot()
         current = self.state.current
         if current is not None and current.kind == "all" and not current.swept:
-            self.session.category = "reconcile" if self.state.loaded else "incremental"
+            self.client = self.client.costing("reconcile" if self.state.loaded else "incremental")
             async for batch in self._sweep(current):
                 yield batch
         else:
             yield await self._window()
-        self.session.category = "reconcile" if self.state.loaded else "incremental"
+        self.client = self.client.costing("reconcile" if self.state.loaded else "incremental")
         async for batch in self._reconcile():
             yield batch
 

@@ -16,6 +16,7 @@ import orjson
 
 from deskbridge.sdk import (
     AuthError,
+    Costed,
     FatalError,
     HttpSession,
     NotFound,
@@ -143,7 +144,7 @@ def checked(
 _UNWRAP: dict[str, Callable[[Any, str], Any]] = {"list": _listing, "item": _item, "result": _result}
 
 
-class OmnideskClient:
+class OmnideskClient(Costed):
     """Typed calls over HTTP sessions; every method returns raw records.
 
     ``session`` carries reads and repeatable writes; ``once`` carries the writes that create
@@ -160,6 +161,7 @@ class OmnideskClient:
             "GET",
             TICKETS,
             params=params,
+            cost=self.cost,
             parse=checked(parser("list", "tickets"), f"tickets from {start}"),
             resource="tickets",
             allow=ERROR_STATUSES,
@@ -175,6 +177,7 @@ class OmnideskClient:
         return await self.session.fetch(
             "GET",
             f"{TICKETS}/{ticket_id}",
+            cost=self.cost,
             parse=found,
             resource="tickets",
             record_id=ticket_id,
@@ -196,6 +199,7 @@ class OmnideskClient:
         return await session.fetch(
             method,
             path,
+            cost=self.cost,
             parse=parser(kind, resource, record_id),
             resource=resource,
             record_id=record_id,

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field
 
 from deskbridge.sdk import (
-    SCRUBBER,
     Batch,
     ConnectionConfig,
-    Connector,
     ConnectorOptions,
     CursorKind,
     Duration,
-    HttpSession,
+    HttpConnector,
     ReadContext,
     StreamSpec,
     WriteContext,
@@ -50,7 +48,7 @@ class OmnideskOptions(ConnectorOptions):
     )
 
 
-class OmnideskConnector(Connector):
+class OmnideskConnector(HttpConnector):
     vendor = "omnidesk"
     Options = OmnideskOptions
     streams: ClassVar[tuple[StreamSpec, ...]] = (
@@ -83,22 +81,13 @@ class OmnideskConnector(Connector):
     ) -> None:
         super().__init__(config, transport=transport)
         api_key = config.secret("api_key")
-        SCRUBBER.add([api_key])
         auth = ApiKeyAuth(api_key)
-        self.session = HttpSession(
-            "omnidesk", config.base_url, options=config.http, auth=auth, transport=transport
-        )
+        session = self.open_session(auth=auth, secrets=[api_key])
         # Creating writes are not retried: a lost answer must not create a ticket or message twice.
-        once = dataclasses.replace(config.http, retries=0)
-        self.once = HttpSession(
-            "omnidesk", config.base_url, options=once, auth=auth, transport=transport
-        )
-        self.client = OmnideskClient(self.session, self.once)
+        once = self.open_session(auth=auth, options=dataclasses.replace(config.http, retries=0))
+        self.client = OmnideskClient(session, once)
+        self.writes = self.client.costing("write")
         self.options: OmnideskOptions
-
-    @property
-    def request_counts(self) -> Mapping[str, int]:
-        return self.session.counts + self.once.counts
 
     async def check(self) -> str:
         listing = await self.client.list_tickets(0, 1)
@@ -106,7 +95,7 @@ class OmnideskConnector(Connector):
         return f"authenticated; {total} tickets visible"
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
-        async for batch in OmnideskReader(self.client, self.session, self.options, ctx).read():
+        async for batch in OmnideskReader(self.client, self.options, ctx).read():
             yield check_batch(batch, self.vendor)
 
     async def write(
@@ -116,13 +105,13 @@ class OmnideskConnector(Connector):
         payload: dict[str, Any],
         ctx: WriteContext | None = None,
     ) -> str | None:
-        self.session.category = self.once.category = "write"
-        return await writer.write(self.client, op, ticket_id, payload, ctx or WriteContext())
+        return await writer.write(self.writes, op, ticket_id, payload, ctx or WriteContext())
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         """Re-read these tickets with their timelines; a ticket answering 404 is deleted."""
         return check_batch(
-            await read_tickets(self.client, writer.ticket_ids(ticket_ids)), self.vendor
+            await read_tickets(self.client.costing("reconcile"), writer.ticket_ids(ticket_ids)),
+            self.vendor,
         )
 
     async def batch(
@@ -138,16 +127,11 @@ class OmnideskConnector(Connector):
 
         Status and priority take Omnidesk or canonical values, like :meth:`write`.
         """
-        self.session.category = "write"
         await writer.batch(
-            self.client,
+            self.writes,
             ticket_ids,
             status=status,
             priority=priority,
             department=department,
             delete=delete,
         )
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
-        await self.once.aclose()

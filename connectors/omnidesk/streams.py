@@ -27,7 +27,7 @@ from typing import Any
 
 import structlog
 
-from deskbridge.sdk import Batch, HttpSession, PayloadError, ReadContext, Scope, reading, row_hash
+from deskbridge.sdk import Batch, PayloadError, ReadContext, Scope, reading, row_hash
 
 from . import mapping as m
 from .client import Listing, OmnideskClient, Record
@@ -95,10 +95,8 @@ def _descending(entries: list[Entry]) -> bool:
 
 
 class OmnideskReader:
-    def __init__(
-        self, client: OmnideskClient, session: HttpSession, options: Any, ctx: ReadContext
-    ) -> None:
-        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+    def __init__(self, client: OmnideskClient, options: Any, ctx: ReadContext) -> None:
+        self.client, self.options, self.ctx = client, options, ctx
         self.cursor = Cursor.load(ctx.state.get("tickets"))
         self.stored = set(ctx.warehouse.ids("tickets"))
         self.hashes = {} if ctx.full_refresh else ctx.warehouse.hashes("tickets")
@@ -107,13 +105,12 @@ class OmnideskReader:
         self.staff_seen: set[str] = set()
 
     async def read(self) -> AsyncIterator[Batch]:
-        self.session.category = "incremental"
         complete = self.ctx.full_refresh or self.cursor.watermark is None
         if not complete:
             async for batch in self._walk():
                 yield batch
         if complete or self.cursor.reconcile_due or self._reconcile_scheduled():
-            self.session.category = "incremental" if complete else "reconcile"
+            self.client = self.client.costing("incremental" if complete else "reconcile")
             async for batch in self._complete_listing(advance=complete):
                 yield batch
 

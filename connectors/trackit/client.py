@@ -14,6 +14,7 @@ import httpx
 import orjson
 
 from deskbridge.sdk import (
+    Costed,
     FatalError,
     HttpSession,
     PayloadError,
@@ -85,7 +86,7 @@ def _member(body: Any, *keys: str) -> Any:
     raise PayloadError(f"expected one of {', '.join(keys)} in the response", vendor=VENDOR)
 
 
-class TrackitClient:
+class TrackitClient(Costed):
     """Typed calls over one :class:`HttpSession`; reads return raw records."""
 
     def __init__(self, session: HttpSession, names: DisplayNames, module: int) -> None:
@@ -102,6 +103,7 @@ class TrackitClient:
         return await self.session.fetch(
             "GET",
             path,
+            cost=self.cost,
             parse=lambda r: parse(parse_json(r)),
             resource=resource,
             record_id=record_id,
@@ -119,6 +121,7 @@ class TrackitClient:
         return await self.session.fetch(
             "GET",
             f"/tickets/{ticket_id}",
+            cost=self.cost,
             parse=self._ticket_or_none,
             resource="tickets",
             record_id=str(ticket_id),
@@ -187,6 +190,7 @@ class TrackitClient:
             "POST",
             path,
             json=body,
+            cost=self.cost,
             parse=_write_answer,
             resource=resource,
             record_id=record_id,

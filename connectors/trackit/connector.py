@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 import httpx
 from pydantic import Field, field_validator
 
 from deskbridge.sdk import (
-    SCRUBBER,
     Batch,
     ConnectionConfig,
-    Connector,
     ConnectorOptions,
     CursorKind,
     Duration,
     FieldCatalog,
-    HttpSession,
+    HttpConnector,
     ReadContext,
     StreamSpec,
     WriteContext,
@@ -83,7 +81,7 @@ class TrackitOptions(ConnectorOptions):
         return catalog.field_seq(self.recovery_field) if self.recovery_field.strip() else None
 
 
-class TrackitConnector(Connector):
+class TrackitConnector(HttpConnector):
     vendor = "trackit"
     Options = TrackitOptions
     streams: ClassVar[tuple[StreamSpec, ...]] = (
@@ -123,12 +121,9 @@ class TrackitConnector(Connector):
         super().__init__(config, transport=transport)
         self.options: TrackitOptions
         username, password = config.secret("username"), config.secret("password")
-        SCRUBBER.add([password])
         base = _api_base(config.base_url, self.options.api_path)
-        auth = TrackitAuth(f"{base}/token", username, password, on_token=_scrub_token)
-        self.session = HttpSession(
-            "trackit", base, options=config.http, auth=auth, transport=transport
-        )
+        auth = TrackitAuth(f"{base}/token", username, password, on_token=self._token_made)
+        self.session = self.open_session(auth=auth, base_url=base, secrets=[password])
         self.client = TrackitClient(
             self.session, catalog.DisplayNames(), self.options.ticket_module
         )
@@ -138,9 +133,8 @@ class TrackitConnector(Connector):
         """Ticket fields by sequence with default names and updatability (``deskbridge mappings check``)."""
         return catalog.field_catalog()
 
-    @property
-    def request_counts(self) -> Mapping[str, int]:
-        return self.session.counts
+    def _token_made(self, token: Token) -> None:
+        self.session.add_secrets([token.access, token.refresh or ""])
 
     async def check(self) -> str:
         count = await self.client.refresh_names()
@@ -151,7 +145,8 @@ class TrackitConnector(Connector):
             yield check_batch(batch, self.vendor)
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
-        return check_batch(await read_tickets(self.client, ticket_ids), self.vendor)
+        reread_client = self.client.costing("reconcile")
+        return check_batch(await read_tickets(reread_client, ticket_ids), self.vendor)
 
     async def write(
         self,
@@ -160,20 +155,12 @@ class TrackitConnector(Connector):
         payload: dict[str, Any],
         ctx: WriteContext | None = None,
     ) -> str | None:
-        self.session.category = "write"
-        return await Writer(self.client, self.options).write(
+        return await Writer(self.client.costing("write"), self.options).write(
             op, ticket_id, payload, ctx or WriteContext()
         )
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
 
 
 def _api_base(base_url: str, api_path: str) -> str:
     base = base_url.rstrip("/")
     path = "/" + api_path.strip("/")
     return base if base.lower().endswith(path.lower()) else base + path
-
-
-def _scrub_token(token: Token) -> None:
-    SCRUBBER.add([token.access, token.refresh or ""])

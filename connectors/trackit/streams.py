@@ -65,8 +65,6 @@ class TrackitReader:
         self.seen = self.loader.seen
 
     async def read(self) -> AsyncIterator[Batch]:
-        session = self.client.session
-        session.category = "incremental"
         async for batch in self._walk():
             yield batch
         async for batch in self._refresh(
@@ -74,7 +72,7 @@ class TrackitReader:
         ):
             yield batch
         if self._closed_due():
-            session.category = "reconcile"
+            self.loader.client = self.loader.client.costing("reconcile")
             async for batch in self._reconcile():
                 yield batch
 

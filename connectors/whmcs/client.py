@@ -7,15 +7,18 @@ Error envelopes become errors carrying the vendor's message verbatim.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
+from datetime import tzinfo
 from functools import partial
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
 from deskbridge.sdk import (
     AuthError,
+    Costed,
     HttpSession,
     NotFound,
     PayloadError,
@@ -26,7 +29,7 @@ from deskbridge.sdk import (
     reject_html,
 )
 
-from .mapping import as_int, items
+from .mapping import Lookups, as_int, items
 
 API_PATH = "/includes/api.php"
 KELIWEB_PATH = "/api/v2/keliweb/"
@@ -108,7 +111,15 @@ class Page:
         return self.returned == 0 or self.start + self.returned >= self.total
 
 
-class WhmcsClient:
+class TicketSource(Protocol):
+    """What re-reading tickets needs of a flavour's client."""
+
+    async def ticket(self, ticket_id: str) -> Record | None: ...
+
+    async def lookups(self, tz: tzinfo) -> Lookups: ...
+
+
+class WhmcsClient(Costed):
     """Typed WHMCS actions over one :class:`HttpSession`; every method returns raw records."""
 
     def __init__(self, session: HttpSession, path: str = API_PATH) -> None:
@@ -121,6 +132,7 @@ class WhmcsClient:
             self.path,
             params={"action": action},
             data=data,
+            cost=self.cost,
             parse=partial(parse_envelope, resource=action, record_id=record_id),
             resource=action,
             record_id=record_id,
@@ -171,8 +183,13 @@ class WhmcsClient:
         check_ids(found, "id", vendor="whmcs", resource="GetAdminUsers")
         return found
 
+    async def lookups(self, tz: tzinfo) -> Lookups:
+        """Department names and admins, to map tickets read one by one."""
+        departments, admins = await asyncio.gather(self.departments(), self.admins())
+        return Lookups.from_records(departments, admins, tz)
 
-class KeliwebClient:
+
+class KeliwebClient(Costed):
     """Keliweb's reseller calls: WHMCS bodies passed through behind a Bearer token."""
 
     def __init__(self, session: HttpSession, path: str = KELIWEB_PATH) -> None:
@@ -184,6 +201,7 @@ class KeliwebClient:
             "POST",
             self.path + action,
             data=data,
+            cost=self.cost,
             parse=partial(parse_envelope, resource=action, record_id=record_id),
             resource=action,
             record_id=record_id,
@@ -203,6 +221,10 @@ class KeliwebClient:
             if TICKET_GONE in str(exc).lower():
                 return None
             raise
+
+    async def lookups(self, tz: tzinfo) -> Lookups:
+        """Keliweb has no department or admin lookups: ids stand for themselves."""
+        return Lookups(tz=tz)
 
 
 def checked_ticket(body: Record, action: str, ticket_id: str) -> Record:

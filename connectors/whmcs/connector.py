@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from functools import cached_property
 from typing import Any, ClassVar, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -11,15 +11,12 @@ import httpx
 from pydantic import Field, field_validator
 
 from deskbridge.sdk import (
-    SCRUBBER,
     Batch,
-    ConfigError,
     ConnectionConfig,
-    Connector,
     ConnectorOptions,
     CursorKind,
     Duration,
-    HttpSession,
+    HttpConnector,
     ReadContext,
     StreamSpec,
     WriteContext,
@@ -27,21 +24,9 @@ from deskbridge.sdk import (
     check_batch,
 )
 
-from .auth import KeliwebAuth, WhmcsAuth, md5_hex
-from .client import API_PATH, KeliwebClient, WhmcsClient
-from .streams import KeliwebReader, WhmcsReader, read_tickets
-from .writer import KeliwebWriter, WhmcsWriter
-
-NEEDS = {
-    "credential": ("identifier", "secret"),
-    "password": ("admin_username", "admin_password"),
-    "keliweb": (
-        "keliweb_username",
-        "keliweb_password",
-        "keliweb_client_id",
-        "keliweb_client_secret",
-    ),
-}
+from .client import API_PATH
+from .keliweb import flavour_of
+from .streams import read_tickets
 
 
 class WhmcsOptions(ConnectorOptions):
@@ -89,7 +74,7 @@ class WhmcsOptions(ConnectorOptions):
         return ZoneInfo(self.timezone)
 
 
-class WhmcsConnector(Connector):
+class WhmcsConnector(HttpConnector):
     """WHMCS over the External API, or Keliweb's reseller API with ``flavor = "keliweb"``."""
 
     vendor = "whmcs"
@@ -135,86 +120,30 @@ class WhmcsConnector(Connector):
     ) -> None:
         super().__init__(config, transport=transport)
         self.options: WhmcsOptions
-        if self.options.flavor == "keliweb":
-            self._build_keliweb(config, transport)
-        else:
-            self._build_whmcs(config, transport)
-
-    def _build_whmcs(
-        self, config: ConnectionConfig, transport: httpx.AsyncBaseTransport | None
-    ) -> None:
-        names = NEEDS[self.options.auth]
-        user, password = _secrets(config, names, f"auth = {self.options.auth!r}")
-        fields = {"identifier": user, "secret": password}
-        if self.options.auth == "password":
-            fields = {"username": user, "password": md5_hex(password)}
-        secrets = [user, password, *fields.values()]
-        if "accesskey" in config.credentials:
-            fields["accesskey"] = config.secret("accesskey")
-            secrets.append(fields["accesskey"])
-        SCRUBBER.add(secrets)
-        self.session = HttpSession(
-            "whmcs",
-            config.base_url,
-            options=config.http,
-            auth=WhmcsAuth(fields),
-            transport=transport,
+        self.flavour = flavour_of(self.options)
+        login = self.flavour.login(config, self.options, (self._token_sent, self._token_made))
+        self.session = self.open_session(
+            auth=login.auth, secrets=login.secrets, headers=login.headers or None
         )
-        self.client: WhmcsClient | KeliwebClient = WhmcsClient(self.session, self.options.api_path)
-        self.writer: WhmcsWriter | KeliwebWriter = WhmcsWriter(self.client)
+        self.client = self.flavour.client(self.session, self.options)
+        self.writer = self.flavour.writer(self.client.costing("write"))
 
-    def _build_keliweb(
-        self, config: ConnectionConfig, transport: httpx.AsyncBaseTransport | None
-    ) -> None:
-        username, password, client_id, client_secret = _secrets(
-            config, NEEDS["keliweb"], "flavor = 'keliweb'"
-        )
-        SCRUBBER.add([username, password, client_secret])
-        auth = KeliwebAuth(
-            config.base_url.rstrip("/") + "/oauth/token",
-            client={"client_id": client_id, "client_secret": client_secret},
-            login={"username": username, "password": password},
-            on_token=self._count_token,
-        )
-        headers = {"x-requested-with": "XMLHttpRequest", "accept": "application/json"}
-        self.session = HttpSession(
-            "whmcs",
-            config.base_url,
-            options=config.http,
-            auth=auth,
-            transport=transport,
-            headers=headers,
-        )
-        self.client = KeliwebClient(self.session)
-        self.writer = KeliwebWriter(self.client)
+    def _token_sent(self, request: httpx.Request) -> None:
+        self.session.charge(request)
 
-    def _count_token(self) -> None:
-        self.session.counts[self.session.category] += 1
-
-    @property
-    def request_counts(self) -> Mapping[str, int]:
-        return self.session.counts
+    def _token_made(self, secrets: list[str]) -> None:
+        self.session.add_secrets(secrets)
 
     async def check(self) -> str:
-        if isinstance(self.client, KeliwebClient):
-            await self.client.ticket("0")
-            return "authenticated with Keliweb (get-ticket answered)"
-        departments = await self.client.departments()
-        return f"authenticated; {len(departments)} support departments visible"
+        return await self.flavour.check(self.client)
 
     async def read(self, ctx: ReadContext) -> AsyncIterator[Batch]:
-        if isinstance(self.client, KeliwebClient):
-            reader: WhmcsReader | KeliwebReader = KeliwebReader(
-                self.client, self.session, self.options, ctx
-            )
-        else:
-            reader = WhmcsReader(self.client, self.session, self.options, ctx)
-        async for batch in reader.read():
+        async for batch in self.flavour.reader(self.client, self.options, ctx).read():
             yield check_batch(batch, self.vendor)
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
-        self.session.category = "reconcile"
-        return check_batch(await read_tickets(self.client, self.options, ticket_ids), self.vendor)
+        reread_client = self.client.costing("reconcile")
+        return check_batch(await read_tickets(reread_client, self.options, ticket_ids), self.vendor)
 
     async def write(
         self,
@@ -223,19 +152,4 @@ class WhmcsConnector(Connector):
         payload: dict[str, Any],
         ctx: WriteContext | None = None,
     ) -> str | None:
-        self.session.category = "write"
         return await self.writer.write(op, ticket_id, payload, ctx or WriteContext())
-
-    async def aclose(self) -> None:
-        await self.session.aclose()
-
-
-def _secrets(config: ConnectionConfig, names: tuple[str, ...], why: str) -> list[str]:
-    """The credentials ``names``, or a ConfigError naming the first missing key and why."""
-    for name in names:
-        if name not in config.credentials:
-            raise ConfigError(
-                f"connections.{config.name}.credentials.{name}: missing credential "
-                f"(whmcs with {why} needs {', '.join(names)})"
-            )
-    return [config.secret(name) for name in names]

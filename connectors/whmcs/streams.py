@@ -23,18 +23,15 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
-
-from deskbridge.sdk import Batch, HttpSession, ReadContext, Scope, reading, row_hash
+from deskbridge.sdk import Batch, ReadContext, Scope, reading, row_hash
 
 from . import mapping as m
-from .client import KeliwebClient, Record, WhmcsClient
+from .client import Record, TicketSource, WhmcsClient
 from .tickets import OffsetPages, TicketReader, chunks, ids_of, listed
 
 ACTIVE = "All Active Tickets"
 NOT_CLOSED = ["new", "open", "pending", "resolved"]
 CHUNK = 50
-log = structlog.get_logger("deskbridge.whmcs")
 
 
 @dataclass
@@ -51,23 +48,21 @@ class WalkState:
 
 
 class WhmcsReader:
-    def __init__(
-        self, client: WhmcsClient, session: HttpSession, options: Any, ctx: ReadContext
-    ) -> None:
-        self.client, self.session, self.options, self.ctx = client, session, options, ctx
+    def __init__(self, client: WhmcsClient, options: Any, ctx: ReadContext) -> None:
+        self.client, self.options, self.ctx = client, options, ctx
         self.state: dict[str, Any] = dict(ctx.state.get("tickets", {}))
 
     async def read(self) -> AsyncIterator[Batch]:
-        self.session.category = "incremental"
         departments, admins = await asyncio.gather(self.client.departments(), self.client.admins())
         self.lookups = m.Lookups.from_records(departments, admins, self.options.tzinfo)
-        self.tickets = TicketReader(self.client.ticket, self.lookups)
+        # late-bound: the reconcile passes re-read through the reconcile-costed client
+        self.tickets = TicketReader(lambda ticket_id: self.client.ticket(ticket_id), self.lookups)
         staff = Batch(complete=[Scope("people", None, {"kind": "staff"})])
         staff.add("people", [m.admin_row(a) for a in admins])
         yield staff
         async for batch in self._walk():
             yield batch
-        self.session.category = "reconcile"
+        self.client = self.client.costing("reconcile")
         if self._due("reconciled_at", self.options.seconds("reconcile_every")):
             async for batch in self._reconcile():
                 yield batch
@@ -207,16 +202,9 @@ class WhmcsReader:
         return orphans
 
 
-async def read_tickets(
-    client: WhmcsClient | KeliwebClient, options: Any, ticket_ids: list[str]
-) -> Batch:
+async def read_tickets(client: TicketSource, options: Any, ticket_ids: list[str]) -> Batch:
     """GetTicket (Keliweb: get-ticket) each id: the tickets with their messages, notes and people."""
-    if isinstance(client, KeliwebClient):
-        lookups = m.Lookups(tz=options.tzinfo)
-    else:
-        departments, admins = await asyncio.gather(client.departments(), client.admins())
-        lookups = m.Lookups.from_records(departments, admins, options.tzinfo)
-    reader = TicketReader(client.ticket, lookups)
+    reader = TicketReader(client.ticket, await client.lookups(options.tzinfo))
     batch = Batch()
     for chunk in chunks(ticket_ids, CHUNK):
         absorb(batch, await reader.batch(chunk))
@@ -230,30 +218,3 @@ def absorb(batch: Batch, other: Batch) -> None:
     for entity, ids in other.deleted.items():
         batch.deleted.setdefault(entity, []).extend(ids)
     batch.complete.extend(other.complete)
-
-
-class KeliwebReader:
-    """Keliweb has no list action: every run re-reads the tickets whose ids are known.
-
-    Known ids are the ``ticket_ids`` option plus every live ticket already in the warehouse,
-    so a ticket stays followed once pulled, until get-ticket stops finding it.
-    """
-
-    def __init__(
-        self, client: KeliwebClient, session: HttpSession, options: Any, ctx: ReadContext
-    ) -> None:
-        self.client, self.session, self.options, self.ctx = client, session, options, ctx
-
-    async def read(self) -> AsyncIterator[Batch]:
-        self.session.category = "incremental"
-        stored = set(self.ctx.warehouse.ids("tickets"))
-        known = sorted(stored | {str(i) for i in self.options.ticket_ids}, key=int)
-        reader = TicketReader(self.client.ticket, m.Lookups(tz=self.options.tzinfo))
-        for n, chunk in enumerate(chunks(known, CHUNK)):
-            batch = await reader.batch(chunk)
-            gone = batch.deleted.get("tickets", [])
-            unseen = [i for i in gone if i not in stored]
-            if unseen:
-                log.warning("keliweb.ticket_not_visible", ticket_ids=unseen)
-            yield batch
-            self.ctx.progress("tickets", min(len(known), (n + 1) * CHUNK), len(known))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import deskbridge.sdk
 
 PUBLIC = {
-    "SCRUBBER",
     "AuthError",
     "Batch",
     "Capability",
@@ -13,6 +12,7 @@ PUBLIC = {
     "ConfigError",
     "ConnectionConfig",
     "Connector",
+    "Costed",
     "ConnectorOptions",
     "CursorKind",
     "DeskbridgeError",
@@ -20,6 +20,7 @@ PUBLIC = {
     "Emulator",
     "FatalError",
     "FieldCatalog",
+    "HttpConnector",
     "HttpOptions",
     "HttpSession",
     "InvalidRecord",

@@ -8,6 +8,7 @@ pull engine, push, service, CLI) may change without breaking a connector.
 from deskbridge.sdk import mappings
 from deskbridge.sdk.catalog import CatalogField, FieldCatalog
 from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.connector import HttpConnector
 from deskbridge.sdk.contract import (
     Batch,
     Capability,
@@ -40,10 +41,10 @@ from deskbridge.sdk.errors import (
     Unsupported,
     VendorRejected,
 )
-from deskbridge.sdk.http import HttpOptions, HttpSession, reject_html
+from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
 from deskbridge.sdk.models import canonical_fields
-from deskbridge.sdk.redact import SCRUBBER, excerpt, sanitize_url, scrub
+from deskbridge.sdk.redact import excerpt, sanitize_url, scrub
 from deskbridge.sdk.validate import (
     InvalidRecord,
     check_batch,
@@ -55,7 +56,6 @@ from deskbridge.sdk.validate import (
 )
 
 __all__ = [
-    "SCRUBBER",
     "AuthError",
     "Batch",
     "Capability",
@@ -64,12 +64,14 @@ __all__ = [
     "ConnectionConfig",
     "Connector",
     "ConnectorOptions",
+    "Costed",
     "CursorKind",
     "DeskbridgeError",
     "Duration",
     "Emulator",
     "FatalError",
     "FieldCatalog",
+    "HttpConnector",
     "HttpOptions",
     "HttpSession",
     "InvalidRecord",

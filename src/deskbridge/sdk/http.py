@@ -3,8 +3,12 @@
 One :class:`HttpSession` per connection: an ``httpx.AsyncClient`` (with an injectable
 transport, so tests run connectors against emulators in-process), bounded concurrency, a
 request-rate limit, timeouts, retries with backoff on connect errors, 5xx and 429 (honouring
-``Retry-After``), a request counter per cost category, and redaction of secrets in every log
-line and error message.
+``Retry-After``), a request counter per cost, and redaction of secrets in every log line and
+error message.
+
+Each request names its cost (``incremental``, ``reconcile``, ``write``) as an argument, so two
+passes sharing a session count apart. A vendor client carries the cost of its calls with
+:class:`Costed`: ``client.costing("reconcile")`` is the same client, counted as a reconcile.
 
 A connector calls :meth:`HttpSession.fetch` with a ``parse`` function: the parse runs inside
 the retry loop, so a truncated body or a proxy's HTML page is retried like a 5xx, and only a
@@ -14,14 +18,15 @@ persistent failure becomes a :class:`~deskbridge.sdk.errors.PayloadError` naming
 from __future__ import annotations
 
 import asyncio
+import copy
 import email.utils
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 import httpx
 import stamina
@@ -36,10 +41,12 @@ from deskbridge.sdk.errors import (
     PermissionDenied,
     RetriableError,
 )
-from deskbridge.sdk.redact import excerpt, sanitize_url, scrub, scrub_for
+from deskbridge.sdk.redact import excerpt, register, sanitize_url, scrub, scrub_for
 
 T = TypeVar("T")
 log = structlog.get_logger("deskbridge.http")
+INCREMENTAL = "incremental"
+_COST = "deskbridge.cost"  # the request extension that carries a request's cost to auth flows
 
 
 @dataclass(frozen=True)
@@ -66,8 +73,10 @@ class HttpSession:
         auth: httpx.Auth | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         headers: dict[str, str] | None = None,
+        secrets: Iterable[str] = (),
     ) -> None:
         self.vendor = vendor
+        self.add_secrets(secrets)
         self.options = options or HttpOptions()
         self.client = httpx.AsyncClient(
             base_url=base_url,
@@ -81,7 +90,6 @@ class HttpSession:
         rate = self.options.rate_limit_per_s
         self._limiter = AsyncLimiter(rate, 1.0) if rate > 0 else None
         self.counts: Counter[str] = Counter()
-        self.category = "incremental"
 
     async def __aenter__(self) -> HttpSession:
         return self
@@ -96,6 +104,15 @@ class HttpSession:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Mask these values (credentials, tokens made per login) in every log line and error."""
+        register(secrets)
+
+    def charge(self, request: httpx.Request) -> None:
+        """Count one more request at the cost of ``request`` (e.g. a token request an auth flow
+        sent for it)."""
+        self.counts[request.extensions.get(_COST, INCREMENTAL)] += 1
+
     async def fetch(
         self,
         method: str,
@@ -106,9 +123,12 @@ class HttpSession:
         record_id: str | None = None,
         allow: tuple[int, ...] = (),
         idempotent: bool | None = None,
+        cost: str = INCREMENTAL,
         **kwargs: Any,
     ) -> T:
         """Send a request, check its status, and parse it; retried as a whole when transient.
+
+        Every attempt counts once under ``cost`` in :attr:`counts`.
 
         ``allow`` lists statuses handed to ``parse`` instead of raised (e.g. 404 in an id walk).
         A request that is not idempotent (POST unless said otherwise) is retried only when the
@@ -127,7 +147,7 @@ class HttpSession:
                 wait_jitter=opts.backoff_initial_s,
             ):
                 with attempt:
-                    response = await self._send(method, url, where, **kwargs)
+                    response = await self._send(method, url, where, cost, **kwargs)
                     if response.status_code not in allow:
                         _raise_for_status(response, where)
                     try:
@@ -139,15 +159,17 @@ class HttpSession:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send(
-        self, method: str, url: str, where: dict[str, Any], **kwargs: Any
+        self, method: str, url: str, where: dict[str, Any], cost: str, **kwargs: Any
     ) -> httpx.Response:
         async with self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
-            self.counts[self.category] += 1
+            self.counts[cost] += 1
             started = time.perf_counter()
             try:
-                response = await self.client.request(method, url, **kwargs)
+                response = await self.client.request(
+                    method, url, extensions={_COST: cost}, **kwargs
+                )
             except (httpx.TransportError, ConnectionError) as exc:
                 log.warning("http.transport_error", url=sanitize_url(url), error=scrub(str(exc)))
                 kind = (
@@ -165,6 +187,19 @@ class HttpSession:
                     ms=round((time.perf_counter() - started) * 1000, 1),
                 )
             return response
+
+
+class Costed:
+    """Mixin of a vendor client: ``cost`` is what its requests count as; pass it to
+    :meth:`HttpSession.fetch`. A pass takes its own view with :meth:`costing`."""
+
+    cost: str = INCREMENTAL
+
+    def costing(self, cost: str) -> Self:
+        """This client (same session, same state) with its requests counted as ``cost``."""
+        view = copy.copy(self)
+        view.cost = cost
+        return view
 
 
 class _Unsent(RetriableError):

@@ -82,7 +82,13 @@ class Scrubber:
 
 
 SCRUBBER = Scrubber()
-"""Process-wide: every connection registers its secret values here when it is built."""
+"""Every secret a session was handed; :func:`scrub` masks them in any text, anywhere."""
+
+
+def register(secrets: Iterable[str]) -> None:
+    """Mask these values from now on; an :class:`~deskbridge.sdk.http.HttpSession` calls this
+    with the secrets it is handed."""
+    SCRUBBER.add(secrets)
 
 
 def scrub(text: str) -> str:
