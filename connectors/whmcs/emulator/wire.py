@@ -14,7 +14,7 @@ from typing import Any
 
 from starlette.responses import Response
 
-from .sandbox_data import Body
+from .store import Body
 
 JSON, XML, NVP = "json", "xml", "nvp"
 SUPPORTED = (JSON, XML, NVP)

@@ -25,10 +25,10 @@ from starlette.types import Receive, Scope, Send
 
 from deskbridge.sdk import Emulator, Knobs
 
-from . import sandbox_fields as F
-from .sandbox_data import PRIORITY, STATUS, Store, Technician, Ticket
-from .sandbox_fields import DisplayNames, WriteError, parse_note
-from .sandbox_seed import Activity, build_store
+from . import fields as F
+from .fields import DisplayNames, WriteError, parse_note
+from .seed import Activity, build_store
+from .store import PRIORITY, STATUS, Store, Technician, Ticket
 
 BASE_PATH = "/trackit/webapi"
 JSON = "application/json; charset=utf-8"
