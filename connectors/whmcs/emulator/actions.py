@@ -23,11 +23,8 @@ from .store import (
     Body,
     SupportStore,
     Ticket,
-    admin_item,
-    note_item,
-    ticket_body,
-    ticket_item,
 )
+from .wire import admin_item, note_item, ticket_body, ticket_item
 
 Params = dict[str, str]
 _INT = re.compile(r"\s*[+-]?\d+")
