@@ -18,8 +18,7 @@ import httpx
 import pytest
 
 from deskbridge.sdk.emulator import Knobs
-from deskbridge_connectors.kayako import emulator_wire as wire
-from deskbridge_connectors.kayako.emulator import UNDECLARED, KayakoEmulator
+from deskbridge_connectors.kayako.emulator import UNDECLARED, KayakoEmulator, wire
 
 NOW = 1_800_000_000
 SALT = "5f1c0e2a9b"

@@ -12,8 +12,8 @@ import pytest
 
 from deskbridge.sdk.emulator import Knobs
 from deskbridge_connectors.m4.emulator import M4Emulator
-from deskbridge_connectors.m4.emulator_wire import format_ts, parse_ts
-from deskbridge_connectors.m4.sandbox_data import Note, Ticket, TimeEntry
+from deskbridge_connectors.m4.emulator.store import Note, Ticket, TimeEntry
+from deskbridge_connectors.m4.emulator.wire import format_ts, parse_ts
 
 BASE = "/m4api/api/Workforce"
 NOTES = f"{BASE}/TicketNote"

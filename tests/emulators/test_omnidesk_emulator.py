@@ -11,7 +11,7 @@ import pytest
 
 from deskbridge.sdk.emulator import Knobs
 from deskbridge_connectors.omnidesk.emulator import PERMISSIONS, OmnideskEmulator
-from deskbridge_connectors.omnidesk.emulator_wire import php_fields
+from deskbridge_connectors.omnidesk.emulator.wire import php_fields
 
 TICKET_KEYS = [
     "id",

@@ -12,7 +12,7 @@ import pytest
 
 from deskbridge.sdk.emulator import Knobs
 from deskbridge_connectors.trackit.emulator import TrackitEmulator as Emu
-from deskbridge_connectors.trackit.sandbox_fields import DEFAULT_TICKET_NAMES, NOTE_FIELDS, iso
+from deskbridge_connectors.trackit.emulator.fields import DEFAULT_TICKET_NAMES, NOTE_FIELDS, iso
 
 Client = httpx.AsyncClient
 BASE = "http://testserver/TrackIt/WebApi"

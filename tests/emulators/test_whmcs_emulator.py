@@ -15,7 +15,8 @@ import pytest
 
 from deskbridge.sdk.emulator import Knobs
 from deskbridge_connectors.whmcs.emulator import WhmcsEmulator
-from deskbridge_connectors.whmcs.sandbox_data import Ticket, fmt
+from deskbridge_connectors.whmcs.emulator.store import Ticket
+from deskbridge_connectors.whmcs.emulator.wire import fmt
 
 API = "/includes/api.php"
 KELIWEB = "/api/v2/keliweb/"

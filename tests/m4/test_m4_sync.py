@@ -19,7 +19,7 @@ from deskbridge.sdk.errors import DeskbridgeError, PermissionDenied
 from deskbridge.testing import CutAfter
 from deskbridge.warehouse.store import Warehouse
 from deskbridge_connectors.m4.emulator import M4Emulator
-from deskbridge_connectors.m4.sandbox_data import SERVER_UTC_OFFSET_MIN, TICKS_PER_S, Note
+from deskbridge_connectors.m4.emulator.store import SERVER_UTC_OFFSET_MIN, TICKS_PER_S, Note
 
 pytestmark = pytest.mark.asyncio
 TICKETS = 60

@@ -10,8 +10,8 @@ from typing import Any
 from conftest import Harness, make_harness
 
 from deskbridge_connectors.trackit.emulator import TrackitEmulator
-from deskbridge_connectors.trackit.sandbox_data import STATUS, Ticket
-from deskbridge_connectors.trackit.sandbox_fields import Changes, NoteSpec
+from deskbridge_connectors.trackit.emulator.fields import Changes, NoteSpec
+from deskbridge_connectors.trackit.emulator.store import STATUS, Ticket
 
 ROUTES = (
     ("token", re.compile(r"/token$", re.IGNORECASE)),

@@ -13,7 +13,7 @@ from conftest import Harness, make_harness
 from deskbridge.pull.engine import build_connector
 from deskbridge.sdk.errors import ConfigError, PermissionDenied
 from deskbridge.testing import CutAfter
-from deskbridge_connectors.whmcs.sandbox_data import STATUS_BY_TITLE, Ticket
+from deskbridge_connectors.whmcs.emulator.store import STATUS_BY_TITLE, Ticket
 
 API = "/includes/api.php"
 PAGE = 50

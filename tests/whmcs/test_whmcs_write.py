@@ -12,7 +12,7 @@ from conftest import Harness, make_harness
 from deskbridge.pull.engine import build_connector
 from deskbridge.sdk.contract import WriteOp
 from deskbridge.sdk.errors import NotFound, UnmappedValueError, VendorRejected
-from deskbridge_connectors.whmcs.sandbox_data import STATUS_BY_TITLE, Ticket
+from deskbridge_connectors.whmcs.emulator.store import STATUS_BY_TITLE, Ticket
 
 NOTE_COLUMNS = "ticket_id, kind, visibility, author_id, author_kind, body"
 TICKET_COLUMNS = "subject, status, status_category, priority, priority_level, department, requester_id, assignee_id"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote_plus
 
-from .sandbox_data import Note, Post, Row, Store, Ticket, TimeTrack, User, is_numeric
+from .store import Note, Post, Row, Store, Ticket, TimeTrack, User, is_numeric
 
 HEADER = '<?xml version="1.0" encoding="UTF-8"?>'
 T = TypeVar("T")

@@ -23,7 +23,21 @@ from starlette.types import ASGIApp
 
 from deskbridge.sdk import Emulator, Knobs
 
-from .emulator_wire import (
+from .seed import Mutator, build
+from .store import (
+    API_USER_ID,
+    CHANNEL_WORDS,
+    CHANNELS,
+    FINISHED,
+    GROUPS,
+    NOTE_CHANNEL,
+    PRIORITIES,
+    STATUSES,
+    Post,
+    Ticket,
+    now,
+)
+from .wire import (
     DIGITS,
     EMAIL,
     ApiError,
@@ -42,20 +56,6 @@ from .emulator_wire import (
     result_response,
     text,
 )
-from .sandbox_data import (
-    API_USER_ID,
-    CHANNEL_WORDS,
-    CHANNELS,
-    FINISHED,
-    GROUPS,
-    NOTE_CHANNEL,
-    PRIORITIES,
-    STATUSES,
-    Post,
-    Ticket,
-    now,
-)
-from .sandbox_seed import Mutator, build
 
 PERMISSIONS = frozenset(
     {

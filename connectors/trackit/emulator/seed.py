@@ -10,8 +10,9 @@ from typing import Any, TypeVar
 
 from faker import Faker
 
-from . import sandbox_fields as F
-from .sandbox_data import (
+from . import fields as F
+from .fields import Changes, NoteSpec
+from .store import (
     STATUS,
     Assignment,
     Attachment,
@@ -22,7 +23,6 @@ from .sandbox_data import (
     Template,
     Ticket,
 )
-from .sandbox_fields import Changes, NoteSpec
 
 SEED_START = float(timegm((2026, 1, 1, 0, 0, 0)))
 SEED_END = float(timegm((2026, 10, 31, 23, 59, 59)))

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from .sandbox_data import (
+from .store import (
     NOTE_TYPES,
     SERVER_UTC_OFFSET_MIN,
     TICKS_PER_S,

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .sandbox_data import CHANNELS, Event, OmnideskData, Post, Ticket
+from .store import CHANNELS, Event, OmnideskData, Post, Ticket
 
 # not documented: emulator choice (datetimes are naive Europe/Amsterdam local time)
 ZONE = ZoneInfo("Europe/Amsterdam")

@@ -4,7 +4,7 @@ Routes (a client's base URL is the server root):
 
 * ``GET`` or ``POST /includes/api.php``: the WHMCS External API. ``action`` and every other
   parameter may sit in the query string or the form body (the body wins, as in PHP's
-  ``$_REQUEST``). Answers are JSON, XML or NVP as ``responsetype`` asks (``emulator_formats``).
+  ``$_REQUEST``). Answers are JSON, XML or NVP as ``responsetype`` asks (``wire``).
 * ``POST /oauth/token``: Keliweb's password and refresh-token grants (Laravel Passport).
 * ``POST /api/v2/keliweb/get-ticket``, ``open-ticket``, ``add-ticket-reply``: Keliweb's
   reseller calls, Bearer-authenticated, answering with the WHMCS bodies passed through.
@@ -31,8 +31,8 @@ from starlette.types import ASGIApp
 
 from deskbridge.sdk import Emulator, Knobs
 
-from . import emulator_formats as formats
-from .emulator_actions import (
+from . import wire
+from .actions import (
     ACTIONS,
     Ctx,
     add_ticket_reply,
@@ -41,8 +41,8 @@ from .emulator_actions import (
     open_ticket,
     truthy,
 )
-from .sandbox_data import Admin, Body
-from .sandbox_seed import Activity, Pools, build_store, secret_token
+from .seed import Activity, Pools, build_store, secret_token
+from .store import Admin, Body
 
 API_ADMIN_ID = 1  # the admin the API credential belongs to
 KELIWEB_CLIENT_ID = 1  # the reseller's own client account behind the Keliweb login
@@ -281,18 +281,18 @@ class WhmcsEmulator(Emulator):
         allowed = self.allowed_ips is None or host in self.allowed_ips
         if not allowed and not _same(params.get("accesskey", ""), self._creds["accesskey"]):
             body = error(f"Invalid IP {host}")
-            return formats.render(asked, params.get("action", ""), body, 403)
+            return wire.render(asked, params.get("action", ""), body, 403)
         name = re.sub(r"[^0-9a-z]", "", params.get("action", "").lower())
         admin = self._authenticate(params)
         if not isinstance(admin, Admin):
-            return formats.render(asked, name, error(admin), AUTH_FAILED_STATUS)
-        kind, refusal = formats.resolve(name, asked)
+            return wire.render(asked, name, error(admin), AUTH_FAILED_STATUS)
+        kind, refusal = wire.resolve(name, asked)
         if refusal:
-            return formats.render(kind, name, error(refusal))
+            return wire.render(kind, name, error(refusal))
         action = ACTIONS.get(name)
         if action is None:  # the message WHMCS is observed to send (developer-docs issue 60)
-            return formats.render(kind, name, error("Command Not Found"))
-        return formats.render(kind, name, action(Ctx(self.store, admin, self._api_rng), params))
+            return wire.render(kind, name, error("Command Not Found"))
+        return wire.render(kind, name, action(Ctx(self.store, admin, self._api_rng), params))
 
     # -- Keliweb --------------------------------------------------------------------------------
     async def _token(self, request: Request) -> Response:

@@ -10,7 +10,6 @@ any path without a route.
 from __future__ import annotations
 
 import base64
-import json
 import mimetypes
 import secrets
 import time
@@ -25,34 +24,38 @@ from starlette.types import Receive, Scope, Send
 
 from deskbridge.sdk import Emulator, Knobs
 
-from . import sandbox_fields as F
-from .sandbox_data import PRIORITY, STATUS, Store, Technician, Ticket
-from .sandbox_fields import DisplayNames, WriteError, parse_note
-from .sandbox_seed import Activity, build_store
+from . import fields as F
+from .fields import DisplayNames, WriteError, parse_note
+from .seed import Activity, build_store
+from .store import PRIORITY, STATUS, Store, Technician, Ticket
+from .wire import (
+    ADDNOTE_NOTE_KEY,
+    ATTACHMENT_NOT_FOUND,
+    BAD_GRANT_TYPE,
+    BAD_GROUPS_LOGIN,
+    BAD_LOGIN,
+    BAD_REFRESH,
+    CLOSE_NOTE_KEY,
+    DENIED,
+    GROUP_LAST_MODIFIED,
+    LOGOUT_BODY,
+    MODULE_NOT_FOUND,
+    NO_CACHE,
+    NO_METHOD,
+    NO_ROUTE,
+    NOT_FOUND,
+    SINGLE_ROOT,
+    int_param,
+    json_body,
+    json_response,
+    page_of,
+    seq_map,
+)
 
 BASE_PATH = "/trackit/webapi"
-JSON = "application/json; charset=utf-8"
 INT = "{int}"
-
-# not documented: emulator choice (every shape below; ASP.NET Web API / OWIN defaults).
-SINGLE_ROOT, ADDNOTE_NOTE_KEY, CLOSE_NOTE_KEY = "Ticket", "TicketNote", "Note"
-DENIED = {"Message": "Authorization has been denied for this request."}
-NOT_FOUND = {"Message": "Ticket not found."}  # also for unknown note ids
-ATTACHMENT_NOT_FOUND = {"Message": "Attachment not found."}
-MODULE_NOT_FOUND = {"Message": "Module not found."}
-BAD_LOGIN = {
-    "error": "invalid_grant",
-    "error_description": "The user name or password is incorrect.",
-}
-BAD_REFRESH = {"error": "invalid_grant"}
-BAD_GRANT_TYPE = {"error": "unsupported_grant_type"}
-BAD_GROUPS_LOGIN = {"Message": "The user name or password is incorrect."}
-NO_ROUTE = "No HTTP resource was found that matches the request URI '{0}'."
-NO_METHOD = "The requested resource does not support http method '{0}'."
-LOGOUT_BODY = {"success": True}
 TICKET_MODULES, ASSIGNMENT_MODULE = (24, 1), 2
 REFRESH_TTL_S = 14 * 86400.0
-GROUP_LAST_MODIFIED = "2026-01-02T08:00:00.0000000Z"
 
 ROUTES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("token",), "POST", "token"),
@@ -75,12 +78,6 @@ ROUTES: tuple[tuple[tuple[str, ...], str, str], ...] = (
     (("attachment", INT), "GET", "attachment"),
 )
 PUBLIC = frozenset({"token", "groups"})
-NO_CACHE = {"Cache-Control": "no-cache"}
-
-
-def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    body = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-    return Response(body, status, headers=headers, media_type=JSON)
 
 
 class _Missing(Exception):
@@ -169,19 +166,19 @@ class TrackitApp:
         name, ints, known = self._match(request.url.path, method)
         if name is None:
             if known:
-                return _json({"Message": NO_METHOD.format(method)}, 405)
-            return _json({"Message": NO_ROUTE.format(str(request.url))}, 404)
+                return json_response({"Message": NO_METHOD.format(method)}, 405)
+            return json_response({"Message": NO_ROUTE.format(str(request.url))}, 404)
         session = None
         if name not in PUBLIC:
             session = self.tokens.session(request.headers.get("authorization"))
             if session is None:
-                return _json(DENIED, 401, {"WWW-Authenticate": "Bearer"})
+                return json_response(DENIED, 401, {"WWW-Authenticate": "Bearer"})
         try:
             return await getattr(self, "_" + name)(request, session, *ints)
         except WriteError as exc:
-            return _json({"Message": str(exc)}, 400)
+            return json_response({"Message": str(exc)}, 400)
         except _Missing:
-            return _json(NOT_FOUND, 404)
+            return json_response(NOT_FOUND, 404)
 
     # -- auth -------------------------------------------------------------------------------
     async def _token(self, request: Request, _: None) -> Response:
@@ -191,14 +188,14 @@ class TrackitApp:
         if grant == "password":
             found = self._login(form.get("username", ""), form.get("password", ""))
             if found is None:
-                return _json(BAD_LOGIN, 400)
-            return _json(self.tokens.issue(*found), headers=NO_CACHE)
+                return json_response(BAD_LOGIN, 400)
+            return json_response(self.tokens.issue(*found), headers=NO_CACHE)
         if grant == "refresh_token":
             old = self.tokens.refresh.pop(form.get("refresh_token", ""), None)
             if old is None or old.expires <= time.time():
-                return _json(BAD_REFRESH, 400)
-            return _json(self.tokens.issue(old.tech, old.group), headers=NO_CACHE)
-        return _json(BAD_GRANT_TYPE, 400)
+                return json_response(BAD_REFRESH, 400)
+            return json_response(self.tokens.issue(old.tech, old.group), headers=NO_CACHE)
+        return json_response(BAD_GRANT_TYPE, 400)
 
     def _login(self, username: str, password: str) -> tuple[Technician, int] | None:
         """``GROUP\\LOGIN`` exactly as stored: both parts are case-sensitive capitals."""
@@ -212,11 +209,11 @@ class TrackitApp:
         return tech, group
 
     async def _groups(self, request: Request, _: None) -> Response:
-        body = await _body(request)
+        body = await json_body(request)
         body = body if isinstance(body, dict) else {}
         tech = next((t for t in self.store.techs.values() if t.code == body.get("UserName")), None)
         if tech is None or tech.password != body.get("password"):
-            return _json(BAD_GROUPS_LOGIN, 400)
+            return json_response(BAD_GROUPS_LOGIN, 400)
         groups = [
             {
                 "Sequence": seq,
@@ -228,12 +225,12 @@ class TrackitApp:
             for seq, code in F.GROUPS
             if seq in tech.groups
         ]
-        return _json({"Groups": groups})
+        return json_response({"Groups": groups})
 
     async def _logout(self, request: Request, _: Session) -> Response:
         _, _, token = (request.headers.get("authorization") or "").partition(" ")
         self.tokens.access.pop(token.strip(), None)
-        return _json(LOGOUT_BODY)
+        return json_response(LOGOUT_BODY)
 
     # -- reads ------------------------------------------------------------------------------
     def _ticket_map(self, t: Ticket) -> dict[str, Any]:
@@ -245,7 +242,7 @@ class TrackitApp:
         }
 
     def _note_map(self, note: Any, max_len: int = -1) -> dict[str, Any]:
-        return _seq_map(self.store.note_values(note, max_len), F.NOTE_FIELDS)
+        return seq_map(self.store.note_values(note, max_len), F.NOTE_FIELDS)
 
     def _ticket(self, tid: int) -> Ticket:
         t = self.store.tickets.get(tid)
@@ -254,24 +251,28 @@ class TrackitApp:
         return t
 
     async def _get(self, request: Request, s: Session, tid: int) -> Response:
-        return _json({SINGLE_ROOT: self._ticket_map(self._ticket(tid))})
+        return json_response({SINGLE_ROOT: self._ticket_map(self._ticket(tid))})
 
     async def _note(self, request: Request, s: Session, note_id: int) -> Response:
         note = self.store.notes.get(note_id)
-        return _json({"Note": [self._note_map(note)]}) if note else _json(NOT_FOUND, 404)
+        return (
+            json_response({"Note": [self._note_map(note)]})
+            if note
+            else json_response(NOT_FOUND, 404)
+        )
 
     async def _notes(
         self, request: Request, s: Session, tid: int, size: int, page: int
     ) -> Response:
         t = self._ticket(tid)
         query = {k.lower(): v for k, v in request.query_params.items()}
-        max_len = _int_param(query.get("maxcontentlength", "-1"))
+        max_len = int_param(query.get("maxcontentlength", "-1"))
         system = query.get("systemnote", "false").lower()
         if max_len is None or system not in ("true", "false"):
             raise WriteError("invalid_request")
         notes = [n for n in t.notes if system == "true" or not n.system]
-        rows = [self._note_map(n, max_len) for n in _page(notes, size, page)]
-        return _json({"Count": len(notes), "TicketNotes": rows})
+        rows = [self._note_map(n, max_len) for n in page_of(notes, size, page)]
+        return json_response({"Count": len(notes), "TicketNotes": rows})
 
     async def _attachments(
         self, request: Request, s: Session, tid: int, size: int, page: int
@@ -279,10 +280,10 @@ class TrackitApp:
         self._ticket(tid)
         atts = self.store.attachments.get(tid, [])
         rows = [
-            _seq_map({1: a.id, 6: a.size, 7: a.name, 14: a.url}, F.ATTACHMENT_FIELDS)
-            for a in _page(atts, size, page)
+            seq_map({1: a.id, 6: a.size, 7: a.name, 14: a.url}, F.ATTACHMENT_FIELDS)
+            for a in page_of(atts, size, page)
         ]
-        return _json({"Count": len(atts), "TicketAttachments": rows})
+        return json_response({"Count": len(atts), "TicketAttachments": rows})
 
     async def _assignments(
         self, request: Request, s: Session, tid: int, size: int, page: int
@@ -290,15 +291,15 @@ class TrackitApp:
         self._ticket(tid)
         items = self.store.assignments.get(tid, [])
         rows = [
-            _seq_map(self.store.assignment_values(a), F.ASSIGNMENT_FIELDS)
-            for a in _page(items, size, page)
+            seq_map(self.store.assignment_values(a), F.ASSIGNMENT_FIELDS)
+            for a in page_of(items, size, page)
         ]
-        return _json({"Count": len(items), "Assignments": rows})
+        return json_response({"Count": len(items), "Assignments": rows})
 
     async def _attachment(self, request: Request, s: Session, att_id: int) -> Response:
         att = self.store.attachment_by_id.get(att_id)
         if att is None:
-            return _json(ATTACHMENT_NOT_FOUND, 404)
+            return json_response(ATTACHMENT_NOT_FOUND, 404)
         pattern = f"{att.name} #{att.id}\n".encode()
         data = (pattern * (att.size // len(pattern) + 1))[: att.size]
         media = mimetypes.guess_type(att.name)[0] or "application/octet-stream"
@@ -310,22 +311,24 @@ class TrackitApp:
 
     async def _templates(self, request: Request, s: Session) -> Response:
         rows = [
-            _seq_map(
+            seq_map(
                 {1: t.id, 3: t.name, 4: t.description, 6: t.data, 10: t.self_service},
                 F.TEMPLATE_FIELDS,
             )
             for t in self.store.templates
             if t.active and s.group in t.groups
         ]
-        return _json({"TicketTemplates": rows})
+        return json_response({"TicketTemplates": rows})
 
     async def _fields(self, request: Request, s: Session, module: int) -> Response:
         if module in TICKET_MODULES:
             names = self.names.by_seq
-            return _json({str(seq): {"DisplayName": names[seq]} for seq in F.TICKET_SEQS})
+            return json_response({str(seq): {"DisplayName": names[seq]} for seq in F.TICKET_SEQS})
         if module == ASSIGNMENT_MODULE:
-            return _json({str(seq): {"DisplayName": n} for seq, n in F.ASSIGNMENT_FIELDS.items()})
-        return _json(MODULE_NOT_FOUND, 404)
+            return json_response(
+                {str(seq): {"DisplayName": n} for seq, n in F.ASSIGNMENT_FIELDS.items()}
+            )
+        return json_response(MODULE_NOT_FOUND, 404)
 
     # -- writes -----------------------------------------------------------------------------
     def _properties(self, body: Any) -> list[tuple[int, str, Any]]:
@@ -341,13 +344,13 @@ class TrackitApp:
         return out
 
     async def _create(self, request: Request, s: Session) -> Response:
-        changes = self.store.resolve(self._properties(await _body(request)))
+        changes = self.store.resolve(self._properties(await json_body(request)))
         t = self.store.create(changes, s.tech, s.group)
-        return _json({SINGLE_ROOT: self._ticket_map(t)})
+        return json_response({SINGLE_ROOT: self._ticket_map(t)})
 
     async def _update(self, request: Request, s: Session, tid: int) -> Response:
         t = self._ticket(tid)
-        body = await _body(request)
+        body = await json_body(request)
         props = self._properties(body)
         optional = body.get("OptionalParams") or {}
         dto = optional.get("Note") if isinstance(optional, dict) else None
@@ -357,19 +360,21 @@ class TrackitApp:
             self.store.apply(t, changes, s.tech)
         if note is not None:
             self.store.add_note(t, note, s.tech, s.group)
-        return _json({SINGLE_ROOT: self._ticket_map(t)})
+        return json_response({SINGLE_ROOT: self._ticket_map(t)})
 
     async def _add_note(self, request: Request, s: Session, tid: int) -> Response:
         t = self._ticket(tid)
-        spec = parse_note(await _body(request), require_text=True)
+        spec = parse_note(await json_body(request), require_text=True)
         if spec is None:
             raise WriteError("note_required")
         note = self.store.add_note(t, spec, s.tech, s.group)
-        return _json({SINGLE_ROOT: self._ticket_map(t), ADDNOTE_NOTE_KEY: self._note_map(note)})
+        return json_response(
+            {SINGLE_ROOT: self._ticket_map(t), ADDNOTE_NOTE_KEY: self._note_map(note)}
+        )
 
     async def _change_status(self, request: Request, s: Session, tid: int) -> Response:
         t = self._ticket(tid)
-        body = await _body(request)
+        body = await json_body(request)
         body = body if isinstance(body, dict) else {}
         status = self.store.status_named(body.get("StatusName"))
         return self._status_write(
@@ -378,7 +383,7 @@ class TrackitApp:
 
     async def _close(self, request: Request, s: Session, tid: int) -> Response:
         t = self._ticket(tid)
-        body = await _body(request)
+        body = await json_body(request)
         note = parse_note(body.get("Note") if isinstance(body, dict) else None, require_text=False)
         return self._status_write(t, s, F.CLOSED_STATUS, note, CLOSE_NOTE_KEY)
 
@@ -390,12 +395,12 @@ class TrackitApp:
         if spec is not None:
             out[note_key] = self._note_map(self.store.add_note(t, spec, s.tech, s.group))
         out[SINGLE_ROOT] = self._ticket_map(t)
-        return _json(out)
+        return json_response(out)
 
     async def _delete(self, request: Request, s: Session, tid: int) -> Response:
         t = self._ticket(tid)
         self.store.delete(t)
-        return _json({"success": True})
+        return json_response({"success": True})
 
 
 def _fit(pattern: tuple[str, ...], segs: list[str]) -> list[int] | None:
@@ -405,43 +410,13 @@ def _fit(pattern: tuple[str, ...], segs: list[str]) -> list[int] | None:
     ints: list[int] = []
     for want, got in zip(pattern, segs, strict=False):
         if want == INT:
-            num = _int_param(got)
+            num = int_param(got)
             if num is None:
                 return None
             ints.append(num)
         elif want != got.lower():
             return None
     return ints
-
-
-def _int_param(text: str) -> int | None:
-    digits = text.removeprefix("-")
-    return int(text) if digits.isdigit() else None
-
-
-def _page(items: list[Any], size: int, page: int) -> list[Any]:
-    # not documented: emulator choice (pages are 1-based; zero or less in either segment = all).
-    if size <= 0 or page <= 0:
-        return items
-    return items[(page - 1) * size : page * size]
-
-
-def _seq_map(values: dict[int, Any], names: dict[int, str]) -> dict[str, Any]:
-    return {
-        str(seq): {"DisplayName": names[seq], "Value": value}
-        for seq, value in values.items()
-        if value is not None
-    }
-
-
-async def _body(request: Request) -> Any:
-    raw = await request.body()
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise WriteError("invalid_request") from None
 
 
 class TrackitEmulator(Emulator):

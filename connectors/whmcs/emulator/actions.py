@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from .sandbox_data import (
+from .seed import new_tid, random_code
+from .store import (
     PRIORITIES,
     STATUS_BY_TITLE,
     STATUSES,
@@ -22,12 +23,8 @@ from .sandbox_data import (
     Body,
     SupportStore,
     Ticket,
-    admin_item,
-    note_item,
-    ticket_body,
-    ticket_item,
 )
-from .sandbox_seed import new_tid, random_code
+from .wire import admin_item, note_item, ticket_body, ticket_item
 
 Params = dict[str, str]
 _INT = re.compile(r"\s*[+-]?\d+")

@@ -25,19 +25,8 @@ from starlette.types import ASGIApp
 
 from deskbridge.sdk import Emulator, Knobs
 
-from . import emulator_wire as wire
-from .emulator_wire import arg, blank, php_empty, php_intval, php_key
-from .sandbox_data import (
-    CREATOR_STAFF,
-    CREATOR_USER,
-    SORT_KEYS,
-    TYPE_DEFAULT,
-    TYPE_PHONE,
-    Row,
-    Store,
-    Ticket,
-)
-from .sandbox_gen import (
+from . import wire
+from .seed import (
     Activity,
     Dice,
     Pools,
@@ -48,6 +37,17 @@ from .sandbox_gen import (
     time_track,
     user_post,
 )
+from .store import (
+    CREATOR_STAFF,
+    CREATOR_USER,
+    SORT_KEYS,
+    TYPE_DEFAULT,
+    TYPE_PHONE,
+    Row,
+    Store,
+    Ticket,
+)
+from .wire import arg, blank, php_empty, php_intval, php_key
 
 XML_TYPE = "text/xml"
 # not documented: emulator choice -- auth failures and dispatch exceptions go out before the
@@ -158,7 +158,7 @@ class KayakoEmulator(Emulator):
         return self.store.ground_truth()
 
     def mutate(self, n: int = 10) -> list[str]:
-        """Make ``n`` changes as customers and agents would (see ``sandbox_gen.Activity``)."""
+        """Make ``n`` changes as customers and agents would (see ``seed.Activity``)."""
         return [self.activity.step() for _ in range(n)]
 
     async def _endpoint(self, request: Request) -> Response:

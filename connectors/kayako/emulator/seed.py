@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from faker import Faker
 
-from .sandbox_data import (
+from .store import (
     CREATIONMODE_API,
     CREATOR_STAFF,
     CREATOR_USER,

@@ -6,8 +6,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import sandbox_fields as F
-from .sandbox_fields import Changes, NoteSpec, WriteError, as_int, iso, own_value
+from . import fields as F
+from .fields import Changes, NoteSpec, WriteError, as_int, iso, own_value
 
 STATUS = {s[0]: s for s in F.STATUSES}
 PRIORITY = {p[0]: p for p in F.PRIORITIES}

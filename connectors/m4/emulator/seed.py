@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from faker import Faker
 
-from .sandbox_data import (
+from .store import (
     SERVER_UTC_OFFSET_MIN,
     SYSTEM_USER,
     TICKS_PER_MS,

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from faker import Faker
 
-from .sandbox_data import (
+from .store import (
     PRIORITIES,
     STATUSES,
     Admin,

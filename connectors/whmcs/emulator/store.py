@@ -1,14 +1,12 @@
-"""In-memory WHMCS support data: records, the ``lastreply`` index, writes, truth, wire form.
+"""In-memory WHMCS support data: records, the ``lastreply`` index, writes, truth.
 
 The store holds what a WHMCS install keeps in its support tables. Request validation and
 the verbatim error messages live with the API actions; the methods here assume valid input
 and keep the indexes consistent, so API writes and simulated activity share one code path.
-The functions at the end render records as the External API sends them.
 """
 
 from __future__ import annotations
 
-import time
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -38,12 +36,6 @@ STATUSES: tuple[Status, ...] = (
 )
 STATUS_BY_TITLE = {s.title: s for s in STATUSES}
 PRIORITIES: tuple[str, ...] = ("Low", "Medium", "High")
-
-
-def fmt(ts: int) -> str:
-    """A WHMCS datetime: ``Y-m-d H:i:s``, server-local, no zone."""
-    # not documented: emulator choice (the emulated server's local time is UTC)
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
 
 
 @dataclass(slots=True)
@@ -303,152 +295,3 @@ class SupportStore:
 
 def _note_row(ticket_id: int, kind: str, visibility: str, body: str) -> dict[str, Any]:
     return {"ticket_id": str(ticket_id), "kind": kind, "visibility": visibility, "body": body}
-
-
-# -- wire form ------------------------------------------------------------------------------
-def requestor(store: SupportStore, userid: int, name: str, email: str, admin: str) -> Body:
-    """The 8.x ``requestor_*`` fields of a ticket or message."""
-    # not documented: emulator choice (requestor_type values and the admin's e-mail)
-    if admin:
-        found = next((a for a in store.admins.values() if a.full == admin), None)
-        email = found.email if found else ""
-        return {"requestor_name": admin, "requestor_email": email, "requestor_type": "Operator"}
-    if userid and userid in store.clients:
-        c = store.clients[userid]
-        return {"requestor_name": c.full, "requestor_email": c.email, "requestor_type": "Owner"}
-    return {"requestor_name": name, "requestor_email": email, "requestor_type": "Guest"}
-
-
-def ticket_item(store: SupportStore, t: Ticket) -> Body:
-    """One ``tickets.ticket[]`` item of GetTickets."""
-    owner = store.clients[t.userid].full if t.userid in store.clients else ""
-    return {
-        "id": str(t.id),
-        "tid": t.tid,
-        "deptid": str(t.deptid),
-        "userid": str(t.userid),
-        "name": t.name,
-        "email": t.email,
-        **requestor(store, t.userid, t.name, t.email, ""),
-        "cc": t.cc,
-        "c": t.c,
-        "date": fmt(t.date),
-        "subject": t.subject,
-        "status": t.status,
-        "priority": t.priority,
-        "admin": t.admin,
-        "attachment": "",
-        "attachments": [],
-        "attachments_removed": False,
-        "lastreply": fmt(t.lastreply),
-        "flag": str(t.flag),
-        "service": t.service,
-        "owner_name": owner,
-    }
-
-
-def _opening(store: SupportStore, t: Ticket) -> Body:
-    return {
-        "replyid": "0",
-        "userid": str(t.userid),
-        "contactid": "0",
-        "name": t.name,
-        "email": t.email,
-        **requestor(store, t.userid, t.name, t.email, ""),
-        "date": fmt(t.date),
-        "message": t.message,
-        "attachment": "",
-        "attachments": [],
-        "attachments_removed": False,
-        "admin": t.admin,
-    }
-
-
-def _reply(store: SupportStore, r: Reply) -> Body:
-    return {
-        "replyid": str(r.id),
-        "userid": str(r.userid),
-        "contactid": "0",
-        "name": r.name,
-        "email": r.email,
-        **requestor(store, r.userid, r.name, r.email, r.admin),
-        "date": fmt(r.date),
-        "message": r.message,
-        "attachment": "",
-        "attachments": [],
-        "attachments_removed": False,
-        "admin": r.admin,
-        "rating": "0",
-    }
-
-
-def ticket_body(store: SupportStore, t: Ticket, descending: bool) -> Body:
-    """The GetTicket body: the ticket, its messages (opening one first) and its notes."""
-    # not documented: emulator choice (a ticket without notes sends "notes": {"note": []})
-    replies = sorted((store.replies[rid] for rid in t.replies), key=lambda r: (r.date, r.id))
-    messages = [_opening(store, t)] + [_reply(store, r) for r in replies]
-    if descending:
-        messages.reverse()
-    notes = [
-        {
-            "noteid": str(n.id),
-            "date": fmt(n.date),
-            "message": n.message,
-            "admin": n.admin,
-            "attachments": [],
-            "attachments_removed": False,
-        }
-        for n in sorted((store.notes[nid] for nid in t.notes), key=lambda n: n.id)
-    ]
-    return {
-        "result": "success",
-        "ticketid": str(t.id),
-        "tid": t.tid,
-        "c": t.c,
-        "deptid": str(t.deptid),
-        "deptname": store.departments[t.deptid].name,
-        "userid": str(t.userid),
-        "contactid": "0",
-        "name": t.name,
-        "email": t.email,
-        "cc": t.cc,
-        "date": fmt(t.date),
-        "subject": t.subject,
-        "status": t.status,
-        "priority": t.priority,
-        "admin": t.admin,
-        "lastreply": fmt(t.lastreply),
-        "flag": str(t.flag),
-        "service": t.service,
-        **requestor(store, t.userid, t.name, t.email, ""),
-        "attachments": [],
-        "attachments_removed": False,
-        "replies": {"reply": messages},
-        "notes": {"note": notes},
-    }
-
-
-def note_item(n: Note) -> Body:
-    return {
-        "id": str(n.id),
-        "admin": n.admin,
-        "date": fmt(n.date),
-        "message": n.message,
-        "attachment": "",
-        "attachments_removed": False,
-    }
-
-
-def admin_item(a: Admin) -> Body:
-    """One ``admin_users[]`` item."""
-    # not documented: emulator choice (the item shape of GetAdminUsers)
-    return {
-        "id": a.id,
-        "roleId": a.roleid,
-        "username": a.username,
-        "firstName": a.firstname,
-        "lastName": a.lastname,
-        "email": a.email,
-        "isDisabled": int(a.disabled),
-        "supportDepartmentIds": [str(d) for d in a.depts],
-    }

@@ -15,7 +15,7 @@ from typing import TypeVar
 
 from faker import Faker
 
-from .sandbox_data import GROUPS, PRIORITIES, Brand, OmnideskData, Person, Post, Ticket, now
+from .store import GROUPS, PRIORITIES, Brand, OmnideskData, Person, Post, Ticket, now
 
 START = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp())
 END = int(datetime(2026, 10, 31, tzinfo=UTC).timestamp())

@@ -19,8 +19,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from deskbridge.sdk import Emulator, Knobs
 
-from . import emulator_wire as wire
-from .emulator_wire import (
+from . import wire
+from .seed import Agents, build
+from .store import M4Data, Note, in_window, now_ticks, stored
+from .wire import (
     RULES,
     Failure,
     Reply,
@@ -33,8 +35,6 @@ from .emulator_wire import (
     text_field,
     ts_field,
 )
-from .sandbox_data import M4Data, Note, in_window, now_ticks, stored
-from .sandbox_seed import Agents, build
 
 BASE = "/m4api/api/workforce/"
 CONTROLLERS = ("TicketNote", "Ticket", "TimeEntry", "TicketClearCode")
