@@ -29,7 +29,8 @@ from deskbridge.sdk import (
 
 from .auth import KeliwebAuth, WhmcsAuth, md5_hex
 from .client import API_PATH, KeliwebClient, WhmcsClient
-from .streams import KeliwebReader, WhmcsReader, read_tickets
+from .reread import read_tickets
+from .streams import KeliwebReader, WhmcsReader
 from .writer import KeliwebWriter, WhmcsWriter
 
 NEEDS = {

@@ -43,6 +43,7 @@ from deskbridge.sdk.errors import (
 from deskbridge.sdk.http import HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
 from deskbridge.sdk.models import canonical_fields
+from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState
 from deskbridge.sdk.redact import SCRUBBER, excerpt, sanitize_url, scrub
 from deskbridge.sdk.validate import (
     InvalidRecord,
@@ -74,7 +75,10 @@ __all__ = [
     "HttpSession",
     "InvalidRecord",
     "Knobs",
+    "Listed",
     "NotFound",
+    "OffsetPage",
+    "OffsetPager",
     "PayloadError",
     "PermissionDenied",
     "Plugin",
@@ -88,6 +92,7 @@ __all__ = [
     "ValueMap",
     "VendorMapping",
     "VendorRejected",
+    "WalkState",
     "WarehouseView",
     "WriteContext",
     "WriteOp",
