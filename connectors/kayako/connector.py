@@ -24,6 +24,7 @@ from deskbridge.sdk import (
 
 from .auth import KayakoAuth
 from .client import KayakoClient
+from .reread import read_tickets
 from .streams import KayakoReader
 from .writer import KayakoWriter
 
@@ -97,7 +98,10 @@ class KayakoConnector(HttpConnector):
         if reader is None or reader.lookups_read is None:
             reader = KayakoReader(self.client.costing("reconcile"), self.options, None)
             await reader.lookups()
-        return check_batch(await reader.recheck(ticket_ids, reader.lookups_read), self.vendor)  # type: ignore[arg-type]
+        batch = await read_tickets(
+            self.client.costing("reconcile"), ticket_ids, reader.lookups_read
+        )  # type: ignore[arg-type]
+        return check_batch(batch, self.vendor)
 
     async def write(
         self,

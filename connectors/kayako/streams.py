@@ -19,35 +19,29 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deskbridge.sdk import Batch, PayloadError, ReadContext, Scope, reading
+from deskbridge.sdk import (
+    Batch,
+    OffsetPage,
+    OffsetPager,
+    ReadContext,
+    Scope,
+    WalkState,
+    reading,
+)
 
 from . import mapping as m
 from .client import KayakoClient, Record
+from .reread import add_ticket, read_tickets
 
 USER_PAGE = 1000
 
 
 def _epoch(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value is not None else None
-
-
-@dataclass
-class WalkState:
-    high: int | None = None  # newest lastactivity when the walk began: the next watermark
-    done_below: int | None = None  # every ticket with lastactivity above this is committed
-    floor: int | None = None  # stop below this (None: read everything)
-    started: str | None = None
-    full: bool = False  # a walk over everything: re-reads every ticket, held or not, even resumed
-
-    @classmethod
-    def load(cls, data: dict[str, Any] | None) -> WalkState | None:
-        if not data:
-            return None
-        return cls(**{"full": data.get("floor") is None} | data)
 
 
 @dataclass
@@ -153,7 +147,9 @@ class KayakoReader:
 
     # -- changed walk -----------------------------------------------------------------------
     async def _walk(self, lookups: m.Lookups) -> AsyncIterator[Batch]:
-        walk = None if self.ctx.full_refresh else WalkState.load(self.state.get("walk"))
+        walk: WalkState[int] | None = None
+        if not self.ctx.full_refresh:
+            walk = WalkState.load(self.state.get("walk"))
         resumed = walk is not None
         if walk is None:
             watermark = None if self.ctx.full_refresh else self.state.get("watermark")
@@ -162,18 +158,20 @@ class KayakoReader:
             )
             walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat(), full=floor is None)
         skip_band = (walk.done_below, walk.high) if resumed else None
-        async for page, last in self._pages(self.all_statuses, "lastactivity", "DESC"):
+        async for listed in self._pages(self.all_statuses, "lastactivity", "DESC"):
+            page = listed.records
             if walk.high is None and page:
                 walk.high = int(page[0]["lastactivity"])
             todo = self._unseen([t for t in page if self._wanted(t, walk.floor, skip_band)], walk)
             batch = await self._changed_batch(todo, lookups)
-            lowest = min((int(t["lastactivity"]) for t in page), default=walk.floor or 0)
-            done = last or (walk.floor is not None and lowest < walk.floor)
-            walk.done_below = lowest
+            lowest = min((int(t["lastactivity"]) for t in page), default=None)
+            low = lowest is not None and walk.floor is not None and lowest < walk.floor
+            done = listed.last or low
+            walk.done_below = lowest if lowest is not None else walk.done_below
             if done:
                 self._finish_walk(walk, batch)
             else:
-                self.state["walk"] = walk.__dict__.copy()
+                self.state["walk"] = asdict(walk)
             batch.state["tickets"] = dict(self.state)
             yield batch
             total = self._count("departments", self.departments) if walk.floor is None else None
@@ -191,7 +189,7 @@ class KayakoReader:
             return not skip_band[0] < activity <= skip_band[1]
         return True
 
-    def _unseen(self, tickets: list[Record], walk: WalkState) -> list[Record]:
+    def _unseen(self, tickets: list[Record], walk: WalkState[int]) -> list[Record]:
         """Drop tickets the warehouse already holds at this lastactivity (the lookback band).
 
         A walk over everything keeps them all: it closes the whole ticket scope when it ends, so
@@ -202,7 +200,7 @@ class KayakoReader:
         held = self.ctx.warehouse.values("tickets", "updated_at", [t["id"] for t in tickets])
         return [t for t in tickets if _epoch(held.get(t["id"])) != int(t["lastactivity"])]
 
-    def _finish_walk(self, walk: WalkState, batch: Batch) -> None:
+    def _finish_walk(self, walk: WalkState[int], batch: Batch) -> None:
         if walk.full:  # a walk over everything: what it did not see is a deletion candidate
             since = datetime.fromisoformat(walk.started) if walk.started else None
             batch.complete.append(Scope("tickets", None, since=since))
@@ -216,7 +214,7 @@ class KayakoReader:
         posts = await asyncio.gather(*(self.client.posts(t["id"]) for t in tickets))
         batch = Batch()
         for ticket, ticket_posts in zip(tickets, posts, strict=True):
-            self._add_ticket(batch, ticket | {"posts": ticket_posts}, lookups)
+            add_ticket(batch, ticket | {"posts": ticket_posts}, lookups)
             self.seen.walked.add(ticket["id"])
         ids = tuple(t["id"] for t in tickets)
         batch.complete += [
@@ -225,18 +223,6 @@ class KayakoReader:
             Scope("attachments", ids),
         ]
         return batch
-
-    @staticmethod
-    def _add_ticket(batch: Batch, ticket: Record, lookups: m.Lookups) -> None:
-        with reading("kayako", "tickets", ticket.get("id")):
-            row = m.ticket_row(ticket, lookups)
-            notes, tracks = m.ticket_children(ticket)
-            posts = [m.post_row(post) for post in ticket.get("posts", ())]
-            attachments = [a for post in ticket.get("posts", ()) for a in m.attachment_rows(post)]
-        batch.add("tickets", [row])
-        batch.add("notes", notes + posts)
-        batch.add("time_entries", tracks)
-        batch.add("attachments", attachments)
 
     # -- reconcile --------------------------------------------------------------------------
     async def _reconcile(
@@ -247,7 +233,8 @@ class KayakoReader:
         known = {lookups.statuses[s] for s in statuses}
         stored = set(self.ctx.warehouse.ids("tickets", status=sorted(known)))
         posts_held = self.ctx.warehouse.child_counts("notes", kind="reply")
-        async for page, _ in self._pages(",".join(statuses), "ticketid", "ASC"):
+        async for listed in self._pages(",".join(statuses), "ticketid", "ASC"):
+            page = listed.records
             fresh = [t for t in page if t["id"] not in self.seen.walked]
             self.seen.listed.update(t["id"] for t in page)
             # a deleted reply leaves lastactivity alone but lowers the reply count
@@ -257,33 +244,16 @@ class KayakoReader:
             batch = await self._changed_batch(stale, lookups)
             for ticket in fresh:
                 if ticket not in stale:
-                    self._add_ticket(batch, ticket, lookups)
+                    add_ticket(batch, ticket, lookups)
             ids = tuple(t["id"] for t in fresh)
             batch.complete += [Scope("notes", ids, {"kind": "note"}), Scope("time_entries", ids)]
             yield batch
         missing = sorted(stored - self.seen.listed - self.seen.walked, key=int)
         if missing:
-            yield await self.recheck(missing, lookups)
+            yield await read_tickets(self.client, missing, lookups)
         if closed:
             self.state["closed_reconciled_at"] = time.time()
             yield Batch(state={"tickets": dict(self.state)})
-
-    async def recheck(self, ids: list[str], lookups: m.Lookups) -> Batch:
-        """Tickets the warehouse expects but the listing lacked: re-read each, or mark it gone."""
-        found = await asyncio.gather(*(self.client.ticket(i) for i in ids))
-        batch = Batch(
-            deleted={"tickets": [i for i, t in zip(ids, found, strict=True) if t is None]}
-        )
-        present = [t for t in found if t is not None]
-        for ticket in present:
-            self._add_ticket(batch, ticket, lookups)
-        kept = tuple(t["id"] for t in present)
-        batch.complete += [
-            Scope("notes", kept),
-            Scope("time_entries", kept),
-            Scope("attachments", kept),
-        ]
-        return batch
 
     def _closed_due(self) -> bool:
         last = self.state.get("closed_reconciled_at")
@@ -292,29 +262,12 @@ class KayakoReader:
         )
 
     # -- paging -------------------------------------------------------------------------------
-    async def _pages(
-        self, statuses: str, sort: str, order: str
-    ) -> AsyncIterator[tuple[list[Record], bool]]:
-        """Offset pages with a small overlap; steps back when rows shifted up under us."""
-        size, overlap = self.options.page_size, max(1, self.options.page_size // 20)
-        start, previous_last, step_backs = 0, None, 0
-        while True:
-            page = await self.client.list_tickets(
-                self.departments, statuses, size, start, sort, order
+    def _pages(self, statuses: str, sort: str, order: str) -> OffsetPager:
+        """ListAll over every department and these (CSV) statuses, by offset."""
+
+        async def fetch(start: int, size: int) -> OffsetPage:
+            return OffsetPage(
+                await self.client.list_tickets(self.departments, statuses, size, start, sort, order)
             )
-            head = {t["id"] for t in page[: overlap + 1]}
-            if previous_last is not None and page and previous_last not in head and start > 0:
-                step_backs += 1  # a deletion above us shifted rows up: look again, a bit earlier
-                if step_backs > 20:
-                    raise PayloadError(
-                        "listing keeps shifting under the paginator", vendor="kayako"
-                    )
-                start = max(0, start - size // 2)
-                previous_last = None
-                continue
-            last = len(page) < size
-            yield page, last
-            if last:
-                return
-            previous_last = page[-1]["id"]
-            start += size - overlap
+
+        return OffsetPager(fetch, self.options.page_size, lambda t: str(t["id"]), vendor="kayako")

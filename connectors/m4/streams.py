@@ -18,22 +18,59 @@ window's watermark. Every batch carries the state that covers it.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from deskbridge.sdk import Batch, ReadContext, Scope, check_rows, reading, row_hash
+from pydantic import Field, field_validator
+
+from deskbridge.sdk import (
+    Batch,
+    ConnectorOptions,
+    Duration,
+    ReadContext,
+    Scope,
+    parse_duration,
+    row_hash,
+)
 
 from . import mapping as m
-from .client import M4Client, Record
-from .clock import ServerClock
-from .mapping import Row
+from .client import M4Client
+from .clock import parse_zone
+from .reread import children, mapped, people
 
-if TYPE_CHECKING:
-    from .connector import M4Options
+
+class M4Options(ConnectorOptions):
+    api_root: str = Field("/m4api/api", description="Path of the web API under base_url.")
+    server_timezone: str = Field(
+        "-05:00", description="Zone of times sent without an offset: '-05:00' or an IANA name."
+    )
+    lookback: Duration = Field("10m", description="Overlap of the note window below its watermark.")
+    reconcile_open_every: Duration = Field(
+        "0s", description="How often notes and time entries of open tickets are re-read."
+    )
+    reconcile_all_every: Duration = Field(
+        "0s", description="How often every note and every ticket's time entries are re-read."
+    )
+    sweep_window: Duration = Field(
+        "30d", description="ts span of one GetTicketNotes request in the sweep."
+    )
+    reconcile_chunk: int = Field(100, ge=1, le=5000, description="Tickets re-read per checkpoint.")
+
+    @field_validator("sweep_window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        if parse_duration(value) < 3600:
+            raise ValueError("the note sweep window must be at least '1h'")
+        return value
+
+    @field_validator("server_timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        parse_zone(value)
+        return value
 
 
 @dataclass
@@ -110,7 +147,7 @@ class M4Reader:
     async def _snapshot(self) -> Batch:
         asked = datetime.now(UTC)
         records = await self.client.tickets()
-        rows = _mapped("tickets", m.ticket_row, records, self.clock)
+        rows = mapped("tickets", m.ticket_row, records, self.clock)
         stored = self.ctx.warehouse.hashes("tickets")
         seen = {row["source_id"] for row in rows}
         changed = {r["source_id"] for r in rows if stored.get(r["source_id"]) != _hash(r)}
@@ -121,7 +158,7 @@ class M4Reader:
         # tickets the snapshot lacks are candidates, confirmed by a read of each (404: gone)
         batch = Batch(complete=[Scope("tickets", since=asked), Scope("people", since=asked)])
         batch.add("tickets", rows)
-        batch.add("people", _people(records))
+        batch.add("people", people(records))
         batch.state["tickets"] = self.state.dump()
         self.ctx.progress("tickets", len(rows), len(rows))
         return batch
@@ -155,7 +192,7 @@ class M4Reader:
             start = datetime.fromisoformat(self.watermark) - lookback
         notes = await self.client.notes_between(start, None)
         batch = Batch(state={"notes": {"watermark": asked.isoformat()}})
-        batch.add("notes", _mapped("notes", m.note_row, notes, self.clock))
+        batch.add("notes", mapped("notes", m.note_row, notes, self.clock))
         return batch
 
     async def _sweep(self, current: Pass) -> AsyncIterator[Batch]:
@@ -168,7 +205,7 @@ class M4Reader:
             last = end >= asked  # the last window has no end: it holds notes dated in the future
             notes = await self.client.notes_between(start, None if last else end)
             batch = Batch()
-            batch.add("notes", _mapped("notes", m.note_row, notes, self.clock))
+            batch.add("notes", mapped("notes", m.note_row, notes, self.clock))
             if last:
                 current.swept, current.sweep_from = True, None
                 since = datetime.fromtimestamp(current.started, UTC)
@@ -222,57 +259,6 @@ class M4Reader:
         if current.kind == "all":
             state.all_at, state.loaded = current.started, True
         state.current = None
-
-
-async def children(client: M4Client, ticket_ids: list[str], *, notes: bool) -> Batch:
-    """Time entries (and notes) of each ticket, read in full; a 404 means the ticket is gone."""
-    reads = [client.entries_of(i) for i in ticket_ids]
-    if notes:
-        reads += [client.notes_of(i) for i in ticket_ids]
-    found = await asyncio.gather(*reads)
-    count = len(ticket_ids)
-    note_lists = found[count:] if notes else [[] for _ in ticket_ids]
-    batch, kept = Batch(deleted={"tickets": []}), []
-    for ticket_id, entries, ticket_notes in zip(ticket_ids, found[:count], note_lists, strict=True):
-        if entries is None or ticket_notes is None:
-            batch.deleted["tickets"].append(ticket_id)
-            continue
-        kept.append(ticket_id)
-        batch.add("time_entries", _mapped("time_entries", m.entry_row, entries, client.clock))
-        batch.add("notes", _mapped("notes", m.note_row, ticket_notes, client.clock))
-    if kept:
-        batch.complete.append(Scope("time_entries", tuple(kept)))
-        if notes:
-            batch.complete.append(Scope("notes", tuple(kept)))
-    return batch
-
-
-async def reread(client: M4Client, ticket_ids: list[str]) -> Batch:
-    """These tickets with their notes and time entries, read now; missing ones are deleted."""
-    found = await asyncio.gather(*(client.ticket(i) for i in ticket_ids))
-    present = [t for t in found if t is not None]
-    batch = await children(client, [str(t["ID"]) for t in present], notes=True)
-    batch.deleted["tickets"] += [i for i, t in zip(ticket_ids, found, strict=True) if t is None]
-    batch.add("tickets", _mapped("tickets", m.ticket_row, present, client.clock))
-    batch.add("people", _people(present))
-    return batch
-
-
-def _mapped(
-    resource: str, to_row: Callable[..., Row], records: list[Record], clock: ServerClock
-) -> list[Row]:
-    """Canonical rows of raw records; a record the mapping cannot read fails the run, naming it."""
-    out = []
-    for raw in records:
-        with reading("m4", resource, str(raw.get("ID"))):
-            out.append(to_row(raw, clock))
-    check_rows(out, vendor="m4", resource=resource)  # before any is hashed
-    return out
-
-
-def _people(records: list[Record]) -> list[Row]:
-    with reading("m4", "people"):
-        return m.people_rows(records)
 
 
 def _hash(row: dict[str, Any]) -> str:

@@ -26,7 +26,8 @@ from deskbridge.sdk import (
 from . import writer
 from .auth import ApiKeyAuth
 from .client import OmnideskClient
-from .streams import OmnideskReader, read_tickets
+from .reread import read_tickets
+from .streams import OmnideskReader
 
 
 class OmnideskOptions(ConnectorOptions):

@@ -16,7 +16,6 @@ newest first, and ``last_update`` moves on every change to a ticket or its timel
 
 from __future__ import annotations
 
-import asyncio
 import math
 import time
 from collections.abc import AsyncIterator
@@ -27,13 +26,22 @@ from typing import Any
 
 import structlog
 
-from deskbridge.sdk import Batch, PayloadError, ReadContext, Scope, reading, row_hash
+from deskbridge.sdk import (
+    Batch,
+    Listed,
+    OffsetPage,
+    OffsetPager,
+    ReadContext,
+    Scope,
+    reading,
+    row_hash,
+)
 
 from . import mapping as m
-from .client import Listing, OmnideskClient, Record
+from .client import OmnideskClient, Record
+from .reread import read_tickets
 
 log = structlog.get_logger("deskbridge.omnidesk")
-MAX_STEP_BACKS = 20
 
 
 @dataclass
@@ -71,25 +79,6 @@ class Entry:
         )
 
 
-async def read_tickets(client: OmnideskClient, ids: list[str]) -> Batch:
-    """GET each ticket: its rows and notes for those found, ``deleted`` for those gone."""
-    items = await asyncio.gather(*(client.ticket(i) for i in ids))
-    batch, kept = Batch(), []
-    for ticket_id, item in zip(ids, items, strict=True):
-        if item is None:
-            batch.deleted.setdefault("tickets", []).append(ticket_id)
-            continue
-        with reading("omnidesk", "tickets", ticket_id):
-            ticket, notes, people = m.item_rows(item)
-        batch.add("tickets", [ticket])
-        batch.add("notes", notes)
-        batch.add("people", people)
-        kept.append(ticket_id)
-    if kept:
-        batch.complete.append(Scope("notes", tuple(kept)))
-    return batch
-
-
 def _descending(entries: list[Entry]) -> bool:
     return all(a.latest >= b.earliest for a, b in pairwise(entries))
 
@@ -123,15 +112,15 @@ class OmnideskReader:
         started, cursor = time.time(), self.cursor
         floor = (cursor.watermark or 0.0) - self.options.seconds("lookback")
         listed: set[str] = set()
-        first: Listing | None = None
-        ordered, moved, tail = True, False, []
-        async for listing, last in self._pages(self.options.page_size):
-            entries = self._fresh(listing, listed)
+        first: Listed | None = None
+        ordered, moved, tail = True, False, list[Entry]()
+        async for listing in self._pages(self.options.page_size):
+            entries = self._entries(listing, listed)
             first = first or listing
             ordered = ordered and _descending(tail + entries)
             tail = entries[-1:] or tail
             window = [e for e in entries if e.latest >= floor]
-            done = last or (ordered and len(window) < len(entries))
+            done = listing.last or (ordered and len(window) < len(entries))
             batch = await self._read(
                 [e for e in window if self._needs_read(e, cursor.recheck_from)]
             )
@@ -145,7 +134,7 @@ class OmnideskReader:
                 return
 
     def _end_walk(
-        self, first: Listing | None, started: float, listed: set[str], moved: bool, ordered: bool
+        self, first: Listed | None, started: float, listed: set[str], moved: bool, ordered: bool
     ) -> None:
         cursor = self.cursor
         if not ordered:
@@ -157,9 +146,9 @@ class OmnideskReader:
         cursor.reconcile_due = cursor.reconcile_due or lost or moved or bool(self.deleted)
         self._advance(first, started)
 
-    def _advance(self, first: Listing | None, started: float) -> None:
+    def _advance(self, first: Listed | None, started: float) -> None:
         """Move the watermark to the newest ticket of the first page the walk read."""
-        top = max((Entry.of(t).earliest for t in first.tickets), default=None) if first else None
+        top = max((Entry.of(t).earliest for t in first.records), default=None) if first else None
         if top is None:
             return
         self.cursor.watermark = top
@@ -185,10 +174,10 @@ class OmnideskReader:
         walk, whose watermark also covers what this listing reads)."""
         since, started = datetime.now(UTC), time.time()
         listed: set[str] = set()
-        first: Listing | None = None
+        first: Listed | None = None
         every_read = True
-        async for listing, _ in self._pages(self.options.listing_page_size):
-            entries = self._fresh(listing, listed)
+        async for listing in self._pages(self.options.listing_page_size):
+            entries = self._entries(listing, listed)
             first = first or listing
             todo = [e for e in entries if self._needs_read(e, None)]
             every_read = every_read and len(todo) == len(entries)
@@ -212,9 +201,10 @@ class OmnideskReader:
         yield final
 
     # -- reading tickets ---------------------------------------------------------------
-    def _fresh(self, listing: Listing, listed: set[str]) -> list[Entry]:
-        """Entries not seen yet in this pass (pages overlap)."""
-        entries = [e for e in map(Entry.of, listing.tickets) if e.id not in listed]
+    @staticmethod
+    def _entries(listing: Listed, listed: set[str]) -> list[Entry]:
+        """The page's tickets as entries, noted as listed in this pass."""
+        entries = list(map(Entry.of, listing.records))
         listed.update(e.id for e in entries)
         return entries
 
@@ -255,26 +245,15 @@ class OmnideskReader:
         return gone
 
     # -- paging ------------------------------------------------------------------------
-    async def _pages(self, size: int) -> AsyncIterator[tuple[Listing, bool]]:
-        """Offset pages that overlap; steps back when a deletion shifted rows up under us."""
-        overlap = max(1, size // 20)
-        start, previous, step_backs = 0, None, 0
-        while True:
-            listing = await self.client.list_tickets(start, size)
-            ids = {m.ident(t.get("id")) for t in listing.tickets}
-            if previous is not None and previous not in ids:
-                step_backs += 1
-                if step_backs > MAX_STEP_BACKS:
-                    raise PayloadError(
-                        "the ticket list keeps shifting under the paginator",
-                        vendor="omnidesk",
-                        resource="tickets",
-                    )
-                start, previous = max(0, start - size // 2), None
-                continue
-            last = len(listing.tickets) < size
-            yield listing, last
-            if last:
-                return
-            previous = m.ident(listing.tickets[-1].get("id"))
-            start += size - overlap
+    def _pages(self, size: int) -> OffsetPager:
+        """Every ticket, newest ``last_update`` first, by offset; pages carry the list's total."""
+
+        async def fetch(start: int, limit: int) -> OffsetPage:
+            listing = await self.client.list_tickets(start, limit)
+            return OffsetPage(listing.tickets, listing.total)
+
+        return OffsetPager(fetch, size, _ticket_id, vendor="omnidesk")
+
+
+def _ticket_id(ticket: Record) -> str:
+    return m.required_ident(ticket.get("id"), "ticket")

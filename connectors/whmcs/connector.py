@@ -26,7 +26,7 @@ from deskbridge.sdk import (
 
 from .client import API_PATH
 from .keliweb import flavour_of
-from .streams import read_tickets
+from .reread import read_tickets
 
 
 class WhmcsOptions(ConnectorOptions):

@@ -30,7 +30,8 @@ from deskbridge.sdk import (
 from . import mapping as m
 from .auth import Login, credentials, whmcs_login
 from .client import KeliwebClient, WhmcsClient
-from .streams import CHUNK, WhmcsReader
+from .reread import CHUNK
+from .streams import WhmcsReader
 from .tickets import TicketReader, chunks
 from .writer import KeliwebWriter, WhmcsWriter
 

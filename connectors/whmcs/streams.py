@@ -19,32 +19,31 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from deskbridge.sdk import Batch, ReadContext, Scope, reading, row_hash
+import structlog
+
+from deskbridge.sdk import (
+    Batch,
+    OffsetPage,
+    OffsetPager,
+    ReadContext,
+    Scope,
+    WalkState,
+    reading,
+    row_hash,
+)
 
 from . import mapping as m
-from .client import Record, TicketSource, WhmcsClient
-from .tickets import OffsetPages, TicketReader, chunks, ids_of, listed
+from .client import Record, WhmcsClient
+from .reread import CHUNK, absorb
+from .tickets import TicketReader, chunks, ids_of
 
 ACTIVE = "All Active Tickets"
 NOT_CLOSED = ["new", "open", "pending", "resolved"]
-CHUNK = 50
-
-
-@dataclass
-class WalkState:
-    high: str | None = None  # newest lastreply when the walk began: the next watermark
-    done_below: str | None = None  # every ticket with lastreply above this is committed
-    floor: str | None = None  # stop below this (None: read everything)
-    started: str | None = None
-    full: bool = False  # a walk over everything re-reads every ticket, hash or not
-
-    @classmethod
-    def load(cls, data: dict[str, Any] | None) -> WalkState | None:
-        return cls(**data) if data else None
+log = structlog.get_logger("deskbridge.whmcs")
 
 
 class WhmcsReader:
@@ -70,10 +69,14 @@ class WhmcsReader:
             async for batch in self._deep():
                 yield batch
 
-    def _pages(self, status: str | None) -> OffsetPages:
-        return OffsetPages(
-            lambda start, num: self.client.tickets(start, num, status), self.options.page_size
-        )
+    def _pages(self, status: str | None) -> OffsetPager:
+        """GetTickets (of one status, or all), by offset; pages carry ``totalresults``."""
+
+        async def fetch(start: int, size: int) -> OffsetPage:
+            page = await self.client.tickets(start, size, status)
+            return OffsetPage(page.tickets, page.total)
+
+        return OffsetPager(fetch, self.options.page_size, m.ticket_id_of, vendor="whmcs")
 
     def _hash(self, ticket: Record) -> str:
         with reading("whmcs", "GetTickets", str(ticket.get("id"))):
@@ -81,7 +84,9 @@ class WhmcsReader:
 
     # -- changed walk -----------------------------------------------------------------------
     async def _walk(self) -> AsyncIterator[Batch]:
-        walk = None if self.ctx.full_refresh else WalkState.load(self.state.get("walk"))
+        walk: WalkState[str] | None = None
+        if not self.ctx.full_refresh:
+            walk = WalkState.load(self.state.get("walk"))
         band = (walk.done_below, walk.high) if walk else None
         if walk is None:
             watermark = None if self.ctx.full_refresh else self.state.get("watermark")
@@ -89,7 +94,8 @@ class WhmcsReader:
             walk = WalkState(floor=self._floor(watermark), started=started, full=watermark is None)
         hashes = {} if walk.full else self.ctx.warehouse.hashes("tickets")
         seen: set[str] = set()
-        async for page, last in self._pages(None):
+        async for listed in self._pages(None):
+            page = listed.records
             if walk.high is None and page:
                 walk.high = str(page[0].get("lastreply"))
             seen.update(ids_of(page))
@@ -97,7 +103,9 @@ class WhmcsReader:
             batch = await self.tickets.batch(todo)
             lowest = min((str(t.get("lastreply")) for t in page), default=walk.done_below)
             walk.done_below = lowest
-            done = last or (walk.floor is not None and lowest is not None and lowest < walk.floor)
+            done = listed.last or (
+                walk.floor is not None and lowest is not None and lowest < walk.floor
+            )
             if done:
                 await self._finish_walk(walk, batch, seen)
             else:
@@ -119,7 +127,7 @@ class WhmcsReader:
     def _changed(
         self,
         ticket: Record,
-        walk: WalkState,
+        walk: WalkState[str],
         band: tuple[str | None, str | None] | None,
         hashes: dict[str, str],
     ) -> bool:
@@ -130,7 +138,7 @@ class WhmcsReader:
             return False  # committed by the run this walk resumes
         return walk.full or hashes.get(ticket_id) != self._hash(ticket)
 
-    async def _finish_walk(self, walk: WalkState, batch: Batch, seen: set[str]) -> None:
+    async def _finish_walk(self, walk: WalkState[str], batch: Batch, seen: set[str]) -> None:
         if walk.full:  # a complete listing: stored tickets it lacks are gone (or merged)
             stored = set(self.ctx.warehouse.ids("tickets"))
             absorb(
@@ -147,9 +155,9 @@ class WhmcsReader:
     # -- reconcile ----------------------------------------------------------------------------
     async def _reconcile(self) -> AsyncIterator[Batch]:
         stored_active = set(self.ctx.warehouse.ids("tickets", status_category=NOT_CLOSED))
-        active = ids_of(await listed(self._pages(ACTIVE)))
+        active = ids_of(await self._pages(ACTIVE).records())
         recent = self.options.recent_tickets
-        top = ids_of(await listed(self._pages(None), recent)) if recent else []
+        top = ids_of(await self._pages(None).records(recent)) if recent else []
         todo = [i for i in dict.fromkeys(active + top) if i not in self.tickets.read]
         todo += sorted(stored_active - set(active) - set(todo) - self.tickets.read, key=int)
         for n, chunk in enumerate(chunks(todo, CHUNK)):
@@ -167,7 +175,8 @@ class WhmcsReader:
         stored = set(self.ctx.warehouse.ids("tickets"))
         hashes = self.ctx.warehouse.hashes("tickets")
         seen: set[str] = set()
-        async for page, _ in self._pages(None):
+        async for listed in self._pages(None):
+            page = listed.records
             seen.update(ids_of(page))
             fresh = [t for t in page if m.ticket_id_of(t) not in self.tickets.read]
             todo = [
@@ -200,21 +209,3 @@ class WhmcsReader:
             if not set(view.ids("notes", author_id=person)) - gone_notes:
                 orphans.append(person)
         return orphans
-
-
-async def read_tickets(client: TicketSource, options: Any, ticket_ids: list[str]) -> Batch:
-    """GetTicket (Keliweb: get-ticket) each id: the tickets with their messages, notes and people."""
-    reader = TicketReader(client.ticket, await client.lookups(options.tzinfo))
-    batch = Batch()
-    for chunk in chunks(ticket_ids, CHUNK):
-        absorb(batch, await reader.batch(chunk))
-    return batch
-
-
-def absorb(batch: Batch, other: Batch) -> None:
-    """Add ``other``'s rows, deletions and scopes to ``batch``."""
-    for entity, rows in other.rows.items():
-        batch.add(entity, rows)
-    for entity, ids in other.deleted.items():
-        batch.deleted.setdefault(entity, []).extend(ids)
-    batch.complete.extend(other.complete)

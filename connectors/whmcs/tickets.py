@@ -1,20 +1,17 @@
-"""Reading tickets in full (GetTicket, or Keliweb's get-ticket) and listing them page by page."""
+"""Reading tickets in full (GetTicket, or Keliweb's get-ticket), each with its messages, notes and people."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import aclosing
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from deskbridge.sdk import Batch, PayloadError, Scope, reading
+from deskbridge.sdk import Batch, Scope, reading
 
 from . import mapping as m
-from .client import Page, Record
+from .client import Record
 
 Fetch = Callable[[str], Awaitable[Record | None]]
-Lister = Callable[[int, int], Awaitable[Page]]
-MAX_STEP_BACKS = 20
 
 
 class TicketReader:
@@ -71,50 +68,6 @@ class TicketReader:
                 self._guests[person["source_id"]] = key
             rows.append(person)
         return rows
-
-
-class OffsetPages:
-    """``limitstart``/``limitnum`` pages that overlap a little, so a row shifting up under the
-    paginator (a deletion above it) is never skipped: when none of the previous page's last
-    rows reappears, it steps back a page, at most ``MAX_STEP_BACKS`` times."""
-
-    def __init__(self, lister: Lister, size: int) -> None:
-        self.lister, self.size = lister, size
-        self.overlap = max(1, size // 20)
-
-    async def __aiter__(self) -> AsyncIterator[tuple[list[Record], bool]]:
-        start, step_backs = 0, 0
-        anchors: set[str] = set()
-        while True:
-            page = await self.lister(start, self.size)
-            ids = [m.ticket_id_of(t) for t in page.tickets]
-            if anchors and not anchors.intersection(ids) and start > 0:
-                step_backs += 1
-                if step_backs > MAX_STEP_BACKS:
-                    raise PayloadError(
-                        "the ticket list keeps shifting under the paginator", vendor="whmcs"
-                    )
-                start, anchors = max(0, start - self.size), set()
-                continue
-            yield page.tickets, page.last
-            if page.last:
-                return
-            step = page.returned - self.overlap if page.returned > self.overlap else page.returned
-            start += step
-            anchors = set(ids[-(self.overlap + 1) :])
-
-
-async def listed(pages: OffsetPages, limit: int | None = None) -> list[Record]:
-    """Every ticket of a listing (or its first ``limit``), each once, in listing order."""
-    seen: dict[str, Record] = {}
-    async with aclosing(aiter(pages)) as walk:
-        async for page, _ in walk:
-            for ticket in page:
-                seen.setdefault(m.ticket_id_of(ticket), ticket)
-            if limit is not None and len(seen) >= limit:
-                break
-    out = list(seen.values())
-    return out if limit is None else out[:limit]
 
 
 def ids_of(tickets: Sequence[dict[str, Any]]) -> list[str]:

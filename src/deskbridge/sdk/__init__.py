@@ -44,6 +44,7 @@ from deskbridge.sdk.errors import (
 from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
 from deskbridge.sdk.models import canonical_fields
+from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState
 from deskbridge.sdk.redact import excerpt, sanitize_url, scrub
 from deskbridge.sdk.validate import (
     InvalidRecord,
@@ -76,7 +77,10 @@ __all__ = [
     "HttpSession",
     "InvalidRecord",
     "Knobs",
+    "Listed",
     "NotFound",
+    "OffsetPage",
+    "OffsetPager",
     "PayloadError",
     "PermissionDenied",
     "Plugin",
@@ -90,6 +94,7 @@ __all__ = [
     "ValueMap",
     "VendorMapping",
     "VendorRejected",
+    "WalkState",
     "WarehouseView",
     "WriteContext",
     "WriteOp",

@@ -1,0 +1,148 @@
+"""Paging a vendor listing by offset while it changes, and the state of a watermark walk.
+
+Kayako (``ListAll``), Omnidesk (``GET ticket``) and WHMCS (``GetTickets``) list tickets by
+offset and size only. The listing keeps changing while it is read: a ticket deleted above the
+offset shifts every later ticket up a row, so a plain ``start += size`` would skip one. The
+:class:`OffsetPager` therefore overlaps consecutive pages, hands out each record once, and
+steps back when a page shares no record with what it has already read. A vendor supplies only
+``fetch(start, size)``; its quirks (what offset means, where the total comes from) stay there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from deskbridge.sdk.errors import PayloadError
+
+Record = dict[str, Any]
+P = TypeVar("P")
+
+
+@dataclass(frozen=True)
+class OffsetPage:
+    """What the vendor answered for one offset: its records and, where it says, the total."""
+
+    records: Sequence[Record]
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One page as the pager hands it out: only records not handed out before in this listing.
+
+    ``last`` is true on the final page; ``total`` is the vendor's count, as the page said it.
+    """
+
+    records: list[Record]
+    last: bool
+    total: int | None = None
+
+
+FetchPage = Callable[[int, int], Awaitable[OffsetPage]]
+
+
+class OffsetPager:
+    """Overlapping offset pages, each record handed out once, with loop detection.
+
+    ``fetch(start, size)`` reads one page; ``key`` names a record (its id). Consecutive pages
+    overlap by ``size // 20`` rows (at least one), so up to that many rows shifting up between
+    two requests lose nothing. When a page shares no record with those already read, more rows
+    shifted than the overlap covers: the pager steps back half a page, at most
+    ``max_step_backs`` times per listing. The listing ends on a short page, or when the page
+    reaches the vendor's total. A vendor that repeats itself (a page it already gave, at another
+    offset or after a step back) raises :class:`PayloadError`, as does one that keeps shifting.
+    Accepted pages move the offset forward, so a listing always ends. Iterate it once per listing.
+    """
+
+    def __init__(
+        self,
+        fetch: FetchPage,
+        size: int,
+        key: Callable[[Record], str],
+        *,
+        vendor: str,
+        resource: str = "tickets",
+        max_step_backs: int = 20,
+    ) -> None:
+        if size < 2:
+            raise ValueError("pages that overlap need at least two rows")
+        self.fetch, self.size, self.key = fetch, size, key
+        self.overlap = max(1, size // 20)
+        self.vendor, self.resource, self.max_step_backs = vendor, resource, max_step_backs
+
+    async def __aiter__(self) -> AsyncGenerator[Listed, None]:
+        seen: set[str] = set()
+        answers: set[tuple[str, ...]] = set()
+        start, step_backs = 0, 0
+        while True:
+            page = await self.fetch(start, self.size)
+            ids = [self.key(r) for r in page.records]
+            if start > 0 and seen and seen.isdisjoint(ids):
+                step_backs += 1  # rows shifted up past the overlap: look again, earlier
+                if step_backs > self.max_step_backs:
+                    raise self._error("keeps shifting under the paginator")
+                start = max(0, start - self.size // 2)
+                continue
+            if ids and tuple(ids) in answers:
+                raise self._error(f"repeats itself: offset {start} gave a page already read")
+            answers.add(tuple(ids))
+            fresh = self._fresh(page.records, ids, seen)
+            last = self._last(start, page)
+            yield Listed(fresh, last, page.total)
+            if last:
+                return
+            start += len(ids) - self.overlap
+
+    async def records(self, limit: int | None = None) -> list[Record]:
+        """Every record of the listing (or its first ``limit``), each once, in listing order."""
+        out: list[Record] = []
+        async with aclosing(self.__aiter__()) as pages:
+            async for page in pages:
+                out += page.records
+                if limit is not None and len(out) >= limit:
+                    return out[:limit]
+        return out
+
+    def _last(self, start: int, page: OffsetPage) -> bool:
+        if len(page.records) < self.size:
+            return True
+        return page.total is not None and start + len(page.records) >= page.total
+
+    @staticmethod
+    def _fresh(records: Sequence[Record], ids: list[str], seen: set[str]) -> list[Record]:
+        fresh = []
+        for record, ident in zip(records, ids, strict=True):
+            if ident not in seen:
+                seen.add(ident)
+                fresh.append(record)
+        return fresh
+
+    def _error(self, what: str) -> PayloadError:
+        return PayloadError(
+            f"the {self.resource} listing {what}", vendor=self.vendor, resource=self.resource
+        )
+
+
+@dataclass
+class WalkState(Generic[P]):
+    """A newest-first watermark walk in progress, checkpointed after every page.
+
+    Positions (``P``) are the vendor's sort values: Kayako's epoch ``lastactivity``, WHMCS's
+    ``lastreply`` wire string (which sorts like the time it spells).
+    """
+
+    high: P | None = None  # newest position when the walk began: the next watermark
+    done_below: P | None = None  # every record positioned above this is committed
+    floor: P | None = None  # stop below this (None: read everything)
+    started: str | None = None  # ISO time the walk began
+    full: bool = False  # a walk over everything: re-reads every record, even resumed
+
+    @classmethod
+    def load(cls, data: dict[str, Any] | None) -> WalkState[P] | None:
+        """The walk a checkpoint holds, or None; states from before ``full`` existed derive it."""
+        if not data:
+            return None
+        return cls(**{"full": data.get("floor") is None} | data)
