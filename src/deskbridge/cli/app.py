@@ -245,8 +245,8 @@ def serve(
 ) -> None:
     """Run each connection's sync on its schedule until SIGTERM or Ctrl-C."""
     from deskbridge.sdk.durations import parse_duration
+    from deskbridge.service.backoff import Backoff
     from deskbridge.service.daemon import Service, ServiceOptions
-    from deskbridge.warehouse.service_state import Backoff
 
     as_json = _LOGGING.get("json")
     logs.configure(str(_LOGGING.get("level") or "info"), True if as_json is None else bool(as_json))
