@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from deskbridge.sdk.connection import Schedule
+from deskbridge.service.backoff import Backoff
 from deskbridge.service.scheduling import crontab_weekdays, first_run, make_trigger
-from deskbridge.warehouse.service_state import Backoff
 from deskbridge.warehouse.status import ConnectionStatus
 
 NOW = datetime(2024, 3, 6, 12, 0, tzinfo=UTC)  # a Wednesday

@@ -38,8 +38,8 @@ def serve(
 ) -> None:
     """Run each connection's sync on its schedule until SIGTERM or Ctrl-C."""
     from deskbridge.sdk.durations import parse_duration
+    from deskbridge.service.backoff import Backoff
     from deskbridge.service.daemon import Service, ServiceOptions
-    from deskbridge.warehouse.service_state import Backoff
 
     as_json = LOGGING.get("json")
     logs.configure(str(LOGGING.get("level") or "info"), True if as_json is None else bool(as_json))

@@ -210,7 +210,6 @@ class ReadContext:
     full_refresh: bool
     warehouse: WarehouseView
     started_at: datetime
-    last_runs: dict[str, datetime] = field(default_factory=dict)  # pass name -> last done
     progress: Callable[[str, int, int | None], None] = lambda stream, done, total: None
 
 

@@ -1,4 +1,4 @@
-"""The canonical model: every warehouse table, declared once; the DDL is derived from it.
+"""The canonical model: every synced table, declared once; the DDL is derived from it.
 
 Synced entities share :class:`Synced` columns: the connection they came from, the vendor's
 source id (a string, unique per connection and entity), the vendor payload with secrets
@@ -127,56 +127,6 @@ class Attachment(Synced, table=True):
     size_bytes: int | None = Field(default=None, description="Size in bytes.")
     content_type: str | None = Field(default=None, description="MIME type.")
     created_at: datetime | None = Field(default=None, description="Upload time (UTC).")
-
-
-class TicketHistory(SQLModel, table=True):
-    __tablename__ = "ticket_history"
-    connection: str = Field(primary_key=True, description="Connection name.")
-    source_id: str = Field(primary_key=True, description="tickets.source_id.")
-    content_hash: str = Field(primary_key=True, description="Hash of this version.")
-    seen_at: datetime = Field(
-        primary_key=True, description="When this version was first seen (UTC)."
-    )
-    run_id: int | None = Field(default=None, description="Run that saw it.")
-    subject: str | None = Field(default=None, description="Subject in this version.")
-    status: str | None = Field(default=None, description="Vendor status in this version.")
-    status_category: str | None = Field(
-        default=None, description="Canonical status in this version."
-    )
-    priority: str | None = Field(default=None, description="Vendor priority in this version.")
-    assignee_id: str | None = Field(default=None, description="Assignee in this version.")
-    updated_at: datetime | None = Field(
-        default=None, description="Vendor update time in this version."
-    )
-
-
-class SyncRun(SQLModel, table=True):
-    __tablename__ = "sync_runs"
-    run_id: int = Field(primary_key=True, description="Run number, increasing.")
-    connection: str = Field(description="Connection name.")
-    started_at: datetime = Field(description="Start (UTC).")
-    ended_at: datetime | None = Field(
-        default=None, description="End (UTC); null while running or if killed."
-    )
-    status: str = Field(description="running, success, failed, interrupted.")
-    full_refresh: bool = Field(default=False, description="Whether cursors were ignored.")
-    counts: Any = Field(default=None, sa_type=JSON, description="Rows written per stream.")
-    requests: int = Field(default=0, description="HTTP requests made by the incremental read.")
-    reconcile_requests: int = Field(
-        default=0, description="HTTP requests made by reconcile passes."
-    )
-    error: str | None = Field(
-        default=None, description="Error message of a failed run (secrets redacted)."
-    )
-
-
-class SyncState(SQLModel, table=True):
-    __tablename__ = "sync_state"
-    connection: str = Field(primary_key=True, description="Connection name.")
-    stream: str = Field(primary_key=True, description="Stream name.")
-    state: Any = Field(default=None, sa_type=JSON, description="Cursor state (connector-defined).")
-    state_version: int = Field(description="Version of the state's shape, checked on load.")
-    updated_at: datetime = Field(description="When the cursor last moved (UTC).")
 
 
 ENTITY_MODELS: dict[str, type[Synced]] = {

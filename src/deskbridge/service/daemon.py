@@ -38,9 +38,9 @@ from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.errors import WarehouseLocked
 from deskbridge.sdk.redact import scrub
 from deskbridge.service import health, scheduling
+from deskbridge.service.backoff import Backoff
 from deskbridge.service.health import ConnectionHealth, HealthServer
 from deskbridge.warehouse import service_state
-from deskbridge.warehouse.service_state import Backoff
 from deskbridge.warehouse.snapshot import publish, snapshot_path
 from deskbridge.warehouse.status import ConnectionStatus, status_of
 from deskbridge.warehouse.store import Warehouse, in_thread

@@ -21,7 +21,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from deskbridge.sandbox import HOST, bind
-from deskbridge.warehouse.service_state import Backoff
+from deskbridge.service.backoff import Backoff
 from deskbridge.warehouse.status import ConnectionStatus
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import duckdb
 
+from deskbridge.warehouse.transaction import transaction
 from deskbridge.warehouse.views import VIEWS, View
 
 DIGEST_KEY = "catalog_digest"
@@ -27,15 +28,10 @@ def install(
     digest = hashlib.blake2b("\n".join(statements).encode(), digest_size=16).hexdigest()
     if _installed(con) == digest:
         return
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for statement in statements:
             con.execute(statement)
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [DIGEST_KEY, digest])
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def _installed(con: duckdb.DuckDBPyConnection) -> str | None:

@@ -12,19 +12,16 @@ from sqlmodel import SQLModel
 
 from deskbridge.sdk import models
 from deskbridge.sdk.errors import FatalError
-from deskbridge.warehouse import comments
-from deskbridge.warehouse.deletions import SuspectedDeletion
-from deskbridge.warehouse.service_state import ServiceState
-from deskbridge.warehouse.tables import PUSH_TABLES
+from deskbridge.warehouse import comments, tables
 
 TABLES: tuple[type[SQLModel], ...] = (
     *models.ENTITY_MODELS.values(),
-    models.TicketHistory,
-    models.SyncRun,
-    models.SyncState,
-    ServiceState,
-    SuspectedDeletion,
-    *PUSH_TABLES,
+    tables.TicketHistory,
+    tables.SyncRun,
+    tables.SyncState,
+    tables.ServiceState,
+    tables.SuspectedDeletion,
+    *tables.PUSH_TABLES,
 )
 # What each table holds, for tables whose model has no docstring (see table_descriptions()).
 TABLE_DESCRIPTIONS: dict[str, str] = {
@@ -33,9 +30,6 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
     "time_entries": "Time logged on tickets: seconds worked and billable, worker, work and bill time.",
     "people": "Staff and requesters (kind).",
     "attachments": "Attachment metadata (not the files).",
-    "ticket_history": "One row per distinct version of a ticket seen by a sync.",
-    "sync_runs": "Every sync run: start, end, status, counts, requests, error.",
-    "sync_state": "Cursor state per connection and stream; where the next run starts.",
     "meta": "Warehouse bookkeeping as key/value pairs.",
 }
 # meta is created by migrate() itself, before anything else.
@@ -85,7 +79,7 @@ def create_table_sql(model: type[SQLModel]) -> str:
         null = " NOT NULL" if column.primary_key else ""
         default = (
             " DEFAULT nextval('sync_run_ids')"
-            if column.name == "run_id" and model is models.SyncRun
+            if column.name == "run_id" and model is tables.SyncRun
             else ""
         )
         cols.append(f"    {column.name} {duck_type(column)}{null}{default}")
