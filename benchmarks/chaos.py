@@ -46,7 +46,7 @@ from typing import Any
 import duckdb
 import httpx
 
-from deskbridge.push.planner import marker_for
+from deskbridge.push.markers import marker_for
 from deskbridge.testing import TRUTH_FIELDS
 
 EXE = shutil.which("deskbridge") or str(Path(sys.executable).with_name("deskbridge"))

@@ -9,8 +9,8 @@ import httpx
 from pushkit import EAGER, FAST, make_pair
 
 from deskbridge.config import LinkConfig, Settings
+from deskbridge.push.markers import marker_for, own_marker
 from deskbridge.push.migrate import migrate, migration_link
-from deskbridge.push.planner import marker_for, own_marker
 from deskbridge.push.run import run_link
 from deskbridge.sandbox import build_emulator, sandbox_connection
 from deskbridge.sdk.contract import WriteOp

@@ -7,8 +7,11 @@ from pathlib import Path
 
 from pushkit import Pair, make_pair
 
+from deskbridge.push.actions import Action
+from deskbridge.push.crosswalk import load_state
 from deskbridge.push.migrate import migrate, migration_link
-from deskbridge.push.planner import Action, Planner, sides_for
+from deskbridge.push.planner import plan
+from deskbridge.push.sides import sides_for
 
 WHMCS_LINK = {"direction": "a_to_b", "author": {"b": "admin:1"}}
 DEPARTMENT = {"b": {"department": "Technical Support"}}
@@ -115,11 +118,13 @@ async def test_pending_write_on_a_target_without_reread_is_held_back(tmp_path: P
             f"in full (deskbridge sync b_side --full-refresh) to find it, or 'deskbridge links reset pair --record notes:{note}' "
             "to write it again"
         )
-        held = Planner(pair.wh.con, link, replace(sides, recheck={"a": True, "b": False})).plan()
+        held = plan(
+            load_state(pair.wh.con, link), link, replace(sides, recheck={"a": True, "b": False})
+        )
         assert held == [
             Action("reject", "notes", "b", "a", note, lost, parent=ticket, reason=reason)
         ]
-        assert [a.kind for a in Planner(pair.wh.con, link, sides).plan()] == [
+        assert [a.kind for a in plan(load_state(pair.wh.con, link), link, sides)] == [
             "add_note"
         ]  # a target that can re-read: written
     finally:

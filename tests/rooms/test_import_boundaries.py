@@ -122,7 +122,6 @@ def test_the_sdk_imports_nothing_else_of_deskbridge() -> None:
     assert leaks == []
 
 
-@pytest.mark.xfail(strict=True, reason="planner <-> lifecycle: removed by the push slice")
 def test_no_import_cycle() -> None:
     """The module graph of src/deskbridge is acyclic (a package's __init__ counts as a module)."""
     known = src_modules()

@@ -7,19 +7,19 @@ import csv
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from deskbridge.config import LinkConfig, Settings
+from deskbridge.config import LinkConfig, Settings, Side
+from deskbridge.push.crosswalk import Record, export_rows, known_links, people_rows, reset_link
 from deskbridge.push.executor import PushResult, plan_summary
 from deskbridge.push.migrate import MigrationReport, migrate, migration_link
 from deskbridge.push.run import run_link
 from deskbridge.sdk.errors import ConfigError
-from deskbridge.warehouse.resets import Record, known_links, reset_link
 from deskbridge.warehouse.store import Warehouse
 
 links_app = typer.Typer(help="Links between connections: the id crosswalk.", no_args_is_help=True)
@@ -141,7 +141,11 @@ def print_people(link: LinkConfig, db: Path, as_csv: bool, console: Console) -> 
 
     with Warehouse(db) as wh:
         kinds = {PEOPLE_FIELDS[f] for f in link.fields if f in PEOPLE_FIELDS} or None
-        rows = PeopleMatcher(wh.con, {"a": link.a, "b": link.b}, link.people).report(kinds)
+        people: dict[Side, Any] = {
+            "a": people_rows(wh.con, link.a),
+            "b": people_rows(wh.con, link.b),
+        }
+        rows = PeopleMatcher(people, link.people).report(kinds)
     if as_csv:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["kind", "a_id"])
         writer.writeheader()
@@ -181,12 +185,7 @@ def _who(name: str | None, email: str | None) -> str:
 
 def export_crosswalk(db: Path, out: Path | None) -> None:
     with Warehouse(db) as wh:
-        cursor = wh.con.execute(
-            "SELECT link, entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b, pushed_at "
-            "FROM crosswalk ORDER BY link, entity, origin, origin_id"
-        )
-        header = [d[0] for d in cursor.description]
-        rows = cursor.fetchall()
+        header, rows = export_rows(wh.con)
     stream = out.open("w", newline="") if out else sys.stdout
     try:
         writer = csv.writer(stream)
@@ -322,7 +321,7 @@ def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> No
             known = known_links(wh.con)
             if name not in known and name not in settings.links:
                 fail(f"unknown link {name!r}; links in the warehouse: {', '.join(known) or 'none'}")
-            removed = reset_link(wh.con, name, pending=pending, failed=failed, records=records)
+            removed = reset_link(wh, name, pending=pending, failed=failed, records=records)
         parts = [f"{n} {table} rows" for table, n in removed.items() if n]
         console.print(
             f"links reset {name}: removed {', '.join(parts) if parts else 'nothing'}",

@@ -1,19 +1,29 @@
-"""The push's bookkeeping in DuckDB, one bulk statement per table per chunk.
+"""Every read and write of the push side's tables: the crosswalk, ``push_*``, and the link's state.
 
-A chunk's outcomes (crosswalk rows linked, rows refused, rows skipped) are written through
-registered Arrow tables, never row by row: a push of 10k tickets records tens of thousands
-of outcomes, and a statement per outcome costs more than the writes it records.
+The planner never queries: :func:`load_state` reads what it needs once per phase into a frozen
+:class:`LinkState` (the crosswalk and both sides' tickets, notes, time entries, people and marked
+records). A chunk's outcomes (crosswalk rows linked, rows refused, rows skipped) are written
+through registered Arrow tables, never row by row: a push of 10k tickets records tens of
+thousands of outcomes, and a statement per outcome costs more than the writes it records.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from deskbridge.config import LinkConfig, Side
+from deskbridge.push.markers import LEGACY, link_tag
+from deskbridge.sdk.errors import ConfigError
+from deskbridge.warehouse.deletions import VENDOR_PROOFS
+from deskbridge.warehouse.store import Warehouse, utcnow
 
 XW_KEY = ("entity", "origin", "origin_id")
 _XW = pa.schema(
@@ -178,3 +188,366 @@ def _table(rows: Iterable[dict[str, Any]], schema: pa.Schema) -> pa.Table:
 
 def _dump(base: dict[str, Any] | None) -> str | None:
     return json.dumps(base, default=str) if base else None
+
+
+# -- the link's state, read once per phase ---------------------------------------------------
+TICKET_FIELDS = (
+    "subject",
+    "status",
+    "priority",
+    "status_category",
+    "priority_level",
+    "updated_at",
+    "number",
+    "requester_id",
+    "assignee_id",
+    "department",
+    "created_at",
+)
+CHILD_FIELDS = {
+    "notes": ("ticket_id", "kind", "visibility", "body", "author_name", "created_at"),
+    "time_entries": (
+        "ticket_id",
+        "seconds_worked",
+        "seconds_billable",
+        "work_time",
+        "bill_time",
+        "note",
+        "worker_name",
+    ),
+}
+Rows = Mapping[Side, tuple[dict[str, Any], ...]]
+Person = tuple[str, str, str | None, str | None, bool]  # source id, kind, name, e-mail, deleted
+Marked = tuple[str, str, str, str]  # table, source id, ticket id, text carrying a marker
+
+
+SIDES: tuple[Side, Side] = ("a", "b")
+
+
+def _per_side() -> dict[Side, tuple[Any, ...]]:
+    return {"a": (), "b": ()}
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """One link's state as the planner sees it: built by :func:`load_state`, or by hand in tests.
+
+    ``crosswalk``: rows with ``entity, origin, origin_id, a, b, state, marker, base_a, base_b``.
+    ``tickets``/``notes``/``time_entries``: live rows per side, oldest first. ``gone``: entity ->
+    side -> id -> parent ticket id of records the vendor itself answered gone. ``people``: every
+    person row per side. ``marked``: records per side whose text carries this link's marker.
+    """
+
+    crosswalk: tuple[dict[str, Any], ...] = ()
+    tickets: Rows = field(default_factory=_per_side)
+    notes: Rows = field(default_factory=_per_side)
+    time_entries: Rows = field(default_factory=_per_side)
+    gone: Mapping[str, Mapping[Side, Mapping[str, str | None]]] = field(default_factory=dict)
+    people: Mapping[Side, tuple[Person, ...]] = field(default_factory=_per_side)
+    marked: Mapping[Side, tuple[Marked, ...]] = field(default_factory=_per_side)
+
+    @cached_property
+    def xw(self) -> dict[tuple[str, Side, str], dict[str, Any]]:
+        """Crosswalk rows by (entity, side, id on that side)."""
+        out: dict[tuple[str, Side, str], dict[str, Any]] = {}
+        for row in self.crosswalk:
+            for side in ("a", "b"):
+                if row[side]:
+                    out[(row["entity"], side, row[side])] = row  # type: ignore[index]
+        return out
+
+    @cached_property
+    def by_marker(self) -> dict[str, dict[str, Any]]:
+        return {row["marker"]: row for row in self.xw.values()}
+
+    def rows(self, entity: str, side: Side) -> tuple[dict[str, Any], ...]:
+        return getattr(self, entity)[side]  # type: ignore[no-any-return]
+
+    def linked(self, entity: str) -> list[dict[str, Any]]:
+        """The entity's linked crosswalk rows, each once."""
+        unique = {
+            id(row): row
+            for (e, _, _), row in self.xw.items()
+            if e == entity and row["state"] == "linked"
+        }
+        return list(unique.values())
+
+    def person(self, side: Side, person_id: str | None) -> dict[str, Any]:
+        """Name and e-mail of a person (deleted or not), empty if unknown."""
+        for sid, _kind, name, email, _deleted in self.people[side] if person_id else ():
+            if sid == person_id:
+                return {"name": name, "email": email}
+        return {}
+
+
+def load_state(con: duckdb.DuckDBPyConnection, link: LinkConfig) -> LinkState:
+    """Everything the planner reads of ``link``, in one pass over the warehouse."""
+    conn: dict[Side, str] = {"a": link.a, "b": link.b}
+    crosswalk = _crosswalk(con, link.name)
+    legacy = any(LEGACY.fullmatch(r["marker"] or "") for r in crosswalk if r["a"] or r["b"])
+    entities = {*link.entities, "tickets", "notes"}  # time entries copied as notes are notes there
+    return LinkState(
+        crosswalk=crosswalk,
+        tickets={s: _live(con, "tickets", conn[s], TICKET_FIELDS, "created_at") for s in SIDES},
+        notes=_children(con, "notes", conn, "notes" in link.entities),
+        time_entries=_children(con, "time_entries", conn, "time_entries" in link.entities),
+        gone={e: {s: _gone(con, e, conn[s]) for s in SIDES} for e in entities},
+        people={s: people_rows(con, conn[s], deleted=True) for s in SIDES},
+        marked={s: _marked(con, link.name, conn[s], legacy) for s in SIDES},
+    )
+
+
+def _crosswalk(con: duckdb.DuckDBPyConnection, link: str) -> tuple[dict[str, Any], ...]:
+    rows = con.execute(
+        "SELECT entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b "
+        "FROM crosswalk WHERE link = ?",
+        [link],
+    ).fetchall()
+    keys = ("entity", "origin", "origin_id", "a", "b", "state", "marker", "base_a", "base_b")
+    out = [dict(zip(keys, r, strict=True)) for r in rows]
+    for row in out:
+        row["base_a"], row["base_b"] = _load(row["base_a"]), _load(row["base_b"])
+    return tuple(out)
+
+
+def _live(
+    con: duckdb.DuckDBPyConnection, entity: str, conn: str, columns: tuple[str, ...], order: str
+) -> tuple[dict[str, Any], ...]:
+    sql = f"SELECT source_id, {', '.join(columns)} FROM {entity} WHERE connection = ? AND deleted_at IS NULL"
+    cur = con.execute(f"{sql} ORDER BY {order} NULLS LAST, source_id", [conn])
+    return tuple(dict(zip(("source_id", *columns), r, strict=True)) for r in cur.fetchall())
+
+
+def _children(
+    con: duckdb.DuckDBPyConnection, entity: str, conn: dict[Side, str], wanted: bool
+) -> dict[Side, tuple[dict[str, Any], ...]]:
+    if not wanted:
+        return _per_side()
+    order = "created_at" if entity == "notes" else "work_time"
+    return {s: _live(con, entity, conn[s], CHILD_FIELDS[entity], order) for s in ("a", "b")}  # type: ignore[misc]
+
+
+def _gone(con: duckdb.DuckDBPyConnection, entity: str, conn: str) -> dict[str, str | None]:
+    parent = "NULL" if entity == "tickets" else "ticket_id"
+    rows = con.execute(
+        f"SELECT source_id, {parent} FROM {entity} WHERE connection = ? AND deleted_at IS NOT NULL "
+        "AND deleted_proof IN (SELECT unnest(?::VARCHAR[]))",  # only what the vendor answered gone
+        [conn, list(VENDOR_PROOFS)],
+    ).fetchall()
+    return dict(rows)
+
+
+def people_rows(
+    con: duckdb.DuckDBPyConnection, conn: str, *, deleted: bool = False
+) -> tuple[Person, ...]:
+    """People of a connection; ``deleted``: those deleted too."""
+    where = "" if deleted else " AND deleted_at IS NULL"
+    rows = con.execute(
+        "SELECT source_id, kind, name, email, deleted_at IS NOT NULL FROM people "
+        f"WHERE connection = ?{where}",
+        [conn],
+    ).fetchall()
+    return tuple(rows)
+
+
+def _marked(
+    con: duckdb.DuckDBPyConnection, link: str, conn: str, legacy: bool
+) -> tuple[Marked, ...]:
+    """Records whose text may end with a marker of ``link`` (a ticket: any string of ``raw``)."""
+    mine = f"[deskbridge:{link_tag(link)}:"
+    mark = "(contains({0}, ?) OR (? AND regexp_matches({0}, '\\[deskbridge:[0-9a-f]{{12}}\\]')))"
+    rows = con.execute(
+        f"""SELECT 'notes', source_id, ticket_id, body, created_at FROM notes
+           WHERE connection = ? AND deleted_at IS NULL AND {mark.format("body")}
+           UNION ALL SELECT 'time_entries', source_id, ticket_id, note, work_time FROM time_entries
+           WHERE connection = ? AND deleted_at IS NULL AND {mark.format("note")}
+           UNION ALL SELECT 'tickets', source_id, source_id, CAST(raw AS VARCHAR), created_at FROM tickets
+           WHERE connection = ? AND deleted_at IS NULL AND contains(CAST(raw AS VARCHAR), ?)
+           ORDER BY 5 NULLS LAST, 2""",
+        [conn, mine, legacy] * 2 + [conn, mine],
+    ).fetchall()
+    return tuple((table, sid, ticket, text) for table, sid, ticket, text, _ in rows)
+
+
+def _load(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# -- the executor's view of the crosswalk, and push runs ---------------------------------------
+def twins_and_keys(
+    con: duckdb.DuckDBPyConnection, link: str
+) -> tuple[dict[tuple[str, str], str], dict[tuple[str, str, str], tuple[str, str]]]:
+    """``twins``: (side, ticket id) -> its linked twin's id. ``keys``: (entity, side, id) -> the
+    row's (origin, origin_id), whichever side a write starts from."""
+    rows = con.execute(
+        "SELECT entity, origin, origin_id, a_id, b_id, state FROM crosswalk WHERE link = ?",
+        [link],
+    ).fetchall()
+    twins: dict[tuple[str, str], str] = {}
+    keys: dict[tuple[str, str, str], tuple[str, str]] = {}
+    for entity, origin, origin_id, a_id, b_id, state in rows:
+        if entity == "tickets" and state == "linked":
+            twins[("a", a_id)], twins[("b", b_id)] = b_id, a_id
+        for side, sid in (("a", a_id), ("b", b_id)):
+            if sid is not None:
+                keys[(entity, side, sid)] = (origin, origin_id)
+    return twins, keys
+
+
+def start_push(con: duckdb.DuckDBPyConnection, link: str, dry_run: bool) -> int:
+    (push_id,) = con.execute("SELECT coalesce(max(push_id), 0) + 1 FROM push_runs").fetchone()  # type: ignore[misc]
+    con.execute(
+        "INSERT INTO push_runs (push_id, link, started_at, status, dry_run, counts) VALUES (?, ?, ?, 'running', ?, '{}')",
+        [push_id, link, utcnow(), dry_run],
+    )
+    return int(push_id)
+
+
+def finish_push(
+    con: duckdb.DuckDBPyConnection, push_id: int, status: str, counts: dict[str, Any]
+) -> None:
+    con.execute(
+        "UPDATE push_runs SET ended_at = ?, status = ?, counts = ? WHERE push_id = ?",
+        [utcnow(), status, json.dumps(counts), push_id],
+    )
+
+
+# -- recovery and migration scopes -------------------------------------------------------------
+def unlocated_creates(con: duckdb.DuckDBPyConnection, link: str, origin: Side) -> int:
+    """Pending ticket creates from ``origin`` whose new id on the other side is unknown."""
+    target = "b" if origin == "a" else "a"
+    row = con.execute(
+        f"SELECT count(*) FROM crosswalk WHERE link = ? AND entity = 'tickets' AND origin = ? "
+        f"AND state = 'pending' AND {target}_id IS NULL",
+        [link, origin],
+    ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def pending_child_tickets(
+    con: duckdb.DuckDBPyConnection, link: LinkConfig, origin: Side
+) -> list[str]:
+    """Target-side tickets holding child writes from ``origin`` that a crash left pending."""
+    target = "b" if origin == "a" else "a"
+    rows = con.execute(
+        f"""SELECT DISTINCT t.{target}_id FROM crosswalk c
+            JOIN (SELECT connection, source_id, ticket_id FROM notes UNION ALL
+                  SELECT connection, source_id, ticket_id FROM time_entries) r
+              ON r.connection = ? AND r.source_id = c.origin_id
+            JOIN crosswalk t ON t.link = c.link AND t.entity = 'tickets' AND t.{origin}_id = r.ticket_id
+            WHERE c.link = ? AND c.state = 'pending' AND c.origin = ? AND c.entity <> 'tickets'
+              AND t.{target}_id IS NOT NULL""",
+        [getattr(link, origin), link.name, origin],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def first_tickets(con: duckdb.DuckDBPyConnection, connection: str, n: int) -> set[str]:
+    """The ``n`` oldest live tickets of a connection (a demo migration's scope)."""
+    rows = con.execute(
+        "SELECT source_id FROM tickets WHERE connection = ? AND deleted_at IS NULL ORDER BY created_at, source_id LIMIT ?",
+        [connection, n],
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def changed_since_full_run(con: duckdb.DuckDBPyConnection, link: LinkConfig) -> set[str] | None:
+    """Source tickets that changed, or whose notes or time entries did, since the last full run began."""
+    row = con.execute(
+        "SELECT max(started_at) FROM push_runs WHERE link = ? AND NOT dry_run AND counts->>'mode' = 'full'",
+        [link.name],
+    ).fetchone()
+    since = row[0] if row else None
+    if since is None:
+        return None  # no full run yet: a delta is everything
+    rows = con.execute(
+        """SELECT source_id FROM ticket_history WHERE connection = ? AND seen_at >= ?
+           UNION SELECT ticket_id FROM notes WHERE connection = ? AND first_seen_at >= ?
+           UNION SELECT ticket_id FROM time_entries WHERE connection = ? AND first_seen_at >= ?""",
+        [link.a, since] * 3,
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+# -- what a user clears or exports ---------------------------------------------------------------
+ENTITIES = ("tickets", "notes", "time_entries")
+
+
+@dataclass(frozen=True)
+class Record:
+    """``ENTITY:ID``: a record on either side of a link."""
+
+    entity: str
+    source_id: str
+
+    @classmethod
+    def parse(cls, text: str) -> Record:
+        entity, sep, source_id = text.partition(":")
+        if not sep or entity not in ENTITIES or not source_id:
+            raise ConfigError(
+                f"--record {text!r}: expected ENTITY:ID with ENTITY one of {', '.join(ENTITIES)} (e.g. notes:reply:12)"
+            )
+        return cls(entity, source_id)
+
+
+def known_links(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Links the warehouse holds anything of (a migration's link may not be configured)."""
+    rows = con.execute(
+        "SELECT link FROM crosswalk UNION SELECT link FROM push_failures UNION SELECT link FROM push_skips ORDER BY 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def reset_link(
+    wh: Warehouse,
+    link: str,
+    *,
+    pending: bool = False,
+    failed: bool = False,
+    records: tuple[Record, ...] = (),
+) -> dict[str, int]:
+    """Delete what the flags select (nothing given: everything of the link); rows removed per table.
+
+    Like dlt's ``drop``: says what it removed, table by table, in one transaction, and touches
+    nothing else. Synced rows stay; only where the next push starts changes.
+    """
+    everything = not (pending or failed or records)
+    wheres: dict[str, list[tuple[str, list[str]]]] = {
+        "crosswalk": [],
+        "push_failures": [],
+        "push_skips": [],
+    }
+    if everything:
+        wheres = {table: [("TRUE", [])] for table in wheres}
+    if pending:
+        wheres["crosswalk"].append(("state = 'pending'", []))
+    if failed:
+        wheres["push_failures"].append(("resolved_at IS NULL", []))
+    for r in records:
+        wheres["crosswalk"].append(
+            ("entity = ? AND ? IN (origin_id, a_id, b_id)", [r.entity, r.source_id])
+        )
+        for table in ("push_failures", "push_skips"):
+            wheres[table].append(("entity = ? AND source_id = ?", [r.entity, r.source_id]))
+    removed = {}
+    with wh.transaction():
+        for table, clauses in wheres.items():
+            if clauses:
+                where = " OR ".join(f"({sql})" for sql, _ in clauses)
+                params = [link, *(p for _, ps in clauses for p in ps)]
+                (n,) = wh.con.execute(
+                    f"SELECT count(*) FROM {table} WHERE link = ? AND ({where})", params
+                ).fetchone()  # type: ignore[misc]
+                wh.con.execute(f"DELETE FROM {table} WHERE link = ? AND ({where})", params)
+                removed[table] = int(n)
+    return removed
+
+
+def export_rows(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Every crosswalk row of every link: (header, rows)."""
+    cursor = con.execute(
+        "SELECT link, entity, origin, origin_id, a_id, b_id, state, marker, base_a, base_b, pushed_at "
+        "FROM crosswalk ORDER BY link, entity, origin, origin_id"
+    )
+    header = [d[0] for d in cursor.description]
+    return header, cursor.fetchall()

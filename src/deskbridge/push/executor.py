@@ -29,10 +29,13 @@ from typing import Any
 import httpx
 import structlog
 
-from deskbridge.config import LinkConfig, Settings, Side
+from deskbridge.config import LinkConfig, Settings
 from deskbridge.pull.engine import build_connector
+from deskbridge.push import crosswalk
+from deskbridge.push.actions import CREATES, DELETES, OPS, Action, ActionKind
 from deskbridge.push.crosswalk import PushStore
-from deskbridge.push.planner import Action, Planner, sides_for
+from deskbridge.push.planner import plan
+from deskbridge.push.sides import sides_for, vendors_of
 from deskbridge.sdk.contract import Connector, Progress, WriteContext, WriteOp
 from deskbridge.sdk.errors import (
     AuthError,
@@ -47,36 +50,21 @@ from deskbridge.sdk.redact import scrub
 from deskbridge.warehouse.store import Warehouse, utcnow
 
 log = structlog.get_logger("deskbridge.push")
-CREATES = {
-    "create_ticket": WriteOp.CREATE_TICKET,
-    "add_note": WriteOp.ADD_NOTE,
-    "add_time_entry": WriteOp.ADD_TIME_ENTRY,
-}
-DELETES = {
-    "delete_ticket": WriteOp.DELETE_TICKET,
-    "delete_note": WriteOp.DELETE_NOTE,
-    "delete_time_entry": WriteOp.DELETE_TIME_ENTRY,
-}
-OPS = {
-    **CREATES,
-    **DELETES,
-    "update_ticket": WriteOp.UPDATE_FIELDS,
-    "update_note": WriteOp.UPDATE_NOTE,
-}
+K = ActionKind
 BOOKKEEPING = (
-    "link",
-    "relink",
-    "skip",
-    "rebase",
-    "reject",
-    "unlink",
+    ActionKind.LINK,
+    ActionKind.RELINK,
+    ActionKind.SKIP,
+    ActionKind.REBASE,
+    ActionKind.REJECT,
+    ActionKind.UNLINK,
 )  # no write: the crosswalk only
 PHASES = (
     BOOKKEEPING,
     tuple(DELETES),
-    ("create_ticket",),
-    ("update_ticket",),
-    ("add_note", "add_time_entry", "update_note"),
+    (ActionKind.CREATE_TICKET,),
+    (ActionKind.UPDATE_TICKET,),
+    (ActionKind.ADD_NOTE, ActionKind.ADD_TIME_ENTRY, ActionKind.UPDATE_NOTE),
 )
 REFUSED = (
     VendorRejected,
@@ -111,12 +99,9 @@ class PushResult:
 def plan_link(
     wh: Warehouse, settings: Settings, link: LinkConfig, only: set[str] | None = None
 ) -> list[Action]:
-    vendors = _vendors(settings, link)
-    return Planner(wh.con, link, sides_for(link, vendors)).plan(only)
-
-
-def _vendors(settings: Settings, link: LinkConfig) -> dict[Side, str]:
-    return {"a": settings.connections[link.a].type, "b": settings.connections[link.b].type}
+    """The link's plan, from its state as the warehouse holds it now."""
+    sides = sides_for(link, vendors_of(settings, link))
+    return plan(crosswalk.load_state(wh.con, link), link, sides, only)
 
 
 async def push_link(
@@ -133,7 +118,7 @@ async def push_link(
     mode: str = "sync",
 ) -> PushResult:
     """Plan the link and, unless ``dry_run``, carry the plan out."""
-    push_id = _start(wh, link.name, dry_run)
+    push_id = crosswalk.start_push(wh.con, link.name, dry_run)
     actions = plan_link(wh, settings, link, only)
     result = PushResult(link.name, push_id, dry_run, actions, mode=mode)
     result.counts.update(f"{a.kind}.planned" for a in actions)
@@ -194,12 +179,12 @@ class _Executor:
         }
         ready = [a for a in actions if self._resolve_parent(a)]
         writes = [a for a in ready if a.kind in OPS]
-        with _transaction(self.wh):
+        with self.wh.transaction():
             self.store.intents(self._row(a, None, "pending") for a in writes if a.kind in CREATES)
         outcomes = await asyncio.gather(*(self._write(a) for a in writes), return_exceptions=True)
         unexpected: BaseException | None = None
         for action in ready:
-            if action.kind == "reject":
+            if action.kind == K.REJECT:
                 self._failed(action, action.reason)
             elif action.kind not in OPS:
                 self._done(action, None)
@@ -208,9 +193,9 @@ class _Executor:
                 self._done(
                     action, None
                 )  # already gone: a delete that landed before a crash, or done by hand
-            elif isinstance(outcome, Unsupported) and action.kind in (*DELETES, "update_note"):
+            elif isinstance(outcome, Unsupported) and action.kind in (*DELETES, K.UPDATE_NOTE):
                 instead = (
-                    "rebase" if action.kind == "update_note" else "unlink"
+                    K.REBASE if action.kind == K.UPDATE_NOTE else K.UNLINK
                 )  # recorded once, never retried
                 self._done(replace(action, kind=instead, reason=scrub(str(outcome))), None)
             elif isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
@@ -222,7 +207,7 @@ class _Executor:
             else:
                 self._done(action, outcome)
         now = utcnow()
-        with _transaction(self.wh):  # what went through is recorded even when something broke
+        with self.wh.transaction():  # what went through is recorded even when something broke
             self.store.linked(self.outcomes["linked"], now)
             self.store.resolved(self.outcomes["resolved"], now)
             self.store.failed(self.outcomes["failed"], now)
@@ -237,25 +222,14 @@ class _Executor:
         ``twins``: (side, ticket id) -> its twin's id, for linked tickets. ``keys``: (entity, side,
         id) -> the row's (origin, origin_id), whichever side a write starts from.
         """
-        rows = self.wh.con.execute(
-            "SELECT entity, origin, origin_id, a_id, b_id, state FROM crosswalk WHERE link = ?",
-            [self.link.name],
-        ).fetchall()
-        self.twins: dict[tuple[str, str], str] = {}
-        self.keys: dict[tuple[str, str, str], tuple[str, str]] = {}
-        for entity, origin, origin_id, a_id, b_id, state in rows:
-            if entity == "tickets" and state == "linked":
-                self.twins[("a", a_id)], self.twins[("b", b_id)] = b_id, a_id
-            for side, sid in (("a", a_id), ("b", b_id)):
-                if sid is not None:
-                    self.keys[(entity, side, sid)] = (origin, origin_id)
+        self.twins, self.keys = crosswalk.twins_and_keys(self.wh.con, self.link.name)
 
     def _resolve_parent(self, action: Action) -> bool:
         """Children need their ticket's twin, which may have been created a phase ago.
 
         A relink names its twin already: its ticket may be relinked in the same phase.
         """
-        if action.parent is None or action.kind == "relink":
+        if action.parent is None or action.kind == K.RELINK:
             return True
         twin = self.twins.get((action.origin, action.parent))
         if twin is None:
@@ -268,12 +242,12 @@ class _Executor:
         connector = self.connectors[action.target]
         payload = dict(action.payload)
         author = self.link.author.get(action.target)  # type: ignore[call-overload]
-        if author and action.kind == "add_note":
+        if author and action.kind == K.ADD_NOTE:
             payload.setdefault("author_id", author)
-        elif author and action.kind == "add_time_entry":
+        elif author and action.kind == K.ADD_TIME_ENTRY:
             payload.setdefault("worker_id", author)
             payload.setdefault("created_by_id", author)
-        if action.kind != "create_ticket":
+        if action.kind != K.CREATE_TICKET:
             return await connector.write(OPS[action.kind], action.target_id, payload)
         ctx = WriteContext(
             action.marker,
@@ -284,12 +258,12 @@ class _Executor:
 
     async def _created(self, action: Action, new_id: str) -> None:
         """Committed before the create's follow-up requests, so no rerun creates it again."""
-        with _transaction(self.wh):
+        with self.wh.transaction():
             self.store.created(self._row(action, new_id, "created"))
 
     def _done(self, action: Action, outcome: str | None) -> None:
         self.result.counts[f"{action.kind}.done"] += 1
-        if action.reason and action.kind in ("skip", "rebase", "unlink", "create_ticket"):
+        if action.reason and action.kind in (K.SKIP, K.REBASE, K.UNLINK, K.CREATE_TICKET):
             self.outcomes["skipped"].append(
                 {
                     "entity": action.entity,
@@ -298,7 +272,7 @@ class _Executor:
                     "reason": action.reason,
                 }
             )
-        if action.kind == "skip":
+        if action.kind == K.SKIP:
             return  # nothing linked: the record stays where it is, with its reason
         self.outcomes["resolved"].append(
             {"entity": action.entity, "target": action.target, "source_id": action.origin_id}
@@ -307,10 +281,10 @@ class _Executor:
             outcome
             if action.kind in CREATES
             else action.target_id
-            if action.kind in ("link", "relink")
+            if action.kind in (K.LINK, K.RELINK)
             else None
         )
-        state = "deleted" if action.kind in DELETES or action.kind == "unlink" else "linked"
+        state = "deleted" if action.kind in DELETES or action.kind == K.UNLINK else "linked"
         self.outcomes["linked"].append(self._row(action, twin, state))
 
     def _row(self, action: Action, twin: str | None, state: str) -> dict[str, Any]:
@@ -356,32 +330,9 @@ def _ids(action: Action, twin: str | None) -> tuple[str | None, str | None]:
     return (action.origin_id, twin) if action.origin == "a" else (twin, action.origin_id)
 
 
-class _transaction:
-    def __init__(self, wh: Warehouse) -> None:
-        self.wh = wh
-
-    def __enter__(self) -> None:
-        self.wh.con.execute("BEGIN TRANSACTION")
-
-    def __exit__(self, exc_type: object, *_: object) -> None:
-        self.wh.con.execute("ROLLBACK" if exc_type else "COMMIT")
-
-
-def _start(wh: Warehouse, link: str, dry_run: bool) -> int:
-    (push_id,) = wh.con.execute("SELECT coalesce(max(push_id), 0) + 1 FROM push_runs").fetchone()  # type: ignore[misc]
-    wh.con.execute(
-        "INSERT INTO push_runs (push_id, link, started_at, status, dry_run, counts) VALUES (?, ?, ?, 'running', ?, '{}')",
-        [push_id, link, utcnow(), dry_run],
-    )
-    return int(push_id)
-
-
 def _finish(wh: Warehouse, result: PushResult) -> None:
     status = "partial" if result.failures else "success"
-    wh.con.execute(
-        "UPDATE push_runs SET ended_at = ?, status = ?, counts = ? WHERE push_id = ?",
-        [utcnow(), status, json.dumps({**result.counts, "mode": result.mode}), result.push_id],
-    )
+    crosswalk.finish_push(wh.con, result.push_id, status, {**result.counts, "mode": result.mode})
 
 
 def plan_summary(actions: list[Action]) -> dict[str, int]:

@@ -24,11 +24,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Container
+from collections.abc import Container, Iterable, Mapping
 from functools import cache
 from typing import Any, Literal
-
-import duckdb
 
 Side = Literal["a", "b"]
 MARKER = re.compile(r"\[deskbridge:(?:([0-9a-f]{8}):([ab])2([ab]):)?([0-9a-f]{12})\]")
@@ -59,6 +57,11 @@ def trailing_marker(text: str | None) -> re.Match[str] | None:
     return last if last is not None and TAIL.match(text or "", last.end()) else None
 
 
+def digest(text: str | None) -> str:
+    """A short digest of a note's body: what the crosswalk remembers to see an edit."""
+    return hashlib.blake2b((text or "").encode(), digest_size=8).hexdigest()
+
+
 def own_marker(text: str | None, link: str, legacy: Container[str] = ()) -> str | None:
     """The marker ending ``text`` if ``link`` wrote it; ``legacy``: the link's old-style markers."""
     found = trailing_marker(text)
@@ -77,12 +80,13 @@ class Stamps:
 
     def __init__(
         self,
-        con: duckdb.DuckDBPyConnection,
         link: str,
-        conn: dict[Side, str],
+        marked: Mapping[Side, Iterable[tuple[str, str, str, str]]],
         rows: dict[str, dict[str, Any]],
     ) -> None:
-        self.con, self.link, self.conn, self.rows = con, link, conn, rows
+        """``marked``: (table, source id, ticket id, text) per side, oldest first, of records
+        whose text may end with the link's marker (read by :func:`crosswalk.load_state`)."""
+        self.link, self.marked, self.rows = link, marked, rows
         self._on: dict[Side, dict[str, list[tuple[str, str, str]]]] = {}
 
     def on(self, side: Side) -> dict[str, list[tuple[str, str, str]]]:
@@ -95,23 +99,8 @@ class Stamps:
         return self._on[side]
 
     def _read(self, side: Side) -> dict[str, list[tuple[str, str, str]]]:
-        mine = f"[deskbridge:{link_tag(self.link)}:"
-        legacy = any(LEGACY.fullmatch(m) for m in self.rows)
-        mark = (
-            "(contains({0}, ?) OR (? AND regexp_matches({0}, '\\[deskbridge:[0-9a-f]{{12}}\\]')))"
-        )
-        rows = self.con.execute(
-            f"""SELECT 'notes', source_id, ticket_id, body, created_at FROM notes
-               WHERE connection = ? AND deleted_at IS NULL AND {mark.format("body")}
-               UNION ALL SELECT 'time_entries', source_id, ticket_id, note, work_time FROM time_entries
-               WHERE connection = ? AND deleted_at IS NULL AND {mark.format("note")}
-               UNION ALL SELECT 'tickets', source_id, source_id, CAST(raw AS VARCHAR), created_at FROM tickets
-               WHERE connection = ? AND deleted_at IS NULL AND contains(CAST(raw AS VARCHAR), ?)
-               ORDER BY 5 NULLS LAST, 2""",
-            [self.conn[side], mine, legacy] * 2 + [self.conn[side], mine],
-        ).fetchall()
         out: dict[str, list[tuple[str, str, str]]] = {}
-        for table, sid, ticket, text, _ in rows:
+        for table, sid, ticket, text in self.marked[side]:
             texts = _strings(json.loads(text)) if table == "tickets" else [text]
             for marker in dict.fromkeys(own_marker(t, self.link, self.rows) for t in texts):
                 if marker is not None and self.into(marker) == side:

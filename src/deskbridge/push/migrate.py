@@ -13,9 +13,10 @@ from datetime import datetime
 from pathlib import Path
 
 from deskbridge.config import LinkConfig, Settings
-from deskbridge.pull import engine
-from deskbridge.push.executor import PushResult, TransportFor, push_link
-from deskbridge.push.run import recover_pending
+from deskbridge.push import crosswalk
+from deskbridge.push.executor import PushResult, TransportFor
+from deskbridge.push.run import Scope, run_link
+from deskbridge.sdk.contract import Progress
 from deskbridge.warehouse.store import Warehouse, utcnow
 
 ENTITIES = ("tickets", "notes", "time_entries")
@@ -81,23 +82,17 @@ async def migrate(
     delta: bool = False,
     transport_for: TransportFor = lambda name: None,
     plan_file: Path | None = None,
-    progress: engine.Progress | None = None,
+    progress: Progress | None = None,
 ) -> tuple[PushResult, MigrationReport]:
+    """One cycle of the one-way ``link`` (:func:`run_link`), and its report."""
     mode = "demo" if demo else "delta" if delta else "full"
     started = utcnow()
-    for name in (link.a, link.b):
-        await engine.sync(
-            wh, settings.connections[name], transport=transport_for(name), progress=progress
-        )
-    only = _demo_ids(wh, link.a, demo) if demo else _delta_ids(wh, link) if delta else None
-    if not dry_run:
-        await recover_pending(wh, settings, link, transport_for)
-    result = await push_link(
+    result = await run_link(
         wh,
         settings,
         link,
         dry_run=dry_run,
-        only=only,
+        scope=_scope(link, demo, delta),
         transport_for=transport_for,
         plan_file=plan_file,
         progress=progress,
@@ -106,30 +101,13 @@ async def migrate(
     return result, report(result, mode, started)
 
 
-def _demo_ids(wh: Warehouse, source: str, n: int) -> set[str]:
-    rows = wh.con.execute(
-        "SELECT source_id FROM tickets WHERE connection = ? AND deleted_at IS NULL ORDER BY created_at, source_id LIMIT ?",
-        [source, n],
-    ).fetchall()
-    return {r[0] for r in rows}
-
-
-def _delta_ids(wh: Warehouse, link: LinkConfig) -> set[str] | None:
-    """Source tickets that changed, or whose notes or time entries did, since the last full run began."""
-    row = wh.con.execute(
-        "SELECT max(started_at) FROM push_runs WHERE link = ? AND NOT dry_run AND counts->>'mode' = 'full'",
-        [link.name],
-    ).fetchone()
-    since = row[0] if row else None
-    if since is None:
-        return None  # no full run yet: a delta is everything
-    rows = wh.con.execute(
-        """SELECT source_id FROM ticket_history WHERE connection = ? AND seen_at >= ?
-           UNION SELECT ticket_id FROM notes WHERE connection = ? AND first_seen_at >= ?
-           UNION SELECT ticket_id FROM time_entries WHERE connection = ? AND first_seen_at >= ?""",
-        [link.a, since] * 3,
-    ).fetchall()
-    return {r[0] for r in rows}
+def _scope(link: LinkConfig, demo: int | None, delta: bool) -> Scope | None:
+    """Which source tickets a demo (the first ``demo``) or a delta (those changed) moves."""
+    if demo:
+        return lambda wh: crosswalk.first_tickets(wh.con, link.a, demo)
+    if delta:
+        return lambda wh: crosswalk.changed_since_full_run(wh.con, link)
+    return None
 
 
 def report(result: PushResult, mode: str, started: datetime) -> MigrationReport:

@@ -14,9 +14,8 @@ Values are compared in side a's ids: a side-b person with no match compares as
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from typing import Any
-
-import duckdb
 
 from deskbridge.config import Side
 from deskbridge.sdk.errors import UnmappedValueError
@@ -38,16 +37,18 @@ class UnmatchedPerson(UnmappedValueError):
 
 
 class PeopleMatcher:
+    """Who is who across a link; ``people``: each side's person rows
+    (source id, kind, name, e-mail, deleted), as :func:`crosswalk.people_rows` reads them."""
+
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, conn: dict[Side, str], explicit: dict[str, str]
+        self,
+        people: Mapping[Side, Iterable[tuple[str, str, str | None, str | None, bool]]],
+        explicit: dict[str, str],
     ) -> None:
         self.rows: dict[Side, dict[str, tuple[str, str | None, str | None]]] = {}
         self.index: dict[Side, dict[tuple[str, str, str], list[str]]] = {}
         for side in ("a", "b"):
-            found = con.execute(
-                "SELECT source_id, kind, name, email FROM people WHERE connection = ? AND deleted_at IS NULL",
-                [conn[side]],
-            ).fetchall()
+            found = [p[:4] for p in people[side] if not p[4]]  # type: ignore[index]
             self.rows[side] = {sid: (kind, name, email) for sid, kind, name, email in found}  # type: ignore[index]
             index: dict[tuple[str, str, str], list[str]] = defaultdict(list)
             for sid, kind, name, email in found:

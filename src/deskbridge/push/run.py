@@ -1,19 +1,22 @@
-"""One cycle of a link: pull both sides, recover interrupted writes, then push."""
+"""One cycle of a link: pull both sides, recover interrupted writes, plan, then execute."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 
 from deskbridge import registry
-from deskbridge.config import LinkConfig, Settings
+from deskbridge.config import LinkConfig, Settings, Side
 from deskbridge.pull import engine
+from deskbridge.push import crosswalk
 from deskbridge.push.executor import PushResult, TransportFor, push_link
-from deskbridge.sdk.contract import Capability
+from deskbridge.sdk.contract import Capability, Progress
 from deskbridge.warehouse.store import Warehouse
 
 log = structlog.get_logger("deskbridge.push")
+Scope = Callable[[Warehouse], set[str] | None]
 
 
 async def run_link(
@@ -24,13 +27,22 @@ async def run_link(
     dry_run: bool = False,
     pull: bool = True,
     only: set[str] | None = None,
+    scope: Scope | None = None,
     transport_for: TransportFor = lambda name: None,
     plan_file: Path | None = None,
+    progress: Progress | None = None,
+    mode: str = "sync",
 ) -> PushResult:
-    """Pull ``link.a`` and ``link.b`` (unless ``pull`` is false), then push what differs."""
+    """Pull ``link.a`` and ``link.b`` (unless ``pull`` is false), then push what differs.
+
+    ``scope``: chooses ``only`` from the freshly pulled warehouse (a demo or delta migration).
+    """
     if pull:
         for name in (link.a, link.b):
-            await engine.sync(wh, settings.connections[name], transport=transport_for(name))
+            config = settings.connections[name]
+            await engine.sync(wh, config, transport=transport_for(name), progress=progress)
+    if scope is not None:
+        only = scope(wh)
     if not dry_run:
         await recover_pending(wh, settings, link, transport_for, pulled=pull)
     return await push_link(
@@ -41,6 +53,8 @@ async def run_link(
         only=only,
         transport_for=transport_for,
         plan_file=plan_file,
+        progress=progress,
+        mode=mode,
     )
 
 
@@ -60,33 +74,15 @@ async def recover_pending(
     connector cannot re-read single tickets is not asked: the planner holds its pending writes
     back as failures, rather than risk writing them twice.
     """
-    for target, origin in (("a", "b"), ("b", "a")):
-        if (
-            not pulled
-            and wh.con.execute(
-                f"SELECT count(*) FROM crosswalk WHERE link = ? AND entity = 'tickets' AND origin = ? "
-                f"AND state = 'pending' AND {target}_id IS NULL",
-                [link.name, origin],
-            ).fetchone()[0]
-        ):  # type: ignore[index]
-            name = getattr(link, target)
-            await engine.sync(wh, settings.connections[name], transport=transport_for(name))
-        rows = wh.con.execute(
-            f"""SELECT DISTINCT t.{target}_id FROM crosswalk c
-                JOIN (SELECT connection, source_id, ticket_id FROM notes UNION ALL
-                      SELECT connection, source_id, ticket_id FROM time_entries) r
-                  ON r.connection = ? AND r.source_id = c.origin_id
-                JOIN crosswalk t ON t.link = c.link AND t.entity = 'tickets' AND t.{origin}_id = r.ticket_id
-                WHERE c.link = ? AND c.state = 'pending' AND c.origin = ? AND c.entity <> 'tickets'
-                  AND t.{target}_id IS NOT NULL""",
-            [getattr(link, origin), link.name, origin],
-        ).fetchall()
+    pairs: tuple[tuple[Side, Side], ...] = (("a", "b"), ("b", "a"))
+    for target, origin in pairs:
         config = settings.connections[getattr(link, target)]
-        if rows and not registry.get(config.type).connector_class().can(Capability.READ_TICKETS):
+        if not pulled and crosswalk.unlocated_creates(wh.con, link.name, origin):
+            await engine.sync(wh, config, transport=transport_for(config.name))
+        tickets = crosswalk.pending_child_tickets(wh.con, link, origin)
+        if tickets and not registry.get(config.type).connector_class().can(Capability.READ_TICKETS):
             log.warning(
-                "push.cannot_recheck", link=link.name, connection=config.name, tickets=len(rows)
+                "push.cannot_recheck", link=link.name, connection=config.name, tickets=len(tickets)
             )
-        elif rows:
-            await engine.reread(
-                wh, config, [r[0] for r in rows], transport=transport_for(config.name)
-            )
+        elif tickets:
+            await engine.reread(wh, config, tickets, transport=transport_for(config.name))
