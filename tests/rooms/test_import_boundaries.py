@@ -144,7 +144,6 @@ def test_no_import_cycle() -> None:
     assert cycles == []
 
 
-@pytest.mark.xfail(strict=True, reason="SQL still in cli/ and push/: moved by later slices")
 def test_sql_runs_only_in_the_warehouse_and_the_crosswalk() -> None:
     """No module outside warehouse/, push/crosswalk.py and testing.py calls ``.execute(``."""
     allowed = {"warehouse"}
