@@ -26,7 +26,7 @@ from deskbridge.sdk import (
 from . import catalog
 from .auth import Token, TrackitAuth
 from .client import TrackitClient
-from .loader import read_tickets
+from .reread import read_tickets
 from .streams import TrackitReader
 from .writer import Writer
 

@@ -123,9 +123,3 @@ async def gather(*coros: Awaitable[T]) -> list[T]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         raise
-
-
-async def read_tickets(client: TrackitClient, ticket_ids: list[str]) -> Batch:
-    """These tickets with all their children, now; the ones the server no longer has, deleted."""
-    loader = Loader(client, PeopleTracker(), hashes={}, known=set(ticket_ids), force_children=True)
-    return loader.batch(await loader.load_all(int(i) for i in ticket_ids))
