@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from deskbridge.cli import common
 from deskbridge.config import LinkConfig, Settings, Side
 from deskbridge.push.crosswalk import Record, export_rows, known_links, people_rows, reset_link
 from deskbridge.push.executor import PushResult, plan_summary
@@ -196,151 +197,165 @@ def export_crosswalk(db: Path, out: Path | None) -> None:
             stream.close()
 
 
-def register(app: typer.Typer, settings_of, db_of, console: Console, fail) -> None:  # type: ignore[no-untyped-def]
-    """Add the push commands to the main CLI."""
-
-    @app.command("migrate")
-    def migrate_cmd(
-        source: Annotated[str, typer.Option("--from", help="Connection to copy from.")],
-        target: Annotated[str, typer.Option("--to", help="Connection to copy into.")],
-        demo: Annotated[
-            int | None, typer.Option("--demo", help="Migrate only the first N tickets, for review.")
-        ] = None,
-        dry_run: Annotated[
-            bool, typer.Option("--dry-run", help="Plan only; write nothing to the target.")
-        ] = False,
-        delta: Annotated[
-            bool, typer.Option("--delta", help="Only what changed since the last full run started.")
-        ] = False,
-        author: Annotated[
-            str | None,
-            typer.Option(help="Target people id that writes notes and time (e.g. staff:1)."),
-        ] = None,
-        report: Annotated[Path | None, typer.Option(help="Markdown report path.")] = None,
-        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-        db: Annotated[Path | None, typer.Option("--db")] = None,
-    ) -> None:
-        """Copy tickets with their notes and time entries from one helpdesk into another."""
-        settings = settings_of(config)
-        for name in (source, target):
-            if name not in settings.connections:
-                fail(f"unknown connection {name!r}; configured: {', '.join(settings.connections)}")
-        ok = run_migration(
-            settings,
-            db_of(settings, db),
-            source,
-            target,
-            demo=demo,
-            dry_run=dry_run,
-            delta=delta,
-            author=author,
-            report_file=report,
-            console=console,
-        )
-        raise typer.Exit(0 if ok else 1)
-
-    @app.command("push")
-    def push_cmd(
-        names: Annotated[
-            list[str] | None, typer.Argument(help="Links to push (default: all).")
-        ] = None,
-        dry_run: Annotated[
-            bool, typer.Option("--dry-run", help="Print and save the plan; write nothing.")
-        ] = False,
-        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-        db: Annotated[Path | None, typer.Option("--db")] = None,
-    ) -> None:
-        """Pull both sides of each link, then push what differs."""
-        settings = settings_of(config)
-        chosen = [settings.links[n] for n in (names or settings.links) if n in settings.links]
-        if names and len(chosen) != len(names):
-            fail(f"unknown link; configured: {', '.join(settings.links) or 'none'}")
-        ok = asyncio.run(
-            push_links(
-                settings, chosen, db_of(settings, db), dry_run=dry_run, pull=True, console=console
+def migrate_cmd(
+    source: Annotated[str, typer.Option("--from", help="Connection to copy from.")],
+    target: Annotated[str, typer.Option("--to", help="Connection to copy into.")],
+    demo: Annotated[
+        int | None, typer.Option("--demo", help="Migrate only the first N tickets, for review.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Plan only; write nothing to the target.")
+    ] = False,
+    delta: Annotated[
+        bool, typer.Option("--delta", help="Only what changed since the last full run started.")
+    ] = False,
+    author: Annotated[
+        str | None,
+        typer.Option(help="Target people id that writes notes and time (e.g. staff:1)."),
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Markdown report path.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    db: Annotated[Path | None, typer.Option("--db")] = None,
+) -> None:
+    """Copy tickets with their notes and time entries from one helpdesk into another."""
+    settings = common.settings(config)
+    for name in (source, target):
+        if name not in settings.connections:
+            common.fail(
+                f"unknown connection {name!r}; configured: {', '.join(settings.connections)}"
             )
+    ok = run_migration(
+        settings,
+        common.db_path(settings, db),
+        source,
+        target,
+        demo=demo,
+        dry_run=dry_run,
+        delta=delta,
+        author=author,
+        report_file=report,
+        console=common.console,
+    )
+    raise typer.Exit(0 if ok else 1)
+
+
+def push_cmd(
+    names: Annotated[list[str] | None, typer.Argument(help="Links to push (default: all).")] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print and save the plan; write nothing.")
+    ] = False,
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    db: Annotated[Path | None, typer.Option("--db")] = None,
+) -> None:
+    """Pull both sides of each link, then push what differs."""
+    settings = common.settings(config)
+    chosen = [settings.links[n] for n in (names or settings.links) if n in settings.links]
+    if names and len(chosen) != len(names):
+        common.fail(f"unknown link; configured: {', '.join(settings.links) or 'none'}")
+    ok = asyncio.run(
+        push_links(
+            settings,
+            chosen,
+            common.db_path(settings, db),
+            dry_run=dry_run,
+            pull=True,
+            console=common.console,
         )
-        raise typer.Exit(0 if ok else 1)
+    )
+    raise typer.Exit(0 if ok else 1)
 
-    @links_app.command("export")
-    def export_cmd(
-        as_csv: Annotated[bool, typer.Option("--csv", help="CSV (the only format).")] = True,
-        out: Annotated[
-            Path | None, typer.Option("--out", "-o", help="File (default: standard output).")
-        ] = None,
-        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-        db: Annotated[Path | None, typer.Option("--db")] = None,
-    ) -> None:
-        """Write the crosswalk: every linked record's ids on both sides and what was last pushed."""
-        export_crosswalk(db_of(settings_of(config), db), out)
 
-    @links_app.command("people")
-    def people_cmd(
-        name: Annotated[str, typer.Argument(help="Link name.")],
-        as_csv: Annotated[bool, typer.Option("--csv", help="CSV instead of a table.")] = False,
-        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-        db: Annotated[Path | None, typer.Option("--db")] = None,
-    ) -> None:
-        """Who each side-a person becomes on side b (assignee_id, requester_id), and how they matched."""
-        settings = settings_of(config)
-        if name not in settings.links:
-            fail(f"unknown link {name!r}; configured: {', '.join(settings.links) or 'none'}")
-        unmatched = print_people(settings.links[name], db_of(settings, db), as_csv, console)
-        raise typer.Exit(0 if not unmatched else 3)
+@links_app.command("export")
+def export_cmd(
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV (the only format).")] = True,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File (default: standard output).")
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    db: Annotated[Path | None, typer.Option("--db")] = None,
+) -> None:
+    """Write the crosswalk: every linked record's ids on both sides and what was last pushed."""
+    export_crosswalk(common.db_path(common.settings(config), db), out)
 
-    @links_app.command("reset")
-    def reset_cmd(
-        name: Annotated[str, typer.Argument(help="Link name.")],
-        pending: Annotated[
-            bool,
-            typer.Option("--pending", help="Crosswalk rows of writes not known to have landed."),
-        ] = False,
-        failed: Annotated[
-            bool,
-            typer.Option("--failed", help="Unresolved push failures (their attempts start again)."),
-        ] = False,
-        record: Annotated[
-            list[str] | None,
-            typer.Option(
-                "--record", help="ENTITY:ID on either side, e.g. notes:reply:12 (repeatable)."
-            ),
-        ] = None,
-        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-        db: Annotated[Path | None, typer.Option("--db")] = None,
-    ) -> None:
-        """Forget what a link holds: everything (no option), or pending rows, failures, single records."""
-        settings = settings_of(config)
-        try:
-            records = tuple(Record.parse(r) for r in record or [])
-        except ConfigError as exc:
-            fail(str(exc))
-        path = db_of(settings, db)
-        if not path.exists():
-            fail(f"{path}: no warehouse yet; nothing to reset")
-        with Warehouse(path) as wh:
-            known = known_links(wh.con)
-            if name not in known and name not in settings.links:
-                fail(f"unknown link {name!r}; links in the warehouse: {', '.join(known) or 'none'}")
-            removed = reset_link(wh, name, pending=pending, failed=failed, records=records)
-        parts = [f"{n} {table} rows" for table, n in removed.items() if n]
-        console.print(
-            f"links reset {name}: removed {', '.join(parts) if parts else 'nothing'}",
-            highlight=False,
-        )
 
-    @mappings_app.command("check")
-    def mappings_check(
-        vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None,
-    ) -> None:
-        """Validate every mapping file against its connector's field catalog."""
-        from deskbridge.push.mapcheck import check_all
+@links_app.command("people")
+def people_cmd(
+    name: Annotated[str, typer.Argument(help="Link name.")],
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV instead of a table.")] = False,
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    db: Annotated[Path | None, typer.Option("--db")] = None,
+) -> None:
+    """Who each side-a person becomes on side b (assignee_id, requester_id), and how they matched."""
+    settings = common.settings(config)
+    if name not in settings.links:
+        common.fail(f"unknown link {name!r}; configured: {', '.join(settings.links) or 'none'}")
+    unmatched = print_people(
+        settings.links[name], common.db_path(settings, db), as_csv, common.console
+    )
+    raise typer.Exit(0 if not unmatched else 3)
 
-        problems = check_all(vendors or None)
-        for problem in problems:
-            console.print(str(problem), highlight=False)
-        errors = [p for p in problems if p.severity == "error"]
-        console.print(f"{len(errors)} errors, {len(problems) - len(errors)} warnings")
-        raise typer.Exit(1 if errors else 0)
 
+@links_app.command("reset")
+def reset_cmd(
+    name: Annotated[str, typer.Argument(help="Link name.")],
+    pending: Annotated[
+        bool,
+        typer.Option("--pending", help="Crosswalk rows of writes not known to have landed."),
+    ] = False,
+    failed: Annotated[
+        bool,
+        typer.Option("--failed", help="Unresolved push failures (their attempts start again)."),
+    ] = False,
+    record: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--record", help="ENTITY:ID on either side, e.g. notes:reply:12 (repeatable)."
+        ),
+    ] = None,
+    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+    db: Annotated[Path | None, typer.Option("--db")] = None,
+) -> None:
+    """Forget what a link holds: everything (no option), or pending rows, failures, single records."""
+    settings = common.settings(config)
+    try:
+        records = tuple(Record.parse(r) for r in record or [])
+    except ConfigError as exc:
+        common.fail(str(exc))
+    path = common.db_path(settings, db)
+    if not path.exists():
+        common.fail(f"{path}: no warehouse yet; nothing to reset")
+    with Warehouse(path) as wh:
+        known = known_links(wh.con)
+        if name not in known and name not in settings.links:
+            common.fail(
+                f"unknown link {name!r}; links in the warehouse: {', '.join(known) or 'none'}"
+            )
+        removed = reset_link(wh, name, pending=pending, failed=failed, records=records)
+    parts = [f"{n} {table} rows" for table, n in removed.items() if n]
+    common.console.print(
+        f"links reset {name}: removed {', '.join(parts) if parts else 'nothing'}",
+        highlight=False,
+    )
+
+
+@mappings_app.command("check")
+def mappings_check(
+    vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None,
+) -> None:
+    """Validate every mapping file against its connector's field catalog."""
+    from deskbridge.push.mapcheck import check_all
+
+    problems = check_all(vendors or None)
+    for problem in problems:
+        common.console.print(str(problem), highlight=False)
+    errors = [p for p in problems if p.severity == "error"]
+    common.console.print(f"{len(errors)} errors, {len(problems) - len(errors)} warnings")
+    raise typer.Exit(1 if errors else 0)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the push commands to the main CLI."""
+    app.command("migrate")(migrate_cmd)
+    app.command("push")(push_cmd)
     app.add_typer(links_app, name="links")
     app.add_typer(mappings_app, name="mappings")
