@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,8 @@ from service_proc import SandboxProcess, ServiceProcess, query, write_config
 
 from deskbridge.service import metrics
 from deskbridge.service.health import ConnectionHealth
-from deskbridge.warehouse.metrics import Figures
+from deskbridge.warehouse.metrics import Figures, backlog
+from deskbridge.warehouse.store import Warehouse
 
 pytestmark = pytest.mark.slow
 
@@ -106,3 +108,34 @@ def test_each_service_registry_stands_alone_and_reads_state_at_scrape_time() -> 
     key = ("deskbridge_failures_in_a_row", (("connection", "desk"),))
     assert (before[key], after[key]) == (0.0, 2.0)
     assert not [n for n in REGISTRY._names_to_collectors if n.startswith("deskbridge")]
+
+
+def test_backlog_counts_tickets_open_at_each_day_end(tmp_path: Path) -> None:
+    """A ticket counts from its creation day until the day it is resolved; closed without a date, never."""
+    wh = Warehouse(tmp_path / "w.duckdb")
+    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    tickets = [
+        ("open-3d", today - timedelta(days=3), None, "open"),
+        ("resolved-1d", today - timedelta(days=2), today - timedelta(days=1), "resolved"),
+        ("closed-undated", today - timedelta(days=2), None, "closed"),
+        ("deleted", today - timedelta(days=2), None, "open"),
+    ]
+    try:
+        for source_id, created, resolved, category in tickets:
+            wh.con.execute(
+                "INSERT INTO tickets (connection, source_id, content_hash, first_seen_at, "
+                "last_synced_at, created_at, resolved_at, status_category, deleted_at) "
+                "VALUES ('desk', ?, 'h', now(), now(), ?, ?, ?, ?)",
+                [source_id, created, resolved, category, today if source_id == "deleted" else None],
+            )
+        found = backlog(wh.con, days=5)
+    finally:
+        wh.close()
+    day = today.date()
+    assert found == [
+        (day - timedelta(days=4), 0),
+        (day - timedelta(days=3), 1),
+        (day - timedelta(days=2), 2),
+        (day - timedelta(days=1), 1),
+        (day, 1),
+    ]

@@ -115,11 +115,16 @@ def _link(
 
 
 def backlog(con: duckdb.DuckDBPyConnection, days: int = BACKLOG_DAYS) -> list[tuple[date, int]]:
-    """Per day of the last ``days`` (UTC), the tickets open at its end: created, not yet resolved."""
+    """Per day of the last ``days`` (UTC), the tickets open at its end: created, not yet resolved.
+
+    A ticket closed without a resolution time (some vendors give none) counts as closed all along.
+    """
     return con.execute(
         """SELECT d::DATE, (SELECT count(*) FROM tickets t
                             WHERE t.deleted_at IS NULL AND t.created_at < d + INTERVAL 1 DAY
-                              AND (t.resolved_at IS NULL OR t.resolved_at >= d + INTERVAL 1 DAY))
+                              AND (t.resolved_at >= d + INTERVAL 1 DAY
+                                   OR (t.resolved_at IS NULL AND coalesce(t.status_category, '')
+                                       NOT IN ('resolved', 'closed'))))
            FROM generate_series(current_date - (? - 1) * INTERVAL 1 DAY, current_date::TIMESTAMP,
                                 INTERVAL 1 DAY) AS g(d)
            ORDER BY 1""",
