@@ -122,7 +122,10 @@ class Service:
 
     def _read_figures(self, wh: Warehouse) -> None:
         links = {n: (link.a, link.b) for n, link in self.settings.links.items()}
-        self.figures = metrics.read(wh.con, list(self.connections), links, frozenset(OPS))
+        try:
+            self.figures = metrics.read(wh.con, list(self.connections), links, frozenset(OPS))
+        except duckdb.Error as exc:  # the views are secondary: keep the last figures and serving
+            log.error("figures.failed", error=scrub(str(exc)))
 
     # -- start --------------------------------------------------------------------------
     async def _load(self) -> dict[str, ConnectionStatus]:
