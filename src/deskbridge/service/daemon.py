@@ -33,6 +33,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from deskbridge.config import Settings
 from deskbridge.pull import engine
+from deskbridge.push.actions import OPS
 from deskbridge.push.run import run_link
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.errors import WarehouseLocked
@@ -40,7 +41,8 @@ from deskbridge.sdk.redact import scrub
 from deskbridge.service import health, scheduling
 from deskbridge.service.backoff import Backoff
 from deskbridge.service.health import ConnectionHealth, HealthServer
-from deskbridge.warehouse import service_state
+from deskbridge.service.metrics import State
+from deskbridge.warehouse import metrics, service_state
 from deskbridge.warehouse.snapshot import publish, snapshot_path
 from deskbridge.warehouse.status import ConnectionStatus, status_of
 from deskbridge.warehouse.store import Warehouse, in_thread
@@ -73,6 +75,7 @@ class Service:
         self.health: dict[str, ConnectionHealth] = {}
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.snapshot_at: datetime | None = None
+        self.figures = metrics.Figures()  # read from the warehouse at start and after each run
         self.stopping = asyncio.Event()
         self.writer = asyncio.Lock()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -87,7 +90,7 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stop)
         self._schedule(await self._load())
-        server = HealthServer(self.report, self.options.health_port)
+        server = HealthServer(self.report, self.options.health_port, self.state)
         await server.start()
         log.info(
             "service.started",
@@ -113,11 +116,23 @@ class Service:
             state.next_run_at = max(filter(None, (planned, state.backoff_until)), default=None)
         return health.report(list(self.health.values()), self.snapshot, self.snapshot_at)
 
+    def state(self) -> State:
+        """What ``/metrics`` and the status page show."""
+        return State(list(self.health.values()), self.figures)
+
+    def _read_figures(self, wh: Warehouse) -> None:
+        links = {n: (link.a, link.b) for n, link in self.settings.links.items()}
+        try:
+            self.figures = metrics.read(wh.con, list(self.connections), links, frozenset(OPS))
+        except duckdb.Error as exc:  # the views are secondary: keep the last figures and serving
+            log.error("figures.failed", error=scrub(str(exc)))
+
     # -- start --------------------------------------------------------------------------
     async def _load(self) -> dict[str, ConnectionStatus]:
         wh = await self._open()
         try:
             found = {name: status_of(wh.con, name) for name in self.connections}
+            self._read_figures(wh)
         finally:
             wh.close()
         for name, conn in self.connections.items():
@@ -237,6 +252,7 @@ class Service:
         job = self.scheduler.get_job(name)
         next_run = max(filter(None, (job.next_run_time if job else None, backoff)), default=None)
         service_state.save(wh.con, name, next_run, backoff, datetime.now(UTC))
+        self._read_figures(wh)  # before the run counts as done, so readers see both at once
         state.update(st)
         state.backoff_until, state.runs = backoff, state.runs + 1
         log.info(

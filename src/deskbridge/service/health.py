@@ -1,7 +1,9 @@
-"""The service's health endpoint on loopback: ``GET /health``, one JSON object for monitoring.
+"""The service's health port on loopback: ``GET /health``, one JSON object for monitoring.
 
 It answers 200 while no connection is failing and 503 otherwise, with per connection the last
 run, its status, the lag since the last success, failures in a row and the next planned run.
+Given the service's state, the same port serves ``GET /metrics`` (Prometheus,
+:mod:`deskbridge.service.metrics`) and ``GET /``, a status page (:mod:`deskbridge.service.page`).
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from deskbridge.sandbox import HOST, bind
+from deskbridge.service import metrics, page
 from deskbridge.service.backoff import Backoff
+from deskbridge.service.metrics import State
 from deskbridge.warehouse.status import ConnectionStatus
 
 
@@ -86,14 +90,36 @@ def _iso(value: Any) -> Any:
     return value.astimezone(UTC).isoformat() if isinstance(value, datetime) else value
 
 
-def app(report: Callable[[], dict[str, Any]]) -> Starlette:
-    """The ASGI app; ``report()`` returns the current ``{"status": ..., "connections": [...]}``."""
+def app(
+    report: Callable[[], dict[str, Any]], state: Callable[[], State] | None = None
+) -> Starlette:
+    """The ASGI app; ``report()`` returns the current ``{"status": ..., "connections": [...]}``.
+
+    With ``state`` it also serves ``/metrics`` and the status page at ``/``.
+    """
 
     async def health(_: Request) -> JSONResponse:
         body = report()
         return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
 
-    return Starlette(routes=[Route("/health", health)])
+    routes = [Route("/health", health)]
+    if state is not None:
+        routes += _views(report, state)
+    return Starlette(routes=routes)
+
+
+def _views(report: Callable[[], dict[str, Any]], state: Callable[[], State]) -> list[Route]:
+    found = metrics.registry(state)
+
+    async def scrape(_: Request) -> Response:
+        report()  # refreshes each connection's next run
+        return Response(metrics.render(found), media_type=metrics.CONTENT_TYPE)
+
+    async def status_page(_: Request) -> HTMLResponse:
+        report()
+        return HTMLResponse(page.render(state()))
+
+    return [Route("/metrics", scrape), Route("/", status_page)]
 
 
 class _Server(uvicorn.Server):
@@ -106,9 +132,15 @@ class _Server(uvicorn.Server):
 class HealthServer:
     """Serves :func:`app` on 127.0.0.1 from the running event loop."""
 
-    def __init__(self, report: Callable[[], dict[str, Any]], port: int) -> None:
+    def __init__(
+        self,
+        report: Callable[[], dict[str, Any]],
+        port: int,
+        state: Callable[[], State] | None = None,
+    ) -> None:
         self.sock = bind(port)
-        config = uvicorn.Config(app(report), log_config=None, access_log=False, lifespan="off")
+        asgi = app(report, state)
+        config = uvicorn.Config(asgi, log_config=None, access_log=False, lifespan="off")
         self.server = _Server(config)
         self.task: asyncio.Task[None] | None = None
 
