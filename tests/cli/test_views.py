@@ -224,3 +224,17 @@ def test_query_bad_sql_and_writes_are_one_line(synced: Synced) -> None:
     assert write.returncode == 1 and write.stderr.count("\n") == 1
     assert "read-only" in write.stderr
     assert _expected(synced) and sum(n for _, n in _expected(synced)) == 20
+
+
+def test_query_with_db_needs_no_config(synced: Synced, tmp_path: Path) -> None:
+    """The demo's closing hint, `query --db FILE`, works in a directory without config.toml."""
+    db = str(synced.config.parent / "warehouse.duckdb")
+    out = subprocess.run(
+        [DESKBRIDGE, "query", "--db", db, "--csv", "SELECT count(*) AS n FROM tickets"],
+        cwd=tmp_path,
+        env=synced.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (out.returncode, out.stdout, out.stderr) == (0, "n\n20\n", "")

@@ -30,7 +30,8 @@ def query(
     """
     from deskbridge.warehouse.snapshot import snapshot_path
 
-    path = common.db_path(common.settings(config), db)
+    # --db alone needs no config: the demo's closing hint runs where there is none.
+    path = db or common.db_path(common.settings(config), None)
     snap = snapshot_path(path)
     source = snap if snap.exists() else common.require_warehouse(path)
     try:
