@@ -6,7 +6,21 @@ from typing import Annotated
 
 import typer
 
-from deskbridge.cli import common, deletes, demo, logs, push, sandbox, schema, serve, status, sync
+from deskbridge.cli import (
+    common,
+    configcmd,
+    deletes,
+    demo,
+    logs,
+    push,
+    query,
+    runs,
+    sandbox,
+    schema,
+    serve,
+    status,
+    sync,
+)
 from deskbridge.cli.common import LOGGING
 
 app = typer.Typer(
@@ -50,4 +64,7 @@ app.command()(schema.export)
 app.add_typer(sync.state_app, name="state")
 push.register(app)
 app.add_typer(deletes.deletes_app, name="deletes")
+app.command()(runs.runs)
+app.command()(query.query)
+app.add_typer(configcmd.config_app, name="config")
 common.guard(app)

@@ -72,7 +72,10 @@ def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
         for box in sandboxes:
             box.stop()
     console.print(
-        f"Warehouse: {db.resolve()}  (open it with: duckdb {db})   [{time.perf_counter() - started:.1f}s]"
+        f"Warehouse: {db.resolve()}   [{time.perf_counter() - started:.1f}s]\n"
+        f'Query it: deskbridge query --db {db} "SELECT connection, count(*) FROM tickets GROUP BY ALL"',
+        highlight=False,
+        markup=False,
     )
     return ok
 

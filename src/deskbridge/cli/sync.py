@@ -56,10 +56,14 @@ def sync_cmd(
     raise typer.Exit(0 if ok else 1)
 
 
-def check(config: ConfigOpt = None) -> None:
-    """Connectivity and authentication for every connection."""
+def check(
+    names: Annotated[list[str] | None, typer.Argument(help="Connections (default: all).")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Connectivity and authentication for every connection (or the ones named)."""
     settings = common.settings(config)
-    results = asyncio.run(check_all(settings))
+    common.require_connections(settings, names or [])
+    results = asyncio.run(check_all(settings, names))
     table = Table("connection", "type", "result")
     for name, kind, ok, message in results:
         table.add_row(name, kind, f"[green]ok[/] {message}" if ok else f"[red]failed[/] {message}")
@@ -150,9 +154,13 @@ async def sync_with_progress(
     return result
 
 
-async def check_all(settings: Settings) -> list[tuple[str, str, bool, str]]:
+async def check_all(
+    settings: Settings, names: list[str] | None = None
+) -> list[tuple[str, str, bool, str]]:
     results = []
     for name, conn in settings.connections.items():
+        if names and name not in names:
+            continue
         try:
             async with build_connector(conn) as connector:
                 results.append((name, conn.type, True, await connector.check()))

@@ -72,3 +72,9 @@ def read_only(path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
     finally:
         con.close()
+
+
+def query(path: Path, sql: str) -> Report:
+    """The answer to ``sql`` on the file at ``path``, opened read-only."""
+    with read_only(path) as con:
+        return _report(con, "query", sql)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -88,18 +89,80 @@ def status_of(con: duckdb.DuckDBPyConnection, name: str) -> ConnectionStatus:
     )
 
 
-def recent_runs(con: duckdb.DuckDBPyConnection, limit: int = 10) -> list[tuple[Any, ...]]:
-    return con.execute(
-        "SELECT run_id, connection, status, started_at, ended_at, requests, reconcile_requests, counts, error "
-        "FROM sync_runs ORDER BY run_id DESC LIMIT ?",
-        [limit],
+@dataclass(frozen=True)
+class RunRecord:
+    """One sync run as ``sync_runs`` holds it, with the figures an operator reads off it."""
+
+    run_id: int
+    connection: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    full_refresh: bool
+    counts: dict[str, int]
+    requests: int
+    reconcile_requests: int
+    error: str | None
+
+    @property
+    def duration_s(self) -> float | None:
+        return (self.ended_at - self.started_at).total_seconds() if self.ended_at else None
+
+    def per_entity(self, kind: str) -> dict[str, int]:
+        """Counts like ``tickets.changed`` for one ``kind`` (read, changed, deleted), by entity."""
+        return {
+            key.rsplit(".", 1)[0]: n for key, n in self.counts.items() if key.endswith(f".{kind}")
+        }
+
+    @property
+    def written(self) -> int:
+        return sum(self.per_entity("changed").values())
+
+    @property
+    def deleted(self) -> int:
+        return sum(self.per_entity("deleted").values())
+
+
+_RUN_COLUMNS = (
+    "run_id, connection, status, started_at, ended_at, full_refresh, counts, requests, "
+    "reconcile_requests, error"
+)
+
+
+def _record(row: tuple[Any, ...]) -> RunRecord:
+    run_id, connection, status, started, ended, full, counts, requests, reconcile, error = row
+    parsed = json.loads(counts) if isinstance(counts, str) else counts
+    return RunRecord(
+        run_id, connection, status, started, ended, full, parsed or {}, requests, reconcile, error
+    )
+
+
+def recent_runs(
+    con: duckdb.DuckDBPyConnection, limit: int = 10, connection: str | None = None
+) -> list[RunRecord]:
+    """The latest ``limit`` runs, newest first, of one connection or of all."""
+    rows = con.execute(
+        f"SELECT {_RUN_COLUMNS} FROM sync_runs WHERE ? IS NULL OR connection = ? "
+        "ORDER BY run_id DESC LIMIT ?",
+        [connection, connection, limit],
     ).fetchall()
+    return [_record(row) for row in rows]
 
 
-def cursors(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, Any, datetime]]:
-    """(connection, stream, cursor state, when it last moved) for every cursor."""
+def run_record(con: duckdb.DuckDBPyConnection, run_id: int) -> RunRecord | None:
+    """One run by its id (None if there is no such run)."""
+    row = con.execute(f"SELECT {_RUN_COLUMNS} FROM sync_runs WHERE run_id = ?", [run_id]).fetchone()
+    return _record(row) if row else None
+
+
+def cursors(
+    con: duckdb.DuckDBPyConnection, connection: str | None = None
+) -> list[tuple[str, str, Any, datetime]]:
+    """(connection, stream, cursor state, when it last moved) for every cursor, or one connection's."""
     return con.execute(
-        "SELECT connection, stream, state, updated_at FROM sync_state ORDER BY 1, 2"
+        "SELECT connection, stream, state, updated_at FROM sync_state "
+        "WHERE ? IS NULL OR connection = ? ORDER BY 1, 2",
+        [connection, connection],
     ).fetchall()
 
 
