@@ -11,6 +11,7 @@ from html import escape
 from typing import Any
 
 from deskbridge.service.metrics import State
+from deskbridge.warehouse.status import RunRecord
 
 CSS = (
     "body{font:14px system-ui,sans-serif;margin:24px;color:#222;background:#fafafa}"
@@ -72,17 +73,17 @@ def _links(state: State) -> str:
     return _table(("link", "sides", "pending", "writes", "failed", "skipped"), rows)
 
 
-def _recent(runs: list[tuple[Any, ...]]) -> str:
+def _recent(runs: list[RunRecord]) -> str:
     rows = [
         [
-            str(r[0]),
-            r[1],
-            _cell(r[2], r[2]),
-            _when(r[3]),
-            _when(r[4]),
-            str(r[5]),
-            str(r[6]),
-            r[8] or "",
+            str(r.run_id),
+            r.connection,
+            _cell(r.status, r.status),
+            _when(r.started_at),
+            _when(r.ended_at),
+            str(r.requests),
+            str(r.reconcile_requests),
+            r.error or "",
         ]
         for r in runs
     ]

@@ -9,11 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
 import duckdb
 
-from deskbridge.warehouse.status import recent_runs
+from deskbridge.warehouse.status import RunRecord, recent_runs
 
 BACKLOG_DAYS = 14
 
@@ -47,7 +46,7 @@ class Figures:
 
     runs: dict[str, RunFigures] = field(default_factory=dict)
     links: dict[str, LinkFigures] = field(default_factory=dict)
-    recent: list[tuple[Any, ...]] = field(default_factory=list)
+    recent: list[RunRecord] = field(default_factory=list)
     backlog: list[tuple[date, int]] = field(default_factory=list)
 
 
