@@ -167,7 +167,7 @@ async def test_a_sessions_secrets_are_scrubbed_from_logs_and_errors() -> None:
     s = HttpSession(
         "acme",
         "http://t",
-        options=HttpOptions(retries=0),
+        options=HttpOptions(retries=1, backoff_initial_s=0.01),
         transport=httpx.MockTransport(handler),
         secrets=[secret],
     )
