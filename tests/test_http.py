@@ -315,9 +315,9 @@ async def test_a_refused_connection_gives_up_after_two_quick_retries() -> None:
         f"connections.support.base_url: cannot connect to {url} (connection refused); "
         "check the host and port"
     )
-    assert [(e["host"], e["wait_s"], e["error"]) for e in logs] == [
-        (url, 0.25, "connection refused"),
-        (url, 0.5, "connection refused"),
+    assert [(e["host"], e["attempt"], e["wait_s"], e["error"]) for e in logs] == [
+        (url, "1 of 3", 0.25, "connection refused"),
+        (url, "2 of 3", 0.5, "connection refused"),
     ]
 
 

@@ -123,7 +123,7 @@ def test_a_closed_port_fails_fast_naming_the_url_and_key(tmp_path: Path, closed_
         (url, 0.25, "connection refused"),
         (url, 0.5, "connection refused"),
     ]
-    assert all(str(e["attempt"]).endswith(" of 6") for e in retries)
+    assert [e["attempt"] for e in retries] == ["1 of 3", "2 of 3"]
     assert [e["event"] for e in events] == ["http.retry", "http.retry", "sync.failed"]
     assert elapsed < 10  # interpreter start-up included; the retries themselves take < 1 s
 

@@ -287,12 +287,14 @@ class _RetryPolicy:
             if self.session.refusals > len(QUICK_RETRIES):
                 return False
             seconds = QUICK_RETRIES[self.session.refusals - 1]
+            attempt, attempts = self.session.refusals, len(QUICK_RETRIES) + 1
         else:
             seconds = self._backoff(exc)
+            attempt, attempts = self.failures, self.options.retries + 1
         log.warning(
             "http.retry",
             host=self.host,
-            attempt=f"{self.failures} of {self.options.retries + 1}",
+            attempt=f"{attempt} of {attempts}",
             wait_s=round(seconds, 2),
             error=_cause(exc),
         )
