@@ -250,7 +250,7 @@ class _Unsent(RetriableError):
 
 
 def _unreachable(exc: BaseException) -> str | None:
-    """ "connection refused" or "unknown host" when one caused ``exc``; None for anything else."""
+    """Why ``exc`` needs no slow retry ("connection refused", "unknown host"); else None."""
     seen: BaseException | None = exc
     while seen is not None:
         if isinstance(seen, socket.gaierror):
