@@ -101,8 +101,8 @@ def test_a_second_writer_waits_then_names_the_pid(tmp_path: Path) -> None:
         holder.communicate()
     line = one_error_line(result)
     assert line == (
-        f"error: {path} is being written by process {holder.pid} (a sync, serve or push); "
-        "wait for it to finish or stop it, then run again"
+        f"error: {path} is locked by process {holder.pid} (still running after 2s); "
+        "stop it or raise [warehouse] lock_wait"
     )
     assert waited >= 2.0
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 import httpx
 import pytest
 import structlog
 
-from deskbridge.sdk.errors import AuthError, PayloadError, RetriableError
+from deskbridge.sdk.errors import AuthError, HostUnreachable, PayloadError, RetriableError
 from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.redact import Scrubber, sanitize_url, scrub
 
@@ -167,7 +168,7 @@ async def test_a_sessions_secrets_are_scrubbed_from_logs_and_errors() -> None:
     s = HttpSession(
         "acme",
         "http://t",
-        options=HttpOptions(retries=0),
+        options=HttpOptions(retries=1, backoff_initial_s=0.01),
         transport=httpx.MockTransport(handler),
         secrets=[secret],
     )
@@ -288,3 +289,65 @@ def test_retry_after_grammar() -> None:
         None,
         None,
     ]
+
+
+def _closed_port() -> int:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    sock.close()
+    return port
+
+
+async def test_a_refused_connection_gives_up_after_two_quick_retries() -> None:
+    """A closed port: two short waits shared by the requests in flight, then the URL and key."""
+    url = f"http://127.0.0.1:{_closed_port()}"
+    options = HttpOptions(retries=5, backoff_initial_s=10)  # the normal backoff would take minutes
+    s = HttpSession("acme", url, options=options, config_key="connections.support.base_url")
+    started = time.monotonic()
+    with structlog.testing.capture_logs() as logs, pytest.raises(HostUnreachable) as info:
+        await asyncio.gather(
+            *(s.fetch("GET", f"/x{i}", parse=text, resource="t") for i in range(4))
+        )
+    await s.aclose()
+    assert time.monotonic() - started < 2
+    assert str(info.value) == (
+        f"connections.support.base_url: cannot connect to {url} (connection refused); "
+        "check the host and port"
+    )
+    assert [(e["host"], e["attempt"], e["wait_s"], e["error"]) for e in logs] == [
+        (url, "1 of 3", 0.25, "connection refused"),
+        (url, "2 of 3", 0.5, "connection refused"),
+    ]
+
+
+async def test_timeouts_keep_the_retry_policy() -> None:
+    """A read timeout is retried every time the options allow, each retry one line."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with structlog.testing.capture_logs() as logs, pytest.raises(RetriableError):
+        async with session(handler) as s:
+            await s.fetch("GET", "/x", parse=text, resource="things")
+    assert s.total == 4
+    assert [(e["host"], e["attempt"]) for e in logs] == [
+        ("http://helpdesk.test", f"{n} of 4") for n in (1, 2, 3)
+    ]
+
+
+async def test_a_401_names_the_credential_keys() -> None:
+    """The vendor refusing the credentials names the config keys that hold them."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(401, text="bad key")
+
+    keys = ["connections.support.credentials.api_key", "connections.support.credentials.secret"]
+    transport = httpx.MockTransport(handler)
+    async with HttpSession("acme", "http://t", transport=transport, credential_keys=keys) as s:
+        with pytest.raises(AuthError) as info:
+            await s.fetch("GET", "/x", parse=text, resource="things")
+    assert str(info.value) == (
+        "acme things HTTP 401: vendor refused the request: bad key; check "
+        "connections.support.credentials.api_key, connections.support.credentials.secret"
+    )

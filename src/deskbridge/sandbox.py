@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import socket
 import threading
@@ -14,8 +15,17 @@ import uvicorn
 from deskbridge import registry
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.emulator import ADMIN_PREFIX, Emulator
+from deskbridge.sdk.errors import DeskbridgeError
 
 HOST = "127.0.0.1"
+
+
+class PortInUse(DeskbridgeError):
+    """Another process listens on the loopback port asked for; ``port`` is that port."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        super().__init__(f"port {port} on {HOST} is in use")
 
 
 def sandbox_connection(
@@ -37,13 +47,19 @@ def build_emulator(vendor: str, **options: Any) -> Emulator:
 
 
 def bind(port: int = 0) -> socket.socket:
-    """A listening loopback socket (port 0: any free port)."""
+    """A listening loopback socket (port 0: any free port); :class:`PortInUse` if taken."""
     # proto=IPPROTO_TCP lets asyncio set TCP_NODELAY on accepted connections; without it,
     # Nagle's algorithm and delayed ACKs add ~40 ms to every keep-alive response.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind((HOST, port))
+    try:
+        sock.bind((HOST, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortInUse(port) from None
+        raise
     sock.listen(128)
     return sock
 

@@ -24,16 +24,20 @@ def sandbox(
     ] = False,
 ) -> None:
     """Serve a vendor emulator on 127.0.0.1 until stopped, to rehearse a migration."""
-    from deskbridge.sandbox import bind, build_emulator, describe, serve_forever
+    from deskbridge.sandbox import PortInUse, bind, build_emulator, describe, serve_forever
     from deskbridge.sdk.emulator import Knobs
 
+    try:
+        sock = bind(port)
+    except PortInUse as exc:
+        common.fail(f"--port {port}: {exc}; choose another with --port")
     try:
         emulator = build_emulator(
             vendor, seed=seed, tickets=tickets, knobs=Knobs(latency_ms=latency_ms)
         )
     except DeskbridgeError as exc:
+        sock.close()
         common.fail(str(exc))
-    sock = bind(port)
     info = describe(emulator, sock.getsockname()[1])
     if as_json:
         print(json.dumps(info), flush=True)

@@ -40,7 +40,12 @@ class HttpConnector(Connector):
         options: HttpOptions | None = None,
         headers: dict[str, str] | None = None,
     ) -> HttpSession:
-        """A session to ``base_url`` (default: the connection's) with the connection's limits."""
+        """A session to ``base_url`` (default: the connection's) with the connection's limits.
+
+        Its errors name the config keys to check: ``base_url`` when the host cannot be reached,
+        the credentials when the vendor refuses them.
+        """
+        where = f"connections.{self.config.name}"
         session = HttpSession(
             self.vendor,
             base_url or self.config.base_url,
@@ -49,6 +54,8 @@ class HttpConnector(Connector):
             transport=self.transport,
             headers=headers,
             secrets=secrets,
+            config_key=f"{where}.base_url" if base_url is None else where,
+            credential_keys=[f"{where}.credentials.{key}" for key in self.config.credentials],
         )
         self.sessions.append(session)
         return session

@@ -56,6 +56,15 @@ class AuthError(FatalError):
     """The vendor refused the credentials."""
 
 
+class HostUnreachable(FatalError):
+    """The vendor's host refused the connection or does not resolve: a wrong ``base_url``, or the
+    vendor is down; ``url`` is the ``scheme://host:port`` tried."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        self.url = url
+        super().__init__(message)
+
+
 class PermissionDenied(FatalError):
     """The credentials are valid but lack a permission."""
 

@@ -2,9 +2,11 @@
 
 One :class:`HttpSession` per connection: an ``httpx.AsyncClient`` (with an injectable
 transport, so tests run connectors against emulators in-process), bounded concurrency, a
-request-rate limit, timeouts, retries with backoff on connect errors, 5xx and 429 (honouring
-``Retry-After``), a request counter per cost, and redaction of secrets in every log line and
-error message.
+request-rate limit, timeouts, retries with backoff on timeouts, dropped connections, 5xx and 429
+(honouring ``Retry-After``), a request counter per cost, and redaction of secrets in every log
+line and error message. A host that refuses the connection or does not resolve fails after
+:data:`QUICK_RETRIES` short waits, naming the URL and the config key: no vendor is down for
+a minute and back, but a typo is.
 
 Each request names its cost (``incremental``, ``reconcile``, ``write``) as an argument, so two
 passes sharing a session count apart. A vendor client carries the cost of its calls with
@@ -20,12 +22,14 @@ from __future__ import annotations
 import asyncio
 import copy
 import email.utils
+import errno
 import logging
+import random
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -36,6 +40,7 @@ from aiolimiter import AsyncLimiter
 from deskbridge.sdk.errors import (
     AuthError,
     FatalError,
+    HostUnreachable,
     NotFound,
     PayloadError,
     PermissionDenied,
@@ -47,6 +52,11 @@ T = TypeVar("T")
 log = structlog.get_logger("deskbridge.http")
 INCREMENTAL = "incremental"
 _COST = "deskbridge.cost"  # the request extension that carries a request's cost to auth flows
+QUICK_RETRIES = (0.25, 0.5)  # waits before giving up on a refused connection or an unknown host
+
+# Each retry is logged once by HttpSession with the host, the attempt and the wait; stamina's
+# own line (the callable's repr, its args and the exception's) would say it again, unreadably.
+stamina.instrumentation.set_on_retry_hooks([])
 
 
 @dataclass(frozen=True)
@@ -74,8 +84,14 @@ class HttpSession:
         transport: httpx.AsyncBaseTransport | None = None,
         headers: dict[str, str] | None = None,
         secrets: Iterable[str] = (),
+        config_key: str | None = None,
+        credential_keys: Iterable[str] = (),
     ) -> None:
+        """``config_key`` (e.g. ``connections.support.base_url``) is named when the host cannot
+        be reached, ``credential_keys`` when the vendor refuses the credentials."""
         self.vendor = vendor
+        self.config_key = config_key
+        self.credential_keys = tuple(credential_keys)
         self.add_secrets(secrets)
         self.options = options or HttpOptions()
         self.client = httpx.AsyncClient(
@@ -90,6 +106,9 @@ class HttpSession:
         rate = self.options.rate_limit_per_s
         self._limiter = AsyncLimiter(rate, 1.0) if rate > 0 else None
         self.counts: Counter[str] = Counter()
+        # refused connections in a row, across concurrent requests: the quick retries are the
+        # session's, so ten requests in flight to a closed port give up together, not each alone
+        self.refusals = 0
 
     async def __aenter__(self) -> HttpSession:
         return self
@@ -137,9 +156,10 @@ class HttpSession:
         where = {"vendor": self.vendor, "resource": resource, "record_id": record_id}
         safe = method.upper() != "POST" if idempotent is None else idempotent
         opts = self.options
+        policy = _RetryPolicy(self, safe, _host(self.client.base_url.join(url)))
         try:
             for attempt in stamina.retry_context(
-                on=partial(_backoff_hint if safe else _backoff_hint_unsent, cap=opts.backoff_max_s),
+                on=policy.wait,
                 attempts=opts.retries + 1,
                 timeout=None,
                 wait_initial=opts.backoff_initial_s,
@@ -156,7 +176,25 @@ class HttpSession:
                         raise _TransientPayload(exc) from exc
         except _TransientPayload as exc:
             raise exc.cause from None
+        except _Unsent as exc:
+            if exc.unreachable is None:
+                raise
+            raise self._unreachable(exc.unreachable, policy.host) from None
+        except (AuthError, PermissionDenied) as exc:
+            raise self._check_credentials(exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _unreachable(self, reason: str, host: str) -> HostUnreachable:
+        key = self.config_key or f"{self.vendor} base_url"
+        return HostUnreachable(
+            f"{key}: cannot connect to {host} ({reason}); check the host and port", url=host
+        )
+
+    def _check_credentials(self, exc: AuthError | PermissionDenied) -> FatalError:
+        """The same error, naming the config keys of the credentials to check."""
+        if self.credential_keys and "; check " not in str(exc):
+            exc.args = (f"{exc}; check {', '.join(self.credential_keys)}",)
+        return exc
 
     async def _send(
         self, method: str, url: str, where: dict[str, Any], cost: str, **kwargs: Any
@@ -171,13 +209,11 @@ class HttpSession:
                     method, url, extensions={_COST: cost}, **kwargs
                 )
             except (httpx.TransportError, ConnectionError) as exc:
-                log.warning("http.transport_error", url=sanitize_url(url), error=scrub(str(exc)))
-                kind = (
-                    _Unsent
-                    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-                    else RetriableError
-                )
-                raise kind(f"{type(exc).__name__}: {scrub(str(exc))}", **where) from None
+                message = f"{type(exc).__name__}: {scrub(str(exc))}"
+                if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+                    raise _Unsent(message, unreachable=_unreachable(exc), **where) from None
+                raise RetriableError(message, **where) from None
+            self.refusals = 0
             if log.is_enabled_for(logging.DEBUG):
                 log.debug(
                     "http.request",
@@ -203,7 +239,86 @@ class Costed:
 
 
 class _Unsent(RetriableError):
-    """The connection never opened: the vendor did not see the request."""
+    """The connection never opened: the vendor did not see the request.
+
+    ``unreachable`` says why when no retry soon will help ("connection refused", "unknown host").
+    """
+
+    def __init__(self, message: str, *, unreachable: str | None, **where: Any) -> None:
+        self.unreachable = unreachable
+        super().__init__(message, **where)
+
+
+def _unreachable(exc: BaseException) -> str | None:
+    """Why ``exc`` needs no slow retry ("connection refused", "unknown host"); else None."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror):
+            return "unknown host"
+        if (
+            isinstance(seen, ConnectionRefusedError)
+            or getattr(seen, "errno", None) == errno.ECONNREFUSED
+        ):
+            return "connection refused"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _host(url: httpx.URL) -> str:
+    """``scheme://host:port`` of ``url``: what a connection goes to, without path or secrets."""
+    return f"{url.scheme}://{url.netloc.decode('ascii', 'replace')}"
+
+
+class _RetryPolicy:
+    """Whether and how long to wait before one more attempt; logs each retry in one line."""
+
+    def __init__(self, session: HttpSession, safe: bool, host: str) -> None:
+        self.session, self.options, self.safe, self.host = session, session.options, safe, host
+        self.failures = 0
+
+    def wait(self, exc: Exception) -> bool | float:
+        """The stamina backoff hook: False to give up, else the seconds to wait."""
+        self.failures += 1
+        if self.failures > self.options.retries or not self._retriable(exc):
+            return False
+        assert isinstance(exc, RetriableError)
+        if isinstance(exc, _Unsent) and exc.unreachable is not None:
+            self.session.refusals += 1
+            if self.session.refusals > len(QUICK_RETRIES):
+                return False
+            seconds = QUICK_RETRIES[self.session.refusals - 1]
+            attempt, attempts = self.session.refusals, len(QUICK_RETRIES) + 1
+        else:
+            seconds = self._backoff(exc)
+            attempt, attempts = self.failures, self.options.retries + 1
+        log.warning(
+            "http.retry",
+            host=self.host,
+            attempt=f"{attempt} of {attempts}",
+            wait_s=round(seconds, 2),
+            error=_cause(exc),
+        )
+        return seconds
+
+    def _retriable(self, exc: Exception) -> bool:
+        """Any transient failure when the request is idempotent, else only one the vendor
+        surely did not act on: a connection that never opened, or a 429."""
+        if not isinstance(exc, RetriableError):
+            return False
+        return self.safe or isinstance(exc, _Unsent) or exc.status == 429
+
+    def _backoff(self, exc: RetriableError) -> float:
+        """The vendor's Retry-After, at most backoff_max_s; else exponential with jitter."""
+        opts = self.options
+        if exc.retry_after is not None:
+            return min(exc.retry_after, opts.backoff_max_s)
+        grown = opts.backoff_initial_s * 2 ** (self.failures - 1)
+        return min(opts.backoff_max_s, grown + random.uniform(0, opts.backoff_initial_s))
+
+
+def _cause(exc: RetriableError) -> str:
+    """What went wrong, in a few words."""
+    return exc.unreachable if isinstance(exc, _Unsent) and exc.unreachable else str(exc)
 
 
 class _TransientPayload(RetriableError):
@@ -212,20 +327,6 @@ class _TransientPayload(RetriableError):
     def __init__(self, cause: PayloadError) -> None:
         self.cause = cause
         super().__init__(str(cause))
-
-
-def _backoff_hint_unsent(exc: Exception, cap: float) -> bool | float:
-    """Retry a non-idempotent request only if the vendor surely did not act on it."""
-    if isinstance(exc, _Unsent) or (isinstance(exc, RetriableError) and exc.status == 429):
-        return _backoff_hint(exc, cap)
-    return False
-
-
-def _backoff_hint(exc: Exception, cap: float) -> bool | float:
-    """The vendor's Retry-After, at most ``cap`` (backoff_max_s); else the normal backoff."""
-    if isinstance(exc, RetriableError):
-        return min(exc.retry_after, cap) if exc.retry_after is not None else True
-    return False
 
 
 def _raise_for_status(response: httpx.Response, where: dict[str, Any]) -> None:

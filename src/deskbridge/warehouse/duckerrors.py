@@ -67,19 +67,16 @@ def locked(exc: BaseException) -> bool:
     return isinstance(exc, duckdb.IOException) and "Could not set lock" in str(exc)
 
 
-def translate(exc: BaseException, path: Path, memory_limit: str) -> DeskbridgeError:
-    """One clear :class:`WarehouseError` for a DuckDB or OS failure on the warehouse at ``path``."""
+def translate(
+    exc: BaseException, path: Path, memory_limit: str, waited_s: float = 0.0
+) -> DeskbridgeError:
+    """One clear :class:`WarehouseError` for a DuckDB or OS failure on the warehouse at ``path``;
+    ``waited_s`` is how long the caller waited for a lock before giving up."""
     if isinstance(exc, DeskbridgeError):
         return exc
     text = " ".join(str(exc).split())
     if locked(exc):
-        pid = _LOCK_PID.search(text)
-        holder = f"process {pid[1]}" if pid else "another process"
-        return WarehouseLocked(
-            f"{path} is being written by {holder} (a sync, serve or push); wait for it to finish "
-            "or stop it, then run again",
-            pid=int(pid[1]) if pid else None,
-        )
+        return lock_error(path, text, waited_s)
     if "No space left on device" in text or getattr(exc, "errno", None) == errno.ENOSPC:
         return WarehouseError(
             f"no space left on the disk of {path}; free some "
@@ -106,6 +103,17 @@ def translate(exc: BaseException, path: Path, memory_limit: str) -> DeskbridgeEr
             "backup or set [warehouse] path (or --db) to a new file"
         )
     return WarehouseError(f"{path}: {_first(text)}")
+
+
+def lock_error(path: Path, text: str, waited_s: float) -> WarehouseLocked:
+    """The warehouse is held by another process: name it (DuckDB says its PID) and the way out."""
+    pid = _LOCK_PID.search(text)
+    holder = f"process {pid[1]}" if pid else "another process (a sync, serve or push)"
+    waited = f" (still running after {waited_s:g}s)" if waited_s > 0 else ""
+    return WarehouseLocked(
+        f"{path} is locked by {holder}{waited}; stop it or raise [warehouse] lock_wait",
+        pid=int(pid[1]) if pid else None,
+    )
 
 
 def memory_error(path: Path, memory_limit: str, cause: str) -> WarehouseMemoryError:

@@ -76,7 +76,7 @@ class Warehouse(BatchWriter):
                 return duckdb.connect(str(self.path), read_only=read_only)
             except (duckdb.Error, OSError) as exc:
                 if not locked(exc) or time.monotonic() >= deadline:
-                    raise translate(exc, self.path, self.memory_limit) from exc
+                    raise translate(exc, self.path, self.memory_limit, lock_wait_s) from exc
             time.sleep(0.25)
 
     @contextlib.contextmanager
