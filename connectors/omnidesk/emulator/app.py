@@ -196,8 +196,8 @@ class OmnideskEmulator(Emulator):
             raise ApiError("forbidden", permission)
 
     def _ticket(self, raw: object) -> Ticket:
-        found = isinstance(raw, str) and DIGITS.match(raw)
-        ticket = self.data.tickets.get(int(raw)) if found else None
+        digits = isinstance(raw, str) and DIGITS.match(raw) is not None
+        ticket = self.data.tickets.get(int(str(raw))) if digits else None
         if ticket is None:
             raise ApiError("no_ticket")
         return ticket
