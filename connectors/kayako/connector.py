@@ -95,12 +95,11 @@ class KayakoConnector(HttpConnector):
 
     async def read_tickets(self, ticket_ids: list[str]) -> Batch:
         reader: KayakoReader | None = getattr(self, "_reader", None)
-        if reader is None or reader.lookups_read is None:
+        lookups = reader.lookups_read if reader is not None else None
+        if lookups is None:
             reader = KayakoReader(self.client.costing("reconcile"), self.options, None)
-            await reader.lookups()
-        batch = await read_tickets(
-            self.client.costing("reconcile"), ticket_ids, reader.lookups_read
-        )  # type: ignore[arg-type]
+            lookups = await reader.lookups()
+        batch = await read_tickets(self.client.costing("reconcile"), ticket_ids, lookups)
         return check_batch(batch, self.vendor)
 
     async def write(

@@ -60,6 +60,12 @@ class KayakoReader:
         self.seen = Pass()
         self.lookups_read: m.Lookups | None = None
 
+    @property
+    def read_ctx(self) -> ReadContext:
+        """The context of a read; only ``read_tickets`` builds a reader without one, for lookups."""
+        assert self.ctx is not None, "a reader without a context only reads lookups"
+        return self.ctx
+
     async def read(self) -> AsyncIterator[Batch]:
         lookups = await self.lookups()
         async for batch in self._people():
@@ -86,8 +92,8 @@ class KayakoReader:
             "/Tickets/TicketPriority",
             "/Tickets/TicketType",
         )
-        *records, self.counts = await asyncio.gather(
-            *(self.client.lookup(r) for r in routes), self.client.ticket_count()
+        records, self.counts = await asyncio.gather(
+            asyncio.gather(*(self.client.lookup(r) for r in routes)), self.client.ticket_count()
         )
         lookups = self.lookups_read = m.Lookups.from_records(*records)
         self.departments = ",".join(
@@ -111,7 +117,7 @@ class KayakoReader:
         """Statuses worth a reconcile listing: the count cache or the warehouse has tickets in them."""
         if self.counts is None:
             return statuses
-        held = self.ctx.warehouse.distinct("tickets", "status")
+        held = self.read_ctx.warehouse.distinct("tickets", "status")
         return [s for s in statuses if self._count("statuses", s) or lookups.statuses[s] in held]
 
     # -- people ---------------------------------------------------------------------------
@@ -148,11 +154,11 @@ class KayakoReader:
     # -- changed walk -----------------------------------------------------------------------
     async def _walk(self, lookups: m.Lookups) -> AsyncIterator[Batch]:
         walk: WalkState[int] | None = None
-        if not self.ctx.full_refresh:
+        if not self.read_ctx.full_refresh:
             walk = WalkState.load(self.state.get("walk"))
         resumed = walk is not None
         if walk is None:
-            watermark = None if self.ctx.full_refresh else self.state.get("watermark")
+            watermark = None if self.read_ctx.full_refresh else self.state.get("watermark")
             floor = (
                 watermark - int(self.options.seconds("lookback")) if watermark is not None else None
             )
@@ -175,7 +181,7 @@ class KayakoReader:
             batch.state["tickets"] = dict(self.state)
             yield batch
             total = self._count("departments", self.departments) if walk.floor is None else None
-            self.ctx.progress("tickets", len(self.seen.walked), total)
+            self.read_ctx.progress("tickets", len(self.seen.walked), total)
             if done:
                 return
 
@@ -197,7 +203,7 @@ class KayakoReader:
         """
         if walk.full:
             return tickets
-        held = self.ctx.warehouse.values("tickets", "updated_at", [t["id"] for t in tickets])
+        held = self.read_ctx.warehouse.values("tickets", "updated_at", [t["id"] for t in tickets])
         return [t for t in tickets if _epoch(held.get(t["id"])) != int(t["lastactivity"])]
 
     def _finish_walk(self, walk: WalkState[int], batch: Batch) -> None:
@@ -231,8 +237,8 @@ class KayakoReader:
         if not statuses:
             return
         known = {lookups.statuses[s] for s in statuses}
-        stored = set(self.ctx.warehouse.ids("tickets", status=sorted(known)))
-        posts_held = self.ctx.warehouse.child_counts("notes", kind="reply")
+        stored = set(self.read_ctx.warehouse.ids("tickets", status=sorted(known)))
+        posts_held = self.read_ctx.warehouse.child_counts("notes", kind="reply")
         async for listed in self._pages(",".join(statuses), "ticketid", "ASC"):
             page = listed.records
             fresh = [t for t in page if t["id"] not in self.seen.walked]

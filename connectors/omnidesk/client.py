@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 import orjson
@@ -48,6 +48,15 @@ class Listing:
     total: int | None
 
 
+class _Where(TypedDict):
+    """Where a vendor error happened, as its errors' keyword arguments."""
+
+    vendor: str
+    resource: str
+    record_id: str | None
+    status: int
+
+
 def parser(
     kind: str, resource: str, record_id: str | None = None
 ) -> Callable[[httpx.Response], Any]:
@@ -56,7 +65,7 @@ def parser(
     so a garbled body is retried."""
 
     def parse(response: httpx.Response) -> Any:
-        where = {
+        where: _Where = {
             "vendor": "omnidesk",
             "resource": resource,
             "record_id": record_id,
@@ -92,7 +101,7 @@ def _listing(body: Any, resource: str) -> Listing:
     if not isinstance(found, list) or not all(isinstance(t, dict) for t in found):
         raise _unexpected("list", body, resource)
     total = body.get("total") if isinstance(body, dict) else None
-    return Listing(found, int(total) if str(total).isdigit() else None)
+    return Listing(found, int(str(total)) if str(total).isdigit() else None)
 
 
 def _item(body: Any, resource: str) -> Record:
@@ -157,7 +166,7 @@ class OmnideskClient(Costed):
     async def list_tickets(self, start: int, limit: int) -> Listing:
         """One page of every ticket, archived ones included, newest ``last_update`` first."""
         params = {"itemStart": start, "itemLimit": limit, "searchArchived": "yes"}
-        return await self.session.fetch(  # type: ignore[no-any-return]
+        return await self.session.fetch(
             "GET",
             TICKETS,
             params=params,
@@ -172,7 +181,7 @@ class OmnideskClient(Costed):
         parse = checked(parser("item", "tickets", ticket_id), f"ticket {ticket_id}")
 
         def found(response: httpx.Response) -> Record | None:
-            return None if response.status_code == 404 else parse(response)  # type: ignore[no-any-return]
+            return None if response.status_code == 404 else parse(response)
 
         return await self.session.fetch(
             "GET",

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass
+from typing import Any, TypedDict
 
 import httpx
 import orjson
@@ -27,6 +28,14 @@ class Token:
     access: str
     refresh: str | None
     expires_at: float | None  # monotonic; None: unknown, rely on 401
+
+
+class _Where(TypedDict):
+    """Where a token error happened, as its errors' keyword arguments."""
+
+    vendor: str
+    resource: str
+    status: int
 
 
 class TokenUnavailable(RetriableError):
@@ -136,9 +145,9 @@ def _send(
         return None
 
 
-def _token_body(response: httpx.Response) -> dict[str, object]:
+def _token_body(response: httpx.Response) -> dict[str, Any]:
     """The token payload, or an error saying whether to retry (5xx, garbage) or stop (refused)."""
-    where = {"vendor": VENDOR, "resource": "token", "status": response.status_code}
+    where: _Where = {"vendor": VENDOR, "resource": "token", "status": response.status_code}
     if response.status_code == 404:
         raise FatalError(
             f"no token endpoint at {response.request.url}; check base_url and api_path", **where

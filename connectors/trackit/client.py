@@ -218,8 +218,8 @@ def _write_answer(response: httpx.Response) -> Any:
             f"{reason}; the write may have been applied", vendor=VENDOR, status=exc.status
         ) from None
     if response.status_code == 400:
-        reason = body.get("Message") if isinstance(body, dict) else None
+        message = body.get("Message") if isinstance(body, dict) else None
         raise VendorRejected(
-            f"refused: {reason or excerpt(response, 200)}", vendor=VENDOR, status=400
+            f"refused: {message or excerpt(response, 200)}", vendor=VENDOR, status=400
         )
     return body

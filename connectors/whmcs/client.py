@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from functools import partial
@@ -242,5 +243,5 @@ def checked_ticket(body: Record, action: str, ticket_id: str) -> Record:
     return body
 
 
-def _note_id(note: Record) -> Any:
+def _note_id(note: Mapping[str, Any]) -> Any:
     return note.get("noteid", note.get("id"))  # GetTicket says noteid, GetTicketNotes id

@@ -12,7 +12,7 @@ import asyncio
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import httpx
 import structlog
@@ -83,6 +83,14 @@ async def _whmcs_check(client: WhmcsClient) -> str:
 async def _keliweb_check(client: KeliwebClient) -> str:
     await client.ticket("0")
     return "authenticated with Keliweb (get-ticket answered)"
+
+
+class _Where(TypedDict):
+    """Where a token error happened, as its errors' keyword arguments."""
+
+    vendor: str
+    resource: str
+    status: int
 
 
 class KeliwebAuth(httpx.Auth):
@@ -157,7 +165,7 @@ class KeliwebAuth(httpx.Auth):
             body = {}
         body = body if isinstance(body, dict) else {}
         token, status = body.get("access_token"), response.status_code
-        where = {"vendor": "whmcs", "resource": "oauth/token", "status": status}
+        where: _Where = {"vendor": "whmcs", "resource": "oauth/token", "status": status}
         if (
             status == 200 and not token
         ):  # e.g. a proxy's page; the body is not echoed, it may hold a token
@@ -167,7 +175,7 @@ class KeliwebAuth(httpx.Auth):
         if status != 200:
             detail = body.get("message") or body.get("error") or excerpt(response, 120)
             grant = "refresh-token" if refresh else "password"
-            raise AuthError(f"the {grant} grant was refused: {detail}", **where)  # type: ignore[arg-type]
+            raise AuthError(f"the {grant} grant was refused: {detail}", **where)
         self._access, self._refresh = str(token), body.get("refresh_token") or self._refresh
         self._on_token([self._access, self._refresh or ""])
 

@@ -127,10 +127,12 @@ class WarehouseConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: Path = Path("deskbridge.duckdb")
     memory_limit: str = Field(
-        "128MB", description="DuckDB memory limit of the writer; beyond it, DuckDB spills to disk."
+        default="128MB",
+        description="DuckDB memory limit of the writer; beyond it, DuckDB spills to disk.",
     )
     lock_wait: Duration = Field(
-        "60s", description="How long a command waits while another process writes the warehouse."
+        default="60s",
+        description="How long a command waits while another process writes the warehouse.",
     )
 
     @property

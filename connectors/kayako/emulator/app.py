@@ -183,6 +183,7 @@ class KayakoEmulator(Emulator):
         if failure:
             return 401, failure, PLAIN_TYPE
         args = call.route[2:]
+        handler: Handler | None
         if args and args[0].lower() in NAMED_METHODS and args[0].lower() in controller:
             handler, params = controller[args[0].lower()], args[1:]
         else:
@@ -471,7 +472,7 @@ class Controllers:
             ticket.departmentid = dept["id"]
         status = php_key(f.get("ticketstatusid"))
         if status in lk.statuses and status != ticket.statusid:
-            store.set_status(ticket, status, now)  # type: ignore[arg-type]
+            store.set_status(ticket, status, now)
         if php_key(f.get("ticketpriorityid")) in lk.priorities:
             ticket.priorityid = php_intval(f["ticketpriorityid"])
         if php_key(f.get("tickettypeid")) in lk.types:

@@ -447,7 +447,9 @@ class SeedBuilder:
             )
         return users
 
-    def _user_notes(self, users: dict[int, User]) -> tuple[dict[int, list[UserNote]], ...]:
+    def _user_notes(
+        self, users: dict[int, User]
+    ) -> tuple[dict[int, list[UserNote]], dict[int, list[UserNote]]]:
         d, next_id = self.d, iter(range(1, 10**9))
         by_user: dict[int, list[UserNote]] = {}
         by_org: dict[int, list[UserNote]] = {}

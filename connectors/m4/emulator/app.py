@@ -125,7 +125,8 @@ class M4Emulator(Emulator):
     def _route(self, request: Request) -> tuple[Handler, int | None]:
         path = request.url.path.lower().rstrip("/")
         parts = path[len(BASE) :].split("/") if path.startswith(BASE) else []
-        verbs = self.api.routes.get((*parts[:2], len(parts) == 3)) if len(parts) in (2, 3) else None
+        key = (parts[0], parts[1], len(parts) == 3) if len(parts) in (2, 3) else None
+        verbs = self.api.routes.get(key) if key is not None else None
         if verbs is None:
             raise Reply(404, wire.no_route(str(request.url)))
         if parts[0] not in self.licenses:

@@ -196,8 +196,9 @@ class OmnideskEmulator(Emulator):
             raise ApiError("forbidden", permission)
 
     def _ticket(self, raw: object) -> Ticket:
-        found = isinstance(raw, str) and DIGITS.match(raw)
-        ticket = self.data.tickets.get(int(raw)) if found else None
+        if not (isinstance(raw, str) and DIGITS.match(raw)):
+            raise ApiError("no_ticket")
+        ticket = self.data.tickets.get(int(raw))
         if ticket is None:
             raise ApiError("no_ticket")
         return ticket

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 from datetime import datetime
+from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
 from json.encoder import encode_basestring_ascii as _quote
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
@@ -195,11 +196,14 @@ def _multipart_pairs(content_type: str, body: bytes) -> list[tuple[str, str]]:
     head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
     message = BytesParser().parsebytes(head + body)
     pairs = []
-    for part in message.get_payload() if message.is_multipart() else []:
+    # a multipart message's payload is the list of its parts
+    parts = cast("list[Message]", message.get_payload()) if message.is_multipart() else []
+    for part in parts:
         name = part.get_param("name", header="content-disposition")
         if name is None or part.get_filename() is not None:
             continue
-        payload = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        payload = payload if isinstance(payload, bytes) else b""
         charset = part.get_content_charset() or "utf-8"
         pairs.append((collapse_rfc2231_value(name), payload.decode(charset, "replace")))
     return pairs

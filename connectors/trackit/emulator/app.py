@@ -15,7 +15,7 @@ import secrets
 import time
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 from starlette.requests import Request
@@ -228,7 +228,7 @@ class TrackitApp:
         return json_response({"Groups": groups})
 
     async def _logout(self, request: Request, _: Session) -> Response:
-        _, _, token = (request.headers.get("authorization") or "").partition(" ")
+        token = (request.headers.get("authorization") or "").partition(" ")[2]
         self.tokens.access.pop(token.strip(), None)
         return json_response(LOGOUT_BODY)
 
@@ -474,7 +474,8 @@ class TrackitEmulator(Emulator):
             "time_entries": {},
             "people": {},
         }
-        techs, reqs = set(), set()
+        techs: set[int | None] = set()
+        reqs: set[int | None] = set()
         for t in self.store.tickets.values():
             out["tickets"][str(t.id)] = {
                 "subject": t.summary,
@@ -487,10 +488,10 @@ class TrackitEmulator(Emulator):
                 self._truth_note(out, n)
                 techs.add(n.tech)
                 reqs.add(n.requestor)
-        for tid in techs - {None}:
+        for tid in cast("set[int]", techs - {None}):
             tech = self.store.techs[tid]
             out["people"][f"technician:{tid}"] = {"kind": "staff", "name": tech.full, "email": None}
-        for rid in reqs - {None}:
+        for rid in cast("set[int]", reqs - {None}):
             req = self.store.requestors[rid]
             out["people"][f"requestor:{rid}"] = {
                 "kind": "requester",

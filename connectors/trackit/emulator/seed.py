@@ -254,6 +254,7 @@ class Builder:
     def _notes(self, t: Ticket, req: Requestor) -> None:
         """Description, then work notes and e-mails, then the resolution; ids follow dates."""
         rnd, end, tech = self.rng.random, t.closed_at or t.modified, t.tech or t.opened_by
+        plan: list[tuple[float, str, str, int, int | None, str]]
         if t.source == "Email":
             plan = [(t.opened, t.summary or "", "Ticket Description", 2, None, "in")]
         else:

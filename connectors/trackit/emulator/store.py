@@ -318,7 +318,7 @@ class Store:
         self._index = idx
 
     def _ids_of(self, module: str) -> dict[int, Any]:
-        return {
+        by_module: dict[str, dict[int, Any]] = {
             "group": GROUP,
             "requestor": self.requestors,
             "tech": self.techs,
@@ -328,7 +328,8 @@ class Store:
             "sla": SLA,
             "status": STATUS,
             "priority": PRIORITY,
-        }[module]
+        }
+        return by_module[module]
 
     def status_named(self, name: Any) -> int:
         """Sequence of a status name as ChangeStatus takes it."""

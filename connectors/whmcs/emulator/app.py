@@ -18,6 +18,7 @@ import json
 import random
 import re
 import time
+from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any
@@ -103,6 +104,12 @@ def json_response(body: Body, status: int = 200) -> Response:
     return Response(json.dumps(body, separators=(",", ":")), status, media_type="application/json")
 
 
+def _part_bytes(part: Message) -> bytes:
+    """A form part's decoded body (a leaf part decodes to bytes; an empty one to None)."""
+    payload = part.get_payload(decode=True)
+    return payload if isinstance(payload, bytes) else b""
+
+
 async def read_params(request: Request, json_ok: bool = False) -> dict[str, str]:
     """Form fields from a urlencoded or multipart body (JSON too where Laravel reads it)."""
     body = await request.body()
@@ -111,9 +118,9 @@ async def read_params(request: Request, json_ok: bool = False) -> dict[str, str]
         head = b"Content-Type: " + ctype.encode() + b"\r\n\r\n"
         msg = BytesParser(policy=HTTP).parsebytes(head + body)
         return {
-            str(part.get_param("name", header="content-disposition")): (
-                part.get_payload(decode=True) or b""
-            ).decode("utf-8", "replace")
+            str(part.get_param("name", header="content-disposition")): _part_bytes(part).decode(
+                "utf-8", "replace"
+            )
             for part in msg.iter_parts()
         }
     if json_ok and ctype.startswith("application/json"):

@@ -107,8 +107,11 @@ def xml(action: str, body: Body) -> str:
     return "\n".join((*head, inner, "</whmcsapi>"))
 
 
-def _convert(value: dict[Any, Any] | list[Any], parent: str, opened: bool) -> str:
-    """WHMCS's array walk: ``opened`` says whether ``parent``'s tag is already written."""
+def _convert(value: dict[Any, Any] | list[Any], parent: str | int, opened: bool) -> str:
+    """WHMCS's array walk: ``opened`` says whether ``parent``'s tag is already written.
+
+    A tag name is a key, so a list's index becomes one where a list sits at the top.
+    """
     out: list[str] = []
     items = value.items() if isinstance(value, dict) else enumerate(value)
     for key, v in items:

@@ -253,7 +253,7 @@ class LinkState:
         for row in self.crosswalk:
             for side in ("a", "b"):
                 if row[side]:
-                    out[(row["entity"], side, row[side])] = row  # type: ignore[index]
+                    out[(row["entity"], side, row[side])] = row
         return out
 
     @cached_property
@@ -261,7 +261,7 @@ class LinkState:
         return {row["marker"]: row for row in self.xw.values()}
 
     def rows(self, entity: str, side: Side) -> tuple[dict[str, Any], ...]:
-        return getattr(self, entity)[side]  # type: ignore[no-any-return]
+        return getattr(self, entity)[side]
 
     def linked(self, entity: str) -> list[dict[str, Any]]:
         """The entity's linked crosswalk rows, each once."""
@@ -324,7 +324,7 @@ def _children(
     if not wanted:
         return _per_side()
     order = "created_at" if entity == "notes" else "work_time"
-    return {s: _live(con, entity, conn[s], CHILD_FIELDS[entity], order) for s in ("a", "b")}  # type: ignore[misc]
+    return {s: _live(con, entity, conn[s], CHILD_FIELDS[entity], order) for s in ("a", "b")}
 
 
 def _gone(con: duckdb.DuckDBPyConnection, entity: str, conn: str) -> dict[str, str | None]:

@@ -48,7 +48,7 @@ def _deletion(
         return _held_as(sides, entity, row, side)
 
     gone = state.gone
-    dead = [s for s in ("a", "b") if row[s] in gone.get(held(s), {}).get(s, {})]  # type: ignore[arg-type]
+    dead = [s for s in ("a", "b") if row[s] in gone.get(held(s), {}).get(s, {})]
     if not dead:
         return None
     origin: Side = dead[0]  # type: ignore[assignment]

@@ -241,7 +241,7 @@ class _Executor:
     async def _write(self, action: Action) -> str | None:
         connector = self.connectors[action.target]
         payload = dict(action.payload)
-        author = self.link.author.get(action.target)  # type: ignore[call-overload]
+        author = self.link.author.get(action.target)
         if author and action.kind == K.ADD_NOTE:
             payload.setdefault("author_id", author)
         elif author and action.kind == K.ADD_TIME_ENTRY:

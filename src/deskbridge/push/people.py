@@ -48,15 +48,15 @@ class PeopleMatcher:
         self.rows: dict[Side, dict[str, tuple[str, str | None, str | None]]] = {}
         self.index: dict[Side, dict[tuple[str, str, str], list[str]]] = {}
         for side in ("a", "b"):
-            found = [p[:4] for p in people[side] if not p[4]]  # type: ignore[index]
-            self.rows[side] = {sid: (kind, name, email) for sid, kind, name, email in found}  # type: ignore[index]
+            found = [p[:4] for p in people[side] if not p[4]]
+            self.rows[side] = {sid: (kind, name, email) for sid, kind, name, email in found}
             index: dict[tuple[str, str, str], list[str]] = defaultdict(list)
             for sid, kind, name, email in found:
                 if email:
                     index[(kind, "email", email.strip().lower())].append(sid)
                 if name:
                     index[(kind, "name", " ".join(name.lower().split()))].append(sid)
-            self.index[side] = index  # type: ignore[index]
+            self.index[side] = index
         self.explicit = {"a": dict(explicit), "b": {v: k for k, v in explicit.items()}}
 
     def twin(self, side: Side, person_id: str, kind: str) -> str | None:

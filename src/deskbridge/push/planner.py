@@ -20,7 +20,7 @@ from typing import Any
 from deskbridge.config import LinkConfig, Side
 from deskbridge.push.actions import ORPHAN, Action, ActionKind, orphan
 from deskbridge.push.children import children
-from deskbridge.push.crosswalk import LinkState
+from deskbridge.push.crosswalk import SIDES, LinkState
 from deskbridge.push.deletions import deletions
 from deskbridge.push.edits import note_edits
 from deskbridge.push.markers import Stamps, marker_for
@@ -233,7 +233,7 @@ class _Planner:
                     UnmatchedPerson
                 ) as exc:  # this field stays as it is on each side; the others go on
                     unmatched.append(str(exc))
-                    for s in ("a", "b"):
+                    for s in SIDES:
                         stale[s][f] = cur[s].get(f)
                 except UnmappedValueError as exc:
                     origin: Side = "a" if loser == "b" else "b"
@@ -263,7 +263,7 @@ class _Planner:
                         target,
                         origin,
                         row[origin],
-                        row["marker"],  # type: ignore[arg-type]
+                        row["marker"],
                         target_id=row[target],
                         payload=changes[target],
                         base=base,

@@ -34,9 +34,9 @@ def vendors_of(settings: Settings, link: LinkConfig) -> dict[Side, str]:
 def sides_for(link: LinkConfig, vendors: dict[Side, str]) -> Sides:
     vocab, ops, kinds, public, private, recheck = {}, {}, {}, {}, {}, {}
     for side in ("a", "b"):
-        mapping = mappings.load(link.mappings.get(side, vendors[side]))  # type: ignore[arg-type]
+        mapping = mappings.load(link.mappings.get(side, vendors[side]))
         vocab[side] = {f: mapping.values(f) for f in ("status", "priority")}
-        cls = registry.get(vendors[side]).connector_class()  # type: ignore[index]
+        cls = registry.get(vendors[side]).connector_class()
         ops[side], kinds[side], public[side] = cls.write_ops, cls.note_kinds, cls.public_notes
         private[side], recheck[side] = cls.private_replies, cls.can(Capability.READ_TICKETS)
     return Sides({"a": link.a, "b": link.b}, vendors, vocab, ops, kinds, public, private, recheck)  # type: ignore[arg-type]

@@ -346,10 +346,10 @@ class Plugin:
     docs: str = ""
 
     def connector_class(self) -> type[Connector]:
-        return _load(self.connector)  # type: ignore[no-any-return]
+        return _load(self.connector)
 
     def emulator_class(self) -> type[Emulator]:
-        return _load(self.emulator)  # type: ignore[no-any-return]
+        return _load(self.emulator)
 
 
 def _load(path: str) -> Any:

@@ -12,6 +12,17 @@ its message is already redacted: secrets never reach ``str(error)``.
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
+
+class _Where(TypedDict, total=False):
+    """Where an error happened: :class:`DeskbridgeError`'s keyword arguments."""
+
+    vendor: str | None
+    resource: str | None
+    record_id: str | None
+    status: int | None
+
 
 class DeskbridgeError(Exception):
     """Base of every error deskbridge raises on purpose."""
@@ -91,9 +102,11 @@ class NotFound(FatalError):
 class RetriableError(DeskbridgeError):
     """A transient failure; ``retry_after`` is the vendor's hint in seconds, if any."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None, **where: object) -> None:
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, **where: Unpack[_Where]
+    ) -> None:
         self.retry_after = retry_after
-        super().__init__(message, **where)  # type: ignore[arg-type]
+        super().__init__(message, **where)
 
 
 class StateVersionError(FatalError):

@@ -89,7 +89,7 @@ class BatchWriter:
         fields = self._fields[entity]
         latest: dict[str, dict[str, Any]] = {}
         for row in rows:
-            record = {f: row.get(f) for f in fields}
+            record: dict[str, Any] = {f: row.get(f) for f in fields}
             record["source_id"] = str(row["source_id"])
             record["connection"] = connection
             record["raw"] = orjson.dumps(redact_mapping(row.get("raw")), default=str).decode()

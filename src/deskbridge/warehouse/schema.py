@@ -51,20 +51,21 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
 def duck_type(column: sa.Column[Any]) -> str:
     if isinstance(column.type, sa.JSON):
         return "JSON"
-    kind = column.type.impl if isinstance(column.type, sa.TypeDecorator) else column.type
+    kind = column.type.impl_instance if isinstance(column.type, sa.TypeDecorator) else column.type
     return {bool: "BOOLEAN", int: "BIGINT", float: "DOUBLE", datetime: "TIMESTAMPTZ"}.get(
         kind.python_type, "VARCHAR"
     )
 
 
 def arrow_type(column: sa.Column[Any]) -> pa.DataType:
-    return {
+    by_duck_type: dict[str, pa.DataType] = {
         "JSON": pa.string(),
         "BOOLEAN": pa.bool_(),
         "BIGINT": pa.int64(),
         "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
         "DOUBLE": pa.float64(),
-    }.get(duck_type(column), pa.string())
+    }
+    return by_duck_type.get(duck_type(column), pa.string())
 
 
 def arrow_schema(model: type[SQLModel]) -> pa.Schema:
