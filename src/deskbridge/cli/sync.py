@@ -63,7 +63,12 @@ def sync_cmd(
     problem = asyncio.run(preflight(settings, chosen))
     if problem:
         common.fail(problem)
-    ok = asyncio.run(run_syncs(settings, chosen, path, full_refresh=full_refresh, console=console))
+    try:
+        ok = asyncio.run(
+            run_syncs(settings, chosen, path, full_refresh=full_refresh, console=console)
+        )
+    except KeyboardInterrupt:
+        common.fail("interrupted; what was committed is kept: rerun to resume", 130)
     links = [link for link in settings.links.values() if {link.a, link.b} <= set(chosen)]
     if ok and links and (push or dry_run):
         ok = asyncio.run(
