@@ -104,6 +104,7 @@ async def test_state_reset_clears_cursors_by_stream(
 ) -> None:
     """One stream's cursor, then the rest; an unknown stream or connection is one error line; the next sync reads all."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").touch()  # no connections: the cursors are known from the warehouse
     pair = make_pair(tmp_path, ("kayako", 5), ("whmcs", 2))
     db = tmp_path / "push.duckdb"
     from deskbridge.pull import engine
