@@ -26,7 +26,7 @@ ConfigOpt = Annotated[
     ),
 ]
 DbOpt = Annotated[
-    Path | None, typer.Option("--db", help="Warehouse file (overrides [warehouse] path).")
+    Path | None, typer.Option("--db", help="Warehouse file (overrides \\[warehouse] path).")
 ]
 # The global options (--log-level, --log-json, --debug), as the app's callback received them.
 LOGGING: dict[str, object] = {}

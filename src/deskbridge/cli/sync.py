@@ -17,7 +17,6 @@ from deskbridge.cli import common
 from deskbridge.cli.common import ConfigOpt, DbOpt, console
 from deskbridge.config import LinkConfig, Settings
 from deskbridge.pull.engine import RunResult, build_connector, sync
-from deskbridge.push.executor import plan_link
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.errors import ConfigError, DeskbridgeError
 from deskbridge.sdk.redact import scrub
@@ -81,7 +80,11 @@ def sync_cmd(
 
 def print_waiting(settings: Settings, links: list[LinkConfig], db: Path) -> None:
     """One line per link whose planner has changes waiting: how many, and the command to push them."""
-    with Warehouse(db, memory_limit=settings.warehouse.memory_limit) as wh:
+    from deskbridge.push.executor import plan_link
+
+    with Warehouse(
+        db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s
+    ) as wh:
         waiting = {link.name: len(plan_link(wh, settings, link)) for link in links}
     for name, count in waiting.items():
         if count:
