@@ -27,7 +27,8 @@ async def test_guard_holds_a_mass_deletion_then_reject_and_confirm_work(
     """25 requesters vanish from Kayako's full user listing (Kayako has no single-user read to
     confirm it): the run commits everything else and holds the 25; reject keeps them, the next
     run holds them again, confirm deletes them with proof 'operator'."""
-    monkeypatch.chdir(tmp_path)  # no config.toml: --db names the warehouse
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").touch()  # no connections: --db names the warehouse
     h = make_harness("kayako", tmp_path, tickets=120, options={"closed_reconcile_every": "0s"})
     await h.sync()
     store = h.emulator.store

@@ -16,6 +16,7 @@ HOLD = "import sys, time; from deskbridge.warehouse.store import Warehouse; w = 
 
 
 def deskbridge(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "config.toml").touch()  # no connections: only the warehouse is opened
     return subprocess.run(
         [sys.executable, "-m", "deskbridge.cli", *args],
         cwd=tmp_path,

@@ -29,7 +29,8 @@ async def test_links_reset_clears_failures_pending_rows_and_records(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Refused rows, then pending rows (a crash) and one record are cleared; the rerun relinks, writing nothing twice."""
-    monkeypatch.chdir(tmp_path)  # no config.toml: the link is known from the warehouse
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").touch()  # no links: the link is known from the warehouse
     pair = make_pair(
         tmp_path, ("kayako", 4), ("whmcs", 2), direction="a_to_b", author={"b": "admin:1"}
     )
@@ -103,6 +104,7 @@ async def test_state_reset_clears_cursors_by_stream(
 ) -> None:
     """One stream's cursor, then the rest; an unknown stream or connection is one error line; the next sync reads all."""
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.toml").touch()  # no connections: the cursors are known from the warehouse
     pair = make_pair(tmp_path, ("kayako", 5), ("whmcs", 2))
     db = tmp_path / "push.duckdb"
     from deskbridge.pull import engine

@@ -21,22 +21,43 @@ err = Console(stderr=True, soft_wrap=True)
 
 ConfigOpt = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="Config file (default: ./config.toml if present)."),
+    typer.Option(
+        "--config", "-c", help="Config file (default: $DESKBRIDGE_CONFIG, else ./config.toml)."
+    ),
 ]
 DbOpt = Annotated[
-    Path | None, typer.Option("--db", help="Warehouse file (overrides [warehouse] path).")
+    Path | None, typer.Option("--db", help="Warehouse file (overrides \\[warehouse] path).")
 ]
 # The global options (--log-level, --log-json, --debug), as the app's callback received them.
 LOGGING: dict[str, object] = {}
 
 
 def settings(config: Path | None) -> Settings:
-    """The settings of ``--config``, else $DESKBRIDGE_CONFIG or ./config.toml if present."""
-    path = config or Path(os.environ.get("DESKBRIDGE_CONFIG", "config.toml"))
+    """The settings of ``--config``, else $DESKBRIDGE_CONFIG, else ./config.toml; fail if missing."""
+    path = config_path(config)
+    if not path.is_file():
+        fail(
+            f"no config file at {path.absolute()} ({_source(config)}); "
+            "start with: cp config.example.toml config.toml"
+        )
     try:
-        return load_settings(path if (config or path.exists()) else None)
+        return load_settings(path)
     except DeskbridgeError as exc:
         fail(str(exc))
+
+
+def config_path(config: Path | None) -> Path:
+    """The config file a command reads: ``--config``, else $DESKBRIDGE_CONFIG, else ./config.toml."""
+    return config or Path(os.environ.get("DESKBRIDGE_CONFIG") or "config.toml")
+
+
+def _source(config: Path | None) -> str:
+    """Which option named the config file, and how to name another."""
+    if config is not None:
+        return "--config"
+    if os.environ.get("DESKBRIDGE_CONFIG"):
+        return "DESKBRIDGE_CONFIG"
+    return "the default; give --config or set DESKBRIDGE_CONFIG"
 
 
 def db_path(settings: Settings, db: Path | None) -> Path:

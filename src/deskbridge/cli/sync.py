@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -14,11 +15,12 @@ from rich.table import Table
 from deskbridge import registry
 from deskbridge.cli import common
 from deskbridge.cli.common import ConfigOpt, DbOpt, console
-from deskbridge.config import Settings
+from deskbridge.config import LinkConfig, Settings
 from deskbridge.pull.engine import RunResult, build_connector, sync
 from deskbridge.sdk.connection import ConnectionConfig
-from deskbridge.sdk.errors import DeskbridgeError
+from deskbridge.sdk.errors import ConfigError, DeskbridgeError
 from deskbridge.sdk.redact import scrub
+from deskbridge.warehouse.snapshot import publish, snapshot_path
 from deskbridge.warehouse.status import cursor_connections
 from deskbridge.warehouse.store import Warehouse
 
@@ -34,26 +36,60 @@ def sync_cmd(
     full_refresh: Annotated[
         bool, typer.Option("--full-refresh", help="Ignore cursors; re-pull everything.")
     ] = False,
+    push: Annotated[
+        bool,
+        typer.Option("--push", help="Then push each link between the synced connections too."),
+    ] = False,
     dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Pull, then only plan the links' pushes.")
+        bool, typer.Option("--dry-run", help="Pull, then print and save the links' push plans.")
     ] = False,
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Pull each connection's changes into the warehouse, then push each link between them."""
+    """Pull each connection's changes into the warehouse and publish the analysts' snapshot.
+
+    Nothing is written to a helpdesk: links with changes waiting are listed with the command
+    that pushes them. `sync --push` pushes them in the same run.
+
+    Example: deskbridge sync support --push
+    """
     from deskbridge.cli.push import push_links
 
     settings = common.settings(config)
     chosen = names or list(settings.connections)
     common.require_connections(settings, chosen)
     path = common.db_path(settings, db)
-    ok = asyncio.run(run_syncs(settings, chosen, path, full_refresh=full_refresh, console=console))
+    problem = asyncio.run(preflight(settings, chosen))
+    if problem:
+        common.fail(problem)
+    try:
+        ok = asyncio.run(
+            run_syncs(settings, chosen, path, full_refresh=full_refresh, console=console)
+        )
+    except KeyboardInterrupt:
+        common.fail("interrupted; what was committed is kept: rerun to resume", 130)
     links = [link for link in settings.links.values() if {link.a, link.b} <= set(chosen)]
-    if ok and links:
+    if ok and links and (push or dry_run):
         ok = asyncio.run(
             push_links(settings, links, path, dry_run=dry_run, pull=False, console=console)
         )
+    elif ok and links:
+        print_waiting(settings, links, path)
     raise typer.Exit(0 if ok else 1)
+
+
+def print_waiting(settings: Settings, links: list[LinkConfig], db: Path) -> None:
+    """One line per link whose planner has changes waiting: how many, and the command to push them."""
+    from deskbridge.push.executor import plan_link
+
+    with Warehouse(
+        db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s
+    ) as wh:
+        waiting = {link.name: len(plan_link(wh, settings, link)) for link in links}
+    for name, count in waiting.items():
+        if count:
+            noun = "change" if count == 1 else "changes"
+            console.print(f"{count:,} {noun} to push: deskbridge push {name}", highlight=False)
 
 
 def check(
@@ -108,18 +144,42 @@ def state_reset(
     console.print(f"state reset {connection}: {what}", highlight=False)
 
 
+async def preflight(settings: Settings, names: list[str]) -> str | None:
+    """The first config error (e.g. a credential not set) of ``names``, found before any run."""
+    for name in names:
+        try:
+            await build_connector(settings.connections[name]).aclose()
+        except ConfigError as exc:
+            return str(exc)
+    return None
+
+
 async def run_syncs(
     settings: Settings, names: list[str], db: Path, *, full_refresh: bool, console: Console
 ) -> bool:
     """Sync ``names`` one after another; returns whether all succeeded."""
-    ok = True
+    ok, synced = True, False
     with Warehouse(
         db, memory_limit=settings.warehouse.memory_limit, lock_wait_s=settings.warehouse.lock_wait_s
     ) as wh:
         for name in names:
             result = await sync_with_progress(wh, settings.connections[name], full_refresh, console)
             ok &= result is not None
+            synced |= result is not None
+        if synced:
+            publish_snapshot(wh, db, console)
     return ok
+
+
+def publish_snapshot(wh: Warehouse, db: Path, console: Console) -> None:
+    """Publish the analysts' snapshot after a run, as ``serve`` does; a failure is only reported."""
+    target = snapshot_path(db)
+    try:
+        publish(wh.con, db, target)
+    except (duckdb.Error, OSError, RuntimeError) as exc:
+        console.print(f"[red]✗ snapshot[/] {target}: {scrub(str(exc))}", highlight=False)
+        return
+    console.print(f"snapshot published: {target}", highlight=False)
 
 
 async def sync_with_progress(

@@ -65,14 +65,14 @@ async def sync(
 ) -> RunResult:
     """Sync one connection into the warehouse; failures are recorded, then raised."""
     started = time.perf_counter()
+    # A config error (a credential not set) is raised before the run exists, so it is no failed run.
+    connector = build_connector(config, transport)
     run_id, run_started = warehouse.start_run(config.name, full_refresh)
     bound = log.bind(connection=config.name, run_id=run_id)
     bound.info("sync.start", vendor=config.type, full_refresh=full_refresh)
     counts: Counter[str] = Counter()
-    connector: Connector | None = None
     writer: _Writer | None = None
     try:
-        connector = build_connector(config, transport)
         versions = {s.name: s.state_version for s in connector.streams}
         states = {} if full_refresh else warehouse.load_states(config.name, connector.streams)
         ctx = ReadContext(
@@ -97,16 +97,13 @@ async def sync(
         requests = dict(connector.request_counts)
         warehouse.finish_run(run_id, "success", counts, requests)
     except BaseException as exc:
-        requests = dict(connector.request_counts) if connector else {}
-        message = scrub(f"{type(exc).__name__}: {exc}")
-        status = (
-            "interrupted"
-            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
-            else "failed"
-        )
+        requests = dict(connector.request_counts)
+        interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
+        status = "interrupted" if interrupted else "failed"
         if writer is not None and isinstance(exc, asyncio.CancelledError):
             await _salvage(writer, bound)
-        counts = writer.counts if writer is not None and status == "interrupted" else counts
+        counts = writer.counts if writer is not None and interrupted else counts
+        message = interruption(counts) if interrupted else scrub(f"{type(exc).__name__}: {exc}")
         try:
             warehouse.finish_run(run_id, status, counts, requests, error=message)
         except (
@@ -120,6 +117,11 @@ async def sync(
     seconds = time.perf_counter() - started
     bound.info("sync.done", seconds=round(seconds, 2), requests=requests, **_summary(counts))
     return RunResult(config.name, run_id, "success", dict(counts), requests, None, seconds)
+
+
+def interruption(counts: Counter[str]) -> str:
+    """What an interrupted run kept, e.g. ``2,400 tickets committed; rerun to resume``."""
+    return f"{counts['tickets.read']:,} tickets committed; rerun to resume"
 
 
 async def reread(

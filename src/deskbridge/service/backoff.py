@@ -2,7 +2,9 @@
 
 After a failed run the service waits ``Backoff.delay(failures)`` before the next attempt,
 doubling with each failure in a row up to a cap; the wait is stored in ``service_state``
-(:mod:`deskbridge.warehouse.service_state`).
+(:mod:`deskbridge.warehouse.service_state`). Only ``failed`` runs count
+(:func:`deskbridge.warehouse.status.status_of`): an ``interrupted`` one (Ctrl-C, a shutdown) is
+no failure, and a config error is raised before any run is recorded.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from deskbridge.pull import engine
 from deskbridge.push.actions import OPS
 from deskbridge.push.run import run_link
 from deskbridge.sdk.connection import ConnectionConfig
-from deskbridge.sdk.errors import WarehouseLocked
+from deskbridge.sdk.errors import ConfigError, WarehouseLocked
 from deskbridge.sdk.redact import scrub
 from deskbridge.service import health, scheduling
 from deskbridge.service.backoff import Backoff
@@ -204,6 +204,8 @@ class Service:
             try:
                 await engine.sync(wh, conn)
                 ok = True
+            except ConfigError:  # raised before any run is recorded: _run reports it
+                raise
             except Exception:  # recorded in sync_runs and logged by the engine
                 ok = False
             if ok:
