@@ -48,8 +48,8 @@ def test_full_refresh_killed_or_failing_then_plain_syncs_deletes_nothing_wrongly
         log = tmp_path / "sync.log"
         assert run_sync(config, env, log).wait(timeout=300) == 0, log.read_text()
         for delay in (0.4, 1.2):
-            kill_after_start(config, env, log, delay, "--full-refresh")
-            assert run_sync(config, env, log).wait(timeout=300) == 0, log.read_text()
+            kill_after_start(config, env, log, delay, "--full-refresh", "--push")
+            assert run_sync(config, env, log, "--push").wait(timeout=300) == 0, log.read_text()
         sandbox.mutate(20)  # real deletions among the changes must still be found
         proc = run_sync(config, env, log, "--full-refresh")
         time.sleep(0.6)
@@ -94,19 +94,19 @@ def link_config(path: Path, source: SandboxProcess, target: SandboxProcess) -> d
 def test_full_refresh_killed_deletes_nothing_through_a_propagate_link(
     vendor: str, tmp_path: Path
 ) -> None:
-    """A link that propagates deletions: full refreshes SIGKILLed mid-pull, then plain syncs
-    (which pull, then push the link), delete nothing at the other side."""
+    """A link that propagates deletions: full refreshes SIGKILLed mid-pull, then ``sync --push``
+    runs (which pull, then push the link), delete nothing at the other side."""
     source = SandboxProcess(vendor, "--tickets", "150", "--latency-ms", "10")
     target = SandboxProcess("trackit" if vendor == "kayako" else "kayako", "--tickets", "3")
     try:
         config, log = tmp_path / "config.toml", tmp_path / "sync.log"
         env = link_config(config, source, target)
-        assert run_sync(config, env, log).wait(timeout=300) == 0, log.read_text()
+        assert run_sync(config, env, log, "--push").wait(timeout=300) == 0, log.read_text()
         twins = len(target.truth()["tickets"])
         assert twins >= 150
         for delay in (0.4, 1.2):
-            kill_after_start(config, env, log, delay, "--full-refresh")
-            assert run_sync(config, env, log).wait(timeout=300) == 0, log.read_text()
+            kill_after_start(config, env, log, delay, "--full-refresh", "--push")
+            assert run_sync(config, env, log, "--push").wait(timeout=300) == 0, log.read_text()
         assert len(target.truth()["tickets"]) == twins
         con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
         try:

@@ -383,7 +383,8 @@ async def test_partial_update_says_what_was_applied(tmp_path: Path) -> None:
             with pytest.raises(PermissionDenied) as info:
                 await c.write(WriteOp.UPDATE_FIELDS, tid, {"subject": "Nieuw", "status": "pending"})
     assert str(info.value).endswith(
-        "does not have the SET_STATUS permission. (already applied: title)"
+        "does not have the SET_STATUS permission.; check connections.o.credentials.api_key"
+        " (already applied: title)"
     )
     assert (emu.data.tickets[tid].title, emu.data.tickets[tid].status) == ("Nieuw", "open")
 

@@ -81,7 +81,9 @@ async def test_wrong_password_fails_clearly_and_records_the_run(
     with pytest.raises(AuthError) as info:
         await h.sync()
     message = (
-        "trackit token HTTP 400: authentication failed: The user name or password is incorrect."
+        "trackit token HTTP 400: authentication failed: The user name or password is incorrect.; "
+        "check connections.trackit_test.credentials.username, "
+        "connections.trackit_test.credentials.password"
     )
     assert str(info.value) == message
     assert (h.runs()[-1][1], h.runs()[-1][4]) == ("failed", f"AuthError: {message}")
