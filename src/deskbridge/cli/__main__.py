@@ -1,3 +1,3 @@
-from deskbridge.cli.app import app
+from deskbridge.cli.app import main
 
-app()
+main()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from importlib import metadata
 from typing import Annotated
 
 import typer
@@ -28,6 +30,12 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        common.console.print(f"deskbridge {metadata.version('deskbridge')}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _main(
     log_level: Annotated[
@@ -44,6 +52,12 @@ def _main(
             "--debug",
             envvar="DESKBRIDGE_DEBUG",
             help="Show a traceback instead of the one-line error.",
+        ),
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", is_eager=True, callback=_print_version, help="Print the version and exit."
         ),
     ] = False,
 ) -> None:
@@ -67,4 +81,73 @@ app.add_typer(deletes.deletes_app, name="deletes")
 app.command()(runs.runs)
 app.command()(query.query)
 app.add_typer(configcmd.config_app, name="config")
+
+# One example per command, shown at the end of its --help.
+EXAMPLES = {
+    "sync": "deskbridge sync support --full-refresh",
+    "status": "deskbridge status support --json",
+    "check": "deskbridge check support",
+    "connectors": "deskbridge connectors",
+    "sandbox": "deskbridge sandbox kayako --port 8080 --tickets 1000",
+    "demo": "deskbridge demo --tickets 100 --db demo.duckdb",
+    "serve": "deskbridge serve --health-port 9100",
+    "schema": "deskbridge schema",
+    "export": "deskbridge export exports/ --format parquet",
+    "migrate": "deskbridge migrate --from support --to servicedesk --dry-run",
+    "push": "deskbridge push helpdesk_to_billing --dry-run",
+    "runs": "deskbridge runs support",
+    "query": 'deskbridge query "SELECT status_category, count(*) FROM tickets GROUP BY ALL" --csv',
+    "state reset": "deskbridge state reset support --stream tickets",
+    "links export": "deskbridge links export --out crosswalk.csv",
+    "links people": "deskbridge links people helpdesk_to_billing --csv",
+    "links reset": "deskbridge links reset helpdesk_to_billing --pending",
+    "mappings check": "deskbridge mappings check trackit",
+    "deletes list": "deskbridge deletes list support",
+    "deletes confirm": "deskbridge deletes confirm support --entity tickets",
+    "deletes reject": "deskbridge deletes reject support",
+    "config show": "deskbridge config show --json",
+}
+
+
+def _add_examples(typer_app: typer.Typer, prefix: str = "") -> None:
+    for info in typer_app.registered_commands:
+        assert info.callback is not None
+        name = prefix + (info.name or info.callback.__name__.lower().replace("_", "-"))
+        info.epilog = info.epilog or f"Example: {EXAMPLES[name]}"
+    for group in typer_app.registered_groups:
+        assert group.typer_instance is not None and group.name is not None
+        _add_examples(group.typer_instance, f"{prefix}{group.name} ")
+
+
+_add_examples(app)
 common.guard(app)
+
+# Global options an operator may also put after the command (`deskbridge serve --log-text`).
+GLOBAL_FLAGS = frozenset({"--log-json", "--log-text", "--debug"})
+GLOBAL_VALUED = frozenset({"--log-level"})
+
+
+def hoist_global_options(args: list[str]) -> list[str]:
+    """``args`` with the global options moved in front of the command, where typer reads them."""
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg in GLOBAL_FLAGS or (arg.split("=", 1)[0] in GLOBAL_VALUED and "=" in arg):
+            front.append(arg)
+        elif arg in GLOBAL_VALUED and i + 1 < len(args):
+            front += [arg, args[i + 1]]
+            i += 1
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def main() -> None:
+    """The ``deskbridge`` console script."""
+    app(args=hoist_global_options(sys.argv[1:]), prog_name="deskbridge")

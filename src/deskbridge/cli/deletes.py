@@ -17,12 +17,8 @@ deletes_app = typer.Typer(
     help="Deletions held for confirmation: absent from a listing, not proven gone by the vendor.",
     no_args_is_help=True,
 )
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", "-c", help="Config file (default: ./config.toml).")
-]
-DbOpt = Annotated[
-    Path | None, typer.Option("--db", help="Warehouse file (overrides [warehouse] path).")
-]
+ConfigOpt = common.ConfigOpt
+DbOpt = common.DbOpt
 EntityOpt = Annotated[
     str | None, typer.Option("--entity", help="Only this entity (tickets, notes, ...).")
 ]

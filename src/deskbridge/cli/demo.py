@@ -73,7 +73,9 @@ def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
             box.stop()
     console.print(
         f"Warehouse: {db.resolve()}   [{time.perf_counter() - started:.1f}s]\n"
-        f'Query it: deskbridge query --db {db} "SELECT connection, count(*) FROM tickets GROUP BY ALL"',
+        f'Query it: deskbridge query --db {db} "SELECT connection, count(*) FROM tickets GROUP BY ALL"\n'
+        "Run it as a service: deskbridge serve, then open http://127.0.0.1:8765/ for the status "
+        "page (and /metrics for Prometheus)",
         highlight=False,
         markup=False,
     )

@@ -214,8 +214,8 @@ def migrate_cmd(
         typer.Option(help="Target people id that writes notes and time (e.g. staff:1)."),
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Markdown report path.")] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-    db: Annotated[Path | None, typer.Option("--db")] = None,
+    config: common.ConfigOpt = None,
+    db: common.DbOpt = None,
 ) -> None:
     """Copy tickets with their notes and time entries from one helpdesk into another."""
     settings = common.settings(config)
@@ -244,8 +244,8 @@ def push_cmd(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print and save the plan; write nothing.")
     ] = False,
-    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-    db: Annotated[Path | None, typer.Option("--db")] = None,
+    config: common.ConfigOpt = None,
+    db: common.DbOpt = None,
 ) -> None:
     """Pull both sides of each link, then push what differs."""
     settings = common.settings(config)
@@ -271,8 +271,8 @@ def export_cmd(
     out: Annotated[
         Path | None, typer.Option("--out", "-o", help="File (default: standard output).")
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-    db: Annotated[Path | None, typer.Option("--db")] = None,
+    config: common.ConfigOpt = None,
+    db: common.DbOpt = None,
 ) -> None:
     """Write the crosswalk: every linked record's ids on both sides and what was last pushed."""
     export_crosswalk(common.db_path(common.settings(config), db), out)
@@ -282,8 +282,8 @@ def export_cmd(
 def people_cmd(
     name: Annotated[str, typer.Argument(help="Link name.")],
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV instead of a table.")] = False,
-    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-    db: Annotated[Path | None, typer.Option("--db")] = None,
+    config: common.ConfigOpt = None,
+    db: common.DbOpt = None,
 ) -> None:
     """Who each side-a person becomes on side b (assignee_id, requester_id), and how they matched."""
     settings = common.settings(config)
@@ -312,8 +312,8 @@ def reset_cmd(
             "--record", help="ENTITY:ID on either side, e.g. notes:reply:12 (repeatable)."
         ),
     ] = None,
-    config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
-    db: Annotated[Path | None, typer.Option("--db")] = None,
+    config: common.ConfigOpt = None,
+    db: common.DbOpt = None,
 ) -> None:
     """Forget what a link holds: everything (no option), or pending rows, failures, single records."""
     settings = common.settings(config)

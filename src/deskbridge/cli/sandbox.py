@@ -14,7 +14,10 @@ from deskbridge.sdk.errors import DeskbridgeError
 
 
 def sandbox(
-    vendor: Annotated[str, typer.Argument(help="Vendor emulator to serve.")],
+    vendor: Annotated[
+        str,
+        typer.Argument(help="Vendor emulator to serve: kayako, m4, omnidesk, trackit or whmcs."),
+    ],
     port: Annotated[int, typer.Option(help="Loopback port (0: any free port).")] = 0,
     tickets: Annotated[int, typer.Option(help="Tickets to seed.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed for the data set.")] = 7,
