@@ -71,9 +71,8 @@ class LinkConfig(BaseModel):
     filters: dict[str, list[str]] = Field(default_factory=dict)
     mappings: dict[Side, str] = Field(default_factory=dict)
     author: dict[Side, str] = Field(default_factory=dict)  # people id that writes on each side
-    defaults: dict[Side, dict[str, str]] = Field(
-        default_factory=dict
-    )  # fields for tickets created there
+    # fields for tickets created there
+    defaults: dict[Side, dict[str, str]] = Field(default_factory=dict)
     deletes: Literal["keep", "propagate"] = "keep"
     people: dict[str, str] = Field(default_factory=dict)  # side a person id -> side b person id
 

@@ -67,7 +67,11 @@ async def sync(
     started = time.perf_counter()
     # A config error (a credential not set) is raised before the run exists, so it is no failed run.
     connector = build_connector(config, transport)
-    run_id, run_started = warehouse.start_run(config.name, full_refresh)
+    try:
+        run_id, run_started = warehouse.start_run(config.name, full_refresh)
+    except BaseException:  # the warehouse refused the run record: close what the connector opened
+        await connector.aclose()
+        raise
     bound = log.bind(connection=config.name, run_id=run_id)
     bound.info("sync.start", vendor=config.type, full_refresh=full_refresh)
     counts: Counter[str] = Counter()
@@ -106,9 +110,8 @@ async def sync(
         message = interruption(counts) if interrupted else scrub(f"{type(exc).__name__}: {exc}")
         try:
             warehouse.finish_run(run_id, status, counts, requests, error=message)
-        except (
-            Exception
-        ) as record_exc:  # e.g. the disk is full: the run's own failure is what to report
+        # e.g. the disk is full: the run's own failure is what to report
+        except Exception as record_exc:
             bound.warning(
                 "sync.record_failed", error=scrub(f"{type(record_exc).__name__}: {record_exc}")
             )

@@ -84,9 +84,7 @@ class PushResult:
     dry_run: bool
     actions: list[Action]
     counts: Counter[str] = field(default_factory=Counter)
-    failures: list[tuple[str, str, str]] = field(
-        default_factory=list
-    )  # (entity, source id, reason)
+    failures: list[tuple[str, str, str]] = field(default_factory=list)  # entity, id, reason
     mode: str = "sync"
 
     @property
@@ -190,13 +188,11 @@ class _Executor:
                 self._done(action, None)
         for action, outcome in zip(writes, outcomes, strict=True):
             if isinstance(outcome, NotFound) and action.kind in DELETES:
-                self._done(
-                    action, None
-                )  # already gone: a delete that landed before a crash, or done by hand
+                # already gone: a delete that landed before a crash, or done by hand
+                self._done(action, None)
             elif isinstance(outcome, Unsupported) and action.kind in (*DELETES, K.UPDATE_NOTE):
-                instead = (
-                    K.REBASE if action.kind == K.UPDATE_NOTE else K.UNLINK
-                )  # recorded once, never retried
+                # recorded once, never retried
+                instead = K.REBASE if action.kind == K.UPDATE_NOTE else K.UNLINK
                 self._done(replace(action, kind=instead, reason=scrub(str(outcome))), None)
             elif isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
                 self._failed(action, scrub(str(outcome)))

@@ -229,9 +229,8 @@ class _Planner:
             if loser in self.link.targets():
                 try:
                     changes[loser][f] = self.to_target(loser, f, va if winner == "a" else vb)
-                except (
-                    UnmatchedPerson
-                ) as exc:  # this field stays as it is on each side; the others go on
+                # an unmatched person: this field stays as it is on each side; the others go on
+                except UnmatchedPerson as exc:
                     unmatched.append(str(exc))
                     for s in SIDES:
                         stale[s][f] = cur[s].get(f)

@@ -233,18 +233,14 @@ class Connector(ABC):
     vendor: ClassVar[str]
     streams: ClassVar[tuple[StreamSpec, ...]]
     write_ops: ClassVar[frozenset[WriteOp]] = frozenset()
-    writable_fields: ClassVar[frozenset[str]] = (
-        frozenset()
-    )  # canonical ticket fields UPDATE_FIELDS sets
-    note_kinds: ClassVar[frozenset[str]] = frozenset(
-        {"reply", "note"}
-    )  # note kinds ADD_NOTE can write
-    public_notes: ClassVar[bool] = (
-        True  # False: an internal note is always private (a reply is the public kind)
-    )
-    private_replies: ClassVar[bool] = (
-        True  # False: every reply is public (a private one is carried as a private note)
-    )
+    # canonical ticket fields UPDATE_FIELDS sets
+    writable_fields: ClassVar[frozenset[str]] = frozenset()
+    # note kinds ADD_NOTE can write
+    note_kinds: ClassVar[frozenset[str]] = frozenset({"reply", "note"})
+    # False: an internal note is always private (a reply is the public kind)
+    public_notes: ClassVar[bool] = True
+    # False: every reply is public (a private one is carried as a private note)
+    private_replies: ClassVar[bool] = True
     Options: ClassVar[type[ConnectorOptions]] = ConnectorOptions
     # A deletion inferred from a listing the vendor cannot confirm record by record counts only
     # if that listing started and completed within this many seconds.
