@@ -84,7 +84,7 @@ app.add_typer(configcmd.config_app, name="config")
 
 # One example per command, shown at the end of its --help.
 EXAMPLES = {
-    "sync": "deskbridge sync support --full-refresh",
+    "sync": "deskbridge sync support --push",
     "status": "deskbridge status support --json",
     "check": "deskbridge check support",
     "connectors": "deskbridge connectors",
@@ -95,7 +95,7 @@ EXAMPLES = {
     "export": "deskbridge export exports/ --format parquet",
     "migrate": "deskbridge migrate --from support --to servicedesk --dry-run",
     "push": "deskbridge push helpdesk_to_billing --dry-run",
-    "runs": "deskbridge runs support",
+    "runs": "deskbridge runs support; deskbridge runs show 12",
     "query": 'deskbridge query "SELECT status_category, count(*) FROM tickets GROUP BY ALL" --csv',
     "state reset": "deskbridge state reset support --stream tickets",
     "links export": "deskbridge links export --out crosswalk.csv",

@@ -25,7 +25,6 @@ def show(
     """The effective config: the file with DESKBRIDGE_* environment overrides applied.
 
     Credentials show as their env: reference, never their value.
-    Example: DESKBRIDGE_WAREHOUSE__MEMORY_LIMIT=1GB deskbridge config show
     """
     effective = effective_config(common.settings(config))
     if as_json:

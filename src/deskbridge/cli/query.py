@@ -24,10 +24,7 @@ def query(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Run SQL read-only on the analysts' snapshot if there is one, else on the warehouse.
-
-    Example: deskbridge query "SELECT connection, count(*) FROM tickets GROUP BY ALL"
-    """
+    """Run SQL read-only on the analysts' snapshot if there is one, else on the warehouse."""
     from deskbridge.warehouse.snapshot import snapshot_path
 
     # --db alone needs no config: the demo's closing hint runs where there is none.

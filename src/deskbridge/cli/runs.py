@@ -28,10 +28,7 @@ def runs(
     config: ConfigOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Recent sync runs (all, or one connection's); 'runs show ID' details one run.
-
-    Example: deskbridge runs support; deskbridge runs show 12
-    """
+    """Recent sync runs (all, or one connection's); 'runs show ID' details one run."""
     settings = common.settings(config)
     if target == "show":
         if run_id is None:

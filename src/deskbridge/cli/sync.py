@@ -50,8 +50,6 @@ def sync_cmd(
 
     Nothing is written to a helpdesk: links with changes waiting are listed with the command
     that pushes them. `sync --push` pushes them in the same run.
-
-    Example: deskbridge sync support --push
     """
     from deskbridge.cli.push import push_links
 
