@@ -22,6 +22,7 @@ from deskbridge.cli import (
     serve,
     status,
     sync,
+    warehousecmd,
 )
 from deskbridge.cli.common import LOGGING
 
@@ -81,6 +82,7 @@ app.add_typer(deletes.deletes_app, name="deletes")
 app.command()(runs.runs)
 app.command()(query.query)
 app.add_typer(configcmd.config_app, name="config")
+app.add_typer(warehousecmd.warehouse_app, name="warehouse")
 
 # One example per command, shown at the end of its --help.
 EXAMPLES = {
@@ -106,6 +108,7 @@ EXAMPLES = {
     "deletes confirm": "deskbridge deletes confirm support --entity tickets",
     "deletes reject": "deskbridge deletes reject support",
     "config show": "deskbridge config show --json",
+    "warehouse migrate": "deskbridge warehouse migrate --to ducklake --catalog env:LAKE_PG --data-path lake/",
 }
 
 

@@ -61,8 +61,13 @@ def to_merge(sql: str) -> str | None:
         matched = ""
     names = ", ".join(cols)
     values = ", ".join(f"excluded.{c}" for c in cols)
+    # One source row per key, as a keyed insert keeps: a merge would insert each of them.
+    source = (
+        f"SELECT * FROM ({m['source']}) AS src({names}) "
+        f"QUALIFY row_number() OVER (PARTITION BY {', '.join(keys)}) = 1"
+    )
     return (
-        f"MERGE INTO {table} USING ({m['source']}) AS excluded({names}) ON {on}{matched} "
+        f"MERGE INTO {table} USING ({source}) AS excluded({names}) ON {on}{matched} "
         f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})"
     )
 
