@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from deskbridge.cli.app import app
 from deskbridge.testing import NO_PG, duplicate_keys, pg_dsn, scratch_lake
 from deskbridge.warehouse.dialect import KEYS
+from deskbridge.warehouse.dialect import duplicate_keys as keyed_twice
 from deskbridge.warehouse.lake import LakeSpec, LakeWarehouse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "push"))
@@ -63,7 +64,7 @@ async def test_file_warehouse_migrates_into_a_lake_equal(
             assert content(lake.con) == before
             on_lake = Pair(pair.emulators, pair.settings, pair.link, lake)
             assert (await on_lake.cycle()).writes == 0
-            assert duplicate_keys(lake.con) == {}
+            assert duplicate_keys(lake.con) == {} and keyed_twice(lake.con) == {}
             (first,) = lake.con.execute(
                 "SELECT min(run_id) FROM sync_runs WHERE run_id > ?", [top[0]]
             ).fetchone()

@@ -15,6 +15,7 @@ import pytest
 from conftest import CONTRACT_OPTIONS
 
 from deskbridge.testing import NO_PG, duplicate_keys, pg_dsn, projection, scratch_lake, truth_diff
+from deskbridge.warehouse.dialect import duplicate_keys as keyed_twice
 from deskbridge.warehouse.lake import LakeSpec, LakeWarehouse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "service"))
@@ -90,6 +91,7 @@ def test_three_workers_share_six_connections_and_survive_a_sigkill(tmp_path: Pat
                 for name, box in boxes.items():
                     assert truth_diff(projection(wh.con, name), box.truth()) == [], name
                 assert duplicate_keys(wh.con) == {}
+                assert keyed_twice(wh.con) == {}  # every table, on the keys the file declares
     finally:
         for box in boxes.values():
             box.stop()

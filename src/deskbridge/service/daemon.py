@@ -211,22 +211,22 @@ class Service:
 
     async def _run(self, name: str) -> None:
         state = self.health[name]
-        if not await self._take("connection", name):
-            state.skipped_locked += 1
-            log.info("run.skipped", connection=name, reason="another worker is running it")
-            return
-        try:
-            async with self.writer:
-                state.running = True
-                try:
-                    await self._run_locked(self.connections[name], state)
-                except Exception as exc:  # the warehouse could not be opened or written
-                    state.fail(scrub(f"{type(exc).__name__}: {exc}"), self.options.backoff)
-                    log.error("run.error", connection=name, error=state.last_error)
-                finally:
-                    state.running = False
-        finally:
-            await self._release("connection", name)
+        async with self.writer:
+            # Taken once this worker is free to run, not while it waits: a lock held in a
+            # queue would keep the connection from a worker that is idle.
+            if not await self._take("connection", name):
+                state.skipped_locked += 1
+                log.info("run.skipped", connection=name, reason="another worker is running it")
+                return
+            state.running = True
+            try:
+                await self._run_locked(self.connections[name], state)
+            except Exception as exc:  # the warehouse could not be opened or written; keep serving
+                state.fail(scrub(f"{type(exc).__name__}: {exc}"), self.options.backoff)
+                log.error("run.error", connection=name, error=state.last_error)
+            finally:
+                state.running = False
+                await self._release("connection", name)
 
     async def _take(self, kind: str, name: str) -> bool:
         """Take the advisory lock of a connection or link; True without shared workers."""

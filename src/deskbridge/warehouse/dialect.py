@@ -143,3 +143,16 @@ class LakeConnection:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.raw, name)
+
+
+def duplicate_keys(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Keys held by more than one row, per table: always empty while every write merges on them."""
+    out = {}
+    for table, (_columns, keys) in KEYS.items():
+        row = con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {table} GROUP BY {', '.join(keys)} "
+            "HAVING count(*) > 1)"
+        ).fetchone()
+        if row and row[0]:
+            out[table] = int(row[0])
+    return out
