@@ -31,6 +31,14 @@ from deskbridge.warehouse.store import MEMORY_LIMIT, Warehouse, worker_id
 from deskbridge.warehouse.transaction import transaction
 
 ALIAS = "lake"
+# Concurrent commits race for the catalog's next snapshot id and the loser retries. DuckLake's
+# defaults (10 tries, 100 ms growing 1.5x) make a busy lake's commits wait far longer than they
+# take, and fail a run after the tenth loss: retry soon, and for longer.
+RETRY = {
+    "ducklake_max_retry_count": 100,
+    "ducklake_retry_wait_ms": 5,
+    "ducklake_retry_backoff": 1.1,
+}
 _PG = re.compile(r"^(postgres:|postgresql://|postgres://)|\b(dbname|host)=", re.IGNORECASE)
 
 
@@ -103,6 +111,8 @@ class _Engine:
                 base = offline_connection()
                 base.execute("LOAD ducklake")
                 base.execute("LOAD postgres")
+                for name, value in RETRY.items():
+                    base.execute(f"SET GLOBAL {name} = {value}")
                 self.base = base
             alias = self.aliases.get(key)
             if alias is None:
