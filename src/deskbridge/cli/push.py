@@ -266,7 +266,9 @@ def migrate_cmd(
     ] = False,
     author: Annotated[
         str | None,
-        typer.Option(help="Target people id that writes notes and time (e.g. staff:1)."),
+        typer.Option(
+            help="Target people id that writes notes and time (e.g. staff:1), over the link's author."
+        ),
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Markdown report path.")] = None,
     config: common.ConfigOpt = None,
