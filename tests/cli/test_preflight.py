@@ -105,9 +105,9 @@ def test_config_load_names_bad_id_forms_and_values(
     assert (refused.returncode, refused.stdout) == (2, "")
     assert refused.stderr.splitlines() == [
         "error: config.toml: links.copy.author.b: 'staff:1' is not a whmcs staff id; expected admin:<n>",
-        "config.toml: links.copy.people.'agent:3' (side a): 'agent:3' is not a kayako people id; "
+        "error: config.toml: links.copy.people.'agent:3' (side a): 'agent:3' is not a kayako people id; "
         "expected staff:<n> or user:<n>",
-        "config.toml: links.copy.defaults.b.status: 'Escalated' is not a whmcs status; "
+        "error: config.toml: links.copy.defaults.b.status: 'Escalated' is not a whmcs status; "
         "known: Answered, Closed, Customer-Reply, In Progress, On Hold, Open",
     ]
     assert not (tmp_path / "warehouse.duckdb").exists()
