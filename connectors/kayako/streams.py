@@ -29,6 +29,7 @@ from deskbridge.sdk import (
     OffsetPager,
     ReadContext,
     Scope,
+    Tally,
     WalkState,
     reading,
 )
@@ -58,6 +59,7 @@ class KayakoReader:
         self.state: dict[str, Any] = dict(ctx.state.get("tickets", {})) if ctx else {}
         self.people_state: dict[str, Any] = dict(ctx.state.get("people", {})) if ctx else {}
         self.seen = Pass()
+        self.tally = ctx.tally("tickets") if ctx else Tally(lambda *_: None, "tickets")
         self.lookups_read: m.Lookups | None = None
 
     @property
@@ -164,6 +166,8 @@ class KayakoReader:
             )
             walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat(), full=floor is None)
         skip_band = (walk.done_below, walk.high) if resumed else None
+        total = self._count("departments", self.departments) if walk.floor is None else None
+        self.tally = self.read_ctx.tally("tickets", total)
         async for listed in self._pages(self.all_statuses, "lastactivity", "DESC"):
             page = listed.records
             if walk.high is None and page:
@@ -180,8 +184,6 @@ class KayakoReader:
                 self.state["walk"] = asdict(walk)
             batch.state["tickets"] = dict(self.state)
             yield batch
-            total = self._count("departments", self.departments) if walk.floor is None else None
-            self.read_ctx.progress("tickets", len(self.seen.walked), total)
             if done:
                 return
 
@@ -217,7 +219,8 @@ class KayakoReader:
         self.state["walk"] = None
 
     async def _changed_batch(self, tickets: list[Record], lookups: m.Lookups) -> Batch:
-        posts = await asyncio.gather(*(self.client.posts(t["id"]) for t in tickets))
+        count = self.tally.counted
+        posts = await asyncio.gather(*(count(self.client.posts(t["id"])) for t in tickets))
         batch = Batch()
         for ticket, ticket_posts in zip(tickets, posts, strict=True):
             add_ticket(batch, ticket | {"posts": ticket_posts}, lookups)

@@ -37,6 +37,7 @@ PUBLIC = {
     "Row",
     "Scope",
     "StreamSpec",
+    "Tally",
     "UnmappedValueError",
     "Unsupported",
     "ValueMap",
