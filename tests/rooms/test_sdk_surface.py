@@ -55,6 +55,7 @@ PUBLIC = {
     "mappings",
     "number",
     "parse_duration",
+    "read_ahead",
     "reading",
     "reject_html",
     "row_hash",
