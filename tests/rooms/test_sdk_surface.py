@@ -56,6 +56,7 @@ PUBLIC = {
     "mappings",
     "number",
     "parse_duration",
+    "read_ahead",
     "reading",
     "reject_html",
     "row_hash",

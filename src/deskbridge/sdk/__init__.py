@@ -45,7 +45,7 @@ from deskbridge.sdk.errors import (
 from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
 from deskbridge.sdk.models import canonical_fields
-from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState
+from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState, read_ahead
 from deskbridge.sdk.redact import excerpt, sanitize_url, scrub
 from deskbridge.sdk.validate import (
     InvalidRecord,
@@ -109,6 +109,7 @@ __all__ = [
     "mappings",
     "number",
     "parse_duration",
+    "read_ahead",
     "reading",
     "reject_html",
     "row_hash",
