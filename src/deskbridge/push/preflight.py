@@ -28,7 +28,7 @@ from deskbridge.config import (
 )
 from deskbridge.push.crosswalk import people_rows, ticket_labels
 from deskbridge.sdk import mappings
-from deskbridge.sdk.errors import ConfigError
+from deskbridge.sdk.errors import ConfigError, UnmappedValueError
 from deskbridge.sdk.mappings import ValueMap
 from deskbridge.warehouse.status import synced_connections
 from deskbridge.warehouse.store import Warehouse
@@ -199,8 +199,15 @@ def unknown_statuses(src: ValueMap, dst: ValueMap, known: set[str] | None) -> li
     """(target value, canonical) the map ``dst`` writes for what ``src`` reads, not in ``known``."""
     if known is None:  # nothing pulled to compare with
         return []
-    written = {canonical: dst.to_vendor(canonical) for canonical in set(src.forward.values())}
-    return sorted((v, c) for c, v in written.items() if v not in known)
+    out = []
+    for canonical in set(src.forward.values()):
+        try:
+            value = dst.to_vendor(canonical)
+        except UnmappedValueError:  # no value at all: the config checks (forms) name it
+            continue
+        if value not in known:
+            out.append((value, canonical))
+    return sorted(out)
 
 
 def _person(
