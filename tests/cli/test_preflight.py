@@ -131,7 +131,7 @@ def test_migrate_without_author_or_department_stops_before_writing(
         f"error: {name}.author.b (--author): whmcs needs an author to write notes and "
         f"time_entries; give --author <id> or set {name}.author.b (admin:<n>)",
         f"error: {name}.defaults.b.department: whmcs needs a department for new tickets; set it "
-        f"in the link's defaults; known: {departments}",
+        f"in the defaults of a [links.<name>] table with a = 'src', b = 'dst'; known: {departments}",
         "Link migrate_src_to_dst: stopped before any write (2 problems)",
     ]
     assert dst.truth()["tickets"] == before["tickets"]  # zero tickets created

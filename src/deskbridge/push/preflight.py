@@ -69,6 +69,7 @@ class Context:
     vendor: dict[Side, str]
     known: dict[Side, Known]
     author_option: str | None  # the command-line option that sets the target's author, if any
+    configured: bool = True  # False: a link the command made (migrate without a [links] table)
 
     def key(self, *parts: str) -> str:
         return ".".join((f"links.{self.link.name}", *parts))
@@ -89,7 +90,7 @@ def preflight(
     pulled = set(synced_connections(wh.con))
     known = {side: _known(wh, getattr(link, side), pulled) for side in ("a", "b")}
     vendor = {side: settings.connections[getattr(link, side)].type for side in ("a", "b")}
-    ctx = Context(link, vendor, known, author_option)  # type: ignore[arg-type]
+    ctx = Context(link, vendor, known, author_option, link.name in settings.links)  # type: ignore[arg-type]
     report = Preflight(link.name)
     for check in CHECKS:
         check(ctx, report)
@@ -149,9 +150,14 @@ def create_requires(ctx: Context, report: Preflight) -> None:
                 continue
             seen = ctx.known[side].labels.get(name)
             hint = f"; known: {listing(seen)}" if seen else ""
+            where = (
+                "the link's defaults"
+                if ctx.configured
+                else f"the defaults of a [links.<name>] table with a = {ctx.link.a!r}, b = {ctx.link.b!r}"
+            )
             report.problems.append(
                 f"{ctx.key('defaults', side, name)}: {vendor} needs a {name} for new tickets; "
-                f"set it in the link's defaults{hint}"
+                f"set it in {where}{hint}"
             )
 
 
