@@ -93,7 +93,7 @@ def test_demo_serve_shows_the_status_page_until_ctrl_c(tmp_path: Path) -> None:
         metrics = httpx.get(url + "metrics", timeout=30).text
     finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        _, err = proc.communicate(timeout=180)
     assert all(f"<td>{v}_demo</td>" in page for v in registry.complete()), page
     assert "<svg" in page
     assert 'deskbridge_last_run_status{connection="kayako_demo"' in metrics
