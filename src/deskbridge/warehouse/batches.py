@@ -24,6 +24,7 @@ from deskbridge.sdk.contract import Batch, Scope, content_hash
 from deskbridge.sdk.redact import redact_mapping
 from deskbridge.warehouse.deletions import VENDOR_PROOFS, Candidate, Decision
 from deskbridge.warehouse.duckerrors import record_too_large
+from deskbridge.warehouse.fields import FieldWriter
 
 CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
@@ -34,7 +35,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class BatchWriter:
+class BatchWriter(FieldWriter):
     """The batch-writing half of :class:`~deskbridge.warehouse.store.Warehouse`, which owns the
     connection, the memory limit and the transaction these methods write in."""
 
@@ -66,6 +67,8 @@ class BatchWriter:
         counts: Counter[str] = Counter()
         now = utcnow()
         with self.transaction():
+            if batch.fields is not None:  # first: values written next take its labels
+                counts["fields.changed"] += self._write_catalog(connection, batch.fields, now)
             for entity, rows in batch.rows.items():
                 if rows:
                     counts.update(self._upsert(connection, run_id, entity, rows, now))
@@ -88,6 +91,7 @@ class BatchWriter:
     ) -> Counter[str]:
         fields = self._fields[entity]
         latest: dict[str, dict[str, Any]] = {}
+        given: dict[str, Mapping[str, Any]] = {}
         for row in rows:
             record: dict[str, Any] = {f: row.get(f) for f in fields}
             record["source_id"] = str(row["source_id"])
@@ -97,9 +101,13 @@ class BatchWriter:
             record["first_seen_at"] = record["last_synced_at"] = now
             record["run_id"] = run_id
             latest[record["source_id"]] = record  # the last version in a batch wins
+            given[record["source_id"]] = row
         changed = 0
         for part in self._slices(entity, list(latest.values())):
             changed += self._write_slice(entity, connection, part)
+            if entity == "tickets":  # before the next slice may commit: a ticket with its fields
+                carried = [given[r["source_id"]] for r in part]
+                self._write_ticket_fields(connection, run_id, carried, now)
         return Counter({f"{entity}.read": len(latest), f"{entity}.changed": changed})
 
     def _slices(self, entity: str, records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -253,6 +261,11 @@ class BatchWriter:
                     "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
                     [now, child_proof, connection, ids],
                 )
+            self.con.execute(
+                "UPDATE ticket_fields SET deleted_at = ? WHERE connection = ? "
+                "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
+                [now, connection, ids],
+            )
             self.con.execute(
                 "DELETE FROM suspected_deletions WHERE connection = ? AND entity <> 'tickets' "
                 "AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
