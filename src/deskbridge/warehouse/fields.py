@@ -216,3 +216,35 @@ def _spec_record(connection: str, spec: Mapping[str, Any], now: datetime) -> dic
         "last_synced_at": now,
         "deleted_at": None,
     }
+
+
+CATALOG_SQL = """
+WITH counts AS (
+    SELECT field_key, value_text, count(*) AS n FROM ticket_fields
+    WHERE connection = $connection AND deleted_at IS NULL GROUP BY ALL),
+ranked AS (
+    SELECT *, row_number() OVER (PARTITION BY field_key ORDER BY n DESC, value_text) AS r
+    FROM counts),
+used AS (
+    SELECT field_key, sum(n)::BIGINT AS tickets,
+           list(value_text ORDER BY r) FILTER (WHERE r <= $samples) AS samples
+    FROM ranked GROUP BY field_key)
+SELECT f.field_key, f.field_id, f.label, f.type, f.writable, CAST(f.choices AS VARCHAR),
+       coalesce(u.tickets, 0), coalesce(u.samples, [])
+FROM fields f LEFT JOIN used u USING (field_key)
+WHERE f.connection = $connection AND f.deleted_at IS NULL
+ORDER BY try_cast(f.field_id AS BIGINT) NULLS LAST, f.field_id, f.field_key
+"""
+
+
+def catalog_rows(
+    con: duckdb.DuckDBPyConnection, connection: str, samples: int = 3
+) -> list[dict[str, Any]]:
+    """The connection's live field catalog, with how many tickets set each field and the
+    ``samples`` most common values (``deskbridge fields``)."""
+    rows = con.execute(CATALOG_SQL, {"connection": connection, "samples": samples}).fetchall()
+    keys = ("key", "field_id", "label", "type", "writable", "choices", "tickets", "samples")
+    out = [dict(zip(keys, row, strict=True)) for row in rows]
+    for row in out:
+        row["choices"] = None if row["choices"] is None else orjson.loads(row["choices"])
+    return out
