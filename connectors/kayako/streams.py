@@ -25,6 +25,7 @@ from typing import Any
 
 from deskbridge.sdk import (
     Batch,
+    FieldSpec,
     OffsetPage,
     OffsetPager,
     ReadContext,
@@ -35,7 +36,7 @@ from deskbridge.sdk import (
 
 from . import mapping as m
 from .client import KayakoClient, Record
-from .reread import add_ticket, read_tickets
+from .reread import add_ticket, custom_fields, read_tickets
 
 USER_PAGE = 1000
 
@@ -68,6 +69,8 @@ class KayakoReader:
 
     async def read(self) -> AsyncIterator[Batch]:
         lookups = await self.lookups()
+        if self.options.custom_fields:
+            yield Batch(fields=await self._custom_catalog())
         async for batch in self._people():
             yield batch
         async for batch in self._walk(lookups):
@@ -218,9 +221,10 @@ class KayakoReader:
 
     async def _changed_batch(self, tickets: list[Record], lookups: m.Lookups) -> Batch:
         posts = await asyncio.gather(*(self.client.posts(t["id"]) for t in tickets))
+        custom = await custom_fields(self.client, self.options, [t["id"] for t in tickets])
         batch = Batch()
-        for ticket, ticket_posts in zip(tickets, posts, strict=True):
-            add_ticket(batch, ticket | {"posts": ticket_posts}, lookups)
+        for ticket, ticket_posts, fields in zip(tickets, posts, custom, strict=True):
+            add_ticket(batch, ticket | {"posts": ticket_posts}, lookups, fields)
             self.seen.walked.add(ticket["id"])
         ids = tuple(t["id"] for t in tickets)
         batch.complete += [
@@ -260,6 +264,19 @@ class KayakoReader:
         if closed:
             self.state["closed_reconciled_at"] = time.time()
             yield Batch(state={"tickets": dict(self.state)})
+
+    async def _custom_catalog(self) -> list[FieldSpec]:
+        """The ticket custom fields, with the values of each choice field (one request each)."""
+        definitions = await self.client.custom_field_definitions()
+        choosing = [
+            s["key"] for s in m.custom_specs(definitions, {}) if s["type"].endswith("choice")
+        ]
+        found = await asyncio.gather(*(self.client.custom_field_options(k) for k in choosing))
+        options = {
+            key: [o.get("optionvalue", "") for o in rows]
+            for key, rows in zip(choosing, found, strict=True)
+        }
+        return m.custom_specs(definitions, options)
 
     def _closed_due(self) -> bool:
         last = self.state.get("closed_reconciled_at")
