@@ -92,12 +92,16 @@ class BatchWriter(FieldWriter):
         fields = self._fields[entity]
         latest: dict[str, dict[str, Any]] = {}
         given: dict[str, Mapping[str, Any]] = {}
+        # a ticket read without looking at its fields hashes with the stored ones
+        stored = self._stored_field_values(connection, rows) if entity == "tickets" else {}
         for row in rows:
             record: dict[str, Any] = {f: row.get(f) for f in fields}
             record["source_id"] = str(row["source_id"])
             record["connection"] = connection
             record["raw"] = orjson.dumps(redact_mapping(row.get("raw")), default=str).decode()
-            record["content_hash"] = content_hash(row, fields)
+            kept = stored.get(record["source_id"])
+            hashed = {**row, models.FIELDS_KEY: kept} if kept else row
+            record["content_hash"] = content_hash(hashed, fields)
             record["first_seen_at"] = record["last_synced_at"] = now
             record["run_id"] = run_id
             latest[record["source_id"]] = record  # the last version in a batch wins

@@ -151,6 +151,23 @@ class FieldWriter:
                 [connection, carried],
             )
 
+    def _stored_field_values(
+        self, connection: str, rows: list[dict[str, Any]]
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The stored fields of the tickets whose rows lack ``fields`` (as ``value_json`` holds
+        them, which hashes alike), so a ticket read without its fields keeps its content hash."""
+        bare = [str(r["source_id"]) for r in rows if models.FIELDS_KEY not in r]
+        stored: dict[str, list[dict[str, Any]]] = {}
+        if not bare:
+            return stored
+        for ticket_id, key, value in self.con.execute(
+            "SELECT ticket_id, field_key, value_json FROM ticket_fields WHERE connection = ? "
+            "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
+            [connection, bare],
+        ).fetchall():
+            stored.setdefault(ticket_id, []).append({"key": key, "value": orjson.loads(value)})
+        return stored
+
     def _write_catalog(
         self, connection: str, specs: Sequence[Mapping[str, Any]], now: datetime
     ) -> int:
