@@ -107,3 +107,43 @@ async def test_off_by_default_costs_nothing(tmp_path: Path) -> None:
     assert routes.seen and not [r for r in routes.seen if "CustomField" in r]
     assert h.wh.con.execute("SELECT count(*) FROM ticket_fields").fetchone() == (0,)
     h.wh.close()
+
+
+async def test_the_emulator_answers_the_custom_field_routes_as_the_server_does(
+    tmp_path: Path,
+) -> None:
+    """POST sets by field name and option id and leaves lastactivity; bad data and bare routes get 400."""
+    from deskbridge import registry
+    from deskbridge.sdk import FatalError
+
+    h, emu = kayako(tmp_path)
+    connector = registry.get("kayako").connector_class()(h.config, transport=h.transport)
+    client = connector.client  # type: ignore[attr-defined]
+    before = emu.store.tickets[5].lastactivity
+    answer = await client._send(
+        "POST",
+        "/Tickets/TicketCustomField/5",
+        "customfields",
+        {"k7ns2qv1xwpa": "KC-424242", "q3hd8mz0rbte": "4", "a2pe7tu5gnvi[0]": "7"},
+    )
+    assert answer.status_code == 200
+    fields = {f["title"]: f["value"] for f in await client.custom_fields("5")}
+    assert fields["Contract number"] == "KC-424242"
+    assert fields["Product"] == "Domain" and fields["Affected services"] == "DNS"
+    assert emu.store.tickets[5].lastactivity == before
+    with pytest.raises(
+        FatalError, match="400: vendor refused the request: Custom Field Data is Invalid: Product"
+    ):
+        await client._send(
+            "POST", "/Tickets/TicketCustomField/5", "customfields", {"q3hd8mz0rbte": "7"}
+        )
+    assert await client.custom_fields("999999") is None
+    options = await client.custom_field_options("2")
+    assert [o["optionvalue"] for o in options] == [
+        "Hosting Basic",
+        "Hosting Pro",
+        "Dedicated Server",
+        "Domain",
+    ]
+    await connector.aclose()
+    h.wh.close()

@@ -68,6 +68,10 @@ async def test_an_edit_in_the_vendor_is_picked_up_incrementally(tmp_path: Path) 
         [h.config.name, str(tid)],
     ).fetchone()
     assert history == (2,)  # the field change is a new version of the ticket
+    rewritten = h.wh.con.execute(
+        "SELECT ticket_id, field_key FROM ticket_fields WHERE run_id = 2"
+    ).fetchall()
+    assert rewritten == [(str(tid), "116")]  # the edited tickets' other values stay as written
     h.wh.close()
 
 
@@ -99,4 +103,34 @@ async def test_an_unchanged_rerun_writes_nothing(tmp_path: Path) -> None:
     await h.sync()
     result = await h.sync()
     assert {k: v for k, v in result.counts.items() if v} == {}
+    h.wh.close()
+
+
+async def test_a_version_2_warehouse_gains_the_tables_and_fills_them(tmp_path: Path) -> None:
+    """Opening a warehouse from before custom fields adds both tables; a run fills those of the
+    tickets it reads (every one with --full-refresh or the closed reconcile)."""
+    import duckdb
+
+    from deskbridge.sdk import models
+    from deskbridge.warehouse.store import Warehouse
+
+    h, emu = trackit(tmp_path)
+    await h.sync()
+    h.wh.close()
+    path = tmp_path / "warehouse.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute(f"DROP VIEW ticket_fields_{h.config.name}")
+    con.execute("DROP TABLE ticket_fields")
+    con.execute("DROP TABLE fields")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.execute("UPDATE tickets SET content_hash = 'hashed by version 2'")  # fields not hashed
+    con.close()
+
+    h.wh = Warehouse(path)
+    version = h.wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == (str(models.SCHEMA_VERSION),) == ("3",)
+    assert h.wh.con.execute("SELECT count(*) FROM ticket_fields").fetchone() == (0,)
+    await h.sync(full_refresh=True)
+    assert stored_fields(h.wh.con, h.config.name) == emu.ground_truth()["ticket_fields"]
+    assert len(catalog(h.wh.con, h.config.name)) == len(CUSTOM_SEQS)
     h.wh.close()

@@ -174,11 +174,11 @@ class TicketField(SQLModel, table=True):
         sa_type=JSON,
         description="The value as JSON, typed (a list for multichoice).",
     )
-    last_synced_at: datetime = Field(description="When a sync last wrote the value (UTC).")
+    last_synced_at: datetime = Field(description="When a sync wrote this value (UTC).")
     deleted_at: datetime | None = Field(
         default=None, description="When the ticket was found gone at the vendor."
     )
-    run_id: int | None = Field(default=None, description="sync_runs.run_id that wrote the row.")
+    run_id: int | None = Field(default=None, description="sync_runs.run_id that wrote this value.")
 
 
 class FieldDef(SQLModel, table=True):

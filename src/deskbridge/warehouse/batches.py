@@ -108,9 +108,10 @@ class BatchWriter(FieldWriter):
             given[record["source_id"]] = row
         changed = 0
         for part in self._slices(entity, list(latest.values())):
-            changed += self._write_slice(entity, connection, part)
+            moved = self._write_slice(entity, connection, part)
+            changed += len(moved)
             if entity == "tickets":  # before the next slice may commit: a ticket with its fields
-                carried = [given[r["source_id"]] for r in part]
+                carried = [given[source_id] for source_id in moved]  # the hash covers values
                 self._write_ticket_fields(connection, run_id, carried, now)
         return Counter({f"{entity}.read": len(latest), f"{entity}.changed": changed})
 
@@ -134,8 +135,8 @@ class BatchWriter(FieldWriter):
             self._commit_if_full(size)
             yield part
 
-    def _write_slice(self, entity: str, connection: str, part: list[dict[str, Any]]) -> int:
-        """Replace the slice's rows; returns how many changed.
+    def _write_slice(self, entity: str, connection: str, part: list[dict[str, Any]]) -> list[str]:
+        """Replace the slice's rows; returns the source ids of those that changed.
 
         DELETE + INSERT, not INSERT ... ON CONFLICT: DuckDB's conflict update of wide rows holds
         several times their size in memory (4 rows of 6 MB failed at 128MB; replaced, 72 MB fit).
@@ -165,7 +166,7 @@ class BatchWriter(FieldWriter):
                 duckdb.Error
             ):  # an aborted transaction must not hide its cause
                 self.con.unregister("batch_in")
-        return len(changed)
+        return changed
 
     def _kept(self, entity: str, connection: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:
         """What an upsert keeps of stored rows: first_seen_at, and run_id and hash if not deleted."""

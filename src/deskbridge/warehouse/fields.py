@@ -132,15 +132,38 @@ class FieldWriter:
     def _write_ticket_fields(
         self, connection: str, run_id: int, rows: Sequence[Mapping[str, Any]], now: datetime
     ) -> None:
-        """Replace the fields of the tickets whose rows carry them (labels from the catalog)."""
+        """Bring the fields of the tickets whose rows carry them to what the rows say.
+
+        Only rows that differ are replaced: DuckDB's primary key makes a delete and re-insert of
+        the same key costly at commit (20,000 tickets with 5 fields each: 16 s instead of 7 s).
+        """
         carried = [str(r["source_id"]) for r in rows if models.FIELDS_KEY in r]
         if not carried:
             return
-        self.con.execute(
-            "DELETE FROM ticket_fields WHERE connection = ? AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
-            [connection, carried],
-        )
-        records = field_records(connection, run_id, rows, now)
+        stored = {
+            (t, k): rest
+            for t, k, *rest in self.con.execute(
+                "SELECT ticket_id, field_key, type, CAST(value_json AS VARCHAR), deleted_at "
+                "FROM ticket_fields WHERE connection = ? AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
+                [connection, carried],
+            ).fetchall()
+        }
+        records = [
+            r
+            for r in field_records(connection, run_id, rows, now)
+            if stored.pop((r["ticket_id"], r["field_key"]), None)
+            != [r["type"], r["value_json"], None]  # labels follow the catalog
+        ]
+        gone = [*stored, *((r["ticket_id"], r["field_key"]) for r in records)]
+        if gone:
+            keys = pa.table({"ticket_id": [g[0] for g in gone], "field_key": [g[1] for g in gone]})
+            self._run_with(
+                "gone_in",
+                keys,
+                "DELETE FROM ticket_fields t USING gone_in g WHERE "
+                "t.connection = ? AND t.ticket_id = g.ticket_id AND t.field_key = g.field_key",
+                [connection],
+            )
         if records:
             schema = arrow_schema(models.TicketField)
             self._insert("ticket_fields", pa.Table.from_pylist(records, schema=schema))
@@ -210,13 +233,23 @@ class FieldWriter:
         )
 
     def _insert(self, table: str, data: pa.Table) -> None:
-        self.con.register("fields_in", data)
+        cols = ", ".join(data.column_names)
+        self._run_with(
+            "fields_in", data, f"INSERT INTO {table} ({cols}) SELECT {cols} FROM fields_in"
+        )
+
+    def _run_with(
+        self, name: str, data: pa.Table, sql: str, params: list[Any] | None = None
+    ) -> None:
+        """Run ``sql`` with ``data`` registered as the relation ``name``."""
+        self.con.register(name, data)
         try:
-            cols = ", ".join(data.column_names)
-            self.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM fields_in")
+            self.con.execute(sql, params or [])
         finally:
-            with contextlib.suppress(duckdb.Error):
-                self.con.unregister("fields_in")
+            with contextlib.suppress(
+                duckdb.Error
+            ):  # an aborted transaction must not hide its cause
+                self.con.unregister(name)
 
 
 def _spec_record(connection: str, spec: Mapping[str, Any], now: datetime) -> dict[str, Any]:
