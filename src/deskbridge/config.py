@@ -206,7 +206,24 @@ def _defaults(
     return out
 
 
-STATIC_CHECKS = (_writes, _vocab, _authors, _people, _defaults)
+def _filters(
+    where: str, link: LinkConfig, _: dict[Side, type[Connector]], __: dict[Side, str]
+) -> list[str]:
+    """Filters on canonical statuses and priorities name canonical values (else nothing passes)."""
+    canonical = {
+        "status_category": mappings.STATUS_CATEGORIES,
+        "priority_level": mappings.PRIORITY_LEVELS,
+    }
+    return [
+        f"{where}.filters.{key}: {value!r} is not a canonical {key}; known: {', '.join(canonical[key])}"
+        for key, values in link.filters.items()
+        if key in canonical
+        for value in values
+        if value not in canonical[key]
+    ]
+
+
+STATIC_CHECKS = (_writes, _vocab, _authors, _people, _defaults, _filters)
 PERSON_KINDS = {"assignee_id": "staff", "requester_id": "requester"}
 _FORM_PARTS = {"<n>": "[0-9]+", "<name>": r"\S.*", "<e-mail>": r"[^@\s]+@[^@\s]+"}
 

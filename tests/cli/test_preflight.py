@@ -105,9 +105,9 @@ def test_config_load_names_bad_id_forms_and_values(
     assert (refused.returncode, refused.stdout) == (2, "")
     assert refused.stderr.splitlines() == [
         "error: config.toml: links.copy.author.b: 'staff:1' is not a whmcs staff id; expected admin:<n>",
-        "config.toml: links.copy.people.'agent:3' (side a): 'agent:3' is not a kayako people id; "
+        "error: config.toml: links.copy.people.'agent:3' (side a): 'agent:3' is not a kayako people id; "
         "expected staff:<n> or user:<n>",
-        "config.toml: links.copy.defaults.b.status: 'Escalated' is not a whmcs status; "
+        "error: config.toml: links.copy.defaults.b.status: 'Escalated' is not a whmcs status; "
         "known: Answered, Closed, Customer-Reply, In Progress, On Hold, Open",
     ]
     assert not (tmp_path / "warehouse.duckdb").exists()
@@ -131,7 +131,7 @@ def test_migrate_without_author_or_department_stops_before_writing(
         f"error: {name}.author.b (--author): whmcs needs an author to write notes and "
         f"time_entries; give --author <id> or set {name}.author.b (admin:<n>)",
         f"error: {name}.defaults.b.department: whmcs needs a department for new tickets; set it "
-        f"in the link's defaults; known: {departments}",
+        f"in the defaults of a [links.<name>] table with a = 'src', b = 'dst'; known: {departments}",
         "Link migrate_src_to_dst: stopped before any write (2 problems)",
     ]
     assert dst.truth()["tickets"] == before["tickets"]  # zero tickets created
@@ -142,3 +142,30 @@ def test_migrate_without_author_or_department_stops_before_writing(
     assert moved.returncode == 0, moved.stdout + moved.stderr
     assert len(dst.truth()["tickets"]) == len(before["tickets"]) + 5
     assert "Link move: did" in moved.stdout
+
+
+def test_serve_stops_a_link_whose_preflight_fails_and_keeps_pulling(
+    tmp_path: Path, kayako_to_whmcs: tuple[SandboxProcess, SandboxProcess]
+) -> None:
+    """serve's push after each pull runs the same preflight: logged with the key, nothing written."""
+    from service.service_proc import ServiceProcess, write_config
+
+    src, dst = kayako_to_whmcs
+    config = tmp_path / "config.toml"
+    env = write_config(config, {"src": src, "dst": dst}, '{ every = "1h" }', {})
+    link = '[links.copy]\na = "src"\nb = "dst"\ndirection = "a_to_b"\nauthor = { b = "admin:1" }\n'
+    config.write_text(config.read_text() + "\n" + link)
+    before = dst.truth()
+    service = ServiceProcess(config, env)
+    try:
+        service.wait_for(lambda body: all(c["runs"] == 1 for c in body["connections"]), 90)
+        failed = service.wait_event("push.failed", timeout=30, count=2)
+        assert failed["link"] == "copy"
+        assert failed["error"].startswith(
+            "PreflightError: links.copy.defaults.b.department: whmcs needs a department for new "
+            "tickets; set it in the link's defaults; known: "
+        )
+        assert service.events("push.done") == []
+        assert dst.truth() == before
+    finally:
+        service.kill()

@@ -86,8 +86,9 @@ def print_refused(link: str, error: PreflightError) -> None:
     for line in error.report.problems:
         common.err.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
     print_limits(common.err, error.report.limits)
+    n = len(error.report.problems)
     common.err.print(
-        f"Link {link}: stopped before any write ({len(error.report.problems)} problems)",
+        f"Link {link}: stopped before any write ({n} problem{'s' if n > 1 else ''})",
         highlight=False,
     )
 

@@ -30,7 +30,7 @@ from deskbridge.config import (
 from deskbridge.push.crosswalk import field_catalog, people_rows, ticket_labels
 from deskbridge.push.fieldcheck import custom_fields
 from deskbridge.sdk import mappings
-from deskbridge.sdk.errors import ConfigError
+from deskbridge.sdk.errors import ConfigError, UnmappedValueError
 from deskbridge.sdk.mappings import ValueMap
 from deskbridge.warehouse.status import synced_connections
 from deskbridge.warehouse.store import Warehouse
@@ -72,6 +72,7 @@ class Context:
     vendor: dict[Side, str]
     known: dict[Side, Known]
     author_option: str | None  # the command-line option that sets the target's author, if any
+    configured: bool = True  # False: a link the command made (migrate without a [links] table)
 
     def key(self, *parts: str) -> str:
         return ".".join((f"links.{self.link.name}", *parts))
@@ -111,7 +112,7 @@ def context(
     pulled = set(synced_connections(wh.con))
     known = {side: _known(wh, getattr(link, side), pulled) for side in ("a", "b")}
     vendor = {side: settings.connections[getattr(link, side)].type for side in ("a", "b")}
-    return Context(link, vendor, known, author_option)  # type: ignore[arg-type]
+    return Context(link, vendor, known, author_option, link.name in settings.links)  # type: ignore[arg-type]
 
 
 def _known(wh: Warehouse, conn: str, pulled: set[str]) -> Known:
@@ -161,9 +162,14 @@ def create_requires(ctx: Context, report: Preflight) -> None:
                 continue
             seen = ctx.known[side].labels.get(name)
             hint = f"; known: {listing(seen)}" if seen else ""
+            where = (
+                "the link's defaults"
+                if ctx.configured
+                else f"the defaults of a [links.<name>] table with a = {ctx.link.a!r}, b = {ctx.link.b!r}"
+            )
             report.problems.append(
                 f"{ctx.key('defaults', side, name)}: {vendor} needs a {name} for new tickets; "
-                f"set it in the link's defaults{hint}"
+                f"set it in {where}{hint}"
             )
 
 
@@ -211,8 +217,15 @@ def unknown_statuses(src: ValueMap, dst: ValueMap, known: set[str] | None) -> li
     """(target value, canonical) the map ``dst`` writes for what ``src`` reads, not in ``known``."""
     if known is None:  # nothing pulled to compare with
         return []
-    written = {canonical: dst.to_vendor(canonical) for canonical in set(src.forward.values())}
-    return sorted((v, c) for c, v in written.items() if v not in known)
+    out = []
+    for canonical in set(src.forward.values()):
+        try:
+            value = dst.to_vendor(canonical)
+        except UnmappedValueError:  # no value at all: the config checks (forms) name it
+            continue
+        if value not in known:
+            out.append((value, canonical))
+    return sorted(out)
 
 
 def _person(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pushkit import make_pair
 from rich.console import Console
 
+from deskbridge import registry
 from deskbridge.cli.push import print_push
+from deskbridge.config import LinkConfig, check_link
 from deskbridge.push.preflight import preflight, unknown_statuses
 from deskbridge.sdk import mappings
+from deskbridge.sdk.errors import ConfigError
 from deskbridge.sdk.mappings import ValueMap
 
 
@@ -88,3 +92,18 @@ async def test_the_did_table_shows_a_failed_action_as_failed(tmp_path: Path) -> 
         assert len(pair.emulators["b_side"].ground_truth()["tickets"]) == 1 + 2
     finally:
         pair.wh.close()
+
+
+def test_config_load_names_a_filter_value_no_ticket_can_have() -> None:
+    """A typo in a canonical filter would hold every ticket back: refused at load, with the values."""
+    link = LinkConfig.model_validate(
+        {"name": "pair", "a": "x", "b": "y", "filters": {"status_category": ["open", "opne"]}}
+    )
+    vendors = {"a": "kayako", "b": "trackit"}
+    classes = {side: registry.get(v).connector_class() for side, v in vendors.items()}
+    with pytest.raises(ConfigError) as refused:
+        check_link(link, classes, vendors)  # type: ignore[arg-type]
+    assert str(refused.value) == (
+        "links.pair.filters.status_category: 'opne' is not a canonical status_category; "
+        "known: new, open, pending, resolved, closed"
+    )
