@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from test_planner_pure import SIDES, linked, ticket
+from test_planner_pure import SIDES, T1, T2, linked, ticket
 
 from deskbridge.config import LinkConfig
 from deskbridge.push.actions import Action
@@ -117,3 +117,54 @@ def test_agreed_values_plan_nothing_and_a_value_map_reads_back() -> None:
         field_types=TYPES,
     )
     assert plan(state, link(fields=[], custom=mapped), SIDES) == []
+
+
+def test_a_conflict_on_a_mapped_field_follows_the_policy_of_its_key() -> None:
+    """Both sides changed field 1/85; ``conflict = {"kayako:1" = "b"}`` lets b's value win."""
+    base = {"kayako:1": "AC-1"}
+    row = linked("tickets", "1", "9", base_a=base, base_b=base)
+    state = LinkState(
+        crosswalk=(row,),
+        tickets={"a": (ticket("1", updated_at=T2),), "b": (ticket("9", updated_at=T1),)},
+        fields={"a": {"1": {"1": "AC-a"}}, "b": {"9": {"85": "AC-b"}}},
+        field_types=TYPES,
+    )
+    cfg = link(fields=[], custom={"kayako:1": "kayako:85"}, conflict={"kayako:1": "b"})
+    assert plan(state, cfg, SIDES) == [
+        Action(
+            "update_ticket",
+            "tickets",
+            "a",
+            "b",
+            "9",
+            row["marker"],
+            target_id="1",
+            payload={"fields": {"1": "AC-b"}},
+            base={"b": {"kayako:1": "AC-b"}, "a": {"kayako:1": "AC-b"}},
+        )
+    ]
+
+
+def test_a_value_the_target_type_cannot_hold_is_refused_naming_the_key() -> None:
+    """b's text 'many' cannot become a's integer field 2: the ticket's update is refused."""
+    base = {"kayako:2": 5}
+    row = linked("tickets", "1", "9", base_a=base, base_b={"kayako:2": "5"})
+    state = LinkState(
+        crosswalk=(row,),
+        tickets={"a": (ticket("1"),), "b": (ticket("9"),)},
+        fields={"a": {"1": {"2": 5}}, "b": {"9": {"83": "many"}}},
+        field_types=TYPES,
+    )
+    cfg = link(fields=[], custom={"kayako:2": "kayako:83"})
+    assert plan(state, cfg, SIDES) == [
+        Action(
+            "reject",
+            "tickets",
+            "a",
+            "b",
+            "9",
+            row["marker"],
+            reason="links.pair.custom.\"kayako:2\": 'many' cannot be written to the integer "
+            "field; map it in values",
+        )
+    ]

@@ -44,6 +44,11 @@ async def test_kayako_to_trackit_migration_carries_custom_fields_by_id(tmp_path:
         source_number_to="trackit:87",
     )
     try:
+        dry, _ = await migrate(
+            pair.wh, pair.settings, link, transport_for=pair.transport, dry_run=True
+        )
+        assert [sorted(a.payload["fields"]) for a in dry.actions] == [["118", "85", "87"]] * 12
+        assert len(trackit.ground_truth()["tickets"]) == 3  # a dry run writes nothing
         result, report = await migrate(
             pair.wh, pair.settings, link, transport_for=pair.transport, check=True
         )
@@ -86,14 +91,16 @@ async def set_field(pair: Pair, name: str, ticket: str, value: str | None) -> No
 
 
 async def test_two_way_link_converges_on_a_mapped_custom_field(tmp_path: Path) -> None:
-    """Random edits of Custom Text 2 on both sides, some on one pair at once: after each cycle
-    every pair agrees, and the next cycle plans nothing (nothing written is echoed back)."""
+    """Random edits of Custom Text 2 on both sides, some on one pair at once, after side b
+    renamed the field: after each cycle every pair agrees, and the next cycle plans nothing
+    (nothing written is echoed back)."""
     pair = make_pair(tmp_path, ("trackit", 6), ("trackit", 6), entities=["tickets"])
     with_link(pair, entities=["tickets"], custom={"trackit:86": "trackit:86"})
     rng = random.Random(15)
     try:
         first = await pair.cycle(check=True)
         assert first.failures == []
+        pair.emulators["b_side"].rename_field(86, "Contract")  # type: ignore[attr-defined]
         for _ in range(3):
             for _ in range(8):
                 a_id, b_id = rng.choice(linked_pairs(pair))
@@ -126,7 +133,8 @@ def disagreements(pair: Pair) -> list[str]:
 
 
 async def test_preflight_names_the_key_of_each_bad_custom_field(tmp_path: Path) -> None:
-    """An unknown id, a read-only target field and a value no look-up choice allows."""
+    """An unknown id, a read-only target field, a value no look-up choice allows, and types
+    that differ with neither a value map nor a transform."""
     pair = make_pair(tmp_path, ("trackit", 20), ("trackit", 20), entities=["tickets"])
     try:
         await pair.cycle(dry_run=True)  # pulls both sides: their field catalogs
@@ -143,6 +151,7 @@ async def test_preflight_names_the_key_of_each_bad_custom_field(tmp_path: Path) 
                 "trackit:999": "trackit:85",
                 "trackit:88": "trackit:89",
                 "trackit:116": {"to": "trackit:116", "values": {"Warehouse": "Moon Base"}},
+                "trackit:83": "trackit:117",
             },
         )
         report = preflight(pair.wh, pair.settings, link)
@@ -159,6 +168,8 @@ async def test_preflight_names_the_key_of_each_bad_custom_field(tmp_path: Path) 
             "read-only; map a writable one",
             "links.pair.custom.\"trackit:116\": 'Moon Base' (from values) is not a choice of "
             f"'116' (Custom Look Up 1); known: {sites}",
+            "links.pair.custom.\"trackit:83\": side a's 83 is integer, side b's 117 is choice; "
+            "add values = { ... } or transform = 'choice'",
         ]
         assert "81 (Custom Date 1)" in report.problems[0]
         # `deskbridge mappings check` runs the same check over every configured link

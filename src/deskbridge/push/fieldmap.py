@@ -141,7 +141,7 @@ class FieldValueError(UnmappedValueError):
 
     def __init__(self, key: str, kind: str, value: object) -> None:
         super().__init__(key, value, ())
-        self.args = (f"{key}: {value!r} cannot be written to a {kind} field; map it in values",)
+        self.args = (f"{key}: {value!r} cannot be written to the {kind} field; map it in values",)
 
 
 def _text(value: Any) -> str:
