@@ -58,13 +58,13 @@ class LinkConfig(BaseModel):
     deletes = "propagate"         # keep (default): a deletion stays on its side; propagate: delete the twin
     people = { "staff:3" = "technician:7" }  # side a id -> side b id, before matching by e-mail and name
     # custom fields: side a's "<vendor>:<key>" = side b's, or a table with a value map / transform
-    custom = { "kayako:contract_id" = "trackit:85", "kayako:3" = { to = "trackit:116", values = { Gold = "Head Office" } } }
+    custom = { "kayako:1" = "trackit:85", "kayako:2" = { to = "trackit:116", values = { "Hosting Pro" = "Head Office" } } }
     source_number_to = "trackit:87"  # the source ticket's number, into this field of the target
     ```
 
     ``custom`` sits beside ``fields`` rather than inside it: ``fields`` stays the list of
     canonical fields every existing config has, and a custom field, named by its vendor's own
-    key, merges, wins conflicts (``conflict = { "kayako:contract_id" = "b" }``) and is reported
+    key, merges, wins conflicts (``conflict = { "kayako:1" = "b" }``) and is reported
     like a canonical one. See :mod:`deskbridge.push.fieldmap`.
 
     A link is checked against both connectors before anything runs: every field must be one the

@@ -4,12 +4,15 @@ names, a two-way link converging on a mapped field, and the preflight of the map
 from __future__ import annotations
 
 import random
+import re
+import tomllib
 from pathlib import Path
 from typing import Any
 
 from pushkit import Pair, linked_pairs, make_pair
 
 from deskbridge.config import LinkConfig
+from deskbridge.push.fieldmap import mapped_fields
 from deskbridge.push.mapcheck import check_links
 from deskbridge.push.migrate import migrate
 from deskbridge.push.preflight import preflight
@@ -174,5 +177,48 @@ async def test_preflight_names_the_key_of_each_bad_custom_field(tmp_path: Path) 
         assert "81 (Custom Date 1)" in report.problems[0]
         # `deskbridge mappings check` runs the same check over every configured link
         assert check_links(pair.wh, pair.settings)[0] == report.problems
+    finally:
+        pair.wh.close()
+
+
+def test_the_readme_custom_field_example_is_a_valid_link() -> None:
+    """The README's mapping section example loads and names a field on each side rightly."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = next(b for b in re.findall(r"```toml\n(.+?)```", readme, re.S) if "custom =" in b)
+    table = tomllib.loads(block)["links"]["helpdesk_to_servicedesk"]
+    link = LinkConfig.model_validate({"name": "x", "a": "support", "b": "servicedesk", **table})
+    vendors = {"a": "kayako", "b": "trackit"}
+    maps, problems = mapped_fields(link, {"a": "support", "b": "servicedesk"}, vendors)
+    assert problems == []
+    assert [(m.name, m.keys) for m in maps] == [
+        ("kayako:1", {"a": "1", "b": "85"}),
+        ("kayako:2", {"a": "2", "b": "116"}),
+        ("source_number_to", {"a": None, "b": "87"}),
+    ]
+
+
+async def test_preflight_says_what_it_could_not_check_and_why_a_catalog_is_empty(
+    tmp_path: Path,
+) -> None:
+    """Before any pull the fields are a limit; a Kayako connection that does not read custom
+    fields (its default) stored no catalog, and the problem says where that is turned on."""
+    pair = make_pair(tmp_path, ("kayako", 3), ("trackit", 3), direction="a_to_b")
+    key = 'links.pair.custom."kayako:1"'
+    link = with_link(
+        pair, direction="a_to_b", entities=["tickets"], custom={"kayako:1": "trackit:85"}
+    )
+    try:
+        before = preflight(pair.wh, pair.settings, link)
+        assert [line for line in before.limits if key in line] == [
+            f"{key}: a_side has not been pulled yet, so its field '1' was not checked; run "
+            "`deskbridge sync a_side` to check it"
+        ]
+        await pair.cycle(dry_run=True)
+        after = preflight(pair.wh, pair.settings, link)
+        assert after.problems == [
+            f"{key}: a_side has no custom field '1'; its last pull stored no custom field "
+            "catalog (see the kayako connector's README: some read custom fields only when an "
+            "option turns them on)"
+        ]
     finally:
         pair.wh.close()

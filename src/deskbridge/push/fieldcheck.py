@@ -1,6 +1,6 @@
 """Preflight of a link's custom fields against each side's ``fields`` catalog in the warehouse.
 
-Each problem names the config key (``links.<name>.custom."kayako:3"``, ``...source_number_to``):
+Each problem names the config key (``links.<name>.custom."kayako:2"``, ``...source_number_to``):
 a reference that names no side, a field key the connection's catalog does not have, a target
 field that is read-only or that deskbridge cannot write to that vendor, types that differ
 without a value map or ``transform``, and a value the link would write that is not one of a
@@ -48,9 +48,14 @@ def _exists(ctx: Context, report: Preflight, m: MappedField, side: Side) -> bool
         return False
     if key not in known.fields:
         names = [f"{k} ({spec['label']})" for k, spec in known.fields.items()]
-        report.problems.append(
-            f"{m.config_key}: {known.connection} has no custom field {key!r}; "
+        hint = (
             f"known: {listing(names)} (`deskbridge fields {known.connection}`)"
+            if names
+            else f"its last pull stored no custom field catalog (see the {ctx.vendor[side]} "
+            "connector's README: some read custom fields only when an option turns them on)"
+        )
+        report.problems.append(
+            f"{m.config_key}: {known.connection} has no custom field {key!r}; {hint}"
         )
         return False
     return True

@@ -1,8 +1,8 @@
 """Custom fields a link carries: ``custom`` and ``source_number_to``, resolved to both sides.
 
-``custom = { "kayako:contract_id" = "trackit:85" }`` names side a's field on the left and side
+``custom = { "kayako:1" = "trackit:85" }`` names side a's field on the left and side
 b's on the right, each as ``<vendor or connection>:<field key>`` (the key ``deskbridge fields``
-lists: Track-It!'s sequence, Kayako's field name). The planner treats each mapping as one more
+lists: Track-It!'s sequence, Kayako's custom field id). The planner treats each mapping as one more
 ticket field, named by its left-hand side: merged against the crosswalk's bases, won by
 ``conflict``, written where the link writes. ``source_number_to`` is a one-way field: the
 ticket number of the side it does not name, written into the field it names.
@@ -65,7 +65,7 @@ def _type(types: Types, side: Side, key: str | None) -> str | None:
 
 
 def split_ref(ref: str) -> tuple[str, str] | None:
-    """``"kayako:contract_id"`` -> ``("kayako", "contract_id")``; ``None`` when malformed."""
+    """``"whmcs:field:7"`` -> ``("whmcs", "field:7")``; ``None`` when malformed."""
     prefix, sep, key = ref.partition(":")
     return (prefix, key) if sep and prefix and key else None
 
