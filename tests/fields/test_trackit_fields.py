@@ -55,14 +55,28 @@ async def test_an_edit_in_the_vendor_is_picked_up_incrementally(tmp_path: Path) 
     cleared = next(
         t.id for t in emu.store.tickets.values() if not t.closed_at and (t.own or {}).get(86)
     )
+    gone = next(
+        t.id
+        for t in emu.store.tickets.values()
+        if not t.closed_at and (t.own or {}).get(83) and t.id not in (tid, cleared)
+    )
     emu.set_custom_field(tid, 116, "Branch North")
     emu.set_custom_field(cleared, 86, None)
+    had = sum(
+        1 for v in emu.ground_truth()["ticket_fields"].values() if v["ticket_id"] == str(gone)
+    )
+    emu.store.delete(emu.store.tickets[gone])
     result = await h.sync()
-    assert result.counts["tickets.changed"] == 2
+    assert result.counts["tickets.changed"] == 2 and result.counts["tickets.deleted"] == 1
     stored = stored_fields(h.wh.con, h.config.name)
     assert stored == emu.ground_truth()["ticket_fields"]
     assert stored[f"{tid}:116"]["value"] == "Branch North"
     assert f"{cleared}:86" not in stored
+    dead = h.wh.con.execute(
+        "SELECT count(*) FROM ticket_fields WHERE ticket_id = ? AND deleted_at IS NOT NULL",
+        [str(gone)],
+    ).fetchone()
+    assert dead == (had,)  # kept, marked deleted with their ticket
     history = h.wh.con.execute(
         "SELECT count(*) FROM ticket_history WHERE connection = ? AND source_id = ?",
         [h.config.name, str(tid)],

@@ -160,7 +160,7 @@ class KayakoEmulator(Emulator):
         first email). Status and priority are their titles; texts are what a client parses
         from the XML (control characters removed, line ends as LF). ``ticket_fields``: the
         custom fields set on live tickets, keyed ``"<ticketid>:<customfieldid>"``, typed (a
-        select's option value, a multi-select's list of values, a date as a ``date``).
+        select's option value, a multi-select's list of values, a date as ISO 8601 text).
         """
         truth = self.store.ground_truth()
         truth["ticket_fields"] = custom_truth(self.store)

@@ -457,7 +457,7 @@ def custom_truth(store: Store) -> dict[str, Row]:
             elif isinstance(value, int):
                 value = CUSTOM_OPTIONS[value][1]
             elif f["fieldtype"] == 10:
-                value = datetime.strptime(value, "%m/%d/%Y").date()
+                value = datetime.strptime(value, "%m/%d/%Y").date().isoformat()
             out[f"{tid}:{f['id']}"] = {
                 "ticket_id": str(tid),
                 "field_key": str(f["id"]),

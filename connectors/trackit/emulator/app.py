@@ -468,7 +468,7 @@ class TrackitEmulator(Emulator):
         no e-mail: the ticket API does not expose it) and ``"requestor:<seq>"`` (requester),
         for everyone a live ticket or note references. ``ticket_fields``: every custom field
         with a value, keyed ``"<Ticket ID>:<sequence>"``, labelled by its current display name
-        (dates as UTC datetimes).
+        (dates as ISO 8601 text in UTC).
         """
         out: dict[str, dict[str, dict[str, Any]]] = {
             "tickets": {},

@@ -139,8 +139,8 @@ def custom_truth(store: Store, names: dict[int, str]) -> dict[str, dict[str, Any
             kind = CUSTOM_TYPES.get(seq)
             if kind is None or value is None:
                 continue
-            if kind == "datetime":
-                value = datetime.fromtimestamp(value, UTC)
+            if kind == "datetime":  # ISO 8601 text: ground truth is served as JSON too
+                value = datetime.fromtimestamp(value, UTC).isoformat()
             out[f"{t.id}:{seq}"] = {
                 "ticket_id": str(t.id),
                 "field_key": str(seq),
