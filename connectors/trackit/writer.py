@@ -150,6 +150,8 @@ class Writer:
         else:
             seq = self.options.recovery_seq
             key = {seq: ctx.marker} if seq is not None and ctx.marker else {}
+            if set(key) & set(custom):  # the marker would overwrite the mapped value unseen
+                raise _reject(f"custom field {seq} carries this connection's recovery_field")
             new_id = str((await self._properties("/tickets", fields, None, custom | key))[1])
             await ctx.created(new_id)
         if description:

@@ -9,13 +9,16 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pushkit import Pair, linked_pairs, make_pair
 
 from deskbridge.config import LinkConfig
+from deskbridge.pull.engine import build_connector
 from deskbridge.push.fieldmap import mapped_fields
 from deskbridge.push.mapcheck import check_links
 from deskbridge.push.migrate import migrate
 from deskbridge.push.preflight import preflight
+from deskbridge.sdk import VendorRejected, WriteContext, WriteOp
 
 
 def read_custom_fields(pair: Pair, name: str) -> None:
@@ -220,5 +223,34 @@ async def test_preflight_says_what_it_could_not_check_and_why_a_catalog_is_empty
             "catalog (see the kayako connector's README: some read custom fields only when an "
             "option turns them on)"
         ]
+    finally:
+        pair.wh.close()
+
+
+async def test_trackit_refuses_a_custom_field_that_carries_the_recovery_marker(
+    tmp_path: Path,
+) -> None:
+    """A create whose mapped field is the connection's recovery_field (Custom Text 6) would
+    lose the value under the marker: refused, nothing created; another field lands by name."""
+    pair = make_pair(tmp_path, ("trackit", 1), ("trackit", 1))
+    trackit = pair.emulators["b_side"]
+    before = len(trackit.ground_truth()["tickets"])
+    payload = {"subject": "Printer", "status": "Open", "priority": "3 - Medium"}
+    try:
+        async with build_connector(
+            pair.settings.connections["b_side"], pair.transport("b_side")
+        ) as connector:
+            ctx = WriteContext("[deskbridge:test]")
+            with pytest.raises(VendorRejected, match="custom field 90 carries this connection"):
+                await connector.write(
+                    WriteOp.CREATE_TICKET, None, payload | {"fields": {"90": "x"}}, ctx
+                )
+            assert len(trackit.ground_truth()["tickets"]) == before
+            trackit.rename_field(89, "Asset tag")
+            new_id = await connector.write(
+                WriteOp.CREATE_TICKET, None, payload | {"fields": {"89": "AT-7"}}, ctx
+            )
+        assert trackit.ground_truth()["ticket_fields"][f"{new_id}:89"]["label"] == "Asset tag"
+        assert trackit.ground_truth()["ticket_fields"][f"{new_id}:89"]["value"] == "AT-7"
     finally:
         pair.wh.close()
