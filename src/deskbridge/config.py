@@ -30,6 +30,15 @@ Side = Literal["a", "b"]
 VOCAB_FIELDS = {"status": "status", "priority": "priority"}
 
 
+class CustomField(BaseModel):
+    """One custom field mapping's right-hand side when it needs more than the field's name."""
+
+    model_config = ConfigDict(extra="forbid")
+    to: str  # side b's "<vendor>:<key>"
+    values: dict[str, str] = Field(default_factory=dict)  # side a value -> side b value
+    transform: Literal["text", "integer", "number", "date", "datetime", "boolean"] | None = None
+
+
 class LinkConfig(BaseModel):
     """One ``[links.<name>]`` table: which connections push to which, what flows, who wins.
 
@@ -48,7 +57,15 @@ class LinkConfig(BaseModel):
     filters = { status_category = ["new", "open", "pending"] }
     deletes = "propagate"         # keep (default): a deletion stays on its side; propagate: delete the twin
     people = { "staff:3" = "technician:7" }  # side a id -> side b id, before matching by e-mail and name
+    # custom fields: side a's "<vendor>:<key>" = side b's, or a table with a value map / transform
+    custom = { "kayako:1" = "trackit:85", "kayako:2" = { to = "trackit:116", values = { "Hosting Pro" = "Head Office" } } }
+    source_number_to = "trackit:87"  # the source ticket's number, into this field of the target
     ```
+
+    ``custom`` sits beside ``fields`` rather than inside it: ``fields`` stays the list of
+    canonical fields every existing config has, and a custom field, named by its vendor's own
+    key, merges, wins conflicts (``conflict = { "kayako:1" = "b" }``) and is reported
+    like a canonical one. See :mod:`deskbridge.push.fieldmap`.
 
     A link is checked against both connectors before anything runs: every field must be one the
     target can write, and every status and priority the source can produce must have a value on
@@ -77,6 +94,8 @@ class LinkConfig(BaseModel):
     defaults: dict[Side, dict[str, str]] = Field(default_factory=dict)
     deletes: Literal["keep", "propagate"] = "keep"
     people: dict[str, str] = Field(default_factory=dict)  # side a person id -> side b person id
+    custom: dict[str, str | CustomField] = Field(default_factory=dict)  # side a field -> side b
+    source_number_to: str | None = None  # "<vendor>:<key>" of a target field for the source number
 
     def targets(self) -> list[Side]:
         """Sides written to: b for a_to_b, a for b_to_a, both for both."""

@@ -399,15 +399,28 @@ def reset_cmd(
 @mappings_app.command("check")
 def mappings_check(
     vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None,
+    config: common.ConfigOpt = None,
+    db: common.DbOpt = None,
 ) -> None:
-    """Validate every mapping file against its connector's field catalog."""
-    from deskbridge.push.mapcheck import check_all
+    """Validate every mapping file against its connector's field catalog, and with a config and
+    its warehouse, every link's custom fields against both sides' field catalogs."""
+    from deskbridge.push.mapcheck import check_all, check_links
 
     problems = check_all(vendors or None)
     for problem in problems:
         common.console.print(str(problem), highlight=False)
-    errors = [p for p in problems if p.severity == "error"]
-    common.console.print(f"{len(errors)} errors, {len(problems) - len(errors)} warnings")
+    errors = [str(p) for p in problems if p.severity == "error"]
+    warnings = len(problems) - len(errors)
+    if config is not None or common.config_path(None).is_file():
+        settings = common.settings(config)
+        path = common.db_path(settings, db)
+        if settings.links and path.exists():
+            with Warehouse(path, read_only=True) as wh:
+                bad, limits = check_links(wh, settings)
+            for line in [*bad, *limits]:
+                common.console.print(line, highlight=False)
+            errors, warnings = errors + bad, warnings + len(limits)
+    common.console.print(f"{len(errors)} errors, {warnings} warnings")
     raise typer.Exit(1 if errors else 0)
 
 

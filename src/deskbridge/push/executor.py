@@ -34,6 +34,7 @@ from deskbridge.pull.engine import build_connector
 from deskbridge.push import crosswalk
 from deskbridge.push.actions import CREATES, DELETES, OPS, Action, ActionKind
 from deskbridge.push.crosswalk import PushStore
+from deskbridge.push.fieldmap import field_keys, mapped_fields
 from deskbridge.push.planner import plan
 from deskbridge.push.sides import sides_for, vendors_of
 from deskbridge.sdk.contract import Connector, Progress, WriteContext, WriteOp
@@ -106,7 +107,8 @@ def plan_link(
 ) -> list[Action]:
     """The link's plan, from its state as the warehouse holds it now."""
     sides = sides_for(link, vendors_of(settings, link))
-    return plan(crosswalk.load_state(wh.con, link), link, sides, only)
+    maps, _ = mapped_fields(link, sides.conn, sides.vendor)
+    return plan(crosswalk.load_state(wh.con, link, field_keys(maps)), link, sides, only)
 
 
 async def push_link(

@@ -19,6 +19,10 @@ Problems found:
 * ``warning``: a mapped vendor value the catalog does not know (fine when the installation
   added it); a canonical value with no vendor value, so writing it would fail.
 
+Given a configuration and its warehouse, :func:`check_links` also checks every link's custom
+fields (``custom``, ``source_number_to``) against both sides' ``fields`` catalogs: the link
+preflight's check (:mod:`deskbridge.push.fieldcheck`), one line per problem naming the key.
+
 ``[people]`` (id forms per kind, the kinds a pull lists in full) and ``[writes]`` (whether an
 author is required, what a new ticket needs) feed the links' preflight; their shape is checked.
 """
@@ -31,9 +35,11 @@ from importlib import resources
 from typing import Any
 
 from deskbridge import registry
+from deskbridge.config import Settings
 from deskbridge.sdk import mappings, models
 from deskbridge.sdk.catalog import FieldCatalog
 from deskbridge.sdk.errors import ConfigError
+from deskbridge.warehouse.store import Warehouse
 
 VOCABULARIES = {"status": mappings.STATUS_CATEGORIES, "priority": mappings.PRIORITY_LEVELS}
 
@@ -182,3 +188,18 @@ def _writes(vendor: str, table: Mapping[str, Any]) -> list[Problem]:
         if name not in ticket_fields
     ]
     return out
+
+
+def check_links(wh: Warehouse, settings: Settings) -> tuple[list[str], list[str]]:
+    """(problems, limits) of every configured link's custom fields, against what ``wh`` holds."""
+    from deskbridge.push.fieldcheck import custom_fields
+    from deskbridge.push.preflight import Preflight, context
+
+    problems: list[str] = []
+    limits: list[str] = []
+    for link in settings.links.values():
+        report = Preflight(link.name)
+        custom_fields(context(wh, settings, link), report)
+        problems += report.problems
+        limits += report.limits
+    return problems, limits

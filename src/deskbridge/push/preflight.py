@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from deskbridge import registry
 from deskbridge.config import (
@@ -26,7 +27,8 @@ from deskbridge.config import (
     link_problems,
     listing,
 )
-from deskbridge.push.crosswalk import people_rows, ticket_labels
+from deskbridge.push.crosswalk import field_catalog, people_rows, ticket_labels
+from deskbridge.push.fieldcheck import custom_fields
 from deskbridge.sdk import mappings
 from deskbridge.sdk.errors import ConfigError, UnmappedValueError
 from deskbridge.sdk.mappings import ValueMap
@@ -61,6 +63,7 @@ class Known:
     pulled: bool
     people: dict[str, set[str]]  # kind -> live person ids
     labels: dict[str, set[str]]  # department, status -> values seen on its tickets
+    fields: dict[str, dict[str, Any]] = field(default_factory=dict)  # its custom field catalog
 
 
 @dataclass
@@ -87,10 +90,8 @@ def preflight(
     wh: Warehouse, settings: Settings, link: LinkConfig, author_option: str | None = None
 ) -> Preflight:
     """Run every check of ``link`` against what ``wh`` holds; nothing is written anywhere."""
-    pulled = set(synced_connections(wh.con))
-    known = {side: _known(wh, getattr(link, side), pulled) for side in ("a", "b")}
-    vendor = {side: settings.connections[getattr(link, side)].type for side in ("a", "b")}
-    ctx = Context(link, vendor, known, author_option, link.name in settings.links)  # type: ignore[arg-type]
+    ctx = context(wh, settings, link, author_option)
+    known = ctx.known
     report = Preflight(link.name)
     for check in CHECKS:
         check(ctx, report)
@@ -104,12 +105,23 @@ def preflight(
     return report
 
 
+def context(
+    wh: Warehouse, settings: Settings, link: LinkConfig, author_option: str | None = None
+) -> Context:
+    """What the checks of ``link`` read: both sides' vendors and what the warehouse knows of them."""
+    pulled = set(synced_connections(wh.con))
+    known = {side: _known(wh, getattr(link, side), pulled) for side in ("a", "b")}
+    vendor = {side: settings.connections[getattr(link, side)].type for side in ("a", "b")}
+    return Context(link, vendor, known, author_option, link.name in settings.links)  # type: ignore[arg-type]
+
+
 def _known(wh: Warehouse, conn: str, pulled: set[str]) -> Known:
     people: dict[str, set[str]] = {}
     for source_id, kind, *_rest, deleted in people_rows(wh.con, conn):
         if not deleted:
             people.setdefault(kind, set()).add(source_id)
-    return Known(conn, conn in pulled, people, ticket_labels(wh.con, conn))
+    labels = ticket_labels(wh.con, conn)
+    return Known(conn, conn in pulled, people, labels, field_catalog(wh.con, conn))
 
 
 def writes(vendor: str) -> dict[str, object]:
@@ -260,4 +272,5 @@ CHECKS: tuple[Check, ...] = (
     people_known,
     defaults_known,
     statuses_known,
+    custom_fields,
 )

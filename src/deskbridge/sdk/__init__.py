@@ -27,6 +27,7 @@ from deskbridge.sdk.contract import (
     content_hash,
     row_hash,
 )
+from deskbridge.sdk.customfields import FieldSpec, FieldValue, field_value
 from deskbridge.sdk.durations import Duration, parse_duration
 from deskbridge.sdk.emulator import Emulator, Knobs
 from deskbridge.sdk.errors import (
@@ -73,6 +74,8 @@ __all__ = [
     "Emulator",
     "FatalError",
     "FieldCatalog",
+    "FieldSpec",
+    "FieldValue",
     "HttpConnector",
     "HttpOptions",
     "HttpSession",
@@ -106,6 +109,7 @@ __all__ = [
     "check_rows",
     "content_hash",
     "excerpt",
+    "field_value",
     "mappings",
     "number",
     "parse_duration",

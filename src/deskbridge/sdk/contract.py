@@ -47,8 +47,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from deskbridge.sdk.customfields import FieldSpec
 from deskbridge.sdk.durations import parse_duration
-from deskbridge.sdk.models import canonical_fields
+from deskbridge.sdk.models import FIELDS_KEY, canonical_fields
 
 if TYPE_CHECKING:
     import httpx
@@ -135,6 +136,8 @@ class Batch:
     state: dict[str, Any] = field(default_factory=dict)  # stream name -> new cursor state
     complete: list[Scope] = field(default_factory=list)
     deleted: dict[str, list[str]] = field(default_factory=dict)  # entity -> source ids gone
+    # the connection's whole custom field catalog, when this batch read it (see deskbridge.sdk.customfields)
+    fields: list[FieldSpec] | None = None
 
     def add(self, entity: str, rows: list[Row]) -> None:
         self.rows.setdefault(entity, []).extend(rows)
@@ -144,8 +147,16 @@ class Batch:
 
 
 def content_hash(row: Mapping[str, Any], fields: Iterable[str]) -> str:
-    """Digest of ``row``'s values of ``fields``, in order (the warehouse's ``content_hash``)."""
-    payload = orjson.dumps([row.get(f) for f in fields], default=str)
+    """Digest of ``row``'s values of ``fields``, in order (the warehouse's ``content_hash``).
+
+    A ticket's custom field values (``row["fields"]``, see :mod:`deskbridge.sdk.customfields`) count too, by
+    key and value; a row without any hashes as it did before custom fields were read.
+    """
+    values = [row.get(f) for f in fields]
+    custom = row.get(FIELDS_KEY)
+    if custom:
+        values.append(sorted([str(v["key"]), v.get("value")] for v in custom))
+    payload = orjson.dumps(values, default=str)
     return hashlib.blake2b(payload, digest_size=12).hexdigest()
 
 
