@@ -13,6 +13,7 @@ from deskbridge.cli import (
     configcmd,
     deletes,
     demo,
+    fields,
     logs,
     push,
     query,
@@ -81,6 +82,7 @@ push.register(app)
 app.add_typer(deletes.deletes_app, name="deletes")
 app.command()(runs.runs)
 app.command()(query.query)
+app.command()(fields.fields)
 app.add_typer(configcmd.config_app, name="config")
 app.add_typer(warehousecmd.warehouse_app, name="warehouse")
 
@@ -98,6 +100,7 @@ EXAMPLES = {
     "migrate": "deskbridge migrate --from support --to servicedesk --dry-run",
     "push": "deskbridge push helpdesk_to_billing --dry-run",
     "runs": "deskbridge runs support; deskbridge runs show 12",
+    "fields": "deskbridge fields support --samples 5",
     "query": 'deskbridge query "SELECT status_category, count(*) FROM tickets GROUP BY ALL" --csv',
     "state reset": "deskbridge state reset support --stream tickets",
     "links export": "deskbridge links export --out crosswalk.csv",

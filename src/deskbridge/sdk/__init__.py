@@ -20,12 +20,14 @@ from deskbridge.sdk.contract import (
     Row,
     Scope,
     StreamSpec,
+    Tally,
     WarehouseView,
     WriteContext,
     WriteOp,
     content_hash,
     row_hash,
 )
+from deskbridge.sdk.customfields import FieldSpec, FieldValue, field_value
 from deskbridge.sdk.durations import Duration, parse_duration
 from deskbridge.sdk.emulator import Emulator, Knobs
 from deskbridge.sdk.errors import (
@@ -44,7 +46,7 @@ from deskbridge.sdk.errors import (
 from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
 from deskbridge.sdk.models import canonical_fields
-from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState
+from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState, read_ahead
 from deskbridge.sdk.redact import excerpt, sanitize_url, scrub
 from deskbridge.sdk.validate import (
     InvalidRecord,
@@ -72,6 +74,8 @@ __all__ = [
     "Emulator",
     "FatalError",
     "FieldCatalog",
+    "FieldSpec",
+    "FieldValue",
     "HttpConnector",
     "HttpOptions",
     "HttpSession",
@@ -89,6 +93,7 @@ __all__ = [
     "Row",
     "Scope",
     "StreamSpec",
+    "Tally",
     "UnmappedValueError",
     "Unsupported",
     "ValueMap",
@@ -104,9 +109,11 @@ __all__ = [
     "check_rows",
     "content_hash",
     "excerpt",
+    "field_value",
     "mappings",
     "number",
     "parse_duration",
+    "read_ahead",
     "reading",
     "reject_html",
     "row_hash",

@@ -268,7 +268,7 @@ class Service:
                 log.info("push.skipped", link=link.name, reason="another worker is pushing it")
                 continue
             try:
-                result = await run_link(wh, self.settings, link, pull=False)
+                result = await run_link(wh, self.settings, link, pull=False, check=True)
             except Exception as exc:  # a link failing must not stop the pulls
                 log.error(
                     "push.failed", link=link.name, error=scrub(f"{type(exc).__name__}: {exc}")
