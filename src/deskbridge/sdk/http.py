@@ -27,10 +27,12 @@ import errno
 import logging
 import random
 import socket
+import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Self, TypeVar
 
 import httpx
@@ -74,6 +76,12 @@ class HttpOptions:
     adaptive: bool = True  # pace below the two ceilings above by the vendor's answers
 
 
+@cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context for every session of the process: each one loads the CA bundle (~40 ms)."""
+    return httpx.create_ssl_context()
+
+
 class HttpSession:
     """An async HTTP client for one connection to one vendor."""
 
@@ -104,6 +112,7 @@ class HttpSession:
             headers={"user-agent": "deskbridge", **(headers or {})},
             timeout=self.options.timeout_s,
             follow_redirects=False,
+            verify=_tls_context(),
         )
         self._slots = asyncio.Semaphore(self.options.concurrency)
         adaptive = self.options.adaptive
