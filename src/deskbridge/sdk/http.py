@@ -163,7 +163,7 @@ class HttpSession:
         opts = self.options
         policy = _RetryPolicy(self, safe, _host(self.client.base_url.join(url)))
         try:
-            for attempt in stamina.retry_context(
+            async for attempt in stamina.retry_context(
                 on=policy.wait,
                 attempts=opts.retries + 1,
                 timeout=None,
