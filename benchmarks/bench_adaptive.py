@@ -1,0 +1,130 @@
+"""Benchmark: adaptive pacing against a vendor limit the client is not told.
+
+    python benchmarks/bench_adaptive.py --rates 5,20,100 --seconds 60 --latency-ms 20
+
+Serves the Omnidesk emulator as ``deskbridge sandbox`` in its own process, its token bucket set
+through the admin plane to R requests/s (one second of burst, 429 with ``Retry-After: 1``
+above). For each R, ``--workers`` tasks share one :class:`~deskbridge.sdk.http.HttpSession`
+(concurrency 8) fetching a one-ticket page for ``--seconds``, in three modes measured in the
+same run:
+
+* ``adaptive``: the default, told nothing but the concurrency;
+* ``static``: the baseline: ``rate_limit_per_s`` set to R by hand, adaptive off;
+* ``fixed``: adaptive off, no rate limit: what a connection without a limit set did before.
+
+Printed per run: successes/s as a fraction of R, and the share of requests answered 429, over
+the whole run and after the first ``--warmup`` seconds (the sustained figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from deskbridge.cli import logs
+from deskbridge.sdk.http import HttpOptions, HttpSession
+
+MODES = ("adaptive", "static", "fixed")
+
+
+@dataclass
+class Run:
+    """Each answer's arrival time and whether it was a 429."""
+
+    seconds: float
+    answers: list[tuple[float, bool]] = field(default_factory=list)
+
+    def figures(self, rate: float, after: float = 0.0) -> tuple[float, float]:
+        """(successes/s over R, share answered 429) for the answers after ``after`` seconds."""
+        kept = [refused for at, refused in self.answers if at >= after]
+        refused = sum(kept)
+        return (len(kept) - refused) / (self.seconds - after) / rate, refused / max(1, len(kept))
+
+
+def sandbox(latency_ms: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    exe = shutil.which("deskbridge") or str(Path(sys.executable).with_name("deskbridge"))
+    args = [exe, "sandbox", "omnidesk", "--json", "--port", "0", "--tickets", "50"]
+    proc = subprocess.Popen(
+        [*args, "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, json.loads(proc.stdout.readline())
+
+
+def options(mode: str, rate: float) -> HttpOptions:
+    if mode == "adaptive":
+        return HttpOptions(concurrency=8)
+    return HttpOptions(
+        concurrency=8, adaptive=False, rate_limit_per_s=rate if mode == "static" else 0
+    )
+
+
+async def run(info: dict[str, str], mode: str, rate: float, seconds: float, workers: int) -> Run:
+    httpx.post(f"{info['admin_url']}/knobs", json={"rate_limit_per_s": rate}).raise_for_status()
+    await asyncio.sleep(1.5)  # the bucket fills: every run starts with its burst saved up
+    result = Run(seconds)
+    started = time.monotonic()
+
+    async def record(response: httpx.Response) -> None:
+        result.answers.append((time.monotonic() - started, response.status_code == 429))
+
+    params = {"apiKey": info["credentials"]["api_key"], "itemLimit": "1"}  # type: ignore[index]
+    async with HttpSession("omnidesk", info["base_url"], options=options(mode, rate)) as session:
+        session.client.event_hooks["response"].append(record)
+        stop = started + seconds
+
+        async def worker() -> None:
+            while time.monotonic() < stop:
+                await session.fetch(
+                    "GET", "/api/v2/ticket", params=params, parse=lambda r: None, resource="tickets"
+                )
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rates", default="5,20,100")
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--warmup", type=float, default=10.0)
+    parser.add_argument("--latency-ms", type=float, default=20.0)
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--modes", default=",".join(MODES))
+    args = parser.parse_args()
+    logs.configure("error", json=True)  # each 429's retry would print a line
+    proc, info = sandbox(args.latency_ms)
+    try:
+        print(
+            f"omnidesk sandbox, {args.latency_ms:g} ms latency, {args.seconds:g} s a run, "
+            f"sustained = after {args.warmup:g} s"
+        )
+        print(
+            f"{'R':>5} {'mode':>9} {'rate/R':>7} {'429 %':>6} {'sustained rate/R':>17} {'429 %':>6}"
+        )
+        for rate in [float(r) for r in args.rates.split(",")]:
+            for mode in args.modes.split(","):
+                result = asyncio.run(run(info, mode, rate, args.seconds, args.workers))
+                whole, steady = result.figures(rate), result.figures(rate, args.warmup)
+                print(
+                    f"{rate:>5g} {mode:>9} {whole[0]:>7.3f} {whole[1] * 100:>6.2f} "
+                    f"{steady[0]:>17.3f} {steady[1] * 100:>6.2f}",
+                    flush=True,
+                )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
