@@ -13,7 +13,8 @@ same run:
 * ``fixed``: adaptive off, no rate limit: what a connection without a limit set did before.
 
 Printed per run: successes/s as a fraction of R, and the share of requests answered 429, over
-the whole run and after the first ``--warmup`` seconds (the sustained figures).
+the whole run and after the first ``--warmup`` seconds (the sustained figures); and how many
+calls were still refused after every retry (the caller would have failed).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from pathlib import Path
 import httpx
 
 from deskbridge.cli import logs
+from deskbridge.sdk.errors import RetriableError
 from deskbridge.sdk.http import HttpOptions, HttpSession
 
 MODES = ("adaptive", "static", "fixed")
@@ -42,6 +44,7 @@ class Run:
 
     seconds: float
     answers: list[tuple[float, bool]] = field(default_factory=list)
+    gave_up: int = 0  # requests still refused after every retry
 
     def figures(self, rate: float, after: float = 0.0) -> tuple[float, float]:
         """(successes/s over R, share answered 429) for the answers after ``after`` seconds."""
@@ -84,9 +87,16 @@ async def run(info: dict[str, str], mode: str, rate: float, seconds: float, work
 
         async def worker() -> None:
             while time.monotonic() < stop:
-                await session.fetch(
-                    "GET", "/api/v2/ticket", params=params, parse=lambda r: None, resource="tickets"
-                )
+                try:
+                    await session.fetch(
+                        "GET",
+                        "/api/v2/ticket",
+                        params=params,
+                        parse=lambda r: None,
+                        resource="tickets",
+                    )
+                except RetriableError:
+                    result.gave_up += 1
 
         await asyncio.gather(*(worker() for _ in range(workers)))
     result.seconds = time.monotonic() - started
@@ -111,6 +121,7 @@ def main() -> None:
         )
         print(
             f"{'R':>5} {'mode':>9} {'rate/R':>7} {'429 %':>6} {'sustained rate/R':>17} {'429 %':>6}"
+            f" {'gave up':>7}"
         )
         for rate in [float(r) for r in args.rates.split(",")]:
             for mode in args.modes.split(","):
@@ -118,7 +129,7 @@ def main() -> None:
                 whole, steady = result.figures(rate), result.figures(rate, args.warmup)
                 print(
                     f"{rate:>5g} {mode:>9} {whole[0]:>7.3f} {whole[1] * 100:>6.2f} "
-                    f"{steady[0]:>17.3f} {steady[1] * 100:>6.2f}",
+                    f"{steady[0]:>17.3f} {steady[1] * 100:>6.2f} {result.gave_up:>7}",
                     flush=True,
                 )
     finally:

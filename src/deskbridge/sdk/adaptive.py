@@ -39,7 +39,7 @@ class Aimd:
     max_window: int
     decrease: float = 0.9  # multiplicative decrease
     climb_s: float = 10.0  # seconds of success to win back one cut
-    probe: float = 0.05  # growth a second past the rate of the last cut
+    probe: float = 0.02  # growth a second past the rate of the last cut
     min_rate: float = 0.5
     latency_factor: float = 2.0  # "rising": smoothed RTT above this times the lowest...
     latency_floor_s: float = 0.1  # ...and at least this much above it
