@@ -4,13 +4,14 @@
 
 Serves the Omnidesk emulator as ``deskbridge sandbox`` in its own process, its token bucket set
 through the admin plane to R requests/s (one second of burst, 429 with ``Retry-After: 1``
-above). For each R, ``--workers`` tasks share one :class:`~deskbridge.sdk.http.HttpSession`
-(concurrency 8) fetching a one-ticket page for ``--seconds``, in three modes measured in the
-same run:
+above). For each R, ``--concurrency`` tasks (8) share one
+:class:`~deskbridge.sdk.http.HttpSession` at that concurrency, fetching a one-ticket page for
+``--seconds``, in three modes measured in the same run:
 
 * ``adaptive``: the default, told nothing but the concurrency;
 * ``static``: the baseline: ``rate_limit_per_s`` set to R by hand, adaptive off;
-* ``fixed``: adaptive off, no rate limit: what a connection without a limit set did before.
+* ``fixed``: adaptive off, no rate limit: what a connection without a limit set did before,
+  and what the machine serves at this concurrency (no pace can beat it).
 
 Printed per run: successes/s as a fraction of R, and the share of requests answered 429, over
 the whole run and after the first ``--warmup`` seconds (the sustained figures); and how many
@@ -63,12 +64,11 @@ def sandbox(latency_ms: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
     return proc, json.loads(proc.stdout.readline())
 
 
-def options(mode: str, rate: float) -> HttpOptions:
+def options(mode: str, rate: float, concurrency: int) -> HttpOptions:
     if mode == "adaptive":
-        return HttpOptions(concurrency=8)
-    return HttpOptions(
-        concurrency=8, adaptive=False, rate_limit_per_s=rate if mode == "static" else 0
-    )
+        return HttpOptions(concurrency=concurrency)
+    limit = rate if mode == "static" else 0
+    return HttpOptions(concurrency=concurrency, adaptive=False, rate_limit_per_s=limit)
 
 
 async def run(info: dict[str, str], mode: str, rate: float, seconds: float, workers: int) -> Run:
@@ -81,7 +81,9 @@ async def run(info: dict[str, str], mode: str, rate: float, seconds: float, work
         result.answers.append((time.monotonic() - started, response.status_code == 429))
 
     params = {"apiKey": info["credentials"]["api_key"], "itemLimit": "1"}  # type: ignore[index]
-    async with HttpSession("omnidesk", info["base_url"], options=options(mode, rate)) as session:
+    async with HttpSession(
+        "omnidesk", info["base_url"], options=options(mode, rate, workers)
+    ) as session:
         session.client.event_hooks["response"].append(record)
         stop = started + seconds
 
@@ -109,7 +111,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--warmup", type=float, default=10.0)
     parser.add_argument("--latency-ms", type=float, default=20.0)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=8, help="also the tasks fetching")
     parser.add_argument("--modes", default=",".join(MODES))
     args = parser.parse_args()
     logs.configure("error", json=True)  # each 429's retry would print a line
@@ -125,7 +127,7 @@ def main() -> None:
         )
         for rate in [float(r) for r in args.rates.split(",")]:
             for mode in args.modes.split(","):
-                result = asyncio.run(run(info, mode, rate, args.seconds, args.workers))
+                result = asyncio.run(run(info, mode, rate, args.seconds, args.concurrency))
                 whole, steady = result.figures(rate), result.figures(rate, args.warmup)
                 print(
                     f"{rate:>5g} {mode:>9} {whole[0]:>7.3f} {whole[1] * 100:>6.2f} "

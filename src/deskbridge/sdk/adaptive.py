@@ -64,7 +64,10 @@ class Aimd:
     def sent(self, now: float) -> None:
         """A request leaves now: the next one is paced 1/rate later."""
         if self.rate > 0:
-            self.next_at = max(self.next_at, now) + 1.0 / self.rate
+            # a sender woken a little late keeps its place: one interval of lateness is not
+            # lost, or each late wake-up would shave the rate below the one set
+            gap = 1.0 / self.rate
+            self.next_at = max(self.next_at, now - gap) + gap
 
     def served(self, sent_at: float, now: float, kind: str = "") -> None:
         """A success (any answer but 429/503) to a ``kind`` of call sent at ``sent_at``."""
