@@ -2,8 +2,9 @@
 
     python benchmarks/bench_adaptive.py --rates 5,20,100 --seconds 60 --latency-ms 20
 
-Serves the Omnidesk emulator as ``deskbridge sandbox`` in its own process, its token bucket set
-through the admin plane to R requests/s (one second of burst, 429 with ``Retry-After: 1``
+Serves the Omnidesk emulator as ``deskbridge sandbox`` in its own process (``--server asgi``:
+in-process over ``httpx.ASGITransport``, when the machine is too busy to serve R over loopback),
+its token bucket set through the admin plane to R requests/s (one second of burst, 429 with ``Retry-After: 1``
 above). For each R, ``--concurrency`` tasks (8) share one
 :class:`~deskbridge.sdk.http.HttpSession` at that concurrency, fetching a one-ticket page for
 ``--seconds``, in three modes measured in the same run:
@@ -27,12 +28,15 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 from deskbridge.cli import logs
+from deskbridge.sandbox import build_emulator
+from deskbridge.sdk.emulator import Knobs
 from deskbridge.sdk.errors import RetriableError
 from deskbridge.sdk.http import HttpOptions, HttpSession
 
@@ -54,14 +58,49 @@ class Run:
         return (len(kept) - refused) / (self.seconds - after) / rate, refused / max(1, len(kept))
 
 
-def sandbox(latency_ms: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
+@dataclass
+class Server:
+    """Where the emulator answers, and how to set its token bucket."""
+
+    base_url: str
+    api_key: str
+    set_rate: Callable[[float], None]
+    stop: Callable[[], None]
+    transport: httpx.AsyncBaseTransport | None = None
+
+
+def serve_process(latency_ms: float) -> Server:
     exe = shutil.which("deskbridge") or str(Path(sys.executable).with_name("deskbridge"))
     args = [exe, "sandbox", "omnidesk", "--json", "--port", "0", "--tickets", "50"]
     proc = subprocess.Popen(
         [*args, "--latency-ms", str(latency_ms)], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
-    return proc, json.loads(proc.stdout.readline())
+    info = json.loads(proc.stdout.readline())
+
+    def set_rate(rate: float) -> None:
+        knobs = {"rate_limit_per_s": rate}
+        httpx.post(f"{info['admin_url']}/knobs", json=knobs).raise_for_status()
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+    return Server(info["base_url"], info["credentials"]["api_key"], set_rate, stop)
+
+
+def serve_asgi(latency_ms: float) -> Server:
+    emulator = build_emulator("omnidesk", tickets=50, knobs=Knobs(latency_ms=latency_ms))
+
+    def set_rate(rate: float) -> None:
+        emulator.knobs.rate_limit_per_s = rate
+
+    transport = httpx.ASGITransport(app=emulator.app)  # type: ignore[arg-type]
+    api_key = emulator.credentials()["api_key"]
+    return Server("http://emulator", api_key, set_rate, lambda: None, transport)
+
+
+SERVERS = {"process": serve_process, "asgi": serve_asgi}
 
 
 def options(mode: str, rate: float, concurrency: int) -> HttpOptions:
@@ -71,8 +110,8 @@ def options(mode: str, rate: float, concurrency: int) -> HttpOptions:
     return HttpOptions(concurrency=concurrency, adaptive=False, rate_limit_per_s=limit)
 
 
-async def run(info: dict[str, str], mode: str, rate: float, seconds: float, workers: int) -> Run:
-    httpx.post(f"{info['admin_url']}/knobs", json={"rate_limit_per_s": rate}).raise_for_status()
+async def run(server: Server, mode: str, rate: float, seconds: float, workers: int) -> Run:
+    server.set_rate(rate)
     await asyncio.sleep(1.5)  # the bucket fills: every run starts with its burst saved up
     result = Run(seconds)
     started = time.monotonic()
@@ -80,9 +119,10 @@ async def run(info: dict[str, str], mode: str, rate: float, seconds: float, work
     async def record(response: httpx.Response) -> None:
         result.answers.append((time.monotonic() - started, response.status_code == 429))
 
-    params = {"apiKey": info["credentials"]["api_key"], "itemLimit": "1"}  # type: ignore[index]
+    params = {"apiKey": server.api_key, "itemLimit": "1"}
+    opts = options(mode, rate, workers)
     async with HttpSession(
-        "omnidesk", info["base_url"], options=options(mode, rate, workers)
+        "omnidesk", server.base_url, options=opts, transport=server.transport
     ) as session:
         session.client.event_hooks["response"].append(record)
         stop = started + seconds
@@ -113,12 +153,14 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8, help="also the tasks fetching")
     parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--server", choices=SERVERS, default="process")
     args = parser.parse_args()
     logs.configure("error", json=True)  # each 429's retry would print a line
-    proc, info = sandbox(args.latency_ms)
+    server = SERVERS[args.server](args.latency_ms)
     try:
         print(
-            f"omnidesk sandbox, {args.latency_ms:g} ms latency, {args.seconds:g} s a run, "
+            f"omnidesk emulator ({args.server}), {args.latency_ms:g} ms latency, "
+            f"concurrency {args.concurrency}, {args.seconds:g} s a run, "
             f"sustained = after {args.warmup:g} s"
         )
         print(
@@ -127,7 +169,7 @@ def main() -> None:
         )
         for rate in [float(r) for r in args.rates.split(",")]:
             for mode in args.modes.split(","):
-                result = asyncio.run(run(info, mode, rate, args.seconds, args.concurrency))
+                result = asyncio.run(run(server, mode, rate, args.seconds, args.concurrency))
                 whole, steady = result.figures(rate), result.figures(rate, args.warmup)
                 print(
                     f"{rate:>5g} {mode:>9} {whole[0]:>7.3f} {whole[1] * 100:>6.2f} "
@@ -135,8 +177,7 @@ def main() -> None:
                     flush=True,
                 )
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
 
 
 if __name__ == "__main__":
