@@ -36,6 +36,20 @@ def test_unpaced_until_the_first_throttle() -> None:
     assert (aimd.rate, aimd.delay(now), aimd.window) == (0.0, 0.0, 8.0)
 
 
+def test_the_window_opens_from_one_doubling_each_round_trip() -> None:
+    """One request, then two, four, eight: one more per success until ``concurrency``."""
+    aimd = Aimd(max_window=8)
+    widths = []
+    now = 0.0
+    for _ in range(4):
+        widths.append(aimd.window)
+        now += 0.02
+        for _ in range(int(aimd.window)):
+            aimd.served(now - 0.02, now)
+    assert widths == [1.0, 2.0, 4.0, 8.0]
+    assert aimd.window == 8.0
+
+
 def test_a_429_cuts_to_a_share_of_what_was_served_and_pauses() -> None:
     """The first 429 paces at 0.9 x the successes of the last second and pauses for Retry-After."""
     aimd = Aimd(max_window=8)

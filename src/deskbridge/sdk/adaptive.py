@@ -9,7 +9,9 @@ delay, with additive increase and multiplicative decrease (AIMD):
   in ``climb_s`` seconds; past the rate of the last cut it probes, ``probe`` faster each second,
   so one stray 429 does not slow a run for long. A token-bucket limit is a rate, so the rate is
   what converges on it.
-* **window** (requests in flight): starts at the configured ``concurrency``; cut by ``decrease``
+* **window** (requests in flight): opens from one, by one per success (doubling each round
+  trip) up to the configured ``concurrency``, so a limit is first met by a few requests rather
+  than by ``concurrency`` of them at once, a few round trips' cost; cut by ``decrease``
   when the smoothed round trip of a kind of call (a resource: a page of tickets costs more than a
   note) rises well above the lowest seen for it (the vendor queues), raised by one per window of
   successes otherwise.
@@ -43,7 +45,8 @@ class Aimd:
     min_rate: float = 0.5
     latency_factor: float = 2.0  # "rising": smoothed RTT above this times the lowest...
     latency_floor_s: float = 0.1  # ...and at least this much above it
-    window: float = field(init=False)
+    window: float = 1.0
+    opening: bool = True  # the window grows by one per success until its first cut
     rate: float = 0.0  # requests/s; 0 = unpaced (no throttle seen yet)
     slope: float = 0.0  # requests/s gained per second of success since the last cut
     peak: float = 0.0  # the rate served when last cut
@@ -53,9 +56,6 @@ class Aimd:
     rate_cut_at: float = -math.inf
     window_cut_at: float = -math.inf
     _served: deque[float] = field(default_factory=deque)  # success times of the last second
-
-    def __post_init__(self) -> None:
-        self.window = float(self.max_window)
 
     def delay(self, now: float) -> float:
         """Seconds until a request may be sent (0: now); reserves nothing."""
@@ -77,9 +77,10 @@ class Aimd:
         if rtt.rising(self.latency_factor, self.latency_floor_s):
             if sent_at >= self.window_cut_at:
                 self.window = max(1.0, self.window * self.decrease)
-                self.window_cut_at = now
+                self.window_cut_at, self.opening = now, False
         else:
-            self.window = min(float(self.max_window), self.window + 1.0 / self.window)
+            grow = 1.0 if self.opening else 1.0 / self.window
+            self.window = min(float(self.max_window), self.window + grow)
         if self.rate > 0 and self.rate < 2 * self.served_rate(now):
             # per success, so a second of successes at the paced rate adds `slope`
             step = self.slope if self.rate < self.peak else self.probe * self.rate
