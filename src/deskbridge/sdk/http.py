@@ -172,7 +172,7 @@ class HttpSession:
         opts = self.options
         policy = _RetryPolicy(self, safe, _host(self.client.base_url.join(url)))
         try:
-            for attempt in stamina.retry_context(
+            async for attempt in stamina.retry_context(
                 on=policy.wait,
                 attempts=opts.retries + 1,
                 timeout=None,
@@ -229,7 +229,7 @@ class HttpSession:
                 raise RetriableError(message, **where) from None
             self.refusals = 0
             if self._throttle is not None:
-                self._adapt(response, started)
+                self._adapt(response, started, where["resource"])
             if log.is_enabled_for(logging.DEBUG):
                 log.debug(
                     "http.request",
@@ -240,11 +240,11 @@ class HttpSession:
                 )
             return response
 
-    def _adapt(self, response: httpx.Response, sent_at: float) -> None:
-        """Tell the pace how the vendor answered a request sent at ``sent_at``."""
+    def _adapt(self, response: httpx.Response, sent_at: float, resource: str) -> None:
+        """Tell the pace how the vendor answered a call to ``resource`` sent at ``sent_at``."""
         assert self._throttle is not None
         if response.status_code not in (429, 503):
-            self._throttle.served(sent_at)
+            self._throttle.served(sent_at, resource)
             return
         wait = retry_after(response.headers.get("retry-after"))
         if wait is not None:
