@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
 from dataclasses import dataclass, field
 
 import pytest
 
-from deskbridge.sdk import OffsetPage, OffsetPager, PayloadError, WalkState
+from deskbridge.sdk import OffsetPage, OffsetPager, PayloadError, WalkState, read_ahead
 
 Record = dict[str, str]
 
@@ -125,3 +127,86 @@ def test_walk_state_loads_a_checkpoint_and_derives_full_for_old_ones() -> None:
     assert WalkState.load(None) is None
     assert WalkState.load({"high": 9, "floor": None}) == WalkState(high=9, full=True)
     assert WalkState.load({"floor": 5, "done_below": 7}) == WalkState(floor=5, done_below=7)
+
+
+# -- read_ahead: the work of the next pages runs while the caller handles one --------------------
+
+
+async def _numbers(n: int, read: list[int]) -> AsyncIterator[int]:
+    for i in range(n):
+        read.append(i)
+        yield i
+
+
+async def test_read_ahead_keeps_order_and_starts_the_next_work_before_the_caller_is_done() -> None:
+    """Item 1's work starts while the caller still holds item 0; results come in item order."""
+    read: list[int] = []
+    started: list[int] = []
+
+    async def work(i: int) -> int:
+        started.append(i)
+        await asyncio.sleep(0.001 * (5 - i))  # later items finish first
+        return i * 10
+
+    out = []
+    async for item, result in read_ahead(_numbers(5, read), work, depth=2):
+        await asyncio.sleep(0.01)  # the caller commits, say
+        if item == 0:
+            assert started[:3] == [0, 1, 2]
+        out.append((item, result))
+    assert out == [(0, 0), (1, 10), (2, 20), (3, 30), (4, 40)]
+
+
+async def test_read_ahead_reads_no_item_past_the_last_one_wanted() -> None:
+    read: list[int] = []
+
+    async def work(i: int) -> int:
+        return i
+
+    got = [i async for i, _ in read_ahead(_numbers(100, read), work, last=lambda i: i == 3)]
+    assert got == [0, 1, 2, 3]
+    assert read == [0, 1, 2, 3]
+
+
+async def test_read_ahead_raises_a_failure_after_the_items_before_it_and_cancels_the_rest() -> None:
+    """The caller gets items 0 and 1, then item 2's error; the work of later items is cancelled."""
+    read: list[int] = []
+    cancelled: list[int] = []
+
+    async def work(i: int) -> int:
+        if i == 2:
+            raise PayloadError("bad page", vendor="v", resource="tickets")
+        try:
+            await asyncio.sleep(0 if i < 2 else 10)
+        except asyncio.CancelledError:
+            cancelled.append(i)
+            raise
+        return i
+
+    got = []
+    with pytest.raises(PayloadError, match="bad page"):
+        async for i, _ in read_ahead(_numbers(10, read), work, depth=3):
+            got.append(i)
+    assert got == [0, 1]
+    assert cancelled and all(i > 2 for i in cancelled)
+    assert all(not t.get_coro().__name__.startswith("work") for t in _unfinished())
+
+
+async def test_read_ahead_left_early_cancels_the_work_in_flight() -> None:
+    read: list[int] = []
+
+    async def work(i: int) -> int:
+        await asyncio.sleep(0 if i == 0 else 10)
+        return i
+
+    async with aclosing(read_ahead(_numbers(10, read), work, depth=2)) as pairs:
+        async for i, _ in pairs:
+            assert i == 0
+            break
+    assert _unfinished() == []
+    assert len(read) <= 4
+
+
+def _unfinished() -> list[asyncio.Task[object]]:
+    me = asyncio.current_task()
+    return [t for t in asyncio.all_tasks() if t is not me and not t.done()]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-from xml.etree.ElementTree import Element, ParseError
+import threading
+from collections.abc import Mapping
+from typing import Any, cast
 
 import httpx
-from defusedxml import ElementTree
+from lxml import etree
+from lxml.etree import _Element as Element
 
 from deskbridge.sdk import Costed, HttpSession, PayloadError, check_ids, excerpt, reject_html
 
@@ -14,39 +16,73 @@ API_PATH = "/api/index.php"
 Record = dict[str, Any]
 
 
+_parsers = threading.local()  # an lxml parser must not be shared between threads
+
+
+def _parser() -> etree.XMLParser:
+    """A hardened libxml2 parser: no entity expansion, no DTD, no network, no huge trees.
+
+    Kayako answers plain XML; a DOCTYPE (the carrier of entity bombs and external entities) is
+    refused after parsing by :func:`parse_xml`, and libxml2 stops entity amplification itself.
+    """
+    parser: etree.XMLParser | None = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+            load_dtd=False,
+            dtd_validation=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
+    return parser
+
+
 def parse_xml(response: httpx.Response) -> Element:
     """The XML root of a response, or a PayloadError saying what arrived instead."""
     reject_html(response, "kayako", _route_of(response))
     try:
-        return ElementTree.fromstring(response.content)
-    except ParseError as exc:
-        raise PayloadError(
-            f"malformed XML ({exc}); body starts {excerpt(response, 80)!r}",
-            vendor="kayako",
-            resource=_route_of(response),
-            status=response.status_code,
-        ) from None
+        root = etree.fromstring(response.content, _parser())
+    except etree.XMLSyntaxError as exc:
+        raise _malformed(response, str(exc)) from None
+    if root.getroottree().docinfo.internalDTD is not None:
+        raise _malformed(response, "a DOCTYPE, refused: it may declare entities")
+    return root
+
+
+def _malformed(response: httpx.Response, why: str) -> PayloadError:
+    return PayloadError(
+        f"malformed XML ({why}); body starts {excerpt(response, 80)!r}",
+        vendor="kayako",
+        resource=_route_of(response),
+        status=response.status_code,
+    )
 
 
 def _route_of(response: httpx.Response) -> str:
     return response.request.url.params.get("e", str(response.request.url.path))
 
 
+def _attrs(el: Element) -> Record:
+    return dict(cast(Mapping[str, str], el.attrib))  # lxml's stubs allow bytes keys; XML gives str
+
+
 def record(el: Element) -> Record:
     """Attributes and simple children as strings; repeated or structured children as lists."""
-    out: Record = dict(el.attrib)
+    out: Record = _attrs(el)
     for child in el:
+        tag = child.tag  # lxml builds a new str on each access: read it once
         if len(child) or child.attrib:
-            out.setdefault(child.tag, []).append(record(child) | _text(child))
-        elif child.tag in out:
-            previous = out[child.tag]
-            out[child.tag] = (
-                [*previous, child.text or ""]
-                if isinstance(previous, list)
-                else [previous, child.text or ""]
-            )
+            out.setdefault(tag, []).append(record(child) | _text(child))
+            continue
+        text = child.text or ""
+        if tag not in out:
+            out[tag] = text
+        elif isinstance(previous := out[tag], list):
+            previous.append(text)
         else:
-            out[child.tag] = child.text or ""
+            out[tag] = [previous, text]
     return out
 
 
@@ -56,16 +92,15 @@ def _text(el: Element) -> Record:
 
 def ticket_record(el: Element) -> Record:
     """A ``<ticket>``: fields, ``note`` (staff notes and time tracks) and ``posts`` when present."""
-    out: Record = dict(el.attrib)
+    out: Record = _attrs(el)
     for child in el:
-        if child.tag == "posts":
+        tag = child.tag
+        if tag == "posts":
             out["posts"] = [post_record(p) for p in child]
-        elif child.tag in ("note", "watcher", "workflow"):
-            out.setdefault(child.tag, []).append(
-                dict(child.attrib) | {"contents": child.text or ""}
-            )
+        elif tag in ("note", "watcher", "workflow"):
+            out.setdefault(tag, []).append(_attrs(child) | {"contents": child.text or ""})
         else:
-            out[child.tag] = child.text or ""
+            out[tag] = child.text or ""
     return out
 
 

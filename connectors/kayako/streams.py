@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,11 +27,15 @@ from typing import Any
 from deskbridge.sdk import (
     Batch,
     FieldSpec,
+    FieldValue,
+    Listed,
     OffsetPage,
     OffsetPager,
     ReadContext,
     Scope,
+    Tally,
     WalkState,
+    read_ahead,
     reading,
 )
 
@@ -39,6 +44,11 @@ from .client import KayakoClient, Record
 from .reread import add_ticket, custom_fields, read_tickets
 
 USER_PAGE = 1000
+
+
+def _below(page: list[Record], floor: int | None) -> bool:
+    """Whether a newest-first page reached below the walk's floor (the walk ends with it)."""
+    return floor is not None and any(int(t["lastactivity"]) < floor for t in page)
 
 
 def _epoch(value: datetime | None) -> int | None:
@@ -59,7 +69,9 @@ class KayakoReader:
         self.state: dict[str, Any] = dict(ctx.state.get("tickets", {})) if ctx else {}
         self.people_state: dict[str, Any] = dict(ctx.state.get("people", {})) if ctx else {}
         self.seen = Pass()
+        self.tally = ctx.tally("tickets") if ctx else Tally(lambda *_: None, "tickets")
         self.lookups_read: m.Lookups | None = None
+        self.custom: dict[str, list[FieldValue] | None] = {}  # read with posts, for the batch
 
     @property
     def read_ctx(self) -> ReadContext:
@@ -167,26 +179,35 @@ class KayakoReader:
             )
             walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat(), full=floor is None)
         skip_band = (walk.done_below, walk.high) if resumed else None
-        async for listed in self._pages(self.all_statuses, "lastactivity", "DESC"):
-            page = listed.records
-            if walk.high is None and page:
-                walk.high = int(page[0]["lastactivity"])
-            todo = self._unseen([t for t in page if self._wanted(t, walk.floor, skip_band)], walk)
-            batch = await self._changed_batch(todo, lookups)
-            lowest = min((int(t["lastactivity"]) for t in page), default=None)
-            low = lowest is not None and walk.floor is not None and lowest < walk.floor
-            done = listed.last or low
-            walk.done_below = lowest if lowest is not None else walk.done_below
-            if done:
-                self._finish_walk(walk, batch)
-            else:
-                self.state["walk"] = asdict(walk)
-            batch.state["tickets"] = dict(self.state)
-            yield batch
-            total = self._count("departments", self.departments) if walk.floor is None else None
-            self.read_ctx.progress("tickets", len(self.seen.walked), total)
-            if done:
-                return
+        total = self._count("departments", self.departments) if walk.floor is None else None
+        self.tally = self.read_ctx.tally("tickets", total)
+
+        async def posts(listed: Listed) -> tuple[list[Record], list[list[Record]]]:
+            wanted = [t for t in listed.records if self._wanted(t, walk.floor, skip_band)]
+            todo = self._unseen(wanted, walk)
+            return todo, await self._posts(todo)
+
+        def last(listed: Listed) -> bool:
+            return listed.last or _below(listed.records, walk.floor)
+
+        pages = self._pages(self.all_statuses, "lastactivity", "DESC")
+        async with aclosing(read_ahead(pages, posts, last=last)) as read:
+            async for listed, (todo, todo_posts) in read:
+                page = listed.records
+                if walk.high is None and page:
+                    walk.high = int(page[0]["lastactivity"])
+                batch = self._changed_batch(todo, todo_posts, lookups)
+                lowest = min((int(t["lastactivity"]) for t in page), default=None)
+                done = last(listed)
+                walk.done_below = lowest if lowest is not None else walk.done_below
+                if done:
+                    self._finish_walk(walk, batch)
+                else:
+                    self.state["walk"] = asdict(walk)
+                batch.state["tickets"] = dict(self.state)
+                yield batch
+                if done:
+                    return
 
     def _wanted(
         self, ticket: Record, floor: int | None, skip_band: tuple[int | None, int | None] | None
@@ -219,11 +240,22 @@ class KayakoReader:
         )
         self.state["walk"] = None
 
-    async def _changed_batch(self, tickets: list[Record], lookups: m.Lookups) -> Batch:
-        posts = await asyncio.gather(*(self.client.posts(t["id"]) for t in tickets))
-        custom = await custom_fields(self.client, self.options, [t["id"] for t in tickets])
+    async def _posts(self, tickets: list[Record]) -> list[list[Record]]:
+        """Each ticket's posts, and its custom fields (kept for the batch) when they are read."""
+        count = self.tally.counted
+        posts, custom = await asyncio.gather(
+            asyncio.gather(*(count(self.client.posts(t["id"])) for t in tickets)),
+            custom_fields(self.client, self.options, [t["id"] for t in tickets]),
+        )
+        self.custom.update(zip((t["id"] for t in tickets), custom, strict=True))
+        return posts
+
+    def _changed_batch(
+        self, tickets: list[Record], posts: list[list[Record]], lookups: m.Lookups
+    ) -> Batch:
         batch = Batch()
-        for ticket, ticket_posts, fields in zip(tickets, posts, custom, strict=True):
+        for ticket, ticket_posts in zip(tickets, posts, strict=True):
+            fields = self.custom.pop(ticket["id"], None)
             add_ticket(batch, ticket | {"posts": ticket_posts}, lookups, fields)
             self.seen.walked.add(ticket["id"])
         ids = tuple(t["id"] for t in tickets)
@@ -243,24 +275,34 @@ class KayakoReader:
         known = {lookups.statuses[s] for s in statuses}
         stored = set(self.read_ctx.warehouse.ids("tickets", status=sorted(known)))
         posts_held = self.read_ctx.warehouse.child_counts("notes", kind="reply")
-        async for listed in self._pages(",".join(statuses), "ticketid", "ASC"):
-            page = listed.records
-            fresh = [t for t in page if t["id"] not in self.seen.walked]
-            self.seen.listed.update(t["id"] for t in page)
+
+        async def stale_posts(listed: Listed) -> tuple[list[Record], list[list[Record]]]:
+            fresh = [t for t in listed.records if t["id"] not in self.seen.walked]
             # a deleted reply leaves lastactivity alone but lowers the reply count
             stale = [
                 t for t in fresh if int(t.get("replies") or 0) + 1 != posts_held.get(t["id"], 0)
             ]
-            batch = await self._changed_batch(stale, lookups)
-            for ticket in fresh:
-                if ticket not in stale:
-                    add_ticket(batch, ticket, lookups)
-            ids = tuple(t["id"] for t in fresh)
-            batch.complete += [Scope("notes", ids, {"kind": "note"}), Scope("time_entries", ids)]
-            yield batch
+            return stale, await self._posts(stale)
+
+        pages = self._pages(",".join(statuses), "ticketid", "ASC")
+        async with aclosing(read_ahead(pages, stale_posts)) as read:
+            async for listed, (stale, stale_posts_read) in read:
+                page = listed.records
+                fresh = [t for t in page if t["id"] not in self.seen.walked]
+                self.seen.listed.update(t["id"] for t in page)
+                batch = self._changed_batch(stale, stale_posts_read, lookups)
+                for ticket in fresh:
+                    if ticket not in stale:
+                        add_ticket(batch, ticket, lookups)
+                ids = tuple(t["id"] for t in fresh)
+                batch.complete += [
+                    Scope("notes", ids, {"kind": "note"}),
+                    Scope("time_entries", ids),
+                ]
+                yield batch
         missing = sorted(stored - self.seen.listed - self.seen.walked, key=int)
         if missing:
-            yield await read_tickets(self.client, missing, lookups)
+            yield await read_tickets(self.client, missing, lookups, self.options)
         if closed:
             self.state["closed_reconciled_at"] = time.time()
             yield Batch(state={"tickets": dict(self.state)})

@@ -92,6 +92,7 @@ class OmnideskReader:
         self.done: set[str] = set()  # tickets read (GET item) in this run
         self.deleted: list[str] = []
         self.staff_seen: set[str] = set()
+        self.tally = ctx.tally("tickets")
 
     async def read(self) -> AsyncIterator[Batch]:
         complete = self.ctx.full_refresh or self.cursor.watermark is None
@@ -129,7 +130,6 @@ class OmnideskReader:
                 self._end_walk(first, started, listed, moved, ordered)
                 batch.state["tickets"] = asdict(cursor)
             yield batch
-            self.ctx.progress("tickets", len(self.done), None)
             if done:
                 return
 
@@ -179,6 +179,8 @@ class OmnideskReader:
         async for listing in self._pages(self.options.listing_page_size):
             entries = self._entries(listing, listed)
             first = first or listing
+            if advance:  # a first or full sync reads every ticket: the listing's total is the goal
+                self.tally.total = first.total
             todo = [e for e in entries if self._needs_read(e, None)]
             every_read = every_read and len(todo) == len(entries)
             unread = {e.id for e in entries} - {e.id for e in todo}
@@ -187,7 +189,6 @@ class OmnideskReader:
                 yield Batch(rows={"people": people})
             for start in range(0, len(todo), self.options.page_size):
                 yield await self._read(todo[start : start + self.options.page_size])
-                self.ctx.progress("tickets", len(self.done), first.total)
         final = await self._read(sorted(self.stored - listed - self.done))
         final.complete.append(Scope("people", None, {"kind": "requester"}, since=since))
         if every_read:
@@ -218,7 +219,7 @@ class OmnideskReader:
 
     async def _read(self, ids: list[Entry] | list[str]) -> Batch:
         wanted = [i.id if isinstance(i, Entry) else i for i in ids]
-        batch = await read_tickets(self.client, wanted)
+        batch = await read_tickets(self.client, wanted, self.tally)
         self.done.update(wanted)
         self.deleted += batch.deleted.get("tickets", [])
         for ticket in batch.rows.get("tickets", ()):

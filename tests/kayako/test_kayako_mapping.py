@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
+from deskbridge.sdk import PayloadError
 from deskbridge_connectors.kayako import mapping as m
 from deskbridge_connectors.kayako.client import parse_xml, ticket_record
 
@@ -136,3 +138,61 @@ def test_unknown_status_title_falls_back_to_resolved_flag() -> None:
     lookups = m.Lookups(statuses={"9": "Done and dusted"}, resolved_statuses=frozenset({"9"}))
     row = m.ticket_row(parsed() | {"statusid": "9"}, lookups)
     assert (row["status"], row["status_category"]) == ("Done and dusted", "resolved")
+
+
+def _xml_answer(body: bytes) -> httpx.Response:
+    return httpx.Response(
+        200,
+        content=body,
+        headers={"content-type": "text/xml"},
+        request=httpx.Request("GET", "http://k/api/index.php?e=/Tickets/Ticket/1"),
+    )
+
+
+BILLION_LAUGHS = (
+    b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol">
+"""
+    + b"".join(
+        b'<!ENTITY lol%d "%s">\n' % (n, (b"&lol%s;" % (b"" if n == 2 else b"%d" % (n - 1))) * 10)
+        for n in range(2, 10)
+    )
+    + b']>\n<tickets><ticket id="1"><subject>&lol9;</subject></ticket></tickets>'
+)
+
+EXTERNAL_ENTITY = b"""<?xml version="1.0"?>
+<!DOCTYPE t [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<tickets><ticket id="1"><subject>&xxe;</subject></ticket></tickets>"""
+
+HARMLESS_DOCTYPE = b"""<?xml version="1.0"?>
+<!DOCTYPE t [<!ENTITY name "Jane">]><tickets><ticket id="1"><subject>&name;</subject></ticket></tickets>"""
+
+
+@pytest.mark.parametrize("body", [BILLION_LAUGHS, EXTERNAL_ENTITY, HARMLESS_DOCTYPE])
+def test_xml_with_a_doctype_is_refused_without_expanding_it(body: bytes) -> None:
+    """Entity bombs and external entities never expand: any DOCTYPE is one malformed-XML error."""
+    with pytest.raises(PayloadError) as info:
+        parse_xml(_xml_answer(body))
+    assert "malformed XML" in str(info.value)
+    assert "/etc/passwd" not in str(info.value).split("body starts")[0]
+    assert "root:" not in str(info.value)
+
+
+def test_xml_comments_and_cdata_parse_as_plain_text() -> None:
+    """Comments and processing instructions are dropped; CDATA (even holding markup) is text."""
+    body = (
+        b'<?xml version="1.0"?><tickets><!-- c --><ticket id="1"><?pi x?>'
+        b"<subject><![CDATA[<!DOCTYPE html> caf\xc3\xa9 &amp;]]> &amp; more</subject>"
+        b"</ticket></tickets>"
+    )
+    root = parse_xml(_xml_answer(body))
+    assert [ticket_record(t) for t in root] == [
+        {"id": "1", "subject": "<!DOCTYPE html> café &amp; & more"}
+    ]
+
+
+def test_truncated_xml_is_one_payload_error() -> None:
+    with pytest.raises(PayloadError) as info:
+        parse_xml(_xml_answer(b'<tickets><ticket id="1"><subject>x</sub'))
+    assert str(info.value).startswith("kayako")
+    assert "malformed XML" in str(info.value)

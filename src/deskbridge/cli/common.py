@@ -66,8 +66,9 @@ def db_path(settings: Settings, db: Path | None) -> Path:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``error: <message>`` (secrets scrubbed) on stderr and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(scrub(message))}", highlight=False)
+    """Print ``error: <message>`` on stderr, secrets scrubbed, each line its own; exit ``code``."""
+    for line in scrub(message).splitlines() or [""]:
+        err.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -43,14 +43,14 @@ def query(
     elif as_json:
         print(dumps(_objects(answer)))
     else:
-        console.print(_table(answer))
+        console.print(answer_table(answer))
 
 
 def _objects(answer: Report) -> list[dict[str, Any]]:
     return [dict(zip(answer.columns, row, strict=True)) for row in answer.rows]
 
 
-def _table(answer: Report) -> Table:
+def answer_table(answer: Report) -> Table:
     table = Table(*answer.columns)
     for row in answer.rows:
         table.add_row(*("" if v is None else str(v) for v in row))

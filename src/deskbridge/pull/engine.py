@@ -1,7 +1,8 @@
 """The sync engine: runs a connector's read and commits what it yields, checkpoint by checkpoint.
 
 Batches are coalesced up to ``commit_rows`` rows or ``commit_interval_s`` seconds, then committed
-with their cursor state in one transaction (DuckDB pays per statement, not per row). A run that
+with their cursor state in one transaction (DuckDB pays per statement, not per row), in a worker
+thread while the connector reads on (:mod:`deskbridge.pull.writer`). A run that
 dies keeps every committed checkpoint; the next run starts from the last committed state, and
 because writes are upserts keyed by (connection, source id), re-reading a page never doubles it.
 
@@ -19,20 +20,20 @@ import asyncio
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import structlog
 
 from deskbridge import registry
 from deskbridge.pull import deletions
+from deskbridge.pull.writer import Writer
 from deskbridge.sdk.connection import ConnectionConfig
-from deskbridge.sdk.contract import Batch, Connector, Progress, ReadContext
+from deskbridge.sdk.contract import Connector, Progress, ReadContext
 from deskbridge.sdk.redact import scrub
-from deskbridge.warehouse.store import Warehouse, in_thread
+from deskbridge.warehouse.store import Warehouse
 
 log = structlog.get_logger("deskbridge.engine")
-T = TypeVar("T")
 
 
 @dataclass
@@ -75,24 +76,23 @@ async def sync(
     bound = log.bind(connection=config.name, run_id=run_id)
     bound.info("sync.start", vendor=config.type, full_refresh=full_refresh)
     counts: Counter[str] = Counter()
-    writer: _Writer | None = None
+    writer: Writer | None = None
     try:
         versions = {s.name: s.state_version for s in connector.streams}
         states = {} if full_refresh else warehouse.load_states(config.name, connector.streams)
+        writer = Writer(
+            warehouse, config.name, run_id, run_started, versions, commit_rows, commit_interval_s
+        )
         ctx = ReadContext(
             connection=config.name,
             state=states,
             full_refresh=full_refresh,
-            warehouse=warehouse.view(config.name),
+            warehouse=writer.view(),
             started_at=run_started,
             progress=progress or (lambda *_: None),
         )
-        writer = _Writer(
-            warehouse, config.name, run_id, run_started, versions, commit_rows, commit_interval_s
-        )
         async with connector:
-            async for batch in connector.read(ctx):
-                await writer.add(batch)
+            await writer.consume(connector.read(ctx))
             await writer.flush()
             writer.counts += await deletions.settle(
                 warehouse, connector, config.name, run_id, config.delete_guard
@@ -149,80 +149,12 @@ async def reread(
     return RunResult(config.name, run_id, "success", dict(counts), dict(connector.request_counts))
 
 
-class _Writer:
-    """Coalesces batches and commits them off the event loop, one transaction each."""
-
-    def __init__(
-        self,
-        warehouse: Warehouse,
-        connection: str,
-        run_id: int,
-        run_started: Any,
-        versions: dict[str, int],
-        commit_rows: int,
-        commit_interval_s: float,
-    ) -> None:
-        self.warehouse, self.connection, self.run_id = warehouse, connection, run_id
-        self.run_started, self.versions = run_started, versions
-        self.commit_rows, self.commit_interval_s = commit_rows, commit_interval_s
-        self.pending: list[Batch] = []
-        self.pending_rows = 0
-        self.last_commit = time.monotonic()
-        self.counts: Counter[str] = Counter()
-
-    async def add(self, batch: Batch) -> None:
-        self.pending.append(batch)
-        self.pending_rows += len(batch)
-        due = time.monotonic() - self.last_commit >= self.commit_interval_s
-        if self.pending_rows >= self.commit_rows or due:
-            await self.flush()
-
-    async def flush(self) -> None:
-        if not self.pending:
-            return
-        merged = merge(self.pending)
-        self.pending, self.pending_rows = [], 0
-        await in_thread(self._commit, merged)
-        self.last_commit = time.monotonic()
-
-    def _commit(self, batch: Batch) -> None:
-        self.counts += self.warehouse.apply_batch(
-            self.connection, self.run_id, self.run_started, batch, self.versions
-        )
-
-
-async def _salvage(writer: _Writer, bound: Any) -> None:
+async def _salvage(writer: Writer, bound: Any) -> None:
     """Commit the complete batches a cancelled run still holds; they are valid checkpoints."""
     try:
         await writer.flush()
     except Exception as exc:  # the run is being cancelled anyway; the batches will be re-read
         bound.warning("sync.salvage_failed", error=scrub(f"{type(exc).__name__}: {exc}"))
-
-
-def merge(batches: list[Batch]) -> Batch:
-    """One batch equivalent to applying ``batches`` in order."""
-    if len(batches) == 1:
-        return batches[0]
-    rows: dict[str, dict[str, dict[str, Any]]] = {}
-    deleted: dict[str, dict[str, None]] = {}
-    out = Batch()
-    for batch in batches:
-        for entity, ids in batch.deleted.items():
-            for source_id in map(str, ids):
-                rows.get(entity, {}).pop(source_id, None)
-                deleted.setdefault(entity, {})[source_id] = None
-        for entity, entity_rows in batch.rows.items():
-            bucket = rows.setdefault(entity, {})
-            for row in entity_rows:
-                source_id = str(row["source_id"])
-                deleted.get(entity, {}).pop(source_id, None)
-                bucket[source_id] = row
-        out.complete.extend(batch.complete)
-        out.state.update(batch.state)
-        out.fields = batch.fields if batch.fields is not None else out.fields
-    out.rows = {entity: list(bucket.values()) for entity, bucket in rows.items()}
-    out.deleted = {entity: list(ids) for entity, ids in deleted.items()}
-    return out
 
 
 def _summary(counts: Counter[str]) -> dict[str, int]:

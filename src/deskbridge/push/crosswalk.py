@@ -350,6 +350,17 @@ def people_rows(
     return tuple(rows)
 
 
+def ticket_labels(con: duckdb.DuckDBPyConnection, conn: str) -> dict[str, set[str]]:
+    """The departments and statuses a connection's pulled tickets show, deleted tickets too."""
+    rows = con.execute(
+        "SELECT DISTINCT department, status FROM tickets WHERE connection = ?", [conn]
+    ).fetchall()
+    return {
+        "department": {r[0] for r in rows if r[0] is not None},
+        "status": {r[1] for r in rows if r[1] is not None},
+    }
+
+
 def _marked(
     con: duckdb.DuckDBPyConnection, link: str, conn: str, legacy: bool
 ) -> tuple[Marked, ...]:

@@ -20,6 +20,7 @@ from deskbridge.sdk.contract import (
     Row,
     Scope,
     StreamSpec,
+    Tally,
     WarehouseView,
     WriteContext,
     WriteOp,
@@ -45,7 +46,7 @@ from deskbridge.sdk.errors import (
 from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
 from deskbridge.sdk.models import canonical_fields
-from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState
+from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState, read_ahead
 from deskbridge.sdk.redact import excerpt, sanitize_url, scrub
 from deskbridge.sdk.validate import (
     InvalidRecord,
@@ -92,6 +93,7 @@ __all__ = [
     "Row",
     "Scope",
     "StreamSpec",
+    "Tally",
     "UnmappedValueError",
     "Unsupported",
     "ValueMap",
@@ -111,6 +113,7 @@ __all__ = [
     "mappings",
     "number",
     "parse_duration",
+    "read_ahead",
     "reading",
     "reject_html",
     "row_hash",

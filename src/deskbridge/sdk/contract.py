@@ -42,7 +42,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict
@@ -58,6 +58,7 @@ if TYPE_CHECKING:
     from deskbridge.sdk.emulator import Emulator
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class CursorKind(StrEnum):
@@ -222,6 +223,35 @@ class ReadContext:
     warehouse: WarehouseView
     started_at: datetime
     progress: Callable[[str, int, int | None], None] = lambda stream, done, total: None
+
+    def tally(self, stream: str, total: int | None = None) -> Tally:
+        """A count of ``stream``'s records read, reported to :attr:`progress` as each one lands."""
+        return Tally(self.progress, stream, total)
+
+
+@dataclass
+class Tally:
+    """Records of one stream read so far, against the vendor's total where it gives one.
+
+    A connector counts each record as its request completes (:meth:`counted`), so an operator's
+    progress moves per request, not per page of hundreds.
+    """
+
+    report: Callable[[str, int, int | None], None]
+    stream: str
+    total: int | None = None
+    done: int = 0
+
+    def add(self, n: int = 1) -> None:
+        self.done += n
+        if self.total is not None and self.done > self.total:  # the helpdesk grew mid-run
+            self.total = self.done
+        self.report(self.stream, self.done, self.total)
+
+    async def counted(self, read: Awaitable[T]) -> T:
+        result = await read
+        self.add()
+        return result
 
 
 class ConnectorOptions(BaseModel):

@@ -10,7 +10,8 @@ steps back when a page shares no record with what it has already read. A vendor 
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -19,6 +20,8 @@ from deskbridge.sdk.errors import PayloadError
 
 Record = dict[str, Any]
 P = TypeVar("P")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,77 @@ class OffsetPager:
         return PayloadError(
             f"the {self.resource} listing {what}", vendor=self.vendor, resource=self.resource
         )
+
+
+async def read_ahead(
+    items: AsyncIterable[T],
+    start: Callable[[T], Awaitable[R]],
+    *,
+    depth: int = 2,
+    last: Callable[[T], bool] | None = None,
+) -> AsyncGenerator[tuple[T, R], None]:
+    """Each item with the result of ``start(item)``, in order, the next items' work already running.
+
+    A listing page and the requests for its records are one item. While the caller handles a
+    page (maps it, yields its batch, waits for a commit), the next ``depth`` pages are listed and
+    their requests queue for a slot of the HTTP session, so the requests in flight stay at the
+    session's concurrency across page ends instead of draining at each one. ``start`` runs in
+    listing order, before the caller sees the item; what it must not know yet belongs in the
+    caller. ``last(item)`` marks the final item wanted: the source is not read past it (a walk
+    that reached its watermark lists no extra page). A failure, or a caller that stops early,
+    cancels the work in flight.
+    """
+    queue: asyncio.Queue[tuple[T, asyncio.Future[R]] | _Done] = asyncio.Queue(depth)
+    producer = asyncio.ensure_future(_produce(items, start, last, queue))
+    try:
+        while not isinstance(entry := await queue.get(), _Done):
+            item, work = entry
+            yield item, await work
+        if entry.error is not None:
+            raise entry.error
+    finally:
+        producer.cancel()
+        pending: list[asyncio.Future[Any]] = [producer]
+        while not queue.empty():
+            if not isinstance(entry := queue.get_nowait(), _Done):
+                entry[1].cancel()
+                pending.append(entry[1])
+        await asyncio.wait(pending)
+        for future in pending:  # their errors are those of work nobody waits for any more
+            if not future.cancelled():
+                future.exception()
+
+
+@dataclass(frozen=True)
+class _Done:
+    error: Exception | None = None
+
+
+async def _produce(
+    items: AsyncIterable[T],
+    start: Callable[[T], Awaitable[R]],
+    last: Callable[[T], bool] | None,
+    queue: asyncio.Queue[tuple[T, asyncio.Future[R]] | _Done],
+) -> None:
+    source = aiter(items)
+    try:
+        async for item in source:
+            work = asyncio.ensure_future(start(item))
+            try:
+                await queue.put((item, work))
+            except BaseException:
+                work.cancel()
+                raise
+            if last is not None and last(item):
+                break
+    except Exception as exc:  # the caller raises it after the items before it
+        await queue.put(_Done(exc))
+        return
+    finally:
+        close = getattr(source, "aclose", None)
+        if close is not None:
+            await close()
+    await queue.put(_Done())
 
 
 @dataclass

@@ -221,7 +221,7 @@ class Service:
             if name not in (link.a, link.b):
                 continue
             try:
-                result = await run_link(wh, self.settings, link, pull=False)
+                result = await run_link(wh, self.settings, link, pull=False, check=True)
             except Exception as exc:  # a link failing must not stop the pulls
                 log.error(
                     "push.failed", link=link.name, error=scrub(f"{type(exc).__name__}: {exc}")
