@@ -7,12 +7,13 @@ key, e.g. ``connections.helpdesk.type: unknown connector type 'kayak'; known: ka
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,7 +22,7 @@ from pydantic_settings import (
 )
 
 from deskbridge.sdk import mappings
-from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.connection import ENV_REF, ConnectionConfig
 from deskbridge.sdk.contract import Connector, WriteOp
 from deskbridge.sdk.durations import Duration, parse_duration
 from deskbridge.sdk.errors import ConfigError, UnmappedValueError
@@ -279,9 +280,47 @@ class WarehouseConfig(BaseModel):
         description="How long a command waits while another process writes the warehouse.",
     )
 
+    backend: Literal["duckdb", "ducklake"] = Field(
+        default="duckdb",
+        description="duckdb: one file at path, one writer. ducklake: Parquet files at data_path "
+        "and a catalog, written by many serve workers at once.",
+    )
+    catalog: str | None = Field(
+        default=None,
+        description="ducklake: 'env:NAME' naming a PostgreSQL connection string (many machines), "
+        "or a local DuckDB catalog file such as lake.ducklake (one machine).",
+    )
+    data_path: Path | None = Field(
+        default=None, description="ducklake: the directory that holds the tables' Parquet files."
+    )
+
     @property
     def lock_wait_s(self) -> float:
         return parse_duration(self.lock_wait)
+
+    @model_validator(mode="after")
+    def _lake_complete(self) -> WarehouseConfig:
+        if self.backend == "ducklake" and not (self.catalog and self.data_path):
+            raise ValueError(
+                "backend 'ducklake' needs catalog (env:NAME of a PostgreSQL connection string, "
+                "or a .ducklake file) and data_path (a directory)"
+            )
+        if self.catalog and re.search(r"(^|\s)(password|host|dbname)=|://", self.catalog):
+            raise ValueError(
+                "catalog: give the PostgreSQL connection string as an environment reference "
+                "like 'env:DESKBRIDGE_LAKE', not in the file"
+            )
+        return self
+
+    def catalog_value(self) -> str:
+        """The catalog: a PostgreSQL connection string from the environment, or a file path."""
+        ref = ENV_REF.match(self.catalog or "")
+        if ref is None:
+            return str(self.catalog)
+        value = os.environ.get(ref[1])
+        if not value:
+            raise ConfigError(f"warehouse.catalog: environment variable {ref[1]} is not set")
+        return value
 
 
 class Settings(BaseSettings):

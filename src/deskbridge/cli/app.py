@@ -23,6 +23,7 @@ from deskbridge.cli import (
     serve,
     status,
     sync,
+    warehousecmd,
 )
 from deskbridge.cli.common import LOGGING
 
@@ -83,6 +84,7 @@ app.command()(runs.runs)
 app.command()(query.query)
 app.command()(fields.fields)
 app.add_typer(configcmd.config_app, name="config")
+app.add_typer(warehousecmd.warehouse_app, name="warehouse")
 
 # One example per command, shown at the end of its --help.
 EXAMPLES = {
@@ -109,6 +111,7 @@ EXAMPLES = {
     "deletes confirm": "deskbridge deletes confirm support --entity tickets",
     "deletes reject": "deskbridge deletes reject support",
     "config show": "deskbridge config show --json",
+    "warehouse migrate": "deskbridge warehouse migrate --to ducklake --catalog env:LAKE_PG --data-path lake/",
 }
 
 
