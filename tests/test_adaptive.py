@@ -36,6 +36,20 @@ def test_unpaced_until_the_first_throttle() -> None:
     assert (aimd.rate, aimd.delay(now), aimd.window) == (0.0, 0.0, 8.0)
 
 
+def test_the_window_opens_from_one_doubling_each_round_trip() -> None:
+    """One request, then two, four, eight: one more per success until ``concurrency``."""
+    aimd = Aimd(max_window=8)
+    widths = []
+    now = 0.0
+    for _ in range(4):
+        widths.append(aimd.window)
+        now += 0.02
+        for _ in range(int(aimd.window)):
+            aimd.served(now - 0.02, now)
+    assert widths == [1.0, 2.0, 4.0, 8.0]
+    assert aimd.window == 8.0
+
+
 def test_a_429_cuts_to_a_share_of_what_was_served_and_pauses() -> None:
     """The first 429 paces at 0.9 x the successes of the last second and pauses for Retry-After."""
     aimd = Aimd(max_window=8)
@@ -80,12 +94,24 @@ def test_rising_latency_shrinks_the_window_then_it_regrows() -> None:
     now = served_for(aimd, 1, 50, 0.0, rtt=0.05)
     assert aimd.window == 10.0
     now = served_for(aimd, 3, 20, now, rtt=0.6)
-    assert aimd.rising() and aimd.window < 7
+    assert aimd.rtts[""].rising(2.0, 0.1) and aimd.window < 7
     cut = aimd.window
     now = served_for(aimd, 4, 50, now, rtt=0.05)
-    assert not aimd.rising() and cut < aimd.window <= 10.0
+    assert not aimd.rtts[""].rising(2.0, 0.1) and cut < aimd.window <= 10.0
     served_for(aimd, 20, 50, now, rtt=0.05)
     assert aimd.window == 10.0
+
+
+def test_a_slower_kind_of_call_is_not_read_as_queueing() -> None:
+    """Pages of tickets taking 50 times a note's round trip leave the window alone: each kind
+    of call is compared with its own fastest."""
+    aimd = Aimd(max_window=8)
+    now = 0.0
+    for _ in range(100):
+        now += 0.01
+        aimd.served(now - 0.01, now, "notes")
+        aimd.served(now - 0.5, now, "tickets")
+    assert aimd.window == 8.0
 
 
 def test_the_rate_stops_growing_where_pacing_no_longer_binds() -> None:

@@ -191,7 +191,7 @@ class KayakoReader:
             return listed.last or _below(listed.records, walk.floor)
 
         pages = self._pages(self.all_statuses, "lastactivity", "DESC")
-        async with aclosing(read_ahead(pages, posts, last=last)) as read:
+        async with aclosing(read_ahead(pages, posts, depth=1, last=last)) as read:
             async for listed, (todo, todo_posts) in read:
                 page = listed.records
                 if walk.high is None and page:
@@ -279,7 +279,7 @@ class KayakoReader:
             return stale, await self._posts(stale)
 
         pages = self._pages(",".join(statuses), "ticketid", "ASC")
-        async with aclosing(read_ahead(pages, stale_posts)) as read:
+        async with aclosing(read_ahead(pages, stale_posts, depth=1)) as read:
             async for listed, (stale, stale_posts_read) in read:
                 page = listed.records
                 fresh = [t for t in page if t["id"] not in self.seen.walked]

@@ -23,6 +23,8 @@ def _local(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
+        if len(value) == 19 and value[10] == " " and value[13] == value[16] == ":":
+            return datetime.fromisoformat(value)  # FORMAT exactly; strptime costs 30x more
         return datetime.strptime(value, FORMAT)
     except (TypeError, ValueError):
         raise PayloadError(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import AsyncIterator
+from contextlib import aclosing
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -33,6 +34,7 @@ from deskbridge.sdk import (
     OffsetPager,
     ReadContext,
     Scope,
+    read_ahead,
     reading,
     row_hash,
 )
@@ -176,19 +178,37 @@ class OmnideskReader:
         listed: set[str] = set()
         first: Listed | None = None
         every_read = True
-        async for listing in self._pages(self.options.listing_page_size):
-            entries = self._entries(listing, listed)
-            first = first or listing
-            if advance:  # a first or full sync reads every ticket: the listing's total is the goal
-                self.tally.total = first.total
-            todo = [e for e in entries if self._needs_read(e, None)]
-            every_read = every_read and len(todo) == len(entries)
-            unread = {e.id for e in entries} - {e.id for e in todo}
-            people = [p for e in entries if e.id in unread for p in (m.requester_row(e.raw),) if p]
-            if people:
-                yield Batch(rows={"people": people})
-            for start in range(0, len(todo), self.options.page_size):
-                yield await self._read(todo[start : start + self.options.page_size])
+
+        async def parts() -> AsyncIterator[tuple[Batch | None, list[str]]]:
+            """In listing order: the people of tickets not read, then chunks of tickets to read."""
+            nonlocal first, every_read
+            async for listing in self._pages(self.options.listing_page_size):
+                entries = self._entries(listing, listed)
+                first = first or listing
+                if (
+                    advance
+                ):  # a first or full sync reads every ticket: the listing's total is the goal
+                    self.tally.total = first.total
+                todo = [e.id for e in entries if self._needs_read(e, None)]
+                every_read = every_read and len(todo) == len(entries)
+                unread = {e.id for e in entries} - set(todo)
+                people = [
+                    p for e in entries if e.id in unread for p in (m.requester_row(e.raw),) if p
+                ]
+                if people:
+                    yield Batch(rows={"people": people}), []
+                for start in range(0, len(todo), self.options.page_size):
+                    yield None, todo[start : start + self.options.page_size]
+
+        async def fetch(part: tuple[Batch | None, list[str]]) -> Batch:
+            return await read_tickets(self.client, part[1], self.tally) if part[1] else Batch()
+
+        async with aclosing(read_ahead(parts(), fetch)) as reads:
+            async for (people_batch, ids), batch in reads:
+                if people_batch is not None:
+                    yield people_batch
+                    continue
+                yield self._absorb(ids, batch)
         final = await self._read(sorted(self.stored - listed - self.done))
         final.complete.append(Scope("people", None, {"kind": "requester"}, since=since))
         if every_read:
@@ -219,7 +239,10 @@ class OmnideskReader:
 
     async def _read(self, ids: list[Entry] | list[str]) -> Batch:
         wanted = [i.id if isinstance(i, Entry) else i for i in ids]
-        batch = await read_tickets(self.client, wanted, self.tally)
+        return self._absorb(wanted, await read_tickets(self.client, wanted, self.tally))
+
+    def _absorb(self, wanted: list[str], batch: Batch) -> Batch:
+        """Note what reading ``wanted`` gave ``batch``: tickets done, deleted, hashes, staff."""
         self.done.update(wanted)
         self.deleted += batch.deleted.get("tickets", [])
         for ticket in batch.rows.get("tickets", ()):

@@ -261,10 +261,11 @@ async def test_rows_shifting_up_under_the_paginator_lose_nothing(h: Harness) -> 
     emu = emulator(h)
     before = {str(t) for t in emu.data.tickets}
     original = h.transport
-    h.transport = DeleteOnSecondPage(original, emu, 4)
+    h.transport = deleting = DeleteOnSecondPage(original, emu, 4)
     await h.sync()
     stored = {r[0] for r in h.wh.con.execute("SELECT source_id FROM tickets").fetchall()}
-    assert stored == before
+    # the deleted tickets may be read before or after they go (item reads run ahead of the list)
+    assert before - {str(t) for t in deleting.deleted} <= stored <= before
     assert emu.requests[LIST] > 60 // 19 + 1  # at least one step back
     h.transport = original
     await h.sync()

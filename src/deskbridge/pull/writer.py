@@ -23,7 +23,7 @@ from typing import Any
 from deskbridge.sdk.contract import Batch, WarehouseView
 from deskbridge.warehouse.store import Warehouse, in_thread
 
-QUEUE_DEPTH = 4  # batches read ahead of the writer; bounds the memory a slow commit can hold
+QUEUE_DEPTH = 2  # batches read ahead of the writer; bounds the memory a slow commit can hold
 
 
 class Writer:

@@ -139,19 +139,19 @@ async def read_ahead(
     """Each item with the result of ``start(item)``, in order, the next items' work already running.
 
     A listing page and the requests for its records are one item. While the caller handles a
-    page (maps it, yields its batch, waits for a commit), the next ``depth`` pages are listed and
-    their requests queue for a slot of the HTTP session, so the requests in flight stay at the
+    page (maps it, yields its batch, waits for a commit), the next ``depth`` pages' requests
+    queue for a slot of the HTTP session (and one more page is listed), so the requests in flight stay at the
     session's concurrency across page ends instead of draining at each one. ``start`` runs in
     listing order, before the caller sees the item; what it must not know yet belongs in the
     caller. ``last(item)`` marks the final item wanted: the source is not read past it (a walk
     that reached its watermark lists no extra page). A failure, or a caller that stops early,
     cancels the work in flight.
     """
-    queue: asyncio.Queue[tuple[T, asyncio.Future[R]] | _Done] = asyncio.Queue(depth)
+    queue: asyncio.Queue[tuple[T, list[asyncio.Future[R]]] | _Done] = asyncio.Queue(depth)
     producer = asyncio.ensure_future(_produce(items, start, last, queue))
     try:
         while not isinstance(entry := await queue.get(), _Done):
-            item, work = entry
+            item, (work,) = entry
             yield item, await work
         if entry.error is not None:
             raise entry.error
@@ -160,8 +160,8 @@ async def read_ahead(
         pending: list[asyncio.Future[Any]] = [producer]
         while not queue.empty():
             if not isinstance(entry := queue.get_nowait(), _Done):
-                entry[1].cancel()
-                pending.append(entry[1])
+                entry[1][0].cancel()
+                pending.append(entry[1][0])
         await asyncio.wait(pending)
         for future in pending:  # their errors are those of work nobody waits for any more
             if not future.cancelled():
@@ -177,17 +177,14 @@ async def _produce(
     items: AsyncIterable[T],
     start: Callable[[T], Awaitable[R]],
     last: Callable[[T], bool] | None,
-    queue: asyncio.Queue[tuple[T, asyncio.Future[R]] | _Done],
+    queue: asyncio.Queue[tuple[T, list[asyncio.Future[R]]] | _Done],
 ) -> None:
     source = aiter(items)
     try:
         async for item in source:
-            work = asyncio.ensure_future(start(item))
-            try:
-                await queue.put((item, work))
-            except BaseException:
-                work.cancel()
-                raise
+            work: list[asyncio.Future[R]] = []
+            await queue.put((item, work))  # waits for room: at most ``depth`` items run ahead
+            work.append(asyncio.ensure_future(start(item)))  # no await since: the caller sees it
             if last is not None and last(item):
                 break
     except Exception as exc:  # the caller raises it after the items before it

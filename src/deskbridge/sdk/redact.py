@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -36,6 +37,7 @@ SENSITIVE_NAMES = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)  # payload keys repeat in every record: decide each name once
 def is_sensitive(name: str) -> bool:
     key = name.lower().strip()
     return key in SENSITIVE_NAMES or key.endswith(("_password", "_secret", "_token", "_apikey"))
@@ -52,11 +54,23 @@ def sanitize_url(url: str) -> str:
 
 
 def redact_mapping(obj: Any) -> Any:
-    """A deep copy of ``obj`` with the values of sensitive keys masked."""
+    """``obj`` with the values of sensitive keys masked, for encoding right away.
+
+    Containers holding nothing sensitive come back as they are (no copy: this runs on every raw
+    payload of every row written); the others are new containers, ``obj`` is left unchanged.
+    """
     if isinstance(obj, dict):
-        return {k: MASK if is_sensitive(str(k)) else redact_mapping(v) for k, v in obj.items()}
+        out = None
+        for k, v in obj.items():
+            new = MASK if is_sensitive(k if isinstance(k, str) else str(k)) else redact_mapping(v)
+            if new is not v:
+                if out is None:
+                    out = dict(obj)
+                out[k] = new
+        return obj if out is None else out
     if isinstance(obj, list):
-        return [redact_mapping(v) for v in obj]
+        items = [redact_mapping(v) for v in obj]
+        return obj if all(a is b for a, b in zip(items, obj, strict=True)) else items
     return obj
 
 
