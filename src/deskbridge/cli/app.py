@@ -2,34 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Callable
 from importlib import metadata
 from typing import Annotated
 
 import typer
 
-from deskbridge.cli import (
-    common,
-    configcmd,
-    deletes,
-    demo,
-    fields,
-    logs,
-    push,
-    query,
-    runs,
-    sandbox,
-    schema,
-    serve,
-    status,
-    sync,
-    warehousecmd,
-)
+from deskbridge.cli import common, logs
 from deskbridge.cli.common import LOGGING
-
-app = typer.Typer(
-    help="Move helpdesk data between helpdesks and into a DuckDB warehouse.", no_args_is_help=True
-)
 
 
 def _print_version(value: bool) -> None:
@@ -38,7 +20,6 @@ def _print_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _main(
     log_level: Annotated[
         str | None,
@@ -67,24 +48,60 @@ def _main(
     logs.configure(log_level or "warning", log_json)
 
 
-# The order here is the order of `deskbridge --help`.
-app.command("sync")(sync.sync_cmd)
-app.command()(status.status)
-app.command()(sync.check)
-app.command()(sync.connectors)
-app.command()(sandbox.sandbox)
-app.command()(demo.demo)
-app.command()(serve.serve)
-app.command()(schema.schema)
-app.command()(schema.export)
-app.add_typer(sync.state_app, name="state")
-push.register(app)
-app.add_typer(deletes.deletes_app, name="deletes")
-app.command()(runs.runs)
-app.command()(query.query)
-app.command()(fields.fields)
-app.add_typer(configcmd.config_app, name="config")
-app.add_typer(warehousecmd.warehouse_app, name="warehouse")
+def _module(name: str) -> object:
+    return importlib.import_module(f"deskbridge.cli.{name}")
+
+
+def _add(name: str, module: str, attr: str) -> Callable[[typer.Typer], None]:
+    return lambda t: t.command(name)(getattr(_module(module), attr))
+
+
+def _group(name: str, module: str, attr: str) -> Callable[[typer.Typer], None]:
+    return lambda t: t.add_typer(getattr(_module(module), attr), name=name)
+
+
+def _push(t: typer.Typer) -> None:
+    _module("push").register(t)  # type: ignore[attr-defined]
+
+
+# The order here is the order of `deskbridge --help`. Each command's module is imported only
+# when the command is registered: `deskbridge sync` starts without the server, the push
+# machinery or the demo (see main()).
+COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
+    (("sync",), _add("sync", "sync", "sync_cmd")),
+    (("status",), _add("status", "status", "status")),
+    (("check",), _add("check", "sync", "check")),
+    (("connectors",), _add("connectors", "sync", "connectors")),
+    (("sandbox",), _add("sandbox", "sandbox", "sandbox")),
+    (("demo",), _add("demo", "demo", "demo")),
+    (("serve",), _add("serve", "serve", "serve")),
+    (("schema",), _add("schema", "schema", "schema")),
+    (("export",), _add("export", "schema", "export")),
+    (("state",), _group("state", "sync", "state_app")),
+    (("migrate", "push", "links", "mappings"), _push),
+    (("deletes",), _group("deletes", "deletes", "deletes_app")),
+    (("runs",), _add("runs", "runs", "runs")),
+    (("query",), _add("query", "query", "query")),
+    (("fields",), _add("fields", "fields", "fields")),
+    (("config",), _group("config", "configcmd", "config_app")),
+    (("warehouse",), _group("warehouse", "warehousecmd", "warehouse_app")),
+]
+
+
+def build(command: str | None = None) -> typer.Typer:
+    """The CLI with every command, or with only ``command`` (what one invocation runs)."""
+    new = typer.Typer(
+        help="Move helpdesk data between helpdesks and into a DuckDB warehouse.",
+        no_args_is_help=True,
+    )
+    new.callback()(_main)
+    for names, register in COMMANDS:
+        if command is None or command in names:
+            register(new)
+    _add_examples(new)
+    common.guard(new)
+    return new
+
 
 # One example per command, shown at the end of its --help.
 EXAMPLES = {
@@ -125,9 +142,6 @@ def _add_examples(typer_app: typer.Typer, prefix: str = "") -> None:
         _add_examples(group.typer_instance, f"{prefix}{group.name} ")
 
 
-_add_examples(app)
-common.guard(app)
-
 # Global options an operator may also put after the command (`deskbridge serve --log-text`).
 GLOBAL_FLAGS = frozenset({"--log-json", "--log-text", "--debug"})
 GLOBAL_VALUED = frozenset({"--log-level"})
@@ -154,6 +168,24 @@ def hoist_global_options(args: list[str]) -> list[str]:
     return front + rest
 
 
+def _command_of(args: list[str]) -> str | None:
+    """The command ``args`` (global options in front) run, if it is one of ours."""
+    i = 0
+    while i < len(args) and args[i].startswith("-"):
+        i += 2 if args[i] in GLOBAL_VALUED else 1
+    known = {name for names, _ in COMMANDS for name in names}
+    return args[i] if i < len(args) and args[i] in known else None
+
+
 def main() -> None:
     """The ``deskbridge`` console script."""
-    app(args=hoist_global_options(sys.argv[1:]), prog_name="deskbridge")
+    args = hoist_global_options(sys.argv[1:])
+    build(_command_of(args))(args=args, prog_name="deskbridge")
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """``app``: the CLI with every command, built on first use (tests, documentation)."""
+    if name != "app":
+        raise AttributeError(name)
+    globals()["app"] = built = build()
+    return built
