@@ -36,7 +36,12 @@ def test_example_config_loads() -> None:
     """config.example.toml, as shipped, is a valid configuration."""
     settings = load_settings(ROOT / "config.example.toml")
     conn = settings.connections["support"]
-    assert (conn.type, conn.concurrency, conn.rate_limit_per_s) == ("kayako", 8, 20)
+    assert (conn.type, conn.concurrency, conn.rate_limit_per_s, conn.adaptive) == (
+        "kayako",
+        8,
+        0,
+        True,
+    )
     assert conn.options == {"page_size": 500, "lookback": "5m", "closed_reconcile_every": "24h"}
     assert conn.schedule is not None and conn.schedule.every == "15m"
 

@@ -247,3 +247,33 @@ class KayakoClient(Costed):
             parse=lambda r: None,
             resource=controller.lower(),
         )
+
+    async def custom_fields(self, ticket_id: str) -> list[Record] | None:
+        """``/Tickets/TicketCustomField/<id>``: every field of the ticket's groups (``value``
+        empty when unset), or ``None`` when the helpdesk no longer has the ticket."""
+        route = f"/Tickets/TicketCustomField/{ticket_id}"
+        root = await self.session.fetch(
+            "GET",
+            API_PATH,
+            params={"e": route},
+            cost=self.cost,
+            parse=lambda r: None if r.status_code == 404 else parse_xml(r),
+            resource="customfields",
+            record_id=ticket_id,
+            allow=(404,),
+        )
+        if root is None:
+            return None
+        fields = [record(f) | {"value": f.text or ""} for group in root for f in group]
+        return checked(fields, route)
+
+    async def custom_field_definitions(self) -> list[Record]:
+        """``/Base/CustomField``: every custom field of the helpdesk, tickets' and others'."""
+        root = await self._get("/Base/CustomField", "customfields")
+        fields = [record(child) for child in root]
+        check_ids(fields, "customfieldid", vendor="kayako", resource="/Base/CustomField")
+        return fields
+
+    async def custom_field_options(self, field_id: str) -> list[Record]:
+        route = f"/Base/CustomField/ListOptions/{field_id}"
+        return [record(child) for child in await self._get(route, "customfieldoptions", field_id)]

@@ -37,6 +37,14 @@ class KayakoOptions(ConnectorOptions):
     closed_reconcile_every: Duration = Field(
         "24h", description="How often resolved tickets are re-read."
     )
+    custom_fields: bool = Field(
+        False,
+        description="Read ticket custom fields: one more request per changed ticket, plus the "
+        "catalog (1 + one per choice field) each run.",
+    )
+    custom_date_format: str = Field(
+        "%m/%d/%Y", description="The helpdesk's date format, as strptime reads it (custom dates)."
+    )
 
 
 class KayakoConnector(HttpConnector):
@@ -99,7 +107,9 @@ class KayakoConnector(HttpConnector):
         if lookups is None:
             reader = KayakoReader(self.client.costing("reconcile"), self.options, None)
             lookups = await reader.lookups()
-        batch = await read_tickets(self.client.costing("reconcile"), ticket_ids, lookups)
+        batch = await read_tickets(
+            self.client.costing("reconcile"), ticket_ids, lookups, self.options
+        )
         return check_batch(batch, self.vendor)
 
     async def write(

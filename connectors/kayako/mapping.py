@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from deskbridge.sdk import InvalidRecord, mappings, number, vendor_id
+from deskbridge.sdk import (
+    FieldSpec,
+    FieldValue,
+    InvalidRecord,
+    field_value,
+    mappings,
+    number,
+    vendor_id,
+)
 
 Row = dict[str, Any]
 
@@ -189,3 +198,70 @@ def ticket_children(raw: Row) -> tuple[list[Row], list[Row]]:
         elif kind == "timetrack":
             tracks.append(timetrack_row(note))
     return notes, tracks
+
+
+# -- custom fields ---------------------------------------------------------------------------
+# Kayako field types (SWIFT_CustomField::TYPE_*) -> value type. Checkbox and multi-select values
+# come joined by ", " (a value's own commas escaped "\,"); a linked select as "parent &gt; child".
+CUSTOM_KINDS = {
+    "1": "text",  # text
+    "2": "text",  # text area
+    "3": "text",  # password
+    "4": "multichoice",  # checkbox
+    "5": "choice",  # radio
+    "6": "choice",  # select
+    "7": "multichoice",  # multi-select
+    "8": "text",  # custom
+    "9": "choice",  # linked select
+    "10": "date",  # date, in the helpdesk's date format
+}
+TICKET_GROUP_TYPES = frozenset({"3", "4", "9"})  # staff, user, staff & user ticket creation
+FILE_TYPE = "11"  # a file field's value is the whole file in Base64: not a field value
+
+
+def custom_values(fields: list[dict[str, Any]], date_format: str) -> list[FieldValue]:
+    """The set custom fields of one ticket (``/Tickets/TicketCustomField``), typed."""
+    out = []
+    for f in fields:
+        raw, kind = (f.get("value") or "").strip(), CUSTOM_KINDS.get(str(f.get("type")))
+        if not raw or kind is None:
+            continue
+        key = vendor_id(f.get("id"), "custom field id")
+        out.append(
+            field_value(
+                key, kind, _custom(kind, raw, date_format), label=f.get("title"), field_id=key
+            )
+        )
+    return out
+
+
+def _custom(kind: str, raw: str, date_format: str) -> Any:
+    if kind == "multichoice":
+        return [v.replace("\\,", ",") for v in re.split(r"(?<!\\), ", raw)]
+    if kind == "date":
+        try:
+            return datetime.strptime(raw, date_format).date()
+        except ValueError:
+            raise InvalidRecord(
+                f"custom date {raw!r} does not match date_format {date_format!r}"
+            ) from None
+    return raw.replace(" &gt; ", " > ") if kind == "choice" else raw
+
+
+def custom_specs(
+    definitions: list[dict[str, Any]], options: dict[str, list[str]]
+) -> list[FieldSpec]:
+    """The ticket custom fields among ``/Base/CustomField``'s (file fields left out)."""
+    return [
+        FieldSpec(
+            key=str(d["customfieldid"]),
+            field_id=str(d["customfieldid"]),
+            label=d.get("title"),
+            type=CUSTOM_KINDS[str(d.get("fieldtype"))],
+            writable=True,  # POST /Tickets/TicketCustomField/<id> sets every ticket group's field
+            choices=options.get(str(d["customfieldid"])),
+            source="GET /Base/CustomField, /Base/CustomField/ListOptions",
+        )
+        for d in definitions
+        if str(d.get("grouptype")) in TICKET_GROUP_TYPES and str(d.get("fieldtype")) in CUSTOM_KINDS
+    ]

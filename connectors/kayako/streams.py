@@ -26,11 +26,14 @@ from typing import Any
 
 from deskbridge.sdk import (
     Batch,
+    FieldSpec,
+    FieldValue,
     Listed,
     OffsetPage,
     OffsetPager,
     ReadContext,
     Scope,
+    Tally,
     WalkState,
     read_ahead,
     reading,
@@ -38,9 +41,10 @@ from deskbridge.sdk import (
 
 from . import mapping as m
 from .client import KayakoClient, Record
-from .reread import add_ticket, read_tickets
+from .reread import add_ticket, custom_fields, read_tickets
 
 USER_PAGE = 1000
+Read = tuple[list[Record], list[FieldValue] | None]  # a ticket's posts, and its custom fields
 
 
 def _below(page: list[Record], floor: int | None) -> bool:
@@ -66,6 +70,7 @@ class KayakoReader:
         self.state: dict[str, Any] = dict(ctx.state.get("tickets", {})) if ctx else {}
         self.people_state: dict[str, Any] = dict(ctx.state.get("people", {})) if ctx else {}
         self.seen = Pass()
+        self.tally = ctx.tally("tickets") if ctx else Tally(lambda *_: None, "tickets")
         self.lookups_read: m.Lookups | None = None
 
     @property
@@ -76,6 +81,8 @@ class KayakoReader:
 
     async def read(self) -> AsyncIterator[Batch]:
         lookups = await self.lookups()
+        if self.options.custom_fields:
+            yield Batch(fields=await self._custom_catalog())
         async for batch in self._people():
             yield batch
         async for batch in self._walk(lookups):
@@ -172,8 +179,10 @@ class KayakoReader:
             )
             walk = WalkState(floor=floor, started=datetime.now(UTC).isoformat(), full=floor is None)
         skip_band = (walk.done_below, walk.high) if resumed else None
+        total = self._count("departments", self.departments) if walk.floor is None else None
+        self.tally = self.read_ctx.tally("tickets", total)
 
-        async def posts(listed: Listed) -> tuple[list[Record], list[list[Record]]]:
+        async def posts(listed: Listed) -> tuple[list[Record], list[Read]]:
             wanted = [t for t in listed.records if self._wanted(t, walk.floor, skip_band)]
             todo = self._unseen(wanted, walk)
             return todo, await self._posts(todo)
@@ -197,8 +206,6 @@ class KayakoReader:
                     self.state["walk"] = asdict(walk)
                 batch.state["tickets"] = dict(self.state)
                 yield batch
-                total = self._count("departments", self.departments) if walk.floor is None else None
-                self.read_ctx.progress("tickets", len(self.seen.walked), total)
                 if done:
                     return
 
@@ -233,15 +240,17 @@ class KayakoReader:
         )
         self.state["walk"] = None
 
-    async def _posts(self, tickets: list[Record]) -> list[list[Record]]:
-        return await asyncio.gather(*(self.client.posts(t["id"]) for t in tickets))
+    async def _posts(self, tickets: list[Record]) -> list[Read]:
+        """Each ticket's posts and (when the connection reads them) custom fields."""
+        count = self.tally.counted
+        posts = await asyncio.gather(*(count(self.client.posts(t["id"])) for t in tickets))
+        custom = await custom_fields(self.client, self.options, [t["id"] for t in tickets])
+        return list(zip(posts, custom, strict=True))
 
-    def _changed_batch(
-        self, tickets: list[Record], posts: list[list[Record]], lookups: m.Lookups
-    ) -> Batch:
+    def _changed_batch(self, tickets: list[Record], reads: list[Read], lookups: m.Lookups) -> Batch:
         batch = Batch()
-        for ticket, ticket_posts in zip(tickets, posts, strict=True):
-            add_ticket(batch, ticket | {"posts": ticket_posts}, lookups)
+        for ticket, (ticket_posts, fields) in zip(tickets, reads, strict=True):
+            add_ticket(batch, ticket | {"posts": ticket_posts}, lookups, fields)
             self.seen.walked.add(ticket["id"])
         ids = tuple(t["id"] for t in tickets)
         batch.complete += [
@@ -261,7 +270,7 @@ class KayakoReader:
         stored = set(self.read_ctx.warehouse.ids("tickets", status=sorted(known)))
         posts_held = self.read_ctx.warehouse.child_counts("notes", kind="reply")
 
-        async def stale_posts(listed: Listed) -> tuple[list[Record], list[list[Record]]]:
+        async def stale_posts(listed: Listed) -> tuple[list[Record], list[Read]]:
             fresh = [t for t in listed.records if t["id"] not in self.seen.walked]
             # a deleted reply leaves lastactivity alone but lowers the reply count
             stale = [
@@ -291,6 +300,19 @@ class KayakoReader:
         if closed:
             self.state["closed_reconciled_at"] = time.time()
             yield Batch(state={"tickets": dict(self.state)})
+
+    async def _custom_catalog(self) -> list[FieldSpec]:
+        """The ticket custom fields, with the values of each choice field (one request each)."""
+        definitions = await self.client.custom_field_definitions()
+        choosing = [
+            s["key"] for s in m.custom_specs(definitions, {}) if s["type"].endswith("choice")
+        ]
+        found = await asyncio.gather(*(self.client.custom_field_options(k) for k in choosing))
+        options = {
+            key: [o.get("optionvalue", "") for o in rows]
+            for key, rows in zip(choosing, found, strict=True)
+        }
+        return m.custom_specs(definitions, options)
 
     def _closed_due(self) -> bool:
         last = self.state.get("closed_reconciled_at")

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from deskbridge.sdk import Batch, Scope, reading
+from deskbridge.sdk import Batch, Scope, Tally, reading
 
 from . import mapping as m
 from .client import OmnideskClient
 
 
-async def read_tickets(client: OmnideskClient, ids: list[str]) -> Batch:
+async def read_tickets(client: OmnideskClient, ids: list[str], tally: Tally | None = None) -> Batch:
     """GET each ticket: its rows and notes for those found, ``deleted`` for those gone."""
-    items = await asyncio.gather(*(client.ticket(i) for i in ids))
+    tally = tally or Tally(lambda *_: None, "tickets")
+    items = await asyncio.gather(*(tally.counted(client.ticket(i)) for i in ids))
     batch, kept = Batch(), []
     for ticket_id, item in zip(ids, items, strict=True):
         if item is None:

@@ -94,6 +94,7 @@ class OmnideskReader:
         self.done: set[str] = set()  # tickets read (GET item) in this run
         self.deleted: list[str] = []
         self.staff_seen: set[str] = set()
+        self.tally = ctx.tally("tickets")
 
     async def read(self) -> AsyncIterator[Batch]:
         complete = self.ctx.full_refresh or self.cursor.watermark is None
@@ -131,7 +132,6 @@ class OmnideskReader:
                 self._end_walk(first, started, listed, moved, ordered)
                 batch.state["tickets"] = asdict(cursor)
             yield batch
-            self.ctx.progress("tickets", len(self.done), None)
             if done:
                 return
 
@@ -185,6 +185,10 @@ class OmnideskReader:
             async for listing in self._pages(self.options.listing_page_size):
                 entries = self._entries(listing, listed)
                 first = first or listing
+                if (
+                    advance
+                ):  # a first or full sync reads every ticket: the listing's total is the goal
+                    self.tally.total = first.total
                 todo = [e.id for e in entries if self._needs_read(e, None)]
                 every_read = every_read and len(todo) == len(entries)
                 unread = {e.id for e in entries} - set(todo)
@@ -197,7 +201,7 @@ class OmnideskReader:
                     yield None, todo[start : start + self.options.page_size]
 
         async def fetch(part: tuple[Batch | None, list[str]]) -> Batch:
-            return await read_tickets(self.client, part[1]) if part[1] else Batch()
+            return await read_tickets(self.client, part[1], self.tally) if part[1] else Batch()
 
         async with aclosing(read_ahead(parts(), fetch)) as reads:
             async for (people_batch, ids), batch in reads:
@@ -205,7 +209,6 @@ class OmnideskReader:
                     yield people_batch
                     continue
                 yield self._absorb(ids, batch)
-                self.ctx.progress("tickets", len(self.done), first.total if first else None)
         final = await self._read(sorted(self.stored - listed - self.done))
         final.complete.append(Scope("people", None, {"kind": "requester"}, since=since))
         if every_read:
@@ -236,7 +239,7 @@ class OmnideskReader:
 
     async def _read(self, ids: list[Entry] | list[str]) -> Batch:
         wanted = [i.id if isinstance(i, Entry) else i for i in ids]
-        return self._absorb(wanted, await read_tickets(self.client, wanted))
+        return self._absorb(wanted, await read_tickets(self.client, wanted, self.tally))
 
     def _absorb(self, wanted: list[str], batch: Batch) -> Batch:
         """Note what reading ``wanted`` gave ``batch``: tickets done, deleted, hashes, staff."""

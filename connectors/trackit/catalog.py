@@ -46,6 +46,13 @@ def field_seq(name: str) -> int:
     return found[0]
 
 
+@cache
+def custom_fields() -> Mapping[int, str]:
+    """The custom ticket fields: sequence -> value type, in sequence order."""
+    custom = _catalog_data()["custom"]
+    return MappingProxyType({int(seq): custom[seq] for seq in sorted(custom, key=int)})
+
+
 def note_types() -> tuple[str, ...]:
     return tuple(_catalog_data()["notes"]["note_types"])
 
@@ -92,3 +99,8 @@ class DisplayNames:
 
     def name(self, seq: int) -> str:
         return self._names[seq][0]
+
+    def label(self, seq: int) -> str:
+        """The name last seen, else the default name of the field table."""
+        found = self._names.get(seq)
+        return found[0] if found else field_catalog().fields[seq].name

@@ -112,7 +112,10 @@ class TrackitConnector(HttpConnector):
         }
     )
 
-    writable_fields = frozenset({*catalog.field_map().write, "status_category", "priority_level"})
+    # "fields": custom fields, written from a payload's "fields" (sequence -> value)
+    writable_fields = frozenset(
+        {*catalog.field_map().write, "status_category", "priority_level", "fields"}
+    )
     note_kinds = frozenset({"note"})  # the WebApi cannot send e-mail, so no replies
 
     def __init__(

@@ -66,7 +66,7 @@ class Loader:
         if record is None:
             return Loaded(ticket_id)
         with reading("trackit", "tickets", str(ticket_id)):
-            row = m.ticket_row(record)
+            row = m.ticket_row(record, self.client.names.label)
         if not self.force_children and self.hashes.get(row["source_id"]) == row_hash(
             "tickets", row
         ):

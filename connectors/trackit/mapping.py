@@ -7,12 +7,13 @@ sequences of BMC's field tables below.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from deskbridge.sdk import mappings, number, vendor_id
+from deskbridge.sdk import FieldSpec, FieldValue, field_value, mappings, number, vendor_id
 
-from .catalog import field_map
+from .catalog import custom_fields, field_catalog, field_map
 
 Row = dict[str, Any]
 Record = dict[int, Any]
@@ -51,8 +52,12 @@ def raw(record: Record) -> dict[str, Any]:
     return {str(seq): value for seq, value in record.items()}
 
 
-def ticket_row(record: Record) -> Row:
-    """One ticket; ``raw`` keeps every field by sequence (assignments are added by the reader)."""
+def ticket_row(record: Record, label: Callable[[int], str] | None = None) -> Row:
+    """One ticket; ``raw`` keeps every field by sequence (assignments are added by the reader).
+
+    ``fields`` holds its custom fields that have a value, named by ``label`` (the display
+    names the server last showed; by default those of the field table).
+    """
     fields, vocab = field_map(), mappings.load("trackit")
     get = {name: record.get(fields.seq(name)) for name in (*fields.write, *fields.read)}
     closed = get["resolved_at"] is not None
@@ -76,8 +81,53 @@ def ticket_row(record: Record) -> Row:
         "resolved_at": parse_time(get["resolved_at"]),
         "due_at": parse_time(get["due_at"]),
         "tags": None,
+        "fields": custom_values(record, label or _default_label),
         "raw": raw(record),
     }
+
+
+def custom_values(record: Record, label: Callable[[int], str]) -> list[FieldValue]:
+    """Custom Text, Date, Integer, Numeric and Look Up fields by sequence (null ones are not sent)."""
+    return [
+        field_value(seq, kind, _typed(kind, record[seq], seq), label=label(seq), field_id=seq)
+        for seq, kind in custom_fields().items()
+        if record.get(seq) is not None
+    ]
+
+
+def custom_specs(label: Callable[[int], str] | None = None) -> list[FieldSpec]:
+    """The custom field catalog: every custom sequence, its current name, updatable or not."""
+    fields, label = field_catalog().fields, label or _default_label
+    return [
+        FieldSpec(
+            key=str(seq),
+            field_id=str(seq),
+            label=label(seq),
+            type=kind,
+            writable=fields[seq].updatable,
+            choices=None,  # look-up lists are kept by the administrator; no endpoint lists them
+            source="BMC Ticket Web APIs field table; names from GET /tickets/{id}",
+        )
+        for seq, kind in custom_fields().items()
+    ]
+
+
+def _typed(kind: str, value: Any, seq: int) -> Any:
+    if kind == "datetime":
+        return parse_time(value)
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"custom field {seq} is {value!r}, not a whole number")
+        return value
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"custom field {seq} is {value!r}, not a number")
+        return value
+    return str(value)
+
+
+def _default_label(seq: int) -> str:
+    return field_catalog().fields[seq].name
 
 
 def note_row(record: Record) -> Row:

@@ -25,6 +25,7 @@ from typing import Any
 
 from deskbridge.sdk import Batch, ReadContext
 
+from . import mapping as m
 from .client import TrackitClient
 from .loader import Loader
 from .people import PeopleTracker
@@ -75,6 +76,8 @@ class TrackitReader:
             self.loader.client = self.loader.client.costing("reconcile")
             async for batch in self._reconcile():
                 yield batch
+        # the catalog is the field table's, with the names this run's answers showed: no request
+        yield Batch(fields=m.custom_specs(self.client.names.label))
 
     async def _load_all(self, ids: Iterable[int]) -> list[Any]:
         loaded = await self.loader.load_all(ids)

@@ -6,7 +6,8 @@ Ticket fields go out under the installation's current display names of the seque
 * ticket fields: ``subject``, ``status`` (a name) or ``status_category`` (canonical),
   ``priority`` or ``priority_level``, ``department`` (the Category), ``assignee_id``
   (``technician:<seq>`` or ``None`` to unassign), ``requester_id`` (``requestor:<seq>``),
-  ``due_at`` (a datetime);
+  ``due_at`` (a datetime); ``fields``: custom fields, sequence -> value (``{"85": "AT-1"}``),
+  written under their current display names too;
 * a note: ``body``, ``visibility`` (``public``/``private``), ``seconds_worked`` (its
   Duration: a time entry), ``note_type`` and ``activity_code`` (defaults from the options);
 * a time entry: ``seconds_worked``, ``note``, ``visibility`` (default private).
@@ -34,7 +35,7 @@ from deskbridge.sdk import (
     mappings,
 )
 
-from .catalog import field_catalog, field_map, note_types
+from .catalog import custom_fields, field_catalog, field_map, note_types
 from .client import Record, TrackitClient
 from .mapping import N_NOTE
 
@@ -105,7 +106,8 @@ class Writer:
         return await handler(_need(ticket_id), p)
 
     async def _update(self, tid: str, p: dict[str, Any]) -> str:
-        await self._properties(f"/tickets/{tid}", _ticket_fields(p, set()), tid)
+        rest, custom = _split_custom(p)
+        await self._properties(f"/tickets/{tid}", _ticket_fields(rest, set()), tid, custom)
         return tid
 
     async def _add_note(self, tid: str, p: dict[str, Any]) -> str:
@@ -138,6 +140,7 @@ class Writer:
         was lost is found by the next plan. The new id is reported before the AddNote; a resumed
         create adds the description only if no note of the ticket carries its marker yet.
         """
+        p, custom = _split_custom(p)
         fields = _ticket_fields(p, NOTE_KEYS)
         description = self.note_dto(p | {"note_type": p.get("note_type", "Ticket Description")})
         if ctx.resume:
@@ -147,7 +150,9 @@ class Writer:
         else:
             seq = self.options.recovery_seq
             key = {seq: ctx.marker} if seq is not None and ctx.marker else {}
-            new_id = str((await self._properties("/tickets", fields, None, key))[1])
+            if set(key) & set(custom):  # the marker would overwrite the mapped value unseen
+                raise _reject(f"custom field {seq} carries this connection's recovery_field")
+            new_id = str((await self._properties("/tickets", fields, None, custom | key))[1])
             await ctx.created(new_id)
         if description:
             await self.client.write_ticket(f"/tickets/{new_id}/AddNote", description, new_id)
@@ -184,7 +189,7 @@ class Writer:
 
         ``fields`` are by mapped name, ``by_seq`` (unmapped fields) by sequence.
         """
-        if not fields:
+        if not fields and not by_seq:
             raise _reject("no ticket field to write")
         values = {field_map().write[name]: v for name, v in fields.items()} | (by_seq or {})
         refreshed = False
@@ -269,6 +274,33 @@ def _only(p: dict[str, Any], allowed: set[str]) -> None:
     extra = sorted(k for k, v in p.items() if k not in allowed | SERVER_SET and v is not None)
     if extra:
         raise UnmappedValueError("trackit payload key", extra[0], sorted(allowed))
+
+
+def _split_custom(p: dict[str, Any]) -> tuple[dict[str, Any], dict[int, Any]]:
+    """``p`` without its ``fields`` (custom fields by sequence), and those as wire values.
+
+    They go out under the field's current display name like every other field, so a custom
+    field renamed by the administrator is still written.
+    """
+    rest = {k: v for k, v in p.items() if k != "fields"}
+    out: dict[int, Any] = {}
+    for key, value in (p.get("fields") or {}).items():
+        seq = int(key) if str(key).isdigit() else None
+        kind = custom_fields().get(seq) if seq is not None else None
+        if seq is None or kind is None:
+            raise _reject(f"{key!r} is not a Track-It! custom field sequence")
+        if not field_catalog().fields[seq].updatable:
+            raise _reject(f"custom field {seq} is read-only in Track-It")
+        out[seq] = _custom_wire(kind, value)
+    return rest, out
+
+
+def _custom_wire(kind: str, value: Any) -> Any:
+    if value is None or kind in ("text", "choice"):
+        return None if value is None else str(value)
+    if kind == "datetime":
+        return _wire("due_at", value, canonical=False)
+    return int(value) if kind == "integer" else float(value)
 
 
 def _ticket_fields(p: dict[str, Any], extra: set[str]) -> dict[str, Any]:

@@ -194,14 +194,14 @@ class KeliwebReader:
         stored = set(self.ctx.warehouse.ids("tickets"))
         known = sorted(stored | {str(i) for i in self.options.ticket_ids}, key=int)
         reader = TicketReader(self.client.ticket, m.Lookups(tz=self.options.tzinfo))
-        for n, chunk in enumerate(chunks(known, CHUNK)):
+        reader.tally = self.ctx.tally("tickets", len(known))
+        for chunk in chunks(known, CHUNK):
             batch = await reader.batch(chunk)
             gone = batch.deleted.get("tickets", [])
             unseen = [i for i in gone if i not in stored]
             if unseen:
                 log.warning("keliweb.ticket_not_visible", ticket_ids=unseen)
             yield batch
-            self.ctx.progress("tickets", min(len(known), (n + 1) * CHUNK), len(known))
 
 
 WHMCS = Flavour(

@@ -94,8 +94,11 @@ class WhmcsReader:
             walk = WalkState(floor=self._floor(watermark), started=started, full=watermark is None)
         hashes = {} if walk.full else self.ctx.warehouse.hashes("tickets")
         seen: set[str] = set()
+        self.tickets.tally = self.ctx.tally("tickets")
         async for listed in self._pages(None):
             page = listed.records
+            if walk.full:  # everything is read: the vendor's totalresults is the goal
+                self.tickets.tally.total = listed.total
             if walk.high is None and page:
                 walk.high = str(page[0].get("lastreply"))
             seen.update(ids_of(page))
@@ -112,7 +115,6 @@ class WhmcsReader:
                 self.state["walk"] = asdict(walk)
             batch.state["tickets"] = dict(self.state)
             yield batch
-            self.ctx.progress("tickets", len(self.tickets.read), None)
             if done:
                 return
 
@@ -160,9 +162,9 @@ class WhmcsReader:
         top = ids_of(await self._pages(None).records(recent)) if recent else []
         todo = [i for i in dict.fromkeys(active + top) if i not in self.tickets.read]
         todo += sorted(stored_active - set(active) - set(todo) - self.tickets.read, key=int)
-        for n, chunk in enumerate(chunks(todo, CHUNK)):
+        self.tickets.tally = self.ctx.tally("reconcile", len(todo))
+        for chunk in chunks(todo, CHUNK):
             yield await self.tickets.batch(chunk)
-            self.ctx.progress("reconcile", min(len(todo), (n + 1) * CHUNK), len(todo))
         self.state["reconciled_at"] = time.time()
         yield Batch(state={"tickets": dict(self.state)})
 
@@ -175,6 +177,7 @@ class WhmcsReader:
         stored = set(self.ctx.warehouse.ids("tickets"))
         hashes = self.ctx.warehouse.hashes("tickets")
         seen: set[str] = set()
+        self.tickets.tally = self.ctx.tally("deep reconcile")
         async for listed in self._pages(None):
             page = listed.records
             seen.update(ids_of(page))

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from deskbridge.sdk import Batch, Scope, reading
+from deskbridge.sdk import Batch, Scope, Tally, reading
 
 from . import mapping as m
 from .client import Record
@@ -29,10 +29,12 @@ class TicketReader:
         self.deleted: set[str] = set()
         self.people: set[str] = set()
         self._guests: dict[str, m.MessageKey] = {}
+        self.tally = Tally(lambda *_: None, "tickets")  # the pass reading sets its own
 
     async def batch(self, ids: Sequence[str]) -> Batch:
         """GetTicket each id concurrently; a ticket WHMCS no longer has is marked deleted."""
-        found = await asyncio.gather(*(self.fetch(i) for i in ids))
+        count = self.tally.counted
+        found = await asyncio.gather(*(count(self.fetch(i)) for i in ids))
         batch = Batch()
         present = []
         for ticket_id, raw in zip(ids, found, strict=True):

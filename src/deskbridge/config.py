@@ -7,10 +7,13 @@ key, e.g. ``connections.helpdesk.type: unknown connector type 'kayak'; known: ka
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,13 +22,22 @@ from pydantic_settings import (
 )
 
 from deskbridge.sdk import mappings
-from deskbridge.sdk.connection import ConnectionConfig
+from deskbridge.sdk.connection import ENV_REF, ConnectionConfig
 from deskbridge.sdk.contract import Connector, WriteOp
 from deskbridge.sdk.durations import Duration, parse_duration
 from deskbridge.sdk.errors import ConfigError, UnmappedValueError
 
 Side = Literal["a", "b"]
 VOCAB_FIELDS = {"status": "status", "priority": "priority"}
+
+
+class CustomField(BaseModel):
+    """One custom field mapping's right-hand side when it needs more than the field's name."""
+
+    model_config = ConfigDict(extra="forbid")
+    to: str  # side b's "<vendor>:<key>"
+    values: dict[str, str] = Field(default_factory=dict)  # side a value -> side b value
+    transform: Literal["text", "integer", "number", "date", "datetime", "boolean"] | None = None
 
 
 class LinkConfig(BaseModel):
@@ -46,7 +58,15 @@ class LinkConfig(BaseModel):
     filters = { status_category = ["new", "open", "pending"] }
     deletes = "propagate"         # keep (default): a deletion stays on its side; propagate: delete the twin
     people = { "staff:3" = "technician:7" }  # side a id -> side b id, before matching by e-mail and name
+    # custom fields: side a's "<vendor>:<key>" = side b's, or a table with a value map / transform
+    custom = { "kayako:1" = "trackit:85", "kayako:2" = { to = "trackit:116", values = { "Hosting Pro" = "Head Office" } } }
+    source_number_to = "trackit:87"  # the source ticket's number, into this field of the target
     ```
+
+    ``custom`` sits beside ``fields`` rather than inside it: ``fields`` stays the list of
+    canonical fields every existing config has, and a custom field, named by its vendor's own
+    key, merges, wins conflicts (``conflict = { "kayako:1" = "b" }``) and is reported
+    like a canonical one. See :mod:`deskbridge.push.fieldmap`.
 
     A link is checked against both connectors before anything runs: every field must be one the
     target can write, and every status and priority the source can produce must have a value on
@@ -75,6 +95,8 @@ class LinkConfig(BaseModel):
     defaults: dict[Side, dict[str, str]] = Field(default_factory=dict)
     deletes: Literal["keep", "propagate"] = "keep"
     people: dict[str, str] = Field(default_factory=dict)  # side a person id -> side b person id
+    custom: dict[str, str | CustomField] = Field(default_factory=dict)  # side a field -> side b
+    source_number_to: str | None = None  # "<vendor>:<key>" of a target field for the source number
 
     def targets(self) -> list[Side]:
         """Sides written to: b for a_to_b, a for b_to_a, both for both."""
@@ -87,39 +109,163 @@ class LinkConfig(BaseModel):
 def check_link(
     link: LinkConfig, connectors: dict[Side, type[Connector]], vendors: dict[Side, str]
 ) -> None:
-    """Refuse a link whose writes cannot work, naming the field or value and the reason."""
+    """Refuse a link whose writes cannot work: one line per problem, naming the key and the fix."""
+    problems = link_problems(link, connectors, vendors)
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
+def link_problems(
+    link: LinkConfig, connectors: dict[Side, type[Connector]], vendors: dict[Side, str]
+) -> list[str]:
+    """What is wrong with ``link`` that needs no warehouse to see (the rest: push.preflight)."""
     where = f"links.{link.name}"
+    return [line for check in STATIC_CHECKS for line in check(where, link, connectors, vendors)]
+
+
+def _writes(
+    where: str, link: LinkConfig, connectors: dict[Side, type[Connector]], vendors: dict[Side, str]
+) -> list[str]:
+    out = []
     for target in link.targets():
-        source: Side = "a" if target == "b" else "b"
         cls = connectors[target]
         if "tickets" in link.entities and WriteOp.CREATE_TICKET not in cls.write_ops:
-            raise ConfigError(f"{where}: {vendors[target]} cannot create tickets")
-        for field in link.fields:
-            if field not in cls.writable_fields:
-                raise ConfigError(
-                    f"{where}.fields: {field!r} cannot be written to {vendors[target]} "
-                    f"(writable: {', '.join(sorted(cls.writable_fields)) or 'none'})"
-                )
+            out.append(f"{where}: {vendors[target]} cannot create tickets")
+        out += [
+            f"{where}.fields: {field!r} cannot be written to {vendors[target]} "
+            f"(writable: {', '.join(sorted(cls.writable_fields)) or 'none'})"
+            for field in link.fields
+            if field not in cls.writable_fields
+        ]
         if "notes" in link.entities and WriteOp.ADD_NOTE not in cls.write_ops:
-            raise ConfigError(f"{where}.entities: {vendors[target]} cannot add notes")
-        for field in VOCAB_FIELDS:
-            if field in link.fields:
-                _check_vocab(where, link, field, source, target, vendors)
+            out.append(f"{where}.entities: {vendors[target]} cannot add notes")
+    return out
 
 
-def _check_vocab(
-    where: str, link: LinkConfig, field: str, source: Side, target: Side, vendors: dict[Side, str]
-) -> None:
-    src = mappings.load(link.mappings.get(source, vendors[source])).values(field)
-    dst = mappings.load(link.mappings.get(target, vendors[target])).values(field)
-    for value, canonical in src.forward.items():
-        try:
-            dst.to_vendor(canonical)
-        except UnmappedValueError:
-            raise ConfigError(
-                f"{where}: {vendors[source]} {field} {value!r} (canonical {canonical!r}) has no "
-                f"{vendors[target]} value; known: {', '.join(sorted(set(dst.forward.values())))}"
-            ) from None
+def _vocab(
+    where: str, link: LinkConfig, _: dict[Side, type[Connector]], vendors: dict[Side, str]
+) -> list[str]:
+    """Every status and priority the source can produce has a value on the target side."""
+    out = []
+    for target in link.targets():
+        source: Side = "a" if target == "b" else "b"
+        for field in (f for f in VOCAB_FIELDS if f in link.fields):
+            src = mappings.load(link.mappings.get(source, vendors[source])).values(field)
+            dst = mappings.load(link.mappings.get(target, vendors[target])).values(field)
+            for value, canonical in src.forward.items():
+                try:
+                    dst.to_vendor(canonical)
+                except UnmappedValueError:
+                    out.append(
+                        f"{where}: {vendors[source]} {field} {value!r} (canonical {canonical!r}) "
+                        f"has no {vendors[target]} value; known: {listing(dst.forward.values())}"
+                    )
+                    break
+    return out
+
+
+def _authors(
+    where: str, link: LinkConfig, _: dict[Side, type[Connector]], vendors: dict[Side, str]
+) -> list[str]:
+    return [
+        _bad_person(f"{where}.author.{side}", person, vendors[side], "staff")
+        for side, person in link.author.items()
+        if not is_person(vendors[side], person, "staff")
+    ]
+
+
+def _people(
+    where: str, link: LinkConfig, _: dict[Side, type[Connector]], vendors: dict[Side, str]
+) -> list[str]:
+    out = []
+    for a_id, b_id in link.people.items():
+        key = f"{where}.people.{a_id!r}"
+        if not is_person(vendors["a"], a_id):
+            out.append(_bad_person(f"{key} (side a)", a_id, vendors["a"]))
+        if not is_person(vendors["b"], b_id):
+            out.append(_bad_person(f"{key} = {b_id!r} (side b)", b_id, vendors["b"]))
+    return out
+
+
+def _defaults(
+    where: str, link: LinkConfig, _: dict[Side, type[Connector]], vendors: dict[Side, str]
+) -> list[str]:
+    """Default statuses and priorities are the target's values; default people its ids."""
+    out = []
+    for side, values in link.defaults.items():
+        vendor = vendors[side]
+        for field, value in values.items():
+            key = f"{where}.defaults.{side}.{field}"
+            if field in VOCAB_FIELDS:
+                vocab = mappings.load(link.mappings.get(side, vendor)).values(field)
+                if value not in vocab.forward and value not in set(vocab.forward.values()):
+                    out.append(
+                        f"{key}: {value!r} is not a {vendor} {field}; known: {listing(vocab.forward)}"
+                    )
+            elif field in PERSON_KINDS and not is_person(vendor, value, PERSON_KINDS[field]):
+                out.append(_bad_person(key, value, vendor, PERSON_KINDS[field]))
+    return out
+
+
+def _filters(
+    where: str, link: LinkConfig, _: dict[Side, type[Connector]], __: dict[Side, str]
+) -> list[str]:
+    """Filters on canonical statuses and priorities name canonical values (else nothing passes)."""
+    canonical = {
+        "status_category": mappings.STATUS_CATEGORIES,
+        "priority_level": mappings.PRIORITY_LEVELS,
+    }
+    return [
+        f"{where}.filters.{key}: {value!r} is not a canonical {key}; known: {', '.join(canonical[key])}"
+        for key, values in link.filters.items()
+        if key in canonical
+        for value in values
+        if value not in canonical[key]
+    ]
+
+
+STATIC_CHECKS = (_writes, _vocab, _authors, _people, _defaults, _filters)
+PERSON_KINDS = {"assignee_id": "staff", "requester_id": "requester"}
+_FORM_PARTS = {"<n>": "[0-9]+", "<name>": r"\S.*", "<e-mail>": r"[^@\s]+@[^@\s]+"}
+
+
+def id_forms(vendor: str, kind: str | None = None) -> list[str]:
+    """The people id forms of ``vendor`` (``staff:<n>``, …), from its mapping file's ``[people]``."""
+    table = mappings.load(vendor).data.get("people", {})
+    return [
+        form
+        for k, forms in table.items()
+        if k in ("staff", "requester") and kind in (None, k)
+        for form in forms
+    ]
+
+
+def kind_of(vendor: str, person: str) -> str | None:
+    """staff or requester, by the form of ``person``'s id; None when no form fits."""
+    return next((k for k in ("staff", "requester") if is_person(vendor, person, k)), None)
+
+
+def is_person(vendor: str, person: str, kind: str | None = None) -> bool:
+    """Whether ``person`` has one of ``vendor``'s id forms (any, when the file declares none)."""
+    forms = id_forms(vendor, kind)
+    return not forms or any(re.fullmatch(_pattern(form), person) for form in forms)
+
+
+def _pattern(form: str) -> str:
+    return "".join(_FORM_PARTS.get(part, re.escape(part)) for part in re.split(r"(<[^>]+>)", form))
+
+
+def _bad_person(key: str, person: str, vendor: str, kind: str | None = None) -> str:
+    what = f"{vendor} {kind or 'people'} id"
+    return f"{key}: {person!r} is not a {what}; expected {' or '.join(id_forms(vendor, kind))}"
+
+
+def listing(values: Iterable[str], limit: int = 12) -> str:
+    """``values`` sorted for a message, cut after ``limit`` with how many there are."""
+    names = sorted({str(v) for v in values})
+    if len(names) <= limit:
+        return ", ".join(names) or "none"
+    return f"{', '.join(names[:limit])}, … ({len(names)} in all)"
 
 
 class WarehouseConfig(BaseModel):
@@ -134,9 +280,47 @@ class WarehouseConfig(BaseModel):
         description="How long a command waits while another process writes the warehouse.",
     )
 
+    backend: Literal["duckdb", "ducklake"] = Field(
+        default="duckdb",
+        description="duckdb: one file at path, one writer. ducklake: Parquet files at data_path "
+        "and a catalog, written by many serve workers at once.",
+    )
+    catalog: str | None = Field(
+        default=None,
+        description="ducklake: 'env:NAME' naming a PostgreSQL connection string (many machines), "
+        "or a local DuckDB catalog file such as lake.ducklake (one machine).",
+    )
+    data_path: Path | None = Field(
+        default=None, description="ducklake: the directory that holds the tables' Parquet files."
+    )
+
     @property
     def lock_wait_s(self) -> float:
         return parse_duration(self.lock_wait)
+
+    @model_validator(mode="after")
+    def _lake_complete(self) -> WarehouseConfig:
+        if self.backend == "ducklake" and not (self.catalog and self.data_path):
+            raise ValueError(
+                "backend 'ducklake' needs catalog (env:NAME of a PostgreSQL connection string, "
+                "or a .ducklake file) and data_path (a directory)"
+            )
+        if self.catalog and re.search(r"(^|\s)(password|host|dbname)=|://", self.catalog):
+            raise ValueError(
+                "catalog: give the PostgreSQL connection string as an environment reference "
+                "like 'env:DESKBRIDGE_LAKE', not in the file"
+            )
+        return self
+
+    def catalog_value(self) -> str:
+        """The catalog: a PostgreSQL connection string from the environment, or a file path."""
+        ref = ENV_REF.match(self.catalog or "")
+        if ref is None:
+            return str(self.catalog)
+        value = os.environ.get(ref[1])
+        if not value:
+            raise ConfigError(f"warehouse.catalog: environment variable {ref[1]} is not set")
+        return value
 
 
 class Settings(BaseSettings):
@@ -206,10 +390,9 @@ def _check_link(where: str, link: LinkConfig, settings: Settings, known: dict[st
             )
     vendors = {side: settings.connections[getattr(link, side)].type for side in ("a", "b")}
     classes = {side: known[vendor].connector_class() for side, vendor in vendors.items()}
-    try:
-        check_link(link, classes, vendors)  # type: ignore[arg-type]
-    except ConfigError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
+    problems = link_problems(link, classes, vendors)  # type: ignore[arg-type]
+    if problems:
+        raise ConfigError("\n".join(f"{where}: {line}" for line in problems))
 
 
 def _check_options(where: str, name: str, conn: ConnectionConfig, plugin: Any) -> None:

@@ -5,12 +5,16 @@ Used by deskbridge's own contract suite and usable by third-party connector pack
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import httpx
+
+if TYPE_CHECKING:
+    from deskbridge.warehouse.lake import LakeSpec
 
 TRUTH_FIELDS: dict[str, tuple[str, ...]] = {
     "tickets": ("subject", "status", "priority"),
@@ -74,7 +78,12 @@ def duplicate_keys(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def secret_hits(db_path: Path | str, secrets: list[str]) -> list[str]:
-    """Where any of ``secrets`` appears in the warehouse: every text column, and the raw file."""
+    """Where any of ``secrets`` appears in the warehouse: every text column, and the raw file.
+
+    ``db_path`` may also be a DuckLake's data folder: then every value of its Parquet files.
+    """
+    if Path(db_path).is_dir():
+        return _lake_hits(Path(db_path), secrets)
     hits = []
     con = duckdb.connect(str(db_path))
     try:
@@ -94,6 +103,20 @@ def secret_hits(db_path: Path | str, secrets: list[str]) -> list[str]:
         con.close()
     data = Path(db_path).read_bytes()
     hits += [f"file bytes ({s[:4]}…)" for s in secrets if s.encode() in data]
+    return hits
+
+
+def _lake_hits(folder: Path, secrets: list[str]) -> list[str]:
+    hits = []
+    con = duckdb.connect()
+    try:
+        for file in sorted(folder.rglob("*.parquet")):
+            table = con.execute("SELECT * FROM read_parquet(?)", [str(file)]).fetch_arrow_table()
+            for name in table.column_names:
+                text = "\n".join(str(v) for v in table[name].to_pylist() if v is not None)
+                hits += [f"{file.name}:{name}" for s in secrets if s in text]
+    finally:
+        con.close()
     return hits
 
 
@@ -118,3 +141,39 @@ class CutAfter(httpx.AsyncBaseTransport):
         if self.left < 0:
             return self.fail(request)
         return await self.inner.handle_async_request(request)
+
+
+# -- DuckLake on a throwaway PostgreSQL (.ci/pg starts one) ----------------------------------------
+PG_DSN_ENV = "DESKBRIDGE_TEST_PG_DSN"
+NO_PG = f'no PostgreSQL for DuckLake tests: run `eval "$(.ci/pg start)"` to set {PG_DSN_ENV}'
+
+
+def pg_dsn() -> str | None:
+    """The test PostgreSQL's connection string, if one is running (``.ci/run`` starts one)."""
+    import os
+
+    return os.environ.get(PG_DSN_ENV) or None
+
+
+@contextlib.contextmanager
+def scratch_lake(data_path: Path) -> Iterator[LakeSpec]:
+    """A DuckLake on a new database of the test PostgreSQL, files under ``data_path``; dropped after."""
+    import uuid
+
+    import psycopg
+
+    from deskbridge.warehouse.lake import LakeSpec, forget
+
+    dsn = pg_dsn()
+    if dsn is None:
+        raise RuntimeError(NO_PG)
+    name = f"lake_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(dsn, autocommit=True) as pg:
+        pg.execute(f"CREATE DATABASE {name}")
+    spec = LakeSpec(f"{dsn} dbname={name}", data_path)
+    try:
+        yield spec
+    finally:
+        forget(spec)
+        with psycopg.connect(dsn, autocommit=True) as pg:
+            pg.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

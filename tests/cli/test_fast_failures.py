@@ -125,7 +125,9 @@ def test_a_closed_port_fails_fast_naming_the_url_and_key(tmp_path: Path, closed_
     ]
     assert [e["attempt"] for e in retries] == ["1 of 3", "2 of 3"]
     assert [e["event"] for e in events] == ["http.retry", "http.retry", "sync.failed"]
-    assert elapsed < 10  # interpreter start-up included; the retries themselves take < 1 s
+    # The retry schedule above is what makes it fast (0.75 s of waits); the wall-clock bound only
+    # catches a return of the old 72 s, with room for a loaded machine's interpreter start-up.
+    assert elapsed < 45
 
 
 def test_an_unknown_host_fails_fast_naming_the_url_and_key(tmp_path: Path) -> None:
@@ -137,7 +139,7 @@ def test_an_unknown_host_fails_fast_naming_the_url_and_key(tmp_path: Path) -> No
         "(unknown host); check the host and port"
     )
     assert [e["event"] for e in events] == ["http.retry", "http.retry", "sync.failed"]
-    assert elapsed < 10
+    assert elapsed < 45
 
 
 def test_a_locked_warehouse_names_the_holding_pid(tmp_path: Path, closed_port: int) -> None:

@@ -75,3 +75,22 @@ def test_hoisting_leaves_arguments_and_values_in_place() -> None:
         "--",
         "--debug",
     ]
+
+
+def _words(text: str) -> list[str]:
+    return text.replace("\\[", "[").replace("\b", " ").split()
+
+
+def _written(command: Any) -> list[str]:
+    texts = [command.help or "", command.epilog or ""]
+    texts += [p.help or "" for p in command.params if getattr(p, "help", None)]
+    return [w for text in texts for w in _words(text)]
+
+
+def test_no_help_text_is_lost_to_markup() -> None:
+    """Every word of every command's and option's help reaches ``--help`` (none eaten as markup)."""
+    for path, command in _leaves(typer.main.get_command(app), []):
+        result = RUN.invoke(app, [*path, "--help"], env={"COLUMNS": "400"})
+        shown = " ".join(result.output.replace("│", " ").split())
+        lost = [w for w in _written(command) if w not in shown]
+        assert lost == [], (path, lost)

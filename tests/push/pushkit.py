@@ -15,6 +15,7 @@ from deskbridge.push.executor import PushResult
 from deskbridge.push.run import run_link
 from deskbridge.sandbox import build_emulator, sandbox_connection
 from deskbridge.sdk.emulator import Emulator
+from deskbridge.warehouse.lake import LakeSpec, LakeWarehouse
 from deskbridge.warehouse.store import Warehouse
 
 FAST = {"retries": 3, "retry_backoff_s": 0.01}
@@ -50,6 +51,7 @@ def make_pair(
     a: tuple[str, int],
     b: tuple[str, int],
     seeds: tuple[int, int] = (7, 8),
+    lake: LakeSpec | None = None,
     **link: Any,
 ) -> Pair:
     emulators, connections = {}, {}
@@ -63,7 +65,8 @@ def make_pair(
     vendors = {"a": a[0], "b": b[0]}
     check_link(config, {s: registry.get(v).connector_class() for s, v in vendors.items()}, vendors)  # type: ignore[misc]
     settings = Settings(connections=connections, links={"pair": config})
-    return Pair(emulators, settings, config, Warehouse(tmp_path / "push.duckdb"))
+    wh = LakeWarehouse(lake) if lake else Warehouse(tmp_path / "push.duckdb")
+    return Pair(emulators, settings, config, wh)
 
 
 def labels(pair: Pair, name: str, column: str) -> list[str]:

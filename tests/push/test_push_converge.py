@@ -9,6 +9,7 @@ from pushkit import Pair, disagreements, labels, linked_pairs, make_pair
 from test_push_kayako_pair import duplicated_markers
 
 from deskbridge.sdk.contract import WriteOp
+from deskbridge.warehouse.lake import LakeSpec
 
 
 async def random_edits(pair: Pair, rng: random.Random, n: int) -> None:
@@ -95,12 +96,13 @@ async def converge(pair: Pair, rounds: int = 10, edits: int = 20) -> list[int]:
     return writes
 
 
-async def test_kayako_pair_converges_without_echo(tmp_path: Path) -> None:
+async def test_kayako_pair_converges_without_echo(tmp_path: Path, lake: LakeSpec | None) -> None:
     """200 random edits over 10 rounds on two Kayako helpdesks: both converge, the last push is empty."""
     pair = make_pair(
         tmp_path,
         ("kayako", 10),
         ("kayako", 10),
+        lake=lake,
         author={"a": "staff:1", "b": "staff:1"},
         conflict={"status": "a"},
     )
@@ -110,12 +112,13 @@ async def test_kayako_pair_converges_without_echo(tmp_path: Path) -> None:
         pair.wh.close()
 
 
-async def test_whmcs_omnidesk_converge_without_echo(tmp_path: Path) -> None:
+async def test_whmcs_omnidesk_converge_without_echo(tmp_path: Path, lake: LakeSpec | None) -> None:
     """WHMCS <-> Omnidesk: 200 random edits over 10 rounds converge; no echo; no duplicate."""
     pair = make_pair(
         tmp_path,
         ("whmcs", 10),
         ("omnidesk", 10),
+        lake=lake,
         author={"a": "admin:1", "b": "staff:1"},
         conflict={"priority": "b"},
         defaults={"a": {"department": "Technical Support"}},
@@ -126,10 +129,15 @@ async def test_whmcs_omnidesk_converge_without_echo(tmp_path: Path) -> None:
         pair.wh.close()
 
 
-async def test_kayako_trackit_converge_without_echo(tmp_path: Path) -> None:
+async def test_kayako_trackit_converge_without_echo(tmp_path: Path, lake: LakeSpec | None) -> None:
     """Kayako <-> Track-It: 200 random edits over 10 rounds converge; no echo; no duplicate."""
     pair = make_pair(
-        tmp_path, ("kayako", 8), ("trackit", 8), author={"a": "staff:1"}, conflict={"status": "a"}
+        tmp_path,
+        ("kayako", 8),
+        ("trackit", 8),
+        lake=lake,
+        author={"a": "staff:1"},
+        conflict={"status": "a"},
     )
     pair.emulators["b_side"].rename_field(22, "Short Description")
     try:
@@ -138,12 +146,15 @@ async def test_kayako_trackit_converge_without_echo(tmp_path: Path) -> None:
         pair.wh.close()
 
 
-async def test_kayako_pair_converges_with_deletes_propagated(tmp_path: Path) -> None:
+async def test_kayako_pair_converges_with_deletes_propagated(
+    tmp_path: Path, lake: LakeSpec | None
+) -> None:
     """Edits plus deletions of notes and tickets on both sides: every live record has a live twin."""
     pair = make_pair(
         tmp_path,
         ("kayako", 10),
         ("kayako", 10),
+        lake=lake,
         author={"a": "staff:1", "b": "staff:1"},
         conflict={"status": "a"},
         deletes="propagate",

@@ -35,7 +35,8 @@ def test_sigterm_mid_run_then_restart_ends_equal_to_truth(tmp_path: Path) -> Non
         options = {"kayako": {**CONTRACT_OPTIONS["kayako"], "page_size": 20}}
         env = write_config(tmp_path / "config.toml", {"desk": box}, '{ every = "1h" }', options)
         service = ServiceProcess(tmp_path / "config.toml", env, log_level="debug")
-        service.wait_event("http.request", timeout=30, count=60)
+        # reads run ahead of the commits, so the first checkpoint lands some 100 requests in
+        service.wait_event("http.request", timeout=30, count=150)
         code, seconds = service.stop(signal.SIGTERM)
         assert (code, runs(db)) == (0, [(1, "interrupted")])
         assert seconds < 10

@@ -56,6 +56,15 @@ def test_recorded_closed_ticket_maps_to_a_whole_canonical_row() -> None:
         "resolved_at": at("2026-03-01T15:27:26.554Z"),
         "due_at": at("2026-03-03T09:37:02.875Z"),
         "tags": None,
+        "fields": [
+            {
+                "key": "85",
+                "field_id": "85",
+                "label": "Custom Text 1",
+                "type": "text",
+                "value": "AT-88528",
+            }
+        ],
     }
     assert raw == {str(seq): value for seq, value in TICKET.items()}
 

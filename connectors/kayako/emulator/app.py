@@ -27,10 +27,15 @@ from deskbridge.sdk import Emulator, Knobs
 
 from . import wire
 from .seed import (
+    CUSTOM_FIELDS,
+    CUSTOM_GROUP,
+    CUSTOM_OPTIONS,
     Activity,
     Dice,
     Pools,
     SeedBuilder,
+    custom_text,
+    custom_truth,
     new_ticket,
     staff_post,
     ticket_note,
@@ -58,7 +63,7 @@ PLAIN_TYPE = "text/html; charset=UTF-8"
 UNDECLARED = "Undeclared Function Called in API Controller"
 # not documented: emulator choice -- the helpdesk's TicketSearch result limit (t_resultlimit).
 SEARCH_LIMIT = 100
-NAMED_METHODS = ("listall", "getticketcount", "filter")
+NAMED_METHODS = ("listall", "getticketcount", "filter", "listoptions")
 TICKET_NOT_FOUND: tuple[int, str] = (404, "Ticket not Found")
 TICKET_FIELDS = (
     ("subject", "Subject is empty"),
@@ -153,9 +158,29 @@ class KayakoEmulator(Emulator):
         only ``type="ticket"`` notes, never user or organization notes); time entries
         ``"<timetrack id>"``; people ``"staff:<staffid>"`` and ``"user:<userid>"`` (their
         first email). Status and priority are their titles; texts are what a client parses
-        from the XML (control characters removed, line ends as LF).
+        from the XML (control characters removed, line ends as LF). ``ticket_fields``: the
+        custom fields set on live tickets, keyed ``"<ticketid>:<customfieldid>"``, typed (a
+        select's option value, a multi-select's list of values, a date as ISO 8601 text).
         """
-        return self.store.ground_truth()
+        truth = self.store.ground_truth()
+        truth["ticket_fields"] = custom_truth(self.store)
+        return truth
+
+    def set_custom_field(self, ticket_id: int, field_id: int, value: Any) -> None:
+        """An agent edits a custom field in the staff panel (``None`` clears it).
+
+        Values are stored as Kayako keeps them: text, an option id (select) or a list of option
+        ids (multi-select).
+        """
+        # not documented: emulator choice -- the staff panel saves the ticket with its custom
+        # fields, which moves lastactivity; a POST to TicketCustomField does not.
+        ticket = self.store.tickets[ticket_id]
+        values = self.store.custom.setdefault(ticket_id, {})
+        if value is None:
+            values.pop(field_id, None)
+        else:
+            values[field_id] = value
+        self.store.touch(ticket, max(int(self.controllers.clock()), ticket.lastactivity + 1))
 
     def mutate(self, n: int = 10) -> list[str]:
         """Make ``n`` changes as customers and agents would (see ``seed.Activity``)."""
@@ -288,6 +313,20 @@ class Controllers:
             ("base", "Department"): _lookup("departments", "department", lk.departments, True),
             ("base", "Staff"): _lookup("staffusers", "staff", lk.staff, True),
             ("base", "StaffGroup"): _lookup("staffgroups", "staffgroup", lk.staffgroups, True),
+            ("tickets", "TicketCustomField"): {
+                "getlist": _fixed(
+                    400, "Not Implemented, Call GET /Tickets/TicketCustomField/$ticketid$ instead."
+                ),
+                "get": self.custom_get,
+                "post": self.custom_post,
+            },
+            ("base", "CustomField"): {
+                "getlist": lambda call, params: (
+                    200,
+                    wire.custom_field_list(CUSTOM_GROUP, CUSTOM_FIELDS),
+                ),
+                "listoptions": self.custom_options,
+            },
             ("base", "User"): {
                 "getlist": self.user_get,
                 "get": self.user_get,
@@ -497,6 +536,39 @@ class Controllers:
         self.store.delete_ticket(ticket)
         return 200, ""
 
+    def custom_get(self, call: wire.Call, params: list[str]) -> Result:
+        ticket = self.store.ticket(params[0])
+        if ticket is None:
+            return TICKET_NOT_FOUND
+        shown = {k: custom_text(v) for k, v in self.store.custom.get(ticket.id, {}).items()}
+        return 200, wire.ticket_custom_fields(CUSTOM_GROUP, CUSTOM_FIELDS, shown)
+
+    def custom_post(self, call: wire.Call, params: list[str]) -> Result:
+        """Set the fields the form names (by field name; options by id); lastactivity stays."""
+        ticket = self.store.ticket(params[0])
+        if ticket is None:
+            return TICKET_NOT_FOUND
+        values, bad = dict(self.store.custom.get(ticket.id, {})), []
+        for f in CUSTOM_FIELDS:
+            given = _custom_given(call.form, f)
+            if given is _ABSENT:
+                continue
+            if given is None:
+                bad.append(f["title"])
+            else:
+                values[f["id"]] = given
+        if bad:
+            return 400, "Custom Field Data is Invalid: " + ", ".join(bad)
+        self.store.custom[ticket.id] = {k: v for k, v in values.items() if v not in ("", [])}
+        return self.custom_get(call, params)
+
+    def custom_options(self, call: wire.Call, params: list[str]) -> Result:
+        if php_empty(arg(params, 0)):
+            return 400, "No Custom Field ID Provided"
+        field_id = php_intval(params[0])
+        rows = [(o, f, v) for o, (f, v) in CUSTOM_OPTIONS.items() if f == field_id]
+        return 200, wire.custom_field_options(rows)
+
     def _staff(self, raw: str | None) -> Row | None:
         key = php_key(raw)
         return self.store.lookups.staff.get(key) if key is not None else None
@@ -626,6 +698,30 @@ class Controllers:
         if limit >= 0:
             ids = ids[:limit]
         return 200, wire.users(self.store.users[i] for i in ids)
+
+
+_ABSENT = object()
+
+
+def _custom_given(form: dict[str, str], f: Row) -> Any:
+    """A posted field's value to store; ``_ABSENT`` when not posted, None when invalid."""
+    name, kind = f["fieldname"], f["fieldtype"]
+    if kind == 7:  # multi-select: name[0]=<option id>, name[1]=...
+        keys = [k for k in form if k.startswith(name + "[")]
+        if not keys:
+            return _ABSENT
+        ids = sorted({php_intval(form[k]) for k in keys} - {0})
+        ok = all(CUSTOM_OPTIONS.get(i, (0,))[0] == f["id"] for i in ids)
+        return ids if ok else None
+    if name not in form:
+        return _ABSENT
+    raw = form[name].strip()
+    if kind == 6:
+        option = php_intval(raw)
+        return option if CUSTOM_OPTIONS.get(option, (0,))[0] == f["id"] else None
+    if kind == 10 and raw and not re.fullmatch(r"\d\d/\d\d/\d{4}", raw):
+        return None
+    return raw
 
 
 def _fixed(status: int, text: str) -> Handler:

@@ -12,8 +12,9 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from faker import Faker
 
@@ -392,11 +393,88 @@ def display_id(d: Dice, ticket_id: int) -> str:
 
 
 # -- seed ------------------------------------------------------------------------------------
+# -- custom fields ------------------------------------------------------------------------
+# not documented: emulator choice -- one ticket custom field group, linked to every ticket, with
+# a text, a select, a date and a multi-select field (Kayako field types 1, 6, 10 and 7). Field
+# names are random strings, as Kayako generates them; dates use the default m/d/Y format.
+CUSTOM_GROUP = {"id": 1, "title": "Contract details", "displayorder": 1, "grouptype": 3}
+CUSTOM_FIELDS: tuple[Row, ...] = (
+    {"id": 1, "title": "Contract number", "fieldtype": 1, "fieldname": "k7ns2qv1xwpa"},
+    {"id": 2, "title": "Product", "fieldtype": 6, "fieldname": "q3hd8mz0rbte"},
+    {"id": 3, "title": "Renewal date", "fieldtype": 10, "fieldname": "w9fj4lc6ysko"},
+    {"id": 4, "title": "Affected services", "fieldtype": 7, "fieldname": "a2pe7tu5gnvi"},
+)
+# option id -> (field id, option value)
+CUSTOM_OPTIONS: dict[int, tuple[int, str]] = {
+    1: (2, "Hosting Basic"),
+    2: (2, "Hosting Pro"),
+    3: (2, "Dedicated Server"),
+    4: (2, "Domain"),
+    5: (4, "E-mail"),
+    6: (4, "Website"),
+    7: (4, "DNS"),
+    8: (4, "FTP"),
+}
+
+
+def custom_values(rng: random.Random, created: int) -> dict[int, Any]:
+    """Some custom field values of one ticket, from a generator of their own."""
+    out: dict[int, Any] = {}
+    if rng.random() < 0.35:
+        out[1] = f"KC-{rng.randint(100000, 999999)}"
+    if rng.random() < 0.5:
+        out[2] = rng.randint(1, 4)
+    if rng.random() < 0.2:
+        out[3] = time.strftime("%m/%d/%Y", time.gmtime(created + rng.randint(30, 730) * DAY))
+    if rng.random() < 0.25:
+        out[4] = sorted(rng.sample(range(5, 9), rng.randint(1, 2)))
+    return out
+
+
+def custom_text(value: Any) -> str:
+    """A stored value as GET /Tickets/TicketCustomField shows it: option ids become their values,
+    a multi-select's values joined by ", " with their own commas escaped."""
+    if isinstance(value, list):
+        return ", ".join(CUSTOM_OPTIONS[v][1].replace(",", "\\,") for v in value)
+    if isinstance(value, int):
+        return CUSTOM_OPTIONS[value][1]
+    return str(value)
+
+
+def custom_truth(store: Store) -> dict[str, Row]:
+    """Every set custom field of every live ticket, in warehouse terms."""
+    kinds = {1: "text", 6: "choice", 10: "date", 7: "multichoice"}
+    out: dict[str, Row] = {}
+    for tid, values in store.custom.items():
+        if tid not in store.tickets:
+            continue
+        for f in CUSTOM_FIELDS:
+            value = values.get(f["id"])
+            if value is None:
+                continue
+            if isinstance(value, list):
+                value = [CUSTOM_OPTIONS[v][1] for v in value]
+            elif isinstance(value, int):
+                value = CUSTOM_OPTIONS[value][1]
+            elif f["fieldtype"] == 10:
+                value = datetime.strptime(value, "%m/%d/%Y").date().isoformat()
+            out[f"{tid}:{f['id']}"] = {
+                "ticket_id": str(tid),
+                "field_key": str(f["id"]),
+                "field_id": str(f["id"]),
+                "label": f["title"],
+                "type": kinds[f["fieldtype"]],
+                "value": value,
+            }
+    return out
+
+
 class SeedBuilder:
     """Builds one helpdesk's history: the same seed always gives the same data."""
 
     def __init__(self, seed: int, pools: Pools) -> None:
         rng = random.Random(seed)
+        self.seed = seed
         self.d = Dice(rng)
         self.pools = pools
         self.lookups: Lookups = build_lookups(rng, pools, pools.helpdesk_domain)
@@ -417,6 +495,9 @@ class SeedBuilder:
         times = sorted(d.between(SEED_START, SEED_END - 3 * DAY) for _ in range(tickets))
         for tid, created in enumerate(times, start=1):
             store.tickets[tid] = self._ticket(store, tid, created, users[d.pick(user_ids)])
+        custom = random.Random(f"kayako:{self.seed}:custom")  # apart: other seeded data stays
+        for tid, created in enumerate(times, start=1):
+            store.custom[tid] = custom_values(custom, created)
         store.index()
         return store
 

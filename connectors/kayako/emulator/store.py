@@ -194,6 +194,8 @@ class Store:
     _pos: dict[int, int] = field(default_factory=dict)
     _list_cache: dict[tuple[Any, ...], list[int]] = field(default_factory=dict)
     _next: dict[str, int] = field(default_factory=dict)
+    # ticket id -> custom field id -> stored value: text, an option id, or a list of option ids
+    custom: dict[int, dict[int, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.index()

@@ -464,3 +464,58 @@ def _printable(text: str) -> str:
     if text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
         return text
     return "".join(c for c in text if c in "\r\n\t" or unicodedata.category(c)[0] != "C")
+
+
+# -- custom fields ------------------------------------------------------------------------
+def _attrs(row: Row) -> str:
+    return "".join(f' {key}="{esc(str(value))}"' for key, value in row.items())
+
+
+def ticket_custom_fields(group: Row, fields: Iterable[Row], values: dict[int, str]) -> str:
+    """GET /Tickets/TicketCustomField/$ticketid$: every field of the linked group, empty when unset."""
+    head = {k: group[k] for k in ("id", "title", "displayorder")}
+    lines = [f"<group{_attrs(head)}>"]
+    for f in fields:
+        attrs = {"id": f["id"], "title": f["title"], "type": f["fieldtype"], "name": f["fieldname"]}
+        lines.append(tag("field", values.get(f["id"], ""), _attrs(attrs)))
+    return wrap("customfields", [*lines, "</group>"])
+
+
+def custom_field_list(group: Row, fields: Iterable[Row]) -> str:
+    """GET /Base/CustomField: every definition, its database row as attributes."""
+    lines = []
+    for order, f in enumerate(fields, start=1):
+        row = {
+            "customfieldid": f["id"],
+            "customfieldgroupid": group["id"],
+            "title": f["title"],
+            "fieldtype": f["fieldtype"],
+            "fieldname": f["fieldname"],
+            "defaultvalue": "",
+            "isrequired": 0,
+            "usereditable": 0,
+            "staffeditable": 1,
+            "regexpvalidate": "",
+            "displayorder": order,
+            "encryptindb": 0,
+            "description": "",
+            "grouptype": group["grouptype"],
+        }
+        lines.append(f"<customfield{_attrs(row)} />")
+    return wrap("customfields", lines)
+
+
+def custom_field_options(options: Iterable[tuple[int, int, str]]) -> str:
+    """GET /Base/CustomField/ListOptions/$customfieldid$: (option id, field id, value) rows."""
+    lines = []
+    for order, (option_id, field_id, value) in enumerate(options, start=1):
+        row = {
+            "customfieldoptionid": option_id,
+            "customfieldid": field_id,
+            "optionvalue": value,
+            "displayorder": order,
+            "isselected": 0,
+            "parentcustomfieldoptionid": 0,
+        }
+        lines.append(f"<option{_attrs(row)} />")
+    return wrap("customfieldoptions", lines)

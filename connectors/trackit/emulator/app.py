@@ -26,7 +26,7 @@ from deskbridge.sdk import Emulator, Knobs
 
 from . import fields as F
 from .fields import DisplayNames, WriteError, parse_note
-from .seed import Activity, build_store
+from .seed import Activity, build_store, custom_truth
 from .store import PRIORITY, STATUS, Store, Technician, Ticket
 from .wire import (
     ADDNOTE_NOTE_KEY,
@@ -466,7 +466,9 @@ class TrackitEmulator(Emulator):
         entries ``"<note Sequence>"`` for notes with a ``Duration`` (billable = the duration
         when the note's ``Track Time`` is true, else 0); people ``"technician:<seq>"`` (staff,
         no e-mail: the ticket API does not expose it) and ``"requestor:<seq>"`` (requester),
-        for everyone a live ticket or note references.
+        for everyone a live ticket or note references. ``ticket_fields``: every custom field
+        with a value, keyed ``"<Ticket ID>:<sequence>"``, labelled by its current display name
+        (dates as ISO 8601 text in UTC).
         """
         out: dict[str, dict[str, dict[str, Any]]] = {
             "tickets": {},
@@ -498,6 +500,7 @@ class TrackitEmulator(Emulator):
                 "name": req.full,
                 "email": req.email,
             }
+        out["ticket_fields"] = custom_truth(self.store, self.names.by_seq)
         return out
 
     @staticmethod
@@ -514,6 +517,12 @@ class TrackitEmulator(Emulator):
                 "seconds_worked": n.duration,
                 "seconds_billable": n.duration if n.track_time else 0,
             }
+
+    def set_custom_field(self, ticket_id: int, seq: int, value: Any) -> None:
+        """Set (or with ``None`` clear) a ticket's custom field as a technician would in the UI."""
+        t = self.store.tickets[ticket_id]
+        name = self.names.by_seq[seq]
+        self.store.apply(t, self.store.resolve([(seq, name, value)]), self.store.techs[2])
 
     def mutate(self, n: int = 10) -> list[str]:
         """New tickets, notes, e-mails, status changes, closes, reassignments, edits, deletes."""

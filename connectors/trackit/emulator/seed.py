@@ -6,6 +6,7 @@ import gc
 import random
 from calendar import timegm
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from faker import Faker
@@ -95,11 +96,69 @@ WORK = (
 )
 
 
+# Custom fields as a typical installation fills them (an emulator choice: the docs give no
+# data): Text 2 a contract number, Date 1 a warranty end, Integer 1 the users affected,
+# Numeric 1 an estimated cost, Look Up 1 the site, Look Up 2 the impact.
+SITES = ("Head Office", "Warehouse", "Branch North", "Branch South")
+IMPACTS = ("Single user", "Department", "Organization")
+
+
+def custom_values(rng: random.Random, opened: float) -> dict[int, Any]:
+    """Some of the custom fields of one ticket (the rest stay null), from their own generator."""
+    out: dict[int, Any] = {}
+    if rng.random() < 0.3:
+        out[86] = f"CT-{2019 + rng.randint(0, 5)}-{rng.randint(1, 999):04d}"
+    if rng.random() < 0.15:
+        out[81] = float(int(opened // 86400 + rng.randint(30, 1095)) * 86400)
+    if rng.random() < 0.25:
+        out[83] = rng.choice((1, 1, 1, 2, 5, 12, 40, 250))
+    if rng.random() < 0.15:
+        out[84] = round(rng.uniform(25, 2500), 2)
+    if rng.random() < 0.4:
+        out[116] = rng.choice(SITES)
+    if rng.random() < 0.3:
+        out[117] = rng.choice(IMPACTS)
+    return out
+
+
+# The custom ticket fields (BMC's field table) and the type of value each holds.
+CUSTOM_TYPES: dict[int, str] = {
+    **dict.fromkeys((81, 82, 146, 147), "datetime"),
+    83: "integer",
+    84: "number",
+    **dict.fromkeys(range(85, 91), "text"),
+    **dict.fromkeys(range(116, 124), "choice"),
+}
+
+
+def custom_truth(store: Store, names: dict[int, str]) -> dict[str, dict[str, Any]]:
+    """Every set custom field of every live ticket, keyed ``"<ticket>:<sequence>"``."""
+    out: dict[str, dict[str, Any]] = {}
+    for t in store.tickets.values():
+        for seq, value in sorted((t.own or {}).items()):
+            kind = CUSTOM_TYPES.get(seq)
+            if kind is None or value is None:
+                continue
+            if kind == "datetime":  # ISO 8601 text: ground truth is served as JSON too
+                value = datetime.fromtimestamp(value, UTC).isoformat()
+            out[f"{t.id}:{seq}"] = {
+                "ticket_id": str(t.id),
+                "field_key": str(seq),
+                "field_id": str(seq),
+                "label": names[seq],
+                "type": kind,
+                "value": value,
+            }
+    return out
+
+
 class Builder:
     """Fills a :class:`Store` from one seed: same seed, same data."""
 
     def __init__(self, seed: int, tickets: int) -> None:
         self.rng = random.Random(f"trackit:{seed}")
+        # apart from self.rng, so custom fields leave every other seeded value as it was
+        self.custom_rng = random.Random(f"trackit:{seed}:custom")
         self.fake = Faker("en_US")
         self.fake.seed_instance(seed)
         self.count = tickets
@@ -231,6 +290,7 @@ class Builder:
         t.due = opened + DUE_S[t.priority]
         if rnd() < 0.2:
             t.own = {85: f"AT-{10000 + int(rnd() * 90000)}"}
+        t.own = {**(t.own or {}), **custom_values(self.custom_rng, opened)} or None
         self._lifecycle(t, is_open)
         st.tickets[tid] = t
         self._notes(t, req)
@@ -539,13 +599,23 @@ class Activity:
         t = self._pick_ticket(closed=False)
         if t is None:
             return self._new_ticket()
-        if self.rng.random() < 0.5:
+        draw = self.rng.random()
+        if draw < 0.5:
             prio = _pick(self.rng, [p[0] for p in F.PRIORITIES if p[0] != t.priority])
             self.store.apply(t, Changes({"priority": prio}), self._author(t))
             return f"ticket {t.id}: priority {F.PRIORITIES[prio - 1][1]}"
+        if draw < 0.7:
+            return self._custom(t)
         summary = f"{t.summary or 'Issue'} (follow-up)"
         self.store.apply(t, Changes(own={22: summary}), self._author(t))
         return f"ticket {t.id}: summary now {summary!r}"
+
+    def _custom(self, t: Ticket) -> str:
+        """A technician sets the site or impact look-up, or clears the contract number."""
+        seq = _pick(self.rng, (116, 117, 86))
+        value = None if seq == 86 else _pick(self.rng, SITES if seq == 116 else IMPACTS)
+        self.store.apply(t, Changes(own={seq: value}), self._author(t))
+        return f"ticket {t.id}: custom field {seq} now {value!r}"
 
     def _reopen(self) -> str:
         t = self._pick_ticket(closed=True)

@@ -82,7 +82,9 @@ COMMANDS: list[tuple[tuple[str, ...], Callable[[typer.Typer], None]]] = [
     (("deletes",), _group("deletes", "deletes", "deletes_app")),
     (("runs",), _add("runs", "runs", "runs")),
     (("query",), _add("query", "query", "query")),
+    (("fields",), _add("fields", "fields", "fields")),
     (("config",), _group("config", "configcmd", "config_app")),
+    (("warehouse",), _group("warehouse", "warehousecmd", "warehouse_app")),
 ]
 
 
@@ -115,6 +117,7 @@ EXAMPLES = {
     "migrate": "deskbridge migrate --from support --to servicedesk --dry-run",
     "push": "deskbridge push helpdesk_to_billing --dry-run",
     "runs": "deskbridge runs support; deskbridge runs show 12",
+    "fields": "deskbridge fields support --samples 5",
     "query": 'deskbridge query "SELECT status_category, count(*) FROM tickets GROUP BY ALL" --csv',
     "state reset": "deskbridge state reset support --stream tickets",
     "links export": "deskbridge links export --out crosswalk.csv",
@@ -125,6 +128,7 @@ EXAMPLES = {
     "deletes confirm": "deskbridge deletes confirm support --entity tickets",
     "deletes reject": "deskbridge deletes reject support",
     "config show": "deskbridge config show --json",
+    "warehouse migrate": "deskbridge warehouse migrate --to ducklake --catalog env:LAKE_PG --data-path lake/",
 }
 
 

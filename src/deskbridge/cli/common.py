@@ -6,7 +6,7 @@ import functools
 import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,6 +15,9 @@ from rich.markup import escape
 from deskbridge.config import Settings, load_settings
 from deskbridge.sdk.errors import DeskbridgeError
 from deskbridge.sdk.redact import scrub
+
+if TYPE_CHECKING:
+    from deskbridge.warehouse.lake import LakeSpec
 
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
@@ -65,9 +68,19 @@ def db_path(settings: Settings, db: Path | None) -> Path:
     return db or settings.warehouse.path
 
 
+def lake(settings: Settings) -> LakeSpec | None:
+    """The DuckLake warehouse ``[warehouse]`` configures; None for a DuckDB file."""
+    if settings.warehouse.backend != "ducklake":
+        return None
+    from deskbridge.warehouse.lake import lake_spec
+
+    return lake_spec(settings.warehouse)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``error: <message>`` (secrets scrubbed) on stderr and exit with ``code``."""
-    err.print(f"[bold red]error:[/] {escape(scrub(message))}", highlight=False)
+    """Print ``error: <message>`` on stderr, secrets scrubbed, each line its own; exit ``code``."""
+    for line in scrub(message).splitlines() or [""]:
+        err.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -27,17 +27,37 @@ def demo(
     ),
     tickets: Annotated[int, typer.Option(help="Tickets per sandbox.")] = 300,
     changes: Annotated[int, typer.Option(help="Agent changes made between the two syncs.")] = 40,
+    serve: Annotated[
+        bool,
+        typer.Option(
+            "--serve", help="Then keep the sandboxes up and run the service with its status page."
+        ),
+    ] = False,
+    health_port: Annotated[
+        int, typer.Option(help="With --serve: the status page's port on 127.0.0.1.")
+    ] = 8765,
 ) -> None:
     """Sandboxes on loopback -> full sync -> agents change things -> incremental sync -> queries -> a two-way link."""
+    port = health_port if serve else None
+    if port is not None:
+        from deskbridge.cli.serve import require_free
+
+        require_free(port)
     try:
-        ok = run_demo(db, tickets=tickets, changes=changes, console=common.console)
+        ok = run_demo(db, tickets=tickets, changes=changes, console=common.console, serve_on=port)
     except DeskbridgeError as exc:
         common.fail(str(exc))
     raise typer.Exit(0 if ok else 1)
 
 
-def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
-    """Run the whole demo, printing each step; returns whether every sync and push succeeded."""
+def run_demo(
+    db: Path, *, tickets: int, changes: int, console: Console, serve_on: int | None = None
+) -> bool:
+    """Run the whole demo, printing each step; returns whether every sync and push succeeded.
+
+    ``serve_on``: then serve the sandboxes on a schedule, with the status page on that port,
+    until Ctrl-C.
+    """
     # here, not at the top: serving the sandboxes needs uvicorn, which other commands never load
     from deskbridge.sandbox import build_emulator, sandbox_connection, start_in_thread
 
@@ -68,18 +88,59 @@ def run_demo(db: Path, *, tickets: int, changes: int, console: Console) -> bool:
                 "5. two-way link kayako_demo <-> trackit_demo (open tickets): twin, edit, sync back"
             )
             ok &= asyncio.run(_link_demo(wh, conns, console))
+        console.rule("6. ask it yourself")
+        _show_query(db, console)
+        console.print(f"Warehouse: {db.resolve()}   [{time.perf_counter() - started:.1f}s]")
+        if serve_on is None:
+            console.print(
+                "See it run as a service: deskbridge demo --serve, then open "
+                "http://127.0.0.1:8765/ for the status page (and /metrics for Prometheus)",
+                highlight=False,
+                markup=False,
+            )
+        else:
+            _serve(db, conns, serve_on, console)
     finally:
         for box in sandboxes:
             box.stop()
+    return ok
+
+
+DEMO_QUERY = (
+    "SELECT connection, count(*) AS tickets, count(*) FILTER "
+    "(WHERE status_category IN ('new', 'open', 'pending')) AS unresolved "
+    "FROM tickets WHERE deleted_at IS NULL GROUP BY ALL ORDER BY 1"
+)
+
+
+def _show_query(db: Path, console: Console) -> None:
+    """What an analyst types next, and what it answers: ``deskbridge query`` on this warehouse."""
+    from deskbridge.cli.query import answer_table
+    from deskbridge.warehouse.reports import query
+
+    console.print(f'$ deskbridge query --db {db} "{DEMO_QUERY}"', highlight=False, markup=False)
+    console.print(answer_table(query(db, DEMO_QUERY)))
+
+
+def _serve(db: Path, conns: list[ConnectionConfig], port: int, console: Console) -> None:
+    """The service over the sandboxes, every connection each 30 s, until Ctrl-C."""
+    from deskbridge.config import LinkConfig, Settings
+    from deskbridge.sdk.connection import Schedule
+    from deskbridge.service.backoff import Backoff
+    from deskbridge.service.daemon import Service, ServiceOptions
+
+    every = Schedule(every="30s")
+    scheduled = {c.name: c.model_copy(update={"schedule": every}) for c in conns}
+    link = LinkConfig.model_validate({"name": "demo_link", **DEMO_LINK})
+    settings = Settings(connections=scheduled, links={link.name: link})
+    options = ServiceOptions(None, port, Backoff(30.0, 300.0), stop_timeout_s=10.0)
     console.print(
-        f"Warehouse: {db.resolve()}   [{time.perf_counter() - started:.1f}s]\n"
-        f'Query it: deskbridge query --db {db} "SELECT connection, count(*) FROM tickets GROUP BY ALL"\n'
-        "Run it as a service: deskbridge serve, then open http://127.0.0.1:8765/ for the status "
-        "page (and /metrics for Prometheus)",
+        f"Status page: http://127.0.0.1:{port}/   metrics: http://127.0.0.1:{port}/metrics\n"
+        "The service syncs each sandbox every 30 s; Ctrl-C stops it.",
         highlight=False,
         markup=False,
     )
-    return ok
+    asyncio.run(Service(settings, db, options).run())
 
 
 DEMO_LINK = {

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import csv
 import sys
+from collections import Counter
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -19,6 +21,7 @@ from deskbridge.config import LinkConfig, Settings, Side
 from deskbridge.push.crosswalk import Record, export_rows, known_links, people_rows, reset_link
 from deskbridge.push.executor import PushResult, plan_summary
 from deskbridge.push.migrate import MigrationReport, migrate, migration_link
+from deskbridge.push.preflight import PreflightError
 from deskbridge.push.run import run_link
 from deskbridge.sdk.errors import ConfigError
 from deskbridge.warehouse.store import Warehouse
@@ -34,17 +37,60 @@ def plan_path(link: str) -> Path:
 
 
 def print_push(console: Console, result: PushResult, plan_file: Path | None) -> None:
-    verb = "would do" if result.dry_run else "did"
-    table = Table("action", "count", title=f"Link {result.link}: {verb}")
-    for what, n in sorted(plan_summary(result.actions).items()):
-        table.add_row(what, str(n))
-    console.print(table if result.actions else f"Link {result.link}: nothing to push")
+    """The plan ("would do") or what was done, per action: done, failed; then each failure."""
+    if not result.actions:
+        console.print(f"Link {result.link}: nothing to push")
+    elif result.dry_run:
+        table = Table("action", "count", title=f"Link {result.link}: would do")
+        for what, n in sorted(plan_summary(result.actions).items()):
+            table.add_row(what, str(n))
+        console.print(table)
+    else:
+        console.print(did_table(result))
     if plan_file is not None:
         console.print(f"plan written to {plan_file}")
-    for entity, source_id, reason in result.failures[:20]:
-        console.print(f"[red]rejected[/] {entity} {source_id}: {reason}", highlight=False)
-    if len(result.failures) > 20:
-        console.print(f"… {len(result.failures) - 20} more rejected rows: see push_failures")
+    for what, source_id, reason in result.failed[:20]:
+        console.print(f"[red]failed[/] {what} {source_id}: {reason}", highlight=False)
+    if len(result.failed) > 20:
+        console.print(f"… {len(result.failed) - 20} more failed actions: see push_failures")
+    print_limits(console, result.limits)
+
+
+def did_table(result: PushResult) -> Table:
+    table = Table("action", title=f"Link {result.link}: did")
+    for column in ("planned", "done", "failed"):
+        table.add_column(column, justify="right")
+    table.add_column("status")
+    for what, planned in sorted(plan_summary(result.actions).items()):
+        got = result.outcomes.get(what, Counter())
+        status = (
+            "[red]failed[/]"
+            if got["failed"] and not got["done"]
+            else "[yellow]partly failed[/]"
+            if got["failed"]
+            else "done"
+            if got["done"] >= planned
+            else "not run"
+        )
+        table.add_row(what, str(planned), str(got["done"]), str(got["failed"]), status)
+    return table
+
+
+def print_limits(console: Console, limits: list[str]) -> None:
+    for line in limits:
+        console.print(f"[yellow]check limited:[/] {line}", highlight=False)
+
+
+def print_refused(link: str, error: PreflightError) -> None:
+    """A link stopped by its preflight: one line per problem, on stderr; nothing was written."""
+    for line in error.report.problems:
+        common.err.print(f"[bold red]error:[/] {escape(line)}", highlight=False)
+    print_limits(common.err, error.report.limits)
+    n = len(error.report.problems)
+    common.err.print(
+        f"Link {link}: stopped before any write ({n} problem{'s' if n > 1 else ''})",
+        highlight=False,
+    )
 
 
 async def push_links(
@@ -62,9 +108,14 @@ async def push_links(
     ) as wh:
         for link in links:
             plan_file = plan_path(link.name) if dry_run else None
-            result = await run_link(
-                wh, settings, link, dry_run=dry_run, pull=pull, plan_file=plan_file
-            )
+            try:
+                result = await run_link(
+                    wh, settings, link, dry_run=dry_run, pull=pull, plan_file=plan_file, check=True
+                )
+            except PreflightError as exc:
+                print_refused(link.name, exc)
+                ok = False
+                continue
             print_push(console, result, plan_file)
             ok &= not result.failures
     return ok
@@ -116,18 +167,23 @@ def run_migration(
             bar.update(task, description=stage, completed=done, total=total)
 
         plan_file = plan_path(link.name) if dry_run else None
-        result, report = asyncio.run(
-            migrate(
-                wh,
-                settings,
-                link,
-                demo=demo,
-                dry_run=dry_run,
-                delta=delta,
-                plan_file=plan_file,
-                progress=progress,
+        try:
+            result, report = asyncio.run(
+                migrate(
+                    wh,
+                    settings,
+                    link,
+                    demo=demo,
+                    dry_run=dry_run,
+                    delta=delta,
+                    plan_file=plan_file,
+                    progress=progress,
+                    check=True,
+                )
             )
-        )
+        except PreflightError as exc:
+            print_refused(link.name, exc)
+            return False
     print_push(console, result, plan_file)
     stamp = f"{datetime.now():%Y%m%d-%H%M%S}"
     print_report(
@@ -211,7 +267,9 @@ def migrate_cmd(
     ] = False,
     author: Annotated[
         str | None,
-        typer.Option(help="Target people id that writes notes and time (e.g. staff:1)."),
+        typer.Option(
+            help="Target people id that writes notes and time (e.g. staff:1), over the link's author."
+        ),
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Markdown report path.")] = None,
     config: common.ConfigOpt = None,
@@ -341,15 +399,28 @@ def reset_cmd(
 @mappings_app.command("check")
 def mappings_check(
     vendors: Annotated[list[str] | None, typer.Argument(help="Vendors (default: all).")] = None,
+    config: common.ConfigOpt = None,
+    db: common.DbOpt = None,
 ) -> None:
-    """Validate every mapping file against its connector's field catalog."""
-    from deskbridge.push.mapcheck import check_all
+    """Validate every mapping file against its connector's field catalog, and with a config and
+    its warehouse, every link's custom fields against both sides' field catalogs."""
+    from deskbridge.push.mapcheck import check_all, check_links
 
     problems = check_all(vendors or None)
     for problem in problems:
         common.console.print(str(problem), highlight=False)
-    errors = [p for p in problems if p.severity == "error"]
-    common.console.print(f"{len(errors)} errors, {len(problems) - len(errors)} warnings")
+    errors = [str(p) for p in problems if p.severity == "error"]
+    warnings = len(problems) - len(errors)
+    if config is not None or common.config_path(None).is_file():
+        settings = common.settings(config)
+        path = common.db_path(settings, db)
+        if settings.links and path.exists():
+            with Warehouse(path, read_only=True) as wh:
+                bad, limits = check_links(wh, settings)
+            for line in [*bad, *limits]:
+                common.console.print(line, highlight=False)
+            errors, warnings = errors + bad, warnings + len(limits)
+    common.console.print(f"{len(errors)} errors, {warnings} warnings")
     raise typer.Exit(1 if errors else 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import duckdb
@@ -25,14 +26,22 @@ def query(
     db: DbOpt = None,
 ) -> None:
     """Run SQL read-only on the analysts' snapshot if there is one, else on the warehouse."""
-    from deskbridge.warehouse.snapshot import snapshot_path
+    from deskbridge.warehouse.reports import query_on
+    from deskbridge.warehouse.snapshot import lake_snapshot, snapshot_path
 
     # --db alone needs no config: the demo's closing hint runs where there is none.
-    path = db or common.db_path(common.settings(config), None)
+    settings = common.settings(config) if db is None else None
+    lake = common.lake(settings) if settings else None
+    path = db or common.db_path(settings, None)  # type: ignore[arg-type]
     snap = snapshot_path(path)
-    source = snap if snap.exists() else common.require_warehouse(path)
+    source = snap if snap.exists() else path
     try:
-        answer = run_query(source, sql)
+        if lake:
+            source = Path(lake.describe())
+            with lake_snapshot(lake) as con:
+                answer = query_on(con, sql)
+        else:
+            answer = run_query(common.require_warehouse(source), sql)
     except duckdb.Error as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         common.fail(f"query: {first} (the SQL runs read-only on {source})", 1)
@@ -43,14 +52,14 @@ def query(
     elif as_json:
         print(dumps(_objects(answer)))
     else:
-        console.print(_table(answer))
+        console.print(answer_table(answer))
 
 
 def _objects(answer: Report) -> list[dict[str, Any]]:
     return [dict(zip(answer.columns, row, strict=True)) for row in answer.rows]
 
 
-def _table(answer: Report) -> Table:
+def answer_table(answer: Report) -> Table:
     table = Table(*answer.columns)
     for row in answer.rows:
         table.add_row(*("" if v is None else str(v) for v in row))

@@ -22,6 +22,12 @@ def sandbox(
     tickets: Annotated[int, typer.Option(help="Tickets to seed.")] = 300,
     seed: Annotated[int, typer.Option(help="Random seed for the data set.")] = 7,
     latency_ms: Annotated[float, typer.Option(help="Latency added to every request.")] = 0.0,
+    rate_limit_per_s: Annotated[
+        float,
+        typer.Option(
+            help="Requests/s allowed (a token bucket; 429 with Retry-After above). 0: any."
+        ),
+    ] = 0.0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the connection details as one JSON line.")
     ] = False,
@@ -36,7 +42,10 @@ def sandbox(
         common.fail(f"--port {port}: {exc}; choose another with --port")
     try:
         emulator = build_emulator(
-            vendor, seed=seed, tickets=tickets, knobs=Knobs(latency_ms=latency_ms)
+            vendor,
+            seed=seed,
+            tickets=tickets,
+            knobs=Knobs(latency_ms=latency_ms, rate_limit_per_s=rate_limit_per_s),
         )
     except DeskbridgeError as exc:
         sock.close()

@@ -35,13 +35,21 @@ def export(
     from deskbridge.warehouse.export import FORMATS
     from deskbridge.warehouse.export import export as write
     from deskbridge.warehouse.reports import read_only
+    from deskbridge.warehouse.snapshot import lake_snapshot
 
     if fmt not in FORMATS:
         common.fail(f"unknown format {fmt!r}; known: {', '.join(FORMATS)}")
-    db = common.require_warehouse(db or _default_source(config))
-    with read_only(db) as con:
-        written = write(con, out_dir, fmt)
-    table = Table("relation", "rows", "file", title=f"Exported {db}")
+    lake = common.lake(common.settings(config)) if db is None else None
+    if lake is not None:
+        with lake_snapshot(lake) as con:
+            written = write(con, out_dir, fmt)
+        source = lake.describe()
+    else:
+        db = common.require_warehouse(db or _default_source(config))
+        with read_only(db) as con:
+            written = write(con, out_dir, fmt)
+        source = str(db)
+    table = Table("relation", "rows", "file", title=f"Exported {source}")
     for name, rows, path in written:
         table.add_row(name, str(rows), str(path))
     console.print(table)

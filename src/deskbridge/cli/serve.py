@@ -45,7 +45,7 @@ def serve(
     logs.configure(str(LOGGING.get("level") or "info"), True if as_json is None else bool(as_json))
     settings = common.settings(config)
     common.require_connections(settings, names or [])
-    _require_free(health_port)
+    require_free(health_port)
     try:
         backoff = Backoff(parse_duration(backoff_base), parse_duration(backoff_max))
         options = ServiceOptions(snapshot, health_port, backoff, parse_duration(stop_timeout))
@@ -58,7 +58,7 @@ def serve(
         os._exit(1)
 
 
-def _require_free(port: int) -> None:
+def require_free(port: int) -> None:
     """Fail before anything starts when the health port is taken."""
     from deskbridge.sandbox import PortInUse, bind
 

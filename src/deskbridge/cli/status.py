@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import duckdb
 import typer
@@ -21,6 +21,9 @@ from deskbridge.warehouse import status as report
 from deskbridge.warehouse.reports import read_only
 from deskbridge.warehouse.status import ConnectionStatus, RunRecord
 from deskbridge.warehouse.store import Warehouse
+
+if TYPE_CHECKING:
+    from deskbridge.warehouse.lake import LakeSpec
 
 NameArg = Annotated[
     str | None, typer.Argument(help="Only this connection (default: every connection).")
@@ -37,11 +40,12 @@ def status(
     settings = common.settings(config)
     if name is not None:
         common.require_connections(settings, [name])
-    with reading(common.db_path(settings, db), quiet=as_json) as con:
+    lake = common.lake(settings) if db is None else None
+    with reading(common.db_path(settings, db), quiet=as_json, lake=lake) as con:
         if as_json:
             print(dumps(status_json(con, name)))
             return
-        for table in status_tables(con, name):
+        for table in status_tables(con, name, workers=lake is not None):
             console.print(table)
 
 
@@ -53,9 +57,19 @@ def dumps(value: Any) -> str:
 
 
 @contextlib.contextmanager
-def reading(path: Path, quiet: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """The warehouse to read; its snapshot while a run holds the warehouse (said unless quiet)."""
-    from deskbridge.warehouse.snapshot import snapshot_path
+def reading(
+    path: Path, quiet: bool = False, lake: LakeSpec | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The warehouse to read; its snapshot while a run holds the warehouse (said unless quiet).
+
+    A DuckLake warehouse is read at the snapshot of its last successful run: never locked.
+    """
+    from deskbridge.warehouse.snapshot import lake_snapshot, snapshot_path
+
+    if lake is not None:
+        with lake_snapshot(lake) as con:
+            yield con
+        return
 
     common.require_warehouse(path)
     try:
@@ -103,11 +117,16 @@ def _statuses(con: duckdb.DuckDBPyConnection, name: str | None) -> list[Connecti
     return [report.status_of(con, name)] if name else report.connection_status(con)
 
 
-def status_tables(con: duckdb.DuckDBPyConnection, name: str | None = None) -> list[Table]:
-    """Every table ``deskbridge status`` prints, in order; one connection's if ``name``."""
+def status_tables(
+    con: duckdb.DuckDBPyConnection, name: str | None = None, workers: bool = False
+) -> list[Table]:
+    """Every table ``deskbridge status`` prints, in order; one connection's if ``name``.
+
+    ``workers``: say which serve worker ran each connection's last run (a shared lake).
+    """
     statuses = _statuses(con, name)
     return [
-        _connections_table(statuses),
+        _connections_table(statuses, workers),
         _rows_table(statuses),
         _cursors_table(con, name),
         runs_table(report.recent_runs(con, connection=name)),
@@ -123,13 +142,14 @@ def _table(*columns: str, title: str) -> Table:
     return table
 
 
-def _connections_table(statuses: list[ConnectionStatus]) -> Table:
+def _connections_table(statuses: list[ConnectionStatus], workers: bool = False) -> Table:
     conns = _table(
         "connection",
         "last run",
         "last success",
         "failures in a row",
         "next run (serve)",
+        *(["worker"] if workers else []),
         title="Connections",
     )
     for st in statuses:
@@ -139,6 +159,7 @@ def _connections_table(statuses: list[ConnectionStatus]) -> Table:
             ago(st.lag_s),
             str(st.consecutive_failures),
             _next(st),
+            *([st.last_worker or "-"] if workers else []),
         )
     return conns
 

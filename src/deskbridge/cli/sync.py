@@ -9,12 +9,12 @@ from typing import Annotated
 import duckdb
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from deskbridge import registry
 from deskbridge.cli import common
 from deskbridge.cli.common import ConfigOpt, DbOpt, console
+from deskbridge.cli.progress import sync_progress
 from deskbridge.config import LinkConfig, Settings
 from deskbridge.pull.engine import RunResult, build_connector, sync
 from deskbridge.sdk.connection import ConnectionConfig
@@ -183,21 +183,7 @@ def publish_snapshot(wh: Warehouse, db: Path, console: Console) -> None:
 async def sync_with_progress(
     wh: Warehouse, conn: ConnectionConfig, full_refresh: bool, console: Console, **kwargs: object
 ) -> RunResult | None:
-    columns = (
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed} rows"),
-        TimeElapsedColumn(),
-    )
-    with Progress(
-        *columns, console=console, transient=True, disable=not console.is_terminal
-    ) as bar:
-        task = bar.add_task(f"{conn.name} ({conn.type})", total=None)
-
-        def progress(stream: str, done: int, total: int | None) -> None:
-            bar.update(task, description=f"{conn.name}: {stream}", completed=done, total=total)
-
+    with sync_progress(console, conn.name, conn.type) as progress:
         try:
             result = await sync(wh, conn, full_refresh=full_refresh, progress=progress, **kwargs)  # type: ignore[arg-type]
         except DeskbridgeError as exc:

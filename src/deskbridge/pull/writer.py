@@ -165,6 +165,7 @@ def merge(batches: list[Batch]) -> Batch:
                 bucket[source_id] = row
         out.complete.extend(batch.complete)
         out.state.update(batch.state)
+        out.fields = batch.fields if batch.fields is not None else out.fields
     out.rows = {entity: list(bucket.values()) for entity, bucket in rows.items()}
     out.deleted = {entity: list(ids) for entity, ids in deleted.items()}
     return out

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -228,6 +228,10 @@ def _per_side() -> dict[Side, tuple[Any, ...]]:
     return {"a": (), "b": ()}
 
 
+def _no_fields() -> dict[Side, dict[str, Any]]:
+    return {"a": {}, "b": {}}
+
+
 @dataclass(frozen=True)
 class LinkState:
     """One link's state as the planner sees it: built by :func:`load_state`, or by hand in tests.
@@ -236,6 +240,8 @@ class LinkState:
     ``tickets``/``notes``/``time_entries``: live rows per side, oldest first. ``gone``: entity ->
     side -> id -> parent ticket id of records the vendor itself answered gone. ``people``: every
     person row per side. ``marked``: records per side whose text carries this link's marker.
+    ``fields``: per side, ticket id -> custom field key -> value of the fields the link maps
+    (:func:`deskbridge.push.fieldmap.json_safe`); ``field_types``: per side, key -> catalog type.
     """
 
     crosswalk: tuple[dict[str, Any], ...] = ()
@@ -245,6 +251,8 @@ class LinkState:
     gone: Mapping[str, Mapping[Side, Mapping[str, str | None]]] = field(default_factory=dict)
     people: Mapping[Side, tuple[Person, ...]] = field(default_factory=_per_side)
     marked: Mapping[Side, tuple[Marked, ...]] = field(default_factory=_per_side)
+    fields: Mapping[Side, Mapping[str, Mapping[str, Any]]] = field(default_factory=_no_fields)
+    field_types: Mapping[Side, Mapping[str, str]] = field(default_factory=_no_fields)
 
     @cached_property
     def xw(self) -> dict[tuple[str, Side, str], dict[str, Any]]:
@@ -280,9 +288,17 @@ class LinkState:
         return {}
 
 
-def load_state(con: duckdb.DuckDBPyConnection, link: LinkConfig) -> LinkState:
-    """Everything the planner reads of ``link``, in one pass over the warehouse."""
+def load_state(
+    con: duckdb.DuckDBPyConnection,
+    link: LinkConfig,
+    field_keys: Mapping[Side, Iterable[str]] | None = None,
+) -> LinkState:
+    """Everything the planner reads of ``link``, in one pass over the warehouse.
+
+    ``field_keys``: the custom fields the link maps on each side (their values are read).
+    """
     conn: dict[Side, str] = {"a": link.a, "b": link.b}
+    keys = {s: sorted(set((field_keys or {}).get(s, ()))) for s in SIDES}
     crosswalk = _crosswalk(con, link.name)
     legacy = any(LEGACY.fullmatch(r["marker"] or "") for r in crosswalk if r["a"] or r["b"])
     entities = {*link.entities, "tickets", "notes"}  # time entries copied as notes are notes there
@@ -294,7 +310,81 @@ def load_state(con: duckdb.DuckDBPyConnection, link: LinkConfig) -> LinkState:
         gone={e: {s: _gone(con, e, conn[s]) for s in SIDES} for e in entities},
         people={s: people_rows(con, conn[s], deleted=True) for s in SIDES},
         marked={s: _marked(con, link.name, conn[s], legacy) for s in SIDES},
+        fields={s: field_values(con, conn[s], keys[s]) for s in SIDES},
+        field_types={s: field_types(con, conn[s], keys[s]) for s in SIDES},
     )
+
+
+def field_values(
+    con: duckdb.DuckDBPyConnection, conn: str, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    """Live tickets' values of the custom fields ``keys``: ticket id -> key -> JSON-safe value."""
+    if not keys:
+        return {}
+    rows = con.execute(
+        "SELECT ticket_id, field_key, type, value_text, value_number, value_time, value_bool, "
+        "value_json FROM ticket_fields WHERE connection = ? AND deleted_at IS NULL "
+        "AND field_key IN (SELECT unnest(?::VARCHAR[]))",
+        [conn, keys],
+    ).fetchall()
+    out: dict[str, dict[str, Any]] = {}
+    for ticket_id, key, *value in rows:
+        out.setdefault(ticket_id, {})[key] = _field_value(*value)
+    return out
+
+
+def _field_value(kind: str, text: Any, number: Any, when: Any, flag: Any, raw: Any) -> Any:
+    """One stored value, JSON-safe (as the planner compares it and the crosswalk keeps it)."""
+    if kind == "integer" and number is not None:
+        return int(number)
+    if kind == "number":
+        return number
+    if kind == "boolean":
+        return flag
+    if kind == "multichoice":
+        return None if raw is None else json.loads(raw)
+    if kind in ("date", "datetime") and when is not None:
+        when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+        return when.date().isoformat() if kind == "date" else when.isoformat()
+    return text
+
+
+def field_catalog(con: duckdb.DuckDBPyConnection, conn: str) -> dict[str, dict[str, Any]]:
+    """The connection's live ``fields`` catalog: key -> label, type, writable, choices, seen.
+
+    ``seen``: the values the connection's live tickets hold, for choice fields (a vendor that
+    lists no choices, like Track-It!'s look-ups, still shows which exist).
+    """
+    rows = con.execute(
+        """SELECT f.field_key, f.label, f.type, f.writable, CAST(f.choices AS VARCHAR),
+                  list(DISTINCT v.value) FILTER (WHERE v.value IS NOT NULL)
+           FROM fields f LEFT JOIN (
+               SELECT field_key, value_text AS value FROM ticket_fields
+               WHERE connection = $conn AND deleted_at IS NULL AND type = 'choice'
+               UNION ALL SELECT field_key, unnest(CAST(value_json AS VARCHAR[])) FROM ticket_fields
+               WHERE connection = $conn AND deleted_at IS NULL AND type = 'multichoice'
+           ) v USING (field_key)
+           WHERE f.connection = $conn AND f.deleted_at IS NULL GROUP BY ALL""",
+        {"conn": conn},
+    ).fetchall()
+    keys = ("label", "type", "writable", "choices", "seen")
+    out = {key: dict(zip(keys, rest, strict=True)) for key, *rest in rows}
+    for spec in out.values():
+        spec["choices"] = None if spec["choices"] is None else json.loads(spec["choices"])
+        spec["seen"] = set(spec["seen"] or ())
+    return out
+
+
+def field_types(con: duckdb.DuckDBPyConnection, conn: str, keys: list[str]) -> dict[str, str]:
+    """The catalog type of each of ``keys`` that the connection's ``fields`` catalog holds."""
+    if not keys:
+        return {}
+    rows = con.execute(
+        "SELECT field_key, type FROM fields WHERE connection = ? AND deleted_at IS NULL "
+        "AND field_key IN (SELECT unnest(?::VARCHAR[]))",
+        [conn, keys],
+    ).fetchall()
+    return dict(rows)
 
 
 def _crosswalk(con: duckdb.DuckDBPyConnection, link: str) -> tuple[dict[str, Any], ...]:
@@ -348,6 +438,17 @@ def people_rows(
         [conn],
     ).fetchall()
     return tuple(rows)
+
+
+def ticket_labels(con: duckdb.DuckDBPyConnection, conn: str) -> dict[str, set[str]]:
+    """The departments and statuses a connection's pulled tickets show, deleted tickets too."""
+    rows = con.execute(
+        "SELECT DISTINCT department, status FROM tickets WHERE connection = ?", [conn]
+    ).fetchall()
+    return {
+        "department": {r[0] for r in rows if r[0] is not None},
+        "status": {r[1] for r in rows if r[1] is not None},
+    }
 
 
 def _marked(

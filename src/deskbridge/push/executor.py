@@ -34,6 +34,7 @@ from deskbridge.pull.engine import build_connector
 from deskbridge.push import crosswalk
 from deskbridge.push.actions import CREATES, DELETES, OPS, Action, ActionKind
 from deskbridge.push.crosswalk import PushStore
+from deskbridge.push.fieldmap import field_keys, mapped_fields
 from deskbridge.push.planner import plan
 from deskbridge.push.sides import sides_for, vendors_of
 from deskbridge.sdk.contract import Connector, Progress, WriteContext, WriteOp
@@ -86,6 +87,13 @@ class PushResult:
     counts: Counter[str] = field(default_factory=Counter)
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # entity, id, reason
     mode: str = "sync"
+    # per planned action (its :func:`label`): how many were done and how many failed
+    outcomes: dict[str, Counter[str]] = field(default_factory=dict)
+    failed: list[tuple[str, str, str]] = field(default_factory=list)  # label, record id, reason
+    limits: list[str] = field(default_factory=list)  # preflight checks that could not run fully
+
+    def count(self, action: Action, outcome: str) -> None:
+        self.outcomes.setdefault(label(action), Counter())[outcome] += 1
 
     @property
     def writes(self) -> int:
@@ -99,7 +107,8 @@ def plan_link(
 ) -> list[Action]:
     """The link's plan, from its state as the warehouse holds it now."""
     sides = sides_for(link, vendors_of(settings, link))
-    return plan(crosswalk.load_state(wh.con, link), link, sides, only)
+    maps, _ = mapped_fields(link, sides.conn, sides.vendor)
+    return plan(crosswalk.load_state(wh.con, link, field_keys(maps)), link, sides, only)
 
 
 async def push_link(
@@ -193,7 +202,7 @@ class _Executor:
             elif isinstance(outcome, Unsupported) and action.kind in (*DELETES, K.UPDATE_NOTE):
                 # recorded once, never retried
                 instead = K.REBASE if action.kind == K.UPDATE_NOTE else K.UNLINK
-                self._done(replace(action, kind=instead, reason=scrub(str(outcome))), None)
+                self._done(replace(action, kind=instead, reason=scrub(str(outcome))), None, action)
             elif isinstance(outcome, DeskbridgeError | UnmappedValueError | NotImplementedError):
                 self._failed(action, scrub(str(outcome)))
                 if isinstance(outcome, REFUSED) and action.kind in CREATES:
@@ -257,8 +266,10 @@ class _Executor:
         with self.wh.transaction():
             self.store.created(self._row(action, new_id, "created"))
 
-    def _done(self, action: Action, outcome: str | None) -> None:
+    def _done(self, action: Action, outcome: str | None, planned: Action | None = None) -> None:
+        """Record ``action`` done (``planned``: the action as planned, when it became another)."""
         self.result.counts[f"{action.kind}.done"] += 1
+        self.result.count(planned or action, "done")
         if action.reason and action.kind in (K.SKIP, K.REBASE, K.UNLINK, K.CREATE_TICKET):
             self.outcomes["skipped"].append(
                 {
@@ -303,7 +314,9 @@ class _Executor:
 
     def _failed(self, action: Action, reason: str) -> None:
         self.result.counts[f"{action.kind}.failed"] += 1
+        self.result.count(action, "failed")
         self.result.failures.append((action.entity, action.origin_id, reason))
+        self.result.failed.append((label(action), action.origin_id, reason))
         log.warning(
             "push.rejected",
             link=self.link.name,
@@ -331,5 +344,10 @@ def _finish(wh: Warehouse, result: PushResult) -> None:
     crosswalk.finish_push(wh.con, result.push_id, status, {**result.counts, "mode": result.mode})
 
 
+def label(action: Action) -> str:
+    """How the plan and the "did" table name an action: kind, entity and target side."""
+    return f"{action.kind} {action.entity} -> {action.target}"
+
+
 def plan_summary(actions: list[Action]) -> dict[str, int]:
-    return dict(Counter(f"{a.kind} {a.entity} -> {a.target}" for a in actions))
+    return dict(Counter(label(a) for a in actions))

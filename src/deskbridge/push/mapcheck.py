@@ -18,6 +18,13 @@ Problems found:
   is not a canonical ticket field; a vendor value of the catalog with no canonical value.
 * ``warning``: a mapped vendor value the catalog does not know (fine when the installation
   added it); a canonical value with no vendor value, so writing it would fail.
+
+Given a configuration and its warehouse, :func:`check_links` also checks every link's custom
+fields (``custom``, ``source_number_to``) against both sides' ``fields`` catalogs: the link
+preflight's check (:mod:`deskbridge.push.fieldcheck`), one line per problem naming the key.
+
+``[people]`` (id forms per kind, the kinds a pull lists in full) and ``[writes]`` (whether an
+author is required, what a new ticket needs) feed the links' preflight; their shape is checked.
 """
 
 from __future__ import annotations
@@ -28,9 +35,11 @@ from importlib import resources
 from typing import Any
 
 from deskbridge import registry
+from deskbridge.config import Settings
 from deskbridge.sdk import mappings, models
 from deskbridge.sdk.catalog import FieldCatalog
 from deskbridge.sdk.errors import ConfigError
+from deskbridge.warehouse.store import Warehouse
 
 VOCABULARIES = {"status": mappings.STATUS_CATEGORIES, "priority": mappings.PRIORITY_LEVELS}
 
@@ -82,6 +91,7 @@ def check_mapping(
     if catalog is not None:
         problems += _fields(vendor, data.get("fields", {}), catalog, writable=True)
         problems += _fields(vendor, data.get("read_fields", {}), catalog, writable=False)
+    problems += _people(vendor, data.get("people", {})) + _writes(vendor, data.get("writes", {}))
     for name, canonical in VOCABULARIES.items():
         if name in data:
             known = catalog.vocabularies.get(name) if catalog else None
@@ -149,3 +159,47 @@ def _values(
         if value not in mapped
     ]
     return out
+
+
+def _people(vendor: str, table: Mapping[str, Any]) -> list[Problem]:
+    out = [
+        Problem(vendor, f"[people] {kind}", "expected a list of id forms such as 'staff:<n>'")
+        for kind in ("staff", "requester")
+        if not (
+            isinstance(table.get(kind, []), list) and all(":" in f for f in table.get(kind, []))
+        )
+    ]
+    out += [
+        Problem(vendor, "[people] complete", f"{kind!r} is not staff or requester")
+        for kind in table.get("complete", [])
+        if kind not in ("staff", "requester")
+    ]
+    return out
+
+
+def _writes(vendor: str, table: Mapping[str, Any]) -> list[Problem]:
+    out = []
+    if table.get("author", "optional") not in ("required", "optional"):
+        out.append(Problem(vendor, "[writes] author", "expected 'required' or 'optional'"))
+    ticket_fields = models.canonical_fields("tickets")
+    out += [
+        Problem(vendor, "[writes] create_requires", f"{name!r} is not a canonical ticket field")
+        for name in table.get("create_requires", [])
+        if name not in ticket_fields
+    ]
+    return out
+
+
+def check_links(wh: Warehouse, settings: Settings) -> tuple[list[str], list[str]]:
+    """(problems, limits) of every configured link's custom fields, against what ``wh`` holds."""
+    from deskbridge.push.fieldcheck import custom_fields
+    from deskbridge.push.preflight import Preflight, context
+
+    problems: list[str] = []
+    limits: list[str] = []
+    for link in settings.links.values():
+        report = Preflight(link.name)
+        custom_fields(context(wh, settings, link), report)
+        problems += report.problems
+        limits += report.limits
+    return problems, limits

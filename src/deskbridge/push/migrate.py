@@ -50,10 +50,14 @@ class MigrationReport:
 
 
 def migration_link(settings: Settings, source: str, target: str, author: str | None) -> LinkConfig:
-    """The configured link from ``source`` to ``target`` if there is one, else a default one-way link."""
+    """The configured link from ``source`` to ``target`` if there is one, else a default one-way link.
+
+    ``author`` (``--author``) writes on the target, over the link's own.
+    """
     for link in settings.links.values():
         if (link.a, link.b) == (source, target):
-            return link.model_copy(update={"direction": "a_to_b"})
+            authors = {**link.author, "b": author} if author else link.author
+            return link.model_copy(update={"direction": "a_to_b", "author": authors})
     target_cls = _connector_class(settings, target)
     fields = [f for f in ("subject", "status", "priority") if f in target_cls.writable_fields]
     return LinkConfig(
@@ -83,8 +87,12 @@ async def migrate(
     transport_for: TransportFor = lambda name: None,
     plan_file: Path | None = None,
     progress: Progress | None = None,
+    check: bool = False,
 ) -> tuple[PushResult, MigrationReport]:
-    """One cycle of the one-way ``link`` (:func:`run_link`), and its report."""
+    """One cycle of the one-way ``link`` (:func:`run_link`), and its report.
+
+    ``check``: preflight first (:mod:`deskbridge.push.preflight`); ``--author`` fixes a missing author.
+    """
     mode = "demo" if demo else "delta" if delta else "full"
     started = utcnow()
     result = await run_link(
@@ -97,6 +105,8 @@ async def migrate(
         plan_file=plan_file,
         progress=progress,
         mode=mode,
+        check=check,
+        author_option="--author",
     )
     return result, report(result, mode, started)
 

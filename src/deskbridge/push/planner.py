@@ -23,6 +23,7 @@ from deskbridge.push.children import children
 from deskbridge.push.crosswalk import SIDES, LinkState
 from deskbridge.push.deletions import deletions
 from deskbridge.push.edits import note_edits
+from deskbridge.push.fieldmap import MappedField, mapped_fields
 from deskbridge.push.markers import Stamps, marker_for
 from deskbridge.push.people import PEOPLE_FIELDS, PeopleMatcher, UnmatchedPerson
 from deskbridge.push.sides import Sides, canon, to_target
@@ -47,11 +48,31 @@ class _Planner:
     sides: Sides
     stamps: Stamps = field(init=False)
     people: PeopleMatcher | None = field(init=False)
+    custom: dict[str, MappedField] = field(init=False)  # mapped custom fields, by field name
+    fields: list[str] = field(init=False)  # canonical fields, then the mapped custom ones
+    tickets: dict[Side, tuple[dict[str, Any], ...]] = field(init=False)
 
     def __post_init__(self) -> None:
         self.stamps = Stamps(self.link.name, self.state.marked, self.state.by_marker)
         wants_people = set(self.link.fields) & set(PEOPLE_FIELDS)
         self.people = PeopleMatcher(self.state.people, self.link.people) if wants_people else None
+        maps, _ = mapped_fields(self.link, self.sides.conn, self.sides.vendor)  # preflight says why
+        self.custom = {m.name: m for m in maps}
+        self.fields = [*self.link.fields, *self.custom]
+        self.tickets = {s: tuple(map(self._with_custom(s), self.state.tickets[s])) for s in SIDES}
+
+    def _with_custom(self, side: Side) -> Any:
+        """A ticket row with each mapped custom field's value under the field's name."""
+        values = self.state.fields[side]
+
+        def row(ticket: dict[str, Any]) -> dict[str, Any]:
+            mine = values.get(ticket["source_id"], {})
+            return ticket | {
+                name: ticket.get("number") if (key := m.keys[side]) is None else mine.get(key)
+                for name, m in self.custom.items()
+            }
+
+        return row if self.custom else lambda ticket: ticket
 
     def plan(self, only: set[str] | None) -> list[Action]:
         state, link = self.state, self.link
@@ -91,22 +112,37 @@ class _Planner:
 
     def canon(self, side: Side, field_name: str, value: Any) -> Any:
         """A field's value in terms both sides share: canonical status, side a's person ids."""
+        if field_name in self.custom:
+            return self.custom[field_name].canon(side, value, self.state.field_types)
         if field_name in PEOPLE_FIELDS and self.people is not None:
             return self.people.canonical(side, field_name, value)
         return canon(self.sides, side, field_name, value)
 
     def to_target(self, target: Side, field_name: str, canonical: Any) -> Any:
+        if field_name in self.custom:
+            return self.custom[field_name].to_side(target, canonical, self.state.field_types)
         if field_name in PEOPLE_FIELDS and self.people is not None:
             return self.people.to_side(target, field_name, canonical)
         return to_target(self.sides, target, field_name, canonical)
+
+    def _writes(self, target: Side, field_name: str) -> bool:
+        """Whether ``target`` takes the field (a source number goes only to the side it names)."""
+        mapped = self.custom.get(field_name)
+        return target in self.link.targets() and (mapped is None or mapped.writes(target))
+
+    def _wire(self, target: Side, values: dict[str, Any]) -> dict[str, Any]:
+        """A payload as the target's writer takes it: custom fields under ``fields``, by key."""
+        out = {k: v for k, v in values.items() if k not in self.custom}
+        custom = {self.custom[k].keys[target]: v for k, v in values.items() if k in self.custom}
+        return out | {"fields": custom} if custom else out
 
     def _wanted(self, ticket: dict[str, Any]) -> bool:
         return all(str(ticket.get(k)) in values for k, values in self.link.filters.items())
 
     # -- tickets ---------------------------------------------------------------------------
     def _tickets(self, origin: Side, target: Side, only: set[str] | None) -> list[Action]:
-        tickets = self.state.tickets[origin]
-        theirs = {t["source_id"]: t for t in self.state.tickets[target]}
+        tickets = self.tickets[origin]
+        theirs = {t["source_id"]: t for t in self.tickets[target]}
         mine = self.stamps.own_tickets(origin)
         actions = []
         for ticket in tickets:
@@ -146,7 +182,7 @@ class _Planner:
             return Action(kind, "tickets", target, origin, sid, marker, target_id=twin, base=base)
         payload, unmatched = {}, []
         try:
-            for f in self.link.fields:
+            for f in (f for f in self.fields if self._writes(target, f)):
                 try:
                     payload[f] = self.to_target(target, f, self.canon(origin, f, ticket.get(f)))
                 except UnmatchedPerson as exc:
@@ -169,7 +205,7 @@ class _Planner:
             sid,
             marker,
             target_id=found,
-            payload=payload,
+            payload=self._wire(target, payload),
             base=self._bases(ticket, payload, origin, target),
             reason="; ".join(unmatched),
         )
@@ -188,12 +224,12 @@ class _Planner:
     def _bases(
         self, mine: dict[str, Any], twin: dict[str, Any], origin: Side, target: Side
     ) -> dict[str, Any]:
-        fields = self.link.fields
+        fields = self.fields
         return {origin: {f: mine.get(f) for f in fields}, target: {f: twin.get(f) for f in fields}}
 
     def _merge_linked(self, only: set[str] | None) -> list[Action]:
         """Each linked pair once: per field, agree, or let the side that changed (or wins) move the other."""
-        rows = {s: {t["source_id"]: t for t in self.state.tickets[s]} for s in ("a", "b")}
+        rows = {s: {t["source_id"]: t for t in self.tickets[s]} for s in ("a", "b")}
         actions: list[Action] = []
         seen: set[int] = set()
         for (entity, _, _), row in self.state.xw.items():
@@ -210,7 +246,7 @@ class _Planner:
         changes: dict[Side, dict[str, Any]] = {"a": {}, "b": {}}
         stale: dict[Side, dict[str, Any]] = {"a": {}, "b": {}}
         unmatched: list[str] = []
-        for f in self.link.fields:
+        for f in self.fields:
             va, vb = self.canon("a", f, cur["a"].get(f)), self.canon("b", f, cur["b"].get(f))
             base = {s: (row[f"base_{s}"] or {}).get(f) for s in ("a", "b")}
             if va == vb:
@@ -226,7 +262,7 @@ class _Planner:
                 continue  # agreed at the last push; a lossy value map keeps them apart, not a change
             winner = self._winner(f, a_moved, b_moved, cur)
             loser: Side = "b" if winner == "a" else "a"
-            if loser in self.link.targets():
+            if self._writes(loser, f):
                 try:
                     changes[loser][f] = self.to_target(loser, f, va if winner == "a" else vb)
                 # an unmatched person: this field stays as it is on each side; the others go on
@@ -264,7 +300,7 @@ class _Planner:
                         row[origin],
                         row["marker"],
                         target_id=row[target],
-                        payload=changes[target],
+                        payload=self._wire(target, changes[target]),
                         base=base,
                     )
                 )

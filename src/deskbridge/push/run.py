@@ -12,6 +12,7 @@ from deskbridge.config import LinkConfig, Settings, Side
 from deskbridge.pull import engine
 from deskbridge.push import crosswalk
 from deskbridge.push.executor import PushResult, TransportFor, push_link
+from deskbridge.push.preflight import PreflightError, preflight
 from deskbridge.sdk.contract import Capability, Progress
 from deskbridge.warehouse.store import Warehouse
 
@@ -32,10 +33,15 @@ async def run_link(
     plan_file: Path | None = None,
     progress: Progress | None = None,
     mode: str = "sync",
+    check: bool = False,
+    author_option: str | None = None,
 ) -> PushResult:
     """Pull ``link.a`` and ``link.b`` (unless ``pull`` is false), then push what differs.
 
     ``scope``: chooses ``only`` from the freshly pulled warehouse (a demo or delta migration).
+    ``check``: run the link's preflight first (dry runs too) and raise
+    :class:`~deskbridge.push.preflight.PreflightError` on any problem, before any write;
+    ``author_option`` names the command-line option that sets the author, for its messages.
     """
     if pull:
         for name in (link.a, link.b):
@@ -43,9 +49,10 @@ async def run_link(
             await engine.sync(wh, config, transport=transport_for(name), progress=progress)
     if scope is not None:
         only = scope(wh)
+    limits = _preflight(wh, settings, link, author_option) if check else []
     if not dry_run:
         await recover_pending(wh, settings, link, transport_for, pulled=pull)
-    return await push_link(
+    result = await push_link(
         wh,
         settings,
         link,
@@ -56,6 +63,20 @@ async def run_link(
         progress=progress,
         mode=mode,
     )
+    result.limits = limits
+    return result
+
+
+def _preflight(
+    wh: Warehouse, settings: Settings, link: LinkConfig, author_option: str | None
+) -> list[str]:
+    """The checks that were limited; raises on any problem."""
+    report = preflight(wh, settings, link, author_option)
+    for line in report.limits:
+        log.info("push.preflight_limited", link=link.name, detail=line)
+    if report.problems:
+        raise PreflightError(report)
+    return report.limits
 
 
 async def recover_pending(

@@ -20,12 +20,14 @@ from deskbridge.sdk.contract import (
     Row,
     Scope,
     StreamSpec,
+    Tally,
     WarehouseView,
     WriteContext,
     WriteOp,
     content_hash,
     row_hash,
 )
+from deskbridge.sdk.customfields import FieldSpec, FieldValue, field_value
 from deskbridge.sdk.durations import Duration, parse_duration
 from deskbridge.sdk.emulator import Emulator, Knobs
 from deskbridge.sdk.errors import (
@@ -72,6 +74,8 @@ __all__ = [
     "Emulator",
     "FatalError",
     "FieldCatalog",
+    "FieldSpec",
+    "FieldValue",
     "HttpConnector",
     "HttpOptions",
     "HttpSession",
@@ -89,6 +93,7 @@ __all__ = [
     "Row",
     "Scope",
     "StreamSpec",
+    "Tally",
     "UnmappedValueError",
     "Unsupported",
     "ValueMap",
@@ -104,6 +109,7 @@ __all__ = [
     "check_rows",
     "content_hash",
     "excerpt",
+    "field_value",
     "mappings",
     "number",
     "parse_duration",

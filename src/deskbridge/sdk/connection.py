@@ -61,6 +61,9 @@ class ConnectionConfig(BaseModel):
     schedule: Schedule | None = None
     concurrency: int = Field(8, ge=1, le=64)
     rate_limit_per_s: float = Field(0.0, ge=0)
+    adaptive: bool = Field(
+        True, description="Pace below concurrency and rate_limit_per_s by the vendor's answers."
+    )
     timeout_s: float = Field(30.0, gt=0)
     retries: int = Field(5, ge=0, le=20)
     retry_backoff_s: float = Field(0.5, gt=0)
@@ -91,6 +94,7 @@ class ConnectionConfig(BaseModel):
         return HttpOptions(
             concurrency=self.concurrency,
             rate_limit_per_s=self.rate_limit_per_s,
+            adaptive=self.adaptive,
             timeout_s=self.timeout_s,
             retries=self.retries,
             backoff_initial_s=self.retry_backoff_s,

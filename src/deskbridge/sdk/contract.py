@@ -42,13 +42,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mappin
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from deskbridge.sdk.customfields import FieldSpec
 from deskbridge.sdk.durations import parse_duration
-from deskbridge.sdk.models import canonical_fields
+from deskbridge.sdk.models import FIELDS_KEY, canonical_fields
 
 if TYPE_CHECKING:
     import httpx
@@ -57,6 +58,7 @@ if TYPE_CHECKING:
     from deskbridge.sdk.emulator import Emulator
 
 Row = dict[str, Any]
+T = TypeVar("T")
 
 
 class CursorKind(StrEnum):
@@ -134,6 +136,8 @@ class Batch:
     state: dict[str, Any] = field(default_factory=dict)  # stream name -> new cursor state
     complete: list[Scope] = field(default_factory=list)
     deleted: dict[str, list[str]] = field(default_factory=dict)  # entity -> source ids gone
+    # the connection's whole custom field catalog, when this batch read it (see deskbridge.sdk.customfields)
+    fields: list[FieldSpec] | None = None
 
     def add(self, entity: str, rows: list[Row]) -> None:
         self.rows.setdefault(entity, []).extend(rows)
@@ -143,8 +147,16 @@ class Batch:
 
 
 def content_hash(row: Mapping[str, Any], fields: Iterable[str]) -> str:
-    """Digest of ``row``'s values of ``fields``, in order (the warehouse's ``content_hash``)."""
-    payload = orjson.dumps([row.get(f) for f in fields], default=str)
+    """Digest of ``row``'s values of ``fields``, in order (the warehouse's ``content_hash``).
+
+    A ticket's custom field values (``row["fields"]``, see :mod:`deskbridge.sdk.customfields`) count too, by
+    key and value; a row without any hashes as it did before custom fields were read.
+    """
+    values = [row.get(f) for f in fields]
+    custom = row.get(FIELDS_KEY)
+    if custom:
+        values.append(sorted([str(v["key"]), v.get("value")] for v in custom))
+    payload = orjson.dumps(values, default=str)
     return hashlib.blake2b(payload, digest_size=12).hexdigest()
 
 
@@ -211,6 +223,35 @@ class ReadContext:
     warehouse: WarehouseView
     started_at: datetime
     progress: Callable[[str, int, int | None], None] = lambda stream, done, total: None
+
+    def tally(self, stream: str, total: int | None = None) -> Tally:
+        """A count of ``stream``'s records read, reported to :attr:`progress` as each one lands."""
+        return Tally(self.progress, stream, total)
+
+
+@dataclass
+class Tally:
+    """Records of one stream read so far, against the vendor's total where it gives one.
+
+    A connector counts each record as its request completes (:meth:`counted`), so an operator's
+    progress moves per request, not per page of hundreds.
+    """
+
+    report: Callable[[str, int, int | None], None]
+    stream: str
+    total: int | None = None
+    done: int = 0
+
+    def add(self, n: int = 1) -> None:
+        self.done += n
+        if self.total is not None and self.done > self.total:  # the helpdesk grew mid-run
+            self.total = self.done
+        self.report(self.stream, self.done, self.total)
+
+    async def counted(self, read: Awaitable[T]) -> T:
+        result = await read
+        self.add()
+        return result
 
 
 class ConnectorOptions(BaseModel):

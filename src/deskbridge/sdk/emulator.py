@@ -3,8 +3,8 @@
 A vendor emulator is an ASGI app faithful to its vendor's wire protocol. It subclasses
 :class:`Emulator`, builds its routes in :meth:`Emulator.vendor_app`, and gets for free:
 
-* knobs (:class:`Knobs`): injected latency, a request-rate limit answered with 429 and
-  ``Retry-After``, a 500 on every n-th request, and one-shot faults queued by tests
+* knobs (:class:`Knobs`): injected latency, a request-rate limit (a token bucket) answered with
+  429 and ``Retry-After``, a 500 on every n-th request, and one-shot faults queued by tests
   (``inject("html200")``, ``"malformed"``, ``"truncated"``, ``"500"``, ``"429"``, ``"401"``);
 * a request counter per path (``requests``) that tests assert on;
 * an admin plane under ``/__emulator__/`` for processes that run the emulator elsewhere
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import random
 import time
 from abc import ABC, abstractmethod
@@ -45,7 +46,12 @@ class Knobs:
     """Fault and speed settings of one emulator; all off by default."""
 
     latency_ms: float = 0.0
-    rate_limit_per_s: float = 0.0  # 0 = unlimited; above it: 429 with Retry-After
+    # A token bucket, as a gateway in front of the helpdesk enforces it (no vendor here documents
+    # a limit of its own, so the answer is the gateway's plain 429): rate_limit_per_s tokens a
+    # second, at most rate_burst_s seconds' worth saved up; a request finding no token is
+    # answered 429 with Retry-After (whole seconds, at least retry_after_s). 0 = unlimited.
+    rate_limit_per_s: float = 0.0
+    rate_burst_s: float = 1.0
     retry_after_s: int = 1
     fail_every_n: int = 0  # every n-th vendor request answers 500
 
@@ -69,7 +75,7 @@ class Emulator(ABC):
         self.knobs = knobs or Knobs()
         self.requests: Counter[str] = Counter()
         self._faults = _Faults()
-        self._window: deque[float] = deque()
+        self._bucket = (0.0, -math.inf)  # tokens left, when counted
         self._app: ASGIApp | None = None
 
     # -- what each vendor emulator provides -------------------------------------------
@@ -114,17 +120,19 @@ class Emulator(ABC):
             self._app = _KnobsMiddleware(self, self.vendor_app(), self._admin_app())
         return self._app
 
-    def _over_rate(self) -> bool:
-        limit = self.knobs.rate_limit_per_s
-        if limit <= 0:
-            return False
+    def _over_rate(self) -> int | None:
+        """None when the token bucket lets this request through, else the Retry-After."""
+        rate = self.knobs.rate_limit_per_s
+        if rate <= 0:
+            return None
+        tokens, then = self._bucket
         now = time.monotonic()
-        while self._window and now - self._window[0] > 1.0:
-            self._window.popleft()
-        if len(self._window) >= limit:
-            return True
-        self._window.append(now)
-        return False
+        tokens = min(max(1.0, rate * self.knobs.rate_burst_s), tokens + (now - then) * rate)
+        if tokens >= 1:
+            self._bucket = (tokens - 1, now)
+            return None
+        self._bucket = (tokens, now)
+        return max(self.knobs.retry_after_s, math.ceil((1 - tokens) / rate))
 
     # -- admin plane --------------------------------------------------------------------
     def _admin_app(self) -> Starlette:
@@ -186,10 +194,9 @@ class _KnobsMiddleware:
         emu.requests[path] += 1
         if emu.knobs.latency_ms:
             await asyncio.sleep(emu.knobs.latency_ms / 1000)
-        if emu._over_rate():
-            await _plain(
-                send, 429, b"Too Many Requests", {"retry-after": str(emu.knobs.retry_after_s)}
-            )
+        wait = emu._over_rate()
+        if wait is not None:
+            await _plain(send, 429, b"Too Many Requests", {"retry-after": str(wait)})
             return
         n = emu.knobs.fail_every_n
         fault = emu._faults.pop() or ("500" if n and emu.total_requests % n == 0 else None)

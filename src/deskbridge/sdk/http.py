@@ -2,7 +2,8 @@
 
 One :class:`HttpSession` per connection: an ``httpx.AsyncClient`` (with an injectable
 transport, so tests run connectors against emulators in-process), bounded concurrency, a
-request-rate limit, timeouts, retries with backoff on timeouts, dropped connections, 5xx and 429
+request-rate limit, a pace that adapts to the vendor's 429s, 503s and round trips below both
+(:mod:`deskbridge.sdk.adaptive`; a ``Retry-After`` pauses the whole session), timeouts, retries with backoff on timeouts, dropped connections, 5xx and 429
 (honouring ``Retry-After``), a request counter per cost, and redaction of secrets in every log
 line and error message. A host that refuses the connection or does not resolve fails after
 :data:`QUICK_RETRIES` short waits, naming the URL and the config key: no vendor is down for
@@ -39,6 +40,7 @@ import stamina
 import structlog
 from aiolimiter import AsyncLimiter
 
+from deskbridge.sdk.adaptive import Aimd, Throttle
 from deskbridge.sdk.errors import (
     AuthError,
     FatalError,
@@ -71,6 +73,7 @@ class HttpOptions:
     retries: int = 5
     backoff_initial_s: float = 0.5
     backoff_max_s: float = 30.0
+    adaptive: bool = True  # pace below the two ceilings above by the vendor's answers
 
 
 @cache
@@ -112,6 +115,8 @@ class HttpSession:
             verify=_tls_context(),
         )
         self._slots = asyncio.Semaphore(self.options.concurrency)
+        adaptive = self.options.adaptive
+        self._throttle = Throttle(Aimd(self.options.concurrency)) if adaptive else None
         rate = self.options.rate_limit_per_s
         self._limiter = AsyncLimiter(rate, 1.0) if rate > 0 else None
         self.counts: Counter[str] = Counter()
@@ -167,7 +172,7 @@ class HttpSession:
         opts = self.options
         policy = _RetryPolicy(self, safe, _host(self.client.base_url.join(url)))
         try:
-            for attempt in stamina.retry_context(
+            async for attempt in stamina.retry_context(
                 on=policy.wait,
                 attempts=opts.retries + 1,
                 timeout=None,
@@ -208,11 +213,11 @@ class HttpSession:
     async def _send(
         self, method: str, url: str, where: dict[str, Any], cost: str, **kwargs: Any
     ) -> httpx.Response:
-        async with self._slots:
+        async with self._throttle.slot() if self._throttle else self._slots:
             if self._limiter is not None:
                 await self._limiter.acquire()
             self.counts[cost] += 1
-            started = time.perf_counter()
+            started = time.monotonic()
             try:
                 response = await self.client.request(
                     method, url, extensions={_COST: cost}, **kwargs
@@ -223,15 +228,30 @@ class HttpSession:
                     raise _Unsent(message, unreachable=_unreachable(exc), **where) from None
                 raise RetriableError(message, **where) from None
             self.refusals = 0
+            if self._throttle is not None:
+                self._adapt(response, started, where["resource"])
             if log.is_enabled_for(logging.DEBUG):
                 log.debug(
                     "http.request",
                     method=method,
                     url=sanitize_url(str(response.request.url)),
                     status=response.status_code,
-                    ms=round((time.perf_counter() - started) * 1000, 1),
+                    ms=round((time.monotonic() - started) * 1000, 1),
                 )
             return response
+
+    def _adapt(self, response: httpx.Response, sent_at: float, resource: str) -> None:
+        """Tell the pace how the vendor answered a call to ``resource`` sent at ``sent_at``."""
+        assert self._throttle is not None
+        if response.status_code not in (429, 503):
+            self._throttle.served(sent_at, resource)
+            return
+        wait = retry_after(response.headers.get("retry-after"))
+        if wait is not None:
+            wait = min(wait, self.options.backoff_max_s)
+        self._throttle.throttled(sent_at, wait)
+        aimd = self._throttle.aimd
+        log.debug("http.pace", host=_host(response.request.url), rate_per_s=round(aimd.rate, 2))
 
 
 class Costed:

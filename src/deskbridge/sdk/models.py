@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = 2  # 2: deleted_proof (rows deleted before it are marked 'legacy')
+# 2: deleted_proof (rows deleted before it are marked 'legacy'); 3: ticket_fields and fields
+SCHEMA_VERSION = 3
 SYNCED_ENTITIES = ("tickets", "notes", "time_entries", "people", "attachments")
 BOOKKEEPING = (
     "raw",
@@ -127,6 +128,85 @@ class Attachment(Synced, table=True):
     size_bytes: int | None = Field(default=None, description="Size in bytes.")
     content_type: str | None = Field(default=None, description="MIME type.")
     created_at: datetime | None = Field(default=None, description="Upload time (UTC).")
+
+
+FIELD_TYPES = ("text", "integer", "number", "date", "datetime", "boolean", "choice", "multichoice")
+FIELDS_KEY = "fields"  # the key of a ticket row that carries its custom field values
+
+
+class TicketField(SQLModel, table=True):
+    """One custom (vendor-defined) field value of a ticket, written with its ticket.
+
+    A row exists while the field has a value; clearing a field at the vendor removes its row the
+    next time the ticket is read. The value sits in the one ``value_*`` column its type uses, and
+    as text in ``value_text`` for every type, so one column answers "what does it say".
+    """
+
+    __tablename__ = "ticket_fields"
+    connection: str = Field(primary_key=True, description="Connection name from config.")
+    ticket_id: str = Field(primary_key=True, description="tickets.source_id of the ticket.")
+    field_key: str = Field(
+        primary_key=True,
+        description="The field's stable key at this connection (fields.field_key), as mappings name it.",
+    )
+    field_id: str | None = Field(
+        default=None, description="The vendor's own id of the field (e.g. Track-It! sequence 85)."
+    )
+    label: str | None = Field(
+        default=None, description="The field's current display name at the vendor."
+    )
+    type: str = Field(
+        description="text, integer, number, date, datetime, boolean, choice or multichoice."
+    )
+    value_text: str | None = Field(
+        default=None,
+        description="The value as text, for every type (choices joined by ', ', dates ISO 8601).",
+    )
+    value_number: float | None = Field(
+        default=None, description="The value of an integer or number field."
+    )
+    value_time: datetime | None = Field(
+        default=None, description="The value of a date (midnight UTC) or datetime field (UTC)."
+    )
+    value_bool: bool | None = Field(default=None, description="The value of a boolean field.")
+    value_json: Any = Field(
+        default=None,
+        sa_type=JSON,
+        description="The value as JSON, typed (a list for multichoice).",
+    )
+    last_synced_at: datetime = Field(description="When a sync wrote this value (UTC).")
+    deleted_at: datetime | None = Field(
+        default=None, description="When the ticket was found gone at the vendor."
+    )
+    run_id: int | None = Field(default=None, description="sync_runs.run_id that wrote this value.")
+
+
+class FieldDef(SQLModel, table=True):
+    """The custom ticket fields a connection's vendor defines: the catalog mappings are checked against."""
+
+    __tablename__ = "fields"
+    connection: str = Field(primary_key=True, description="Connection name from config.")
+    field_key: str = Field(
+        primary_key=True, description="Stable key of the field at this connection."
+    )
+    field_id: str | None = Field(default=None, description="The vendor's own id of the field.")
+    label: str | None = Field(default=None, description="Current display name at the vendor.")
+    type: str = Field(
+        description="text, integer, number, date, datetime, boolean, choice or multichoice."
+    )
+    writable: bool = Field(description="Whether the vendor's API can write the field.")
+    choices: Any = Field(
+        default=None,
+        sa_type=JSON,
+        description="Allowed values of a choice or multichoice field, when the API lists them.",
+    )
+    source: str | None = Field(
+        default=None, description="Where the definition came from (vendor endpoint or table)."
+    )
+    last_synced_at: datetime = Field(description="When a sync last read the definition (UTC).")
+    deleted_at: datetime | None = Field(
+        default=None, description="When the field was found gone from the vendor's definitions."
+    )
 
 
 ENTITY_MODELS: dict[str, type[Synced]] = {

@@ -10,6 +10,11 @@ another connection's run is half-way would show analysts a half-written state. T
 opened only for a run, so other commands can use it in between; after each successful run the
 analysts' snapshot is published (:mod:`deskbridge.warehouse.snapshot`).
 
+On a DuckLake warehouse several workers serve the same connections: each run and each link's
+push first takes its PostgreSQL advisory lock (:mod:`deskbridge.warehouse.locks`); a slot whose
+lock another worker holds is skipped and counted, and analysts read the lake snapshot recorded
+with each successful run instead of a file copy.
+
 SIGTERM or SIGINT stops new runs, cancels the ones in flight (the engine commits what is
 complete and records them ``interrupted``) and returns within ``stop_timeout_s``.
 """
@@ -43,9 +48,11 @@ from deskbridge.service.backoff import Backoff
 from deskbridge.service.health import ConnectionHealth, HealthServer
 from deskbridge.service.metrics import State
 from deskbridge.warehouse import metrics, service_state
+from deskbridge.warehouse.lake import LakeWarehouse, lake_spec, open_warehouse
+from deskbridge.warehouse.locks import WorkLocks
 from deskbridge.warehouse.snapshot import publish, snapshot_path
 from deskbridge.warehouse.status import ConnectionStatus, status_of
-from deskbridge.warehouse.store import Warehouse, in_thread
+from deskbridge.warehouse.store import Warehouse, in_thread, worker_id
 
 log = structlog.get_logger("deskbridge.service")
 
@@ -79,6 +86,12 @@ class Service:
         self.stopping = asyncio.Event()
         self.writer = asyncio.Lock()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.worker = worker_id()
+        self.locks: WorkLocks | None = None
+        self.snapshot_id: int | None = None  # DuckLake: the snapshot the last good run recorded
+        if settings.warehouse.backend == "ducklake":
+            dsn = lake_spec(settings.warehouse).postgres
+            self.locks = WorkLocks(dsn) if dsn else None
 
     def stop(self) -> None:
         """Ask the service to shut down (what SIGTERM and SIGINT do)."""
@@ -95,8 +108,9 @@ class Service:
         log.info(
             "service.started",
             health_url=server.url,
-            warehouse=str(self.db),
+            warehouse=self._where(),
             snapshot=str(self.snapshot),
+            worker=self.worker,
             next_runs={n: _iso(h.next_run_at) for n, h in self.health.items()},
             unscheduled=self.unscheduled,
         )
@@ -114,7 +128,16 @@ class Service:
             job = self.scheduler.get_job(name)
             planned = job.next_run_time if job else None
             state.next_run_at = max(filter(None, (planned, state.backoff_until)), default=None)
-        return health.report(list(self.health.values()), self.snapshot, self.snapshot_at)
+        body = health.report(list(self.health.values()), self.snapshot, self.snapshot_at)
+        body["worker"] = self.worker
+        if self.settings.warehouse.backend == "ducklake":
+            body["snapshot"], body["snapshot_id"] = self._where(), self.snapshot_id
+        return body
+
+    def _where(self) -> str:
+        if self.settings.warehouse.backend == "ducklake":
+            return lake_spec(self.settings.warehouse).describe()
+        return str(self.db)
 
     def state(self) -> State:
         """What ``/metrics`` and the status page show."""
@@ -189,6 +212,12 @@ class Service:
     async def _run(self, name: str) -> None:
         state = self.health[name]
         async with self.writer:
+            # Taken once this worker is free to run, not while it waits: a lock held in a
+            # queue would keep the connection from a worker that is idle.
+            if not await self._take("connection", name):
+                state.skipped_locked += 1
+                log.info("run.skipped", connection=name, reason="another worker is running it")
+                return
             state.running = True
             try:
                 await self._run_locked(self.connections[name], state)
@@ -197,12 +226,23 @@ class Service:
                 log.error("run.error", connection=name, error=state.last_error)
             finally:
                 state.running = False
+                await self._release("connection", name)
+
+    async def _take(self, kind: str, name: str) -> bool:
+        """Take the advisory lock of a connection or link; True without shared workers."""
+        if self.locks is None:
+            return True
+        return await asyncio.to_thread(self.locks.try_take, kind, name)
+
+    async def _release(self, kind: str, name: str) -> None:
+        if self.locks is not None:
+            await asyncio.to_thread(self.locks.release, kind, name)
 
     async def _run_locked(self, conn: ConnectionConfig, state: ConnectionHealth) -> None:
         wh = await self._open()
         try:
             try:
-                await engine.sync(wh, conn)
+                result = await engine.sync(wh, conn)
                 ok = True
             except ConfigError:  # raised before any run is recorded: _run reports it
                 raise
@@ -210,7 +250,11 @@ class Service:
                 ok = False
             if ok:
                 await self._push(wh, conn.name)
-                await self._publish(wh)
+                if isinstance(wh, LakeWarehouse):
+                    self.snapshot_id = await in_thread(wh.record_snapshot, result.run_id)
+                    self.snapshot_at = datetime.now(UTC)
+                else:
+                    await self._publish(wh)
             self._record(wh, conn.name, state)
         finally:
             wh.close()
@@ -220,13 +264,18 @@ class Service:
         for link in self.settings.links.values():
             if name not in (link.a, link.b):
                 continue
+            if not await self._take("link", link.name):
+                log.info("push.skipped", link=link.name, reason="another worker is pushing it")
+                continue
             try:
-                result = await run_link(wh, self.settings, link, pull=False)
+                result = await run_link(wh, self.settings, link, pull=False, check=True)
             except Exception as exc:  # a link failing must not stop the pulls
                 log.error(
                     "push.failed", link=link.name, error=scrub(f"{type(exc).__name__}: {exc}")
                 )
                 continue
+            finally:
+                await self._release("link", link.name)
             log.info(
                 "push.done", link=link.name, writes=result.writes, failures=len(result.failures)
             )
@@ -272,9 +321,7 @@ class Service:
         deadline = time.monotonic() + self.options.lock_wait_s
         while True:
             try:
-                return await in_thread(
-                    partial(Warehouse, self.db, memory_limit=self.settings.warehouse.memory_limit)
-                )
+                return await in_thread(partial(open_warehouse, self.settings.warehouse, self.db))
             except WarehouseLocked:
                 if time.monotonic() > deadline:
                     raise
@@ -292,6 +339,8 @@ class Service:
         if running:
             _, late = await asyncio.wait(running.values(), timeout=self.options.stop_timeout_s)
         self.scheduler.shutdown(wait=False)
+        if self.locks is not None:
+            self.locks.close()
         log.info("service.stopped", seconds=round(time.perf_counter() - started, 3), clean=not late)
         return not late
 

@@ -48,6 +48,8 @@ class ConnectionHealth:
     running: bool = False
     runs: int = 0  # finished by this process
     skipped_overlaps: int = 0  # fires skipped because the previous run was still going
+    skipped_locked: int = 0  # fires skipped because another worker held the connection's lock
+    last_worker: str | None = None  # host:pid of the worker that ran the last run
 
     def update(self, st: ConnectionStatus) -> None:
         """Take the last run's outcome from the warehouse."""
@@ -59,6 +61,7 @@ class ConnectionHealth:
         self.last_started_at, self.last_ended_at = st.last_started, st.last_ended
         self.last_success_at, self.consecutive_failures = st.last_success, st.consecutive_failures
         self.backoff_until = st.backoff_until
+        self.last_worker = st.last_worker
 
     def fail(self, error: str, backoff: Backoff) -> None:
         """A run that failed before the warehouse could record it (e.g. it could not be opened)."""

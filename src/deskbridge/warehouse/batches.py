@@ -24,6 +24,7 @@ from deskbridge.sdk.contract import Batch, Scope, content_hash
 from deskbridge.sdk.redact import redact_mapping
 from deskbridge.warehouse.deletions import VENDOR_PROOFS, Candidate, Decision
 from deskbridge.warehouse.duckerrors import record_too_large
+from deskbridge.warehouse.fields import FieldWriter
 
 CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
@@ -34,7 +35,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class BatchWriter:
+class BatchWriter(FieldWriter):
     """The batch-writing half of :class:`~deskbridge.warehouse.store.Warehouse`, which owns the
     connection, the memory limit and the transaction these methods write in."""
 
@@ -66,6 +67,8 @@ class BatchWriter:
         counts: Counter[str] = Counter()
         now = utcnow()
         with self.transaction():
+            if batch.fields is not None:  # first: values written next take its labels
+                counts["fields.changed"] += self._write_catalog(connection, batch.fields, now)
             for entity, rows in batch.rows.items():
                 if rows:
                     counts.update(self._upsert(connection, run_id, entity, rows, now))
@@ -88,18 +91,28 @@ class BatchWriter:
     ) -> Counter[str]:
         fields = self._fields[entity]
         latest: dict[str, dict[str, Any]] = {}
+        given: dict[str, Mapping[str, Any]] = {}
+        # a ticket read without looking at its fields hashes with the stored ones
+        stored = self._stored_field_values(connection, rows) if entity == "tickets" else {}
         for row in rows:
             record: dict[str, Any] = {f: row.get(f) for f in fields}
             record["source_id"] = str(row["source_id"])
             record["connection"] = connection
             record["raw"] = orjson.dumps(redact_mapping(row.get("raw")), default=str).decode()
-            record["content_hash"] = content_hash(row, fields)
+            kept = stored.get(record["source_id"])
+            hashed = {**row, models.FIELDS_KEY: kept} if kept else row
+            record["content_hash"] = content_hash(hashed, fields)
             record["first_seen_at"] = record["last_synced_at"] = now
             record["run_id"] = run_id
             latest[record["source_id"]] = record  # the last version in a batch wins
+            given[record["source_id"]] = row
         changed = 0
         for part in self._slices(entity, list(latest.values())):
-            changed += self._write_slice(entity, connection, part)
+            moved = self._write_slice(entity, connection, part)
+            changed += len(moved)
+            if entity == "tickets":  # before the next slice may commit: a ticket with its fields
+                carried = [given[source_id] for source_id in moved]  # the hash covers values
+                self._write_ticket_fields(connection, run_id, carried, now)
         return Counter({f"{entity}.read": len(latest), f"{entity}.changed": changed})
 
     def _slices(self, entity: str, records: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
@@ -122,8 +135,8 @@ class BatchWriter:
             self._commit_if_full(size)
             yield part
 
-    def _write_slice(self, entity: str, connection: str, part: list[dict[str, Any]]) -> int:
-        """Replace the slice's rows; returns how many changed.
+    def _write_slice(self, entity: str, connection: str, part: list[dict[str, Any]]) -> list[str]:
+        """Replace the slice's rows; returns the source ids of those that changed.
 
         DELETE + INSERT, not INSERT ... ON CONFLICT: DuckDB's conflict update of wide rows holds
         several times their size in memory (4 rows of 6 MB failed at 128MB; replaced, 72 MB fit).
@@ -153,7 +166,7 @@ class BatchWriter:
                 duckdb.Error
             ):  # an aborted transaction must not hide its cause
                 self.con.unregister("batch_in")
-        return len(changed)
+        return changed
 
     def _kept(self, entity: str, connection: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:
         """What an upsert keeps of stored rows: first_seen_at, and run_id and hash if not deleted."""
@@ -253,6 +266,11 @@ class BatchWriter:
                     "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
                     [now, child_proof, connection, ids],
                 )
+            self.con.execute(
+                "UPDATE ticket_fields SET deleted_at = ? WHERE connection = ? "
+                "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
+                [now, connection, ids],
+            )
             self.con.execute(
                 "DELETE FROM suspected_deletions WHERE connection = ? AND entity <> 'tickets' "
                 "AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",

@@ -21,6 +21,29 @@ the database itself (`SELECT * FROM duckdb_columns()`, column `comment`).
 Every synced table (tickets, notes, time_entries, people, attachments) is keyed by
 `(connection, source_id)`; rows gone at the vendor keep their data and get `deleted_at`.
 Times are UTC.
+
+Custom fields (fields the vendor lets an installation define: Track-It!'s Custom Text 1-6 or
+Custom Look Up 1-8, Kayako's custom field groups, ...) are rows of `ticket_fields`, one per
+ticket and field with a value, written with their ticket; `fields` is each connection's catalog
+of them. Each value is in the typed column its `type` uses (`value_number`, `value_time`,
+`value_bool`, `value_json`) and, whatever the type, as text in `value_text`:
+
+```sql
+-- tickets of one site whose estimated cost is over 1000
+SELECT s.ticket_id, s.value_text AS site, c.value_number AS cost
+FROM ticket_fields s JOIN ticket_fields c USING (connection, ticket_id)
+WHERE s.connection = 'helpdesk' AND s.field_key = '116' AND s.value_text = 'Head Office'
+  AND c.field_key = '84' AND c.value_number > 1000 AND s.deleted_at IS NULL;
+```
+
+Every connection that has a catalog also gets a view `ticket_fields_<connection>`: one row per
+live ticket (`ticket_id`, `number`, `subject`) and one typed column per field, named by its
+current label in snake case (Custom Look Up 1 becomes `custom_look_up_1`; renamed to "Site" at
+the vendor, it becomes `site` at the next sync):
+
+```sql
+SELECT site, count(*) FROM ticket_fields_helpdesk GROUP BY site;
+```
 """
 
 

@@ -12,11 +12,11 @@ FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)"}
 def relations(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Names of the tables and views in the main schema, tables first."""
     tables = con.execute(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND NOT internal "
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'main' AND database_name = current_database() AND NOT internal "
         "ORDER BY 1"
     ).fetchall()
     views = con.execute(
-        "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND NOT internal "
+        "SELECT view_name FROM duckdb_views() WHERE schema_name = 'main' AND database_name = current_database() AND NOT internal "
         "ORDER BY 1"
     ).fetchall()
     return [name for (name,) in tables + views]

@@ -78,3 +78,8 @@ def query(path: Path, sql: str) -> Report:
     """The answer to ``sql`` on the file at ``path``, opened read-only."""
     with read_only(path) as con:
         return _report(con, "query", sql)
+
+
+def query_on(con: duckdb.DuckDBPyConnection, sql: str) -> Report:
+    """The answer to ``sql`` on an open read-only connection (a lake snapshot)."""
+    return _report(con, "query", sql)

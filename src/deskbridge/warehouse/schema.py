@@ -16,6 +16,8 @@ from deskbridge.warehouse import comments, tables
 
 TABLES: tuple[type[SQLModel], ...] = (
     *models.ENTITY_MODELS.values(),
+    models.TicketField,
+    models.FieldDef,
     tables.TicketHistory,
     tables.SyncRun,
     tables.SyncState,

@@ -7,18 +7,27 @@ the service still holds the write lock (nobody can change the file meanwhile), c
 moved over the old snapshot with ``os.replace``. A reader sees the old snapshot or the new one,
 never a half-written file, and a connection opened before the replace keeps reading the file it
 opened (POSIX keeps a replaced file alive while it is open).
+
+A DuckLake warehouse needs no copy: each successful run records the lake snapshot it committed,
+and readers attach the lake at that version (:func:`lake_snapshot`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 
 from deskbridge.warehouse.views import VIEWS
+
+if TYPE_CHECKING:
+    from deskbridge.warehouse.lake import LakeSpec
 
 
 def snapshot_path(warehouse: Path) -> Path:
@@ -85,3 +94,32 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def lake_snapshot(spec: LakeSpec) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckLake warehouse read-only, as of the snapshot its last successful run recorded.
+
+    The lake is its own snapshot store: a reader pins a version and sees exactly what the run
+    committed, while workers go on writing. A lake no run has finished yet is read as it is.
+    """
+    from deskbridge.warehouse.lake import attach
+
+    latest, _ = attach(spec, read_only=True)
+    try:
+        row = latest.execute(
+            "SELECT max(snapshot_id) FROM sync_runs WHERE status = 'success'"
+        ).fetchone()
+    except duckdb.CatalogException:  # a lake never migrated: no tables to pin
+        row = None
+    pinned = row[0] if row else None
+    if pinned is None:
+        con = latest
+    else:
+        latest.close()
+        con, _ = attach(spec, snapshot=int(pinned))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()

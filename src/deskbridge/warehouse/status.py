@@ -26,6 +26,7 @@ class ConnectionStatus:
     last_ended: datetime | None = None
     next_run_at: datetime | None = None  # as planned by ``deskbridge serve``
     backoff_until: datetime | None = None
+    last_worker: str | None = None  # host:pid of the process that ran the last run
 
     @property
     def lag_s(self) -> float | None:
@@ -86,7 +87,19 @@ def status_of(con: duckdb.DuckDBPyConnection, name: str) -> ConnectionStatus:
         last[2],
         next_run,
         backoff,
+        _worker(con, last[4]),
     )
+
+
+def _worker(con: duckdb.DuckDBPyConnection, run_id: int | None) -> str | None:
+    """Who ran ``run_id``; None for a snapshot older than the column."""
+    if run_id is None:
+        return None
+    try:
+        row = con.execute("SELECT worker FROM sync_runs WHERE run_id = ?", [run_id]).fetchone()
+    except duckdb.BinderException:
+        return None
+    return row[0] if row else None
 
 
 @dataclass(frozen=True)

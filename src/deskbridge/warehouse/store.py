@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
+import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -40,6 +42,11 @@ WRITE_SHARE = 4
 MEMORY_HEADROOM = 8  # a batch may raise the limit to this many times memory_limit before failing
 
 
+def worker_id() -> str:
+    """The process a run record names, ``host:pid``: serve workers may share one lake."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 class Warehouse(BatchWriter):
     """One DuckDB file, opened for writing."""
 
@@ -60,13 +67,16 @@ class Warehouse(BatchWriter):
             self.con.execute("SET memory_limit = ?", [memory_limit])
             if not read_only:
                 _refuse_foreign(self.con, self.path)
-                migrate(self.con)
+                self._migrate()
         except BaseException as exc:
             self.con.close()
             raise translate(exc, self.path, memory_limit) from exc
         self._schemas = {e: arrow_schema(m) for e, m in models.ENTITY_MODELS.items()}
         self._fields = {e: models.canonical_fields(e) for e in models.ENTITY_MODELS}
         self._written = 0  # bytes upserted by the open transaction
+
+    def _migrate(self) -> None:
+        migrate(self.con)
 
     def _connect(self, read_only: bool, lock_wait_s: float) -> duckdb.DuckDBPyConnection:
         check_file(self.path)
@@ -107,8 +117,8 @@ class Warehouse(BatchWriter):
         )
         (run_id,) = self.con.execute(
             "INSERT INTO sync_runs (connection, started_at, status, full_refresh, counts, requests, "
-            "reconcile_requests) VALUES (?, ?, 'running', ?, '{}', 0, 0) RETURNING run_id",
-            [connection, now, full_refresh],
+            "reconcile_requests, worker) VALUES (?, ?, 'running', ?, '{}', 0, 0, ?) RETURNING run_id",
+            [connection, now, full_refresh, worker_id()],
         ).fetchone()  # type: ignore[misc]
         return int(run_id), now
 

@@ -57,6 +57,13 @@ class SyncRun(SQLModel, table=True):
     error: str | None = Field(
         default=None, description="Error message of a failed run (secrets redacted)."
     )
+    worker: str | None = Field(
+        default=None,
+        description="The process that ran it, as host:pid (serve workers share a lake).",
+    )
+    snapshot_id: int | None = Field(
+        default=None, description="DuckLake warehouse: the snapshot analysts read after this run."
+    )
 
 
 class SyncState(SQLModel, table=True):
