@@ -128,6 +128,7 @@ class FieldWriter:
     """Custom field writes of :class:`~deskbridge.warehouse.batches.BatchWriter`."""
 
     con: duckdb.DuckDBPyConnection
+    views_changed: bool = False
 
     def _write_ticket_fields(
         self, connection: str, run_id: int, rows: Sequence[Mapping[str, Any]], now: datetime
@@ -220,8 +221,18 @@ class FieldWriter:
             "ORDER BY try_cast(field_id AS BIGINT) NULLS LAST, field_id, field_key",
             [connection],
         ).fetchall()
-        self.con.execute(pivot_sql(connection, live))
-        return len(self._catalog_rows(connection) ^ before)
+        changed = len(self._catalog_rows(connection) ^ before)
+        if changed or not self._has_view(view_name(connection)):
+            self.con.execute(pivot_sql(connection, live))
+            self.views_changed = True  # checkpointed after the commit: see Warehouse.apply_batch
+        return changed
+
+    def _has_view(self, name: str) -> bool:
+        found = self.con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND database_name = current_database()",
+            [name],
+        ).fetchone()
+        return bool(found and found[0])
 
     def _catalog_rows(self, connection: str) -> set[tuple[Any, ...]]:
         return set(

@@ -75,8 +75,18 @@ class Warehouse(BatchWriter):
         self._fields = {e: models.canonical_fields(e) for e in models.ENTITY_MODELS}
         self._written = 0  # bytes upserted by the open transaction
 
+    def _checkpoint_views(self) -> None:
+        """Write a view the batch (re)created into the file: DuckDB 1.4 cannot replay one from the
+        WAL after a crash, and the warehouse would not open again."""
+        if self.views_changed:
+            self.views_changed = False
+            self.con.execute("CHECKPOINT")
+
     def _migrate(self) -> None:
         migrate(self.con)
+        # DuckDB 1.4 cannot replay a view's DDL from the WAL after a crash ("no default database
+        # set"), so the views the migration (re)creates go into the file before any run starts.
+        self.con.execute("CHECKPOINT")
 
     def _connect(self, read_only: bool, lock_wait_s: float) -> duckdb.DuckDBPyConnection:
         check_file(self.path)
@@ -183,7 +193,9 @@ class Warehouse(BatchWriter):
         try:
             while True:
                 try:
-                    return self._apply_batch(connection, run_id, run_started, batch, versions)
+                    counts = self._apply_batch(connection, run_id, run_started, batch, versions)
+                    self._checkpoint_views()
+                    return counts
                 except WarehouseMemoryError:
                     if limit * 2 > size_bytes(self.memory_limit) * MEMORY_HEADROOM:
                         raise
