@@ -80,13 +80,19 @@ class Warehouse(BatchWriter):
         WAL after a crash, and the warehouse would not open again."""
         if self.views_changed:
             self.views_changed = False
-            self.con.execute("CHECKPOINT")
+            self._checkpoint()
 
     def _migrate(self) -> None:
         migrate(self.con)
         # DuckDB 1.4 cannot replay a view's DDL from the WAL after a crash ("no default database
         # set"), so the views the migration (re)creates go into the file before any run starts.
-        self.con.execute("CHECKPOINT")
+        self._checkpoint()
+
+    def _checkpoint(self) -> None:
+        # Refused while another connection of this process is writing: a later checkpoint
+        # (DuckDB's own as the WAL grows, or the next open) writes the views then.
+        with contextlib.suppress(duckdb.TransactionException):
+            self.con.execute("CHECKPOINT")
 
     def _connect(self, read_only: bool, lock_wait_s: float) -> duckdb.DuckDBPyConnection:
         check_file(self.path)
