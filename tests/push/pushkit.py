@@ -14,6 +14,7 @@ from deskbridge.pull.engine import build_connector
 from deskbridge.push.executor import PushResult
 from deskbridge.push.run import run_link
 from deskbridge.sandbox import build_emulator, sandbox_connection
+from deskbridge.sdk import mappings
 from deskbridge.sdk.emulator import Emulator
 from deskbridge.warehouse.lake import LakeSpec, LakeWarehouse
 from deskbridge.warehouse.store import Warehouse
@@ -85,7 +86,11 @@ def linked_pairs(pair: Pair) -> list[tuple[str, str]]:
 
 
 def disagreements(pair: Pair) -> list[str]:
-    """Linked tickets whose synced fields differ in canonical terms, both sides live."""
+    """Linked tickets whose synced fields differ in canonical terms, both sides live.
+
+    A value one side's vocabulary cannot hold is written as its nearest label (WHMCS has no
+    urgent priority: ``[priority_write] urgent = "High"``); such a pair agrees as far as it can.
+    """
     rows = pair.wh.con.execute(
         """SELECT x.a_id, x.b_id, a.subject, b.subject, a.status_category, b.status_category,
                   a.priority_level, b.priority_level
@@ -95,4 +100,23 @@ def disagreements(pair: Pair) -> list[str]:
            WHERE x.link = ? AND x.entity = 'tickets'""",
         [pair.link.a, pair.link.b, pair.link.name],
     ).fetchall()
-    return [f"{r[0]}~{r[1]}: {r[2:]}" for r in rows if r[2] != r[3] or r[4] != r[5] or r[6] != r[7]]
+    vendors = [pair.settings.connections[n].type for n in (pair.link.a, pair.link.b)]
+    return [
+        f"{r[0]}~{r[1]}: {r[2:]}"
+        for r in rows
+        if r[2] != r[3]
+        or not _agree(vendors, "status", r[4], r[5])
+        or not _agree(vendors, "priority", r[6], r[7])
+    ]
+
+
+def _agree(vendors: list[str], name: str, a: str | None, b: str | None) -> bool:
+    """``a`` and ``b`` are equal, or one is the other as the other's side can hold it."""
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    held = [mappings.load(v).values(name) for v in vendors]
+    return held[0].to_canonical(held[0].to_vendor(b)) == a or (
+        held[1].to_canonical(held[1].to_vendor(a)) == b
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pytest
 from pushkit import Pair, disagreements, labels, linked_pairs, make_pair
 from test_push_kayako_pair import duplicated_markers
 
@@ -115,11 +114,6 @@ async def test_kayako_pair_converges_without_echo(tmp_path: Path, lake: LakeSpec
 
 async def test_whmcs_omnidesk_converge_without_echo(tmp_path: Path, lake: LakeSpec | None) -> None:
     """WHMCS <-> Omnidesk: 200 random edits over 10 rounds converge; no echo; no duplicate."""
-    if lake is not None:
-        # The edits pick tickets in crosswalk row order; sorted, both backends reach a case this
-        # test cannot settle (omnidesk 'urgent' is whmcs 'High', canonically 'high'), so it
-        # passes on the file only by its insertion order.
-        pytest.skip("order-dependent on the file backend: omnidesk 'urgent' has no whmcs twin")
     pair = make_pair(
         tmp_path,
         ("whmcs", 10),
