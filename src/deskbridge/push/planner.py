@@ -51,6 +51,8 @@ class _Planner:
     custom: dict[str, MappedField] = field(init=False)  # mapped custom fields, by field name
     fields: list[str] = field(init=False)  # canonical fields, then the mapped custom ones
     tickets: dict[Side, tuple[dict[str, Any], ...]] = field(init=False)
+    # tickets a ``correlate`` match paired in this pass: the other direction must not pair them again
+    paired: set[tuple[Side, str]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.stamps = Stamps(self.link.name, self.state.marked, self.state.by_marker)
@@ -87,6 +89,7 @@ class _Planner:
             scope = only if origin == "a" else None
             tickets = self._tickets(origin, target, scope) if "tickets" in link.entities else []
             parents = {a.origin_id for a in tickets if a.kind != K.UPDATE_TICKET}
+            parents |= {sid for side, sid in self.paired if side == origin}  # linked the other way
             parents |= {
                 k[2]
                 for k, row in state.xw.items()
@@ -157,7 +160,7 @@ class _Planner:
                     actions.append(
                         orphan(self.link.name, "tickets", origin, target, sid, None, mine[sid])
                     )
-            elif self._wanted(ticket):
+            elif (origin, sid) not in self.paired and self._wanted(ticket):
                 actions.append(self._create_or_link(ticket, theirs, row, origin, target))
         return actions
 
@@ -217,7 +220,12 @@ class _Planner:
         if not key or ticket.get(key) in (None, ""):
             return None
         for tid, other in theirs.items():
-            if other.get(key) == ticket.get(key) and ("tickets", target, tid) not in self.state.xw:
+            if (
+                other.get(key) == ticket.get(key)
+                and ("tickets", target, tid) not in self.state.xw
+                and (target, tid) not in self.paired
+            ):
+                self.paired.add((target, tid))
                 return tid
         return None
 
