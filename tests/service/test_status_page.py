@@ -129,7 +129,7 @@ def test_page_escapes_every_value() -> None:
     """Names, errors and link sides from config or vendors are HTML-escaped, never markup."""
     conn = ConnectionHealth("<b>desk</b>", "kayako", "every 1h", last_status="failed")
     conn.last_error = "HTTPError: <script>alert(1)</script> & more"
-    link = LinkFigures("a&b", "<x>", "y", 1, 2, 3, 4)
+    link = LinkFigures("a&b", "<x>", "y", 1, 2, 3, 4, "failed", "PreflightError: <i>no</i>")
     figures = Figures(links={"a&b": link}, backlog=[(date(2026, 12, 1), 5)])
     html = page.render(State([conn], figures), datetime(2026, 12, 6, tzinfo=UTC))
     assert "<script>" not in html and "<b>desk" not in html and "<x>" not in html
@@ -137,5 +137,8 @@ def test_page_escapes_every_value() -> None:
         "&lt;b&gt;desk&lt;/b&gt;" in html
         and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html
     )
-    assert "<td>a&amp;b</td><td>&lt;x&gt; ↔ y</td><td>4</td><td>1</td><td>2</td><td>3</td>" in html
+    assert (
+        '<td>a&amp;b</td><td>&lt;x&gt; ↔ y</td><td class="failed">failed</td><td>4</td><td>1</td>'
+        "<td>2</td><td>3</td><td>PreflightError: &lt;i&gt;no&lt;/i&gt;</td>"
+    ) in html
     assert "<title>2026-12-01: 5 open</title>" in html

@@ -254,11 +254,18 @@ def push_tables(con: duckdb.DuckDBPyConnection) -> list[Table]:
         "writes",
         "open failures",
         "skipped (all time)",
+        "error",
         title="Links",
     )
-    for link, started, outcome, counts, failing, skipped in report.last_pushes(con):
+    for link, started, outcome, counts, failing, skipped, error in report.last_pushes(con):
         pushes.add_row(
-            link, when(started), outcome, str(_writes(counts)), str(failing), str(skipped)
+            link,
+            when(started),
+            outcome,
+            str(_writes(counts)),
+            str(failing),
+            str(skipped),
+            error or "",
         )
     failures = _table(
         "link", "entity", "target", "source id", "attempts", "reason", title="Refused writes"
@@ -307,7 +314,8 @@ def status_json(con: duckdb.DuckDBPyConnection, name: str | None = None) -> dict
             "writes": _writes(w),
             "open_failures": f,
             "skipped": sk,
+            "error": e,
         }
-        for k, t, s, w, f, sk in ([] if name else report.last_pushes(con))
+        for k, t, s, w, f, sk, e in ([] if name else report.last_pushes(con))
     ]
     return {"connections": connections, "runs": runs, "held_deletions": held, "links": links}

@@ -505,11 +505,15 @@ def start_push(con: duckdb.DuckDBPyConnection, link: str, dry_run: bool) -> int:
 
 
 def finish_push(
-    con: duckdb.DuckDBPyConnection, push_id: int, status: str, counts: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    push_id: int,
+    status: str,
+    counts: dict[str, Any],
+    error: str | None = None,
 ) -> None:
     con.execute(
-        "UPDATE push_runs SET ended_at = ?, status = ?, counts = ? WHERE push_id = ?",
-        [utcnow(), status, json.dumps(counts), push_id],
+        "UPDATE push_runs SET ended_at = ?, status = ?, counts = ?, error = ? WHERE push_id = ?",
+        [utcnow(), status, json.dumps(counts), error, push_id],
     )
 
 

@@ -21,7 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -124,15 +125,54 @@ async def push_link(
     progress: Progress | None = None,
     mode: str = "sync",
 ) -> PushResult:
-    """Plan the link and, unless ``dry_run``, carry the plan out."""
-    push_id = crosswalk.start_push(wh.con, link.name, dry_run)
-    actions = plan_link(wh, settings, link, only)
-    result = PushResult(link.name, push_id, dry_run, actions, mode=mode)
+    """Plan the link and, unless ``dry_run``, carry the plan out.
+
+    A push that raises (or is cancelled) ends ``failed`` in ``push_runs`` with its cause and
+    the counts it reached, so status shows why, not a push forever ``running``.
+    """
+    result = PushResult(link.name, crosswalk.start_push(wh.con, link.name, dry_run), dry_run, [])
+    result.mode = mode
+    with recorded(wh, result):
+        await _plan_and_run(
+            wh, settings, link, result, only, transport_for, plan_file, chunk, progress
+        )
+    return result
+
+
+@contextmanager
+def recorded(wh: Warehouse, result: PushResult) -> Iterator[None]:
+    """End ``result``'s push run: as it went, or ``failed`` with the cause of what it raised."""
+    try:
+        yield
+    except BaseException as exc:
+        cause = (
+            "interrupted" if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt) else exc
+        )
+        with suppress(Exception):  # the warehouse may be what failed: the cause is raised anyway
+            counts = {**result.counts, "mode": result.mode}
+            error = scrub(cause if isinstance(cause, str) else f"{type(exc).__name__}: {exc}")
+            crosswalk.finish_push(wh.con, result.push_id, "failed", counts, error)
+        raise
+    _finish(wh, result)
+
+
+async def _plan_and_run(
+    wh: Warehouse,
+    settings: Settings,
+    link: LinkConfig,
+    result: PushResult,
+    only: set[str] | None,
+    transport_for: TransportFor,
+    plan_file: Path | None,
+    chunk: int,
+    progress: Progress | None,
+) -> None:
+    actions = result.actions = plan_link(wh, settings, link, only)
     result.counts.update(f"{a.kind}.planned" for a in actions)
     if plan_file is not None:
         plan_file.parent.mkdir(parents=True, exist_ok=True)
         plan_file.write_text(json.dumps([a.to_json() for a in actions], default=str, indent=1))
-    if not dry_run and actions:
+    if not result.dry_run and actions:
         connectors = {
             side: build_connector(settings.connections[name], transport_for(name))
             for side, name in (("a", link.a), ("b", link.b))
@@ -142,8 +182,6 @@ async def push_link(
         finally:
             for connector in connectors.values():
                 await connector.aclose()
-    _finish(wh, result)
-    return result
 
 
 class _Executor:

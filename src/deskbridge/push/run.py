@@ -11,7 +11,7 @@ from deskbridge import registry
 from deskbridge.config import LinkConfig, Settings, Side
 from deskbridge.pull import engine
 from deskbridge.push import crosswalk
-from deskbridge.push.executor import PushResult, TransportFor, push_link
+from deskbridge.push.executor import PushResult, TransportFor, push_link, recorded
 from deskbridge.push.preflight import PreflightError, preflight
 from deskbridge.sdk.contract import Capability, Progress
 from deskbridge.warehouse.store import Warehouse
@@ -49,7 +49,7 @@ async def run_link(
             await engine.sync(wh, config, transport=transport_for(name), progress=progress)
     if scope is not None:
         only = scope(wh)
-    limits = _preflight(wh, settings, link, author_option) if check else []
+    limits = _preflight(wh, settings, link, author_option, dry_run) if check else []
     if not dry_run:
         await recover_pending(wh, settings, link, transport_for, pulled=pull)
     result = await push_link(
@@ -68,14 +68,18 @@ async def run_link(
 
 
 def _preflight(
-    wh: Warehouse, settings: Settings, link: LinkConfig, author_option: str | None
+    wh: Warehouse, settings: Settings, link: LinkConfig, author_option: str | None, dry_run: bool
 ) -> list[str]:
-    """The checks that were limited; raises on any problem."""
+    """The checks that were limited; raises on any problem, recorded as a failed push."""
     report = preflight(wh, settings, link, author_option)
     for line in report.limits:
         log.info("push.preflight_limited", link=link.name, detail=line)
     if report.problems:
-        raise PreflightError(report)
+        stopped = PushResult(
+            link.name, crosswalk.start_push(wh.con, link.name, dry_run), dry_run, []
+        )
+        with recorded(wh, stopped):
+            raise PreflightError(report)
     return report.limits
 
 

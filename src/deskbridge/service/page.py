@@ -67,10 +67,20 @@ def _connections(state: State, now: datetime) -> str:
 
 def _links(state: State) -> str:
     rows = [
-        [f.link, f"{f.a} ↔ {f.b}", str(f.pending), str(f.writes), str(f.failures), str(f.skips)]
+        [
+            f.link,
+            f"{f.a} ↔ {f.b}",
+            (f.last_status or "never", f.last_status or "never"),
+            str(f.pending),
+            str(f.writes),
+            str(f.failures),
+            str(f.skips),
+            f.last_error or "",
+        ]
         for f in state.figures.links.values()
     ]
-    return _table(("link", "sides", "pending", "writes", "failed", "skipped"), rows)
+    head = ("link", "sides", "last push", "pending", "writes", "failed", "skipped", "last error")
+    return _table(head, rows)
 
 
 def _recent(runs: list[RunRecord]) -> str:

@@ -29,7 +29,8 @@ class RunFigures:
 
 @dataclass(frozen=True)
 class LinkFigures:
-    """One link: writes done by real pushes, writes still failing, records skipped, pending twins."""
+    """One link: writes done by real pushes, writes still failing, records skipped, pending twins,
+    and how its last real push ended (``None`` before the first), with the error of a failed one."""
 
     link: str
     a: str
@@ -38,6 +39,8 @@ class LinkFigures:
     failures: int
     skips: int
     pending: int
+    last_status: str | None = None
+    last_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,13 @@ def _link(
         [name],
     ).fetchone()
     failures, skips, pending = row if row else (0, 0, 0)
-    return LinkFigures(name, sides[0], sides[1], writes, failures, skips, pending)
+    last = con.execute(
+        "SELECT status, error FROM push_runs WHERE link = ? AND NOT dry_run "
+        "ORDER BY push_id DESC LIMIT 1",
+        [name],
+    ).fetchone()
+    status, error = last if last else (None, None)
+    return LinkFigures(name, sides[0], sides[1], writes, failures, skips, pending, status, error)
 
 
 def backlog(con: duckdb.DuckDBPyConnection, days: int = BACKLOG_DAYS) -> list[tuple[date, int]]:

@@ -188,12 +188,13 @@ def held_summary(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int, st
 
 
 def last_pushes(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
-    """Per link, its last real push: (link, started, status, counts JSON, open failures, skips)."""
+    """Per link, its last real push: (link, started, status, counts JSON, open failures, skips,
+    error of a failed push)."""
     return con.execute(
         """SELECT r.link, r.started_at, r.status, r.counts,
                   (SELECT count(*) FROM push_failures f
                    WHERE f.link = r.link AND f.resolved_at IS NULL),
-                  (SELECT count(*) FROM push_skips s WHERE s.link = r.link)
+                  (SELECT count(*) FROM push_skips s WHERE s.link = r.link), r.error
            FROM push_runs r
            WHERE r.push_id IN (SELECT max(push_id) FROM push_runs WHERE NOT dry_run GROUP BY link)
            ORDER BY 1"""
