@@ -6,6 +6,7 @@ pull engine, push, service, CLI) may change without breaking a connector.
 """
 
 from deskbridge.sdk import mappings
+from deskbridge.sdk.canonical import canonical_fields
 from deskbridge.sdk.catalog import CatalogField, FieldCatalog
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.connector import HttpConnector
@@ -45,7 +46,6 @@ from deskbridge.sdk.errors import (
 )
 from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
-from deskbridge.sdk.models import canonical_fields
 from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState, read_ahead
 from deskbridge.sdk.redact import excerpt, sanitize_url, scrub
 from deskbridge.sdk.validate import (
