@@ -5,6 +5,9 @@ A connector (``connectors/<vendor>/``) imports only from this package. What it m
 pull engine, push, service, CLI) may change without breaking a connector.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from deskbridge.sdk import mappings
 from deskbridge.sdk.canonical import canonical_fields
 from deskbridge.sdk.catalog import CatalogField, FieldCatalog
@@ -30,7 +33,6 @@ from deskbridge.sdk.contract import (
 )
 from deskbridge.sdk.customfields import FieldSpec, FieldValue, field_value
 from deskbridge.sdk.durations import Duration, parse_duration
-from deskbridge.sdk.emulator import Emulator, Knobs
 from deskbridge.sdk.errors import (
     AuthError,
     ConfigError,
@@ -57,6 +59,19 @@ from deskbridge.sdk.validate import (
     reading,
     vendor_id,
 )
+
+if TYPE_CHECKING:
+    from deskbridge.sdk.emulator import Emulator, Knobs
+
+# Imported on first use: an emulator's web stack (starlette) is no part of a sync.
+_LAZY = {"Emulator": "deskbridge.sdk.emulator", "Knobs": "deskbridge.sdk.emulator"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AuthError",
