@@ -22,6 +22,7 @@ from deskbridge.warehouse.views import VIEWS
 
 KEY = "schema_key"  # meta key: the schema_key() the warehouse was last migrated to
 COLUMNS = {**sdk_columns.COLUMNS, **columns.COLUMNS}
+KEYS = {**sdk_columns.KEYS, **columns.KEYS}
 ARROW_TYPES: dict[str, pa.DataType] = {
     "JSON": pa.string(),
     "BOOLEAN": pa.bool_(),
