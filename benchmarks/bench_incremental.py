@@ -4,18 +4,71 @@
 
 Per vendor: a full sync of a fresh sandbox (the baseline, same run), then ``/mutate`` changes
 ``--change-pct`` of the tickets and a plain sync reads them: its requests and its time (the run's
-own, from its record, and the process wall time) as fractions of the full sync's. Then a sync
-that finds nothing: the wall time from launching ``deskbridge sync`` to its first request (the
-floor of every incremental run, start-up included) and the process's whole CPU time.
+own, from its record, and the process wall time) as fractions of the full sync's. Then syncs
+that find nothing (``--idle`` of them): the process CPU time and wall time from launching
+``deskbridge sync`` to its first request (the floor of every incremental run, start-up
+included), and the process's whole CPU time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
+import statistics
+import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 
-from benchkit import EXE, Run, Sandbox, sync, time_to_first_request, write_config
+from benchkit import EXE, FirstRequest, Run, Sandbox, _pipe, sync, write_config
+
+
+class CpuAtFirstRequest(FirstRequest):
+    """A :class:`FirstRequest` forwarder that also reads the CPU time ``pid`` has used by then."""
+
+    pid = 0
+    cpu_s: float | None = None
+
+    def _accept(self) -> None:
+        while True:
+            client, _ = self.sock.accept()
+            if self.first is None:
+                self.first = time.perf_counter()
+                self.cpu_s = process_cpu_s(self.pid) if self.pid else None
+            upstream = socket.create_connection(self.target)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def first_request(config: Path, env: dict[str, str], exe: str) -> tuple[float, float, float]:
+    """(wall s, process CPU s) from launching ``deskbridge sync`` to its first connection to the
+    vendor, and the process's whole CPU time."""
+    text = config.read_text()
+    base = next(line.split('"')[1] for line in text.splitlines() if line.startswith("base_url"))
+    proxy = CpuAtFirstRequest(base)
+    config.write_text(text.replace(base, proxy.url))
+    try:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            [exe, "sync", "-c", str(config)], env=env, stdout=subprocess.DEVNULL
+        )
+        proxy.pid = proc.pid
+        _, status, usage = os.wait4(proc.pid, 0)
+        if status != 0:
+            raise SystemExit(f"sync failed with status {status}")
+        wall = (proxy.first or time.perf_counter()) - started
+        whole = usage.ru_utime + usage.ru_stime
+        return wall, proxy.cpu_s if proxy.cpu_s is not None else whole, whole
+    finally:
+        config.write_text(text)
 
 
 def describe(label: str, run: Run) -> str:
@@ -25,13 +78,15 @@ def describe(label: str, run: Run) -> str:
     )
 
 
-def measure(vendor: str, tickets: int, change_pct: float, concurrency: int, exe: str) -> None:
+def measure(
+    vendor: str, tickets: int, change_pct: float, concurrency: int, exe: str, idle_runs: int
+) -> None:
     with Sandbox(vendor, tickets, 0.0, exe) as box, tempfile.TemporaryDirectory() as tmp:
         config, env = write_config(box, Path(tmp), concurrency)
         full = sync(config, env, exe)
         box.mutate(max(1, int(tickets * change_pct / 100)))
         inc = sync(config, env, exe)
-        first = time_to_first_request(config, env, exe)
+        firsts = [first_request(config, env, exe) for _ in range(idle_runs)]
         idle = sync(config, env, exe)
     print(f"{vendor}, {tickets} tickets, concurrency {concurrency}, {exe}")
     print(describe("full (baseline)", full))
@@ -39,11 +94,13 @@ def measure(vendor: str, tickets: int, change_pct: float, concurrency: int, exe:
     print(describe("nothing changed", idle))
     print(
         f"  {change_pct:g}% changed / full: requests {inc.requests / full.requests:.3f}, "
-        f"run time {inc.run_s / full.run_s:.3f}, wall {inc.wall_s / full.wall_s:.3f}"
+        f"run time {inc.run_s / full.run_s:.3f}, wall {inc.wall_s / full.wall_s:.3f}, "
+        f"CPU {inc.cpu_s / full.cpu_s:.3f}"
     )
+    wall, cpu, whole = (statistics.median(f[i] for f in firsts) for i in range(3))
     print(
-        f"  nothing changed: first request {first:.2f} s after launch; "
-        f"{idle.cpu_s:.2f} s CPU in all, {idle.requests} requests"
+        f"  nothing changed (median of {idle_runs}): first request {wall:.2f} s after launch, "
+        f"{cpu:.2f} s CPU before it; {whole:.2f} s CPU in all, {idle.requests} requests"
     )
 
 
@@ -53,10 +110,11 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=5000)
     parser.add_argument("--change-pct", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--idle", type=int, default=3, help="syncs that find nothing, measured")
     parser.add_argument("--exe", default=EXE, help="the deskbridge executable to measure")
     args = parser.parse_args()
     for vendor in args.vendors:
-        measure(vendor, args.tickets, args.change_pct, args.concurrency, args.exe)
+        measure(vendor, args.tickets, args.change_pct, args.concurrency, args.exe, args.idle)
 
 
 if __name__ == "__main__":

@@ -51,8 +51,6 @@ def sync_cmd(
     Nothing is written to a helpdesk: links with changes waiting are listed with the command
     that pushes them. `sync --push` pushes them in the same run.
     """
-    from deskbridge.cli.push import push_links
-
     settings = common.settings(config)
     chosen = names or list(settings.connections)
     common.require_connections(settings, chosen)
@@ -68,6 +66,8 @@ def sync_cmd(
         common.fail("interrupted; what was committed is kept: rerun to resume", 130)
     links = [link for link in settings.links.values() if {link.a, link.b} <= set(chosen)]
     if ok and links and (push or dry_run):
+        from deskbridge.cli.push import push_links  # the push machinery only when pushing
+
         ok = asyncio.run(
             push_links(settings, links, path, dry_run=dry_run, pull=False, console=console)
         )

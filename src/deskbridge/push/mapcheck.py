@@ -36,7 +36,8 @@ from typing import Any
 
 from deskbridge import registry
 from deskbridge.config import Settings
-from deskbridge.sdk import mappings, models
+from deskbridge.sdk import mappings
+from deskbridge.sdk.canonical import canonical_fields
 from deskbridge.sdk.catalog import FieldCatalog
 from deskbridge.sdk.errors import ConfigError
 from deskbridge.warehouse.store import Warehouse
@@ -105,7 +106,7 @@ def _fields(
     vendor: str, table: Mapping[str, Any], catalog: FieldCatalog, *, writable: bool
 ) -> list[Problem]:
     section = "[fields]" if writable else "[read_fields]"
-    ticket_fields = models.canonical_fields("tickets")
+    ticket_fields = canonical_fields("tickets")
     out = []
     for key, seq in table.items():
         where = f"{section} {key}"
@@ -181,7 +182,7 @@ def _writes(vendor: str, table: Mapping[str, Any]) -> list[Problem]:
     out = []
     if table.get("author", "optional") not in ("required", "optional"):
         out.append(Problem(vendor, "[writes] author", "expected 'required' or 'optional'"))
-    ticket_fields = models.canonical_fields("tickets")
+    ticket_fields = canonical_fields("tickets")
     out += [
         Problem(vendor, "[writes] create_requires", f"{name!r} is not a canonical ticket field")
         for name in table.get("create_requires", [])

@@ -5,7 +5,11 @@ A connector (``connectors/<vendor>/``) imports only from this package. What it m
 pull engine, push, service, CLI) may change without breaking a connector.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from deskbridge.sdk import mappings
+from deskbridge.sdk.canonical import canonical_fields
 from deskbridge.sdk.catalog import CatalogField, FieldCatalog
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.connector import HttpConnector
@@ -29,7 +33,6 @@ from deskbridge.sdk.contract import (
 )
 from deskbridge.sdk.customfields import FieldSpec, FieldValue, field_value
 from deskbridge.sdk.durations import Duration, parse_duration
-from deskbridge.sdk.emulator import Emulator, Knobs
 from deskbridge.sdk.errors import (
     AuthError,
     ConfigError,
@@ -45,7 +48,6 @@ from deskbridge.sdk.errors import (
 )
 from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
-from deskbridge.sdk.models import canonical_fields
 from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState, read_ahead
 from deskbridge.sdk.redact import excerpt, sanitize_url, scrub
 from deskbridge.sdk.validate import (
@@ -57,6 +59,19 @@ from deskbridge.sdk.validate import (
     reading,
     vendor_id,
 )
+
+if TYPE_CHECKING:
+    from deskbridge.sdk.emulator import Emulator, Knobs
+
+# Imported on first use: an emulator's web stack (starlette) is no part of a sync.
+_LAZY = {"Emulator": "deskbridge.sdk.emulator", "Knobs": "deskbridge.sdk.emulator"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AuthError",

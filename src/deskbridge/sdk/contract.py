@@ -47,9 +47,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import orjson
 from pydantic import BaseModel, ConfigDict
 
+from deskbridge.sdk.canonical import FIELDS_KEY, canonical_fields
 from deskbridge.sdk.customfields import FieldSpec
 from deskbridge.sdk.durations import parse_duration
-from deskbridge.sdk.models import FIELDS_KEY, canonical_fields
 
 if TYPE_CHECKING:
     import httpx

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, NotRequired, TypedDict
 
-from deskbridge.sdk.models import FIELD_TYPES
+from deskbridge.sdk.canonical import FIELD_TYPES
 
 FieldScalar = str | int | float | bool | date | datetime | list[str] | None
 

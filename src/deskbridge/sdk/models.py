@@ -1,5 +1,10 @@
 """The canonical model: every synced table, declared once; the DDL is derived from it.
 
+This is the source of truth of the schema (the DDL, the data dictionary's descriptions). Its
+import is heavy (SQLModel, SQLAlchemy), so only creating or migrating a warehouse and the
+dictionary import it; the rest reads :mod:`deskbridge.sdk.canonical` and the column table
+generated from these declarations, :mod:`deskbridge.sdk.columns`.
+
 Synced entities share :class:`Synced` columns: the connection they came from, the vendor's
 source id (a string, unique per connection and entity), the vendor payload with secrets
 stripped (``raw``), a content hash over the canonical fields, and the sync bookkeeping.
@@ -15,18 +20,32 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-# 2: deleted_proof (rows deleted before it are marked 'legacy'); 3: ticket_fields and fields
-SCHEMA_VERSION = 3
-SYNCED_ENTITIES = ("tickets", "notes", "time_entries", "people", "attachments")
-BOOKKEEPING = (
-    "raw",
-    "content_hash",
-    "first_seen_at",
-    "last_synced_at",
-    "deleted_at",
-    "deleted_proof",
-    "run_id",
+from deskbridge.sdk.canonical import (
+    BOOKKEEPING,
+    FIELD_TYPES,
+    FIELDS_KEY,
+    SCHEMA_VERSION,
+    SYNCED_ENTITIES,
+    canonical_fields,
 )
+
+__all__ = [
+    "BOOKKEEPING",
+    "ENTITY_MODELS",
+    "FIELDS_KEY",
+    "FIELD_TYPES",
+    "SCHEMA_VERSION",
+    "SYNCED_ENTITIES",
+    "Attachment",
+    "FieldDef",
+    "Note",
+    "Person",
+    "Synced",
+    "Ticket",
+    "TicketField",
+    "TimeEntry",
+    "canonical_fields",
+]
 
 
 class Synced(SQLModel):
@@ -130,10 +149,6 @@ class Attachment(Synced, table=True):
     created_at: datetime | None = Field(default=None, description="Upload time (UTC).")
 
 
-FIELD_TYPES = ("text", "integer", "number", "date", "datetime", "boolean", "choice", "multichoice")
-FIELDS_KEY = "fields"  # the key of a ticket row that carries its custom field values
-
-
 class TicketField(SQLModel, table=True):
     """One custom (vendor-defined) field value of a ticket, written with its ticket.
 
@@ -216,10 +231,3 @@ ENTITY_MODELS: dict[str, type[Synced]] = {
     "people": Person,
     "attachments": Attachment,
 }
-
-
-def canonical_fields(entity: str) -> tuple[str, ...]:
-    """Columns a mapping fills for ``entity`` (everything but keys and bookkeeping)."""
-    model = ENTITY_MODELS[entity]
-    skip = {"connection", "source_id", *BOOKKEEPING}
-    return tuple(name for name in model.model_fields if name not in skip)

@@ -19,7 +19,7 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from deskbridge.sdk import models
+from deskbridge.sdk import canonical
 from deskbridge.sdk.contract import Batch, Scope, content_hash
 from deskbridge.sdk.redact import redact_mapping
 from deskbridge.warehouse.deletions import VENDOR_PROOFS, Candidate, Decision
@@ -100,7 +100,7 @@ class BatchWriter(FieldWriter):
             record["connection"] = connection
             record["raw"] = orjson.dumps(redact_mapping(row.get("raw")), default=str).decode()
             kept = stored.get(record["source_id"])
-            hashed = {**row, models.FIELDS_KEY: kept} if kept else row
+            hashed = {**row, canonical.FIELDS_KEY: kept} if kept else row
             record["content_hash"] = content_hash(hashed, fields)
             record["first_seen_at"] = record["last_synced_at"] = now
             record["run_id"] = run_id
@@ -289,7 +289,7 @@ class BatchWriter(FieldWriter):
     # -- deletion candidates (see deskbridge.pull.deletions) ----------------------------------
     def deletion_candidates(self, connection: str) -> list[Candidate]:
         """Candidates still to check, once those seen again (or gone already) are dropped."""
-        for entity in models.SYNCED_ENTITIES:
+        for entity in canonical.SYNCED_ENTITIES:
             self.con.execute(
                 f"DELETE FROM suspected_deletions s WHERE s.connection = ? AND s.entity = ? AND NOT EXISTS "
                 f"(SELECT 1 FROM {entity} t WHERE t.connection = s.connection AND t.source_id = s.source_id "

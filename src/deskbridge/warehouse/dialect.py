@@ -19,15 +19,13 @@ from typing import Any
 
 import duckdb
 
-from deskbridge.warehouse.schema import TABLES
+from deskbridge.warehouse import layout
 
-# (columns in order, key columns) of every table, from the models; meta is created by migrate().
+# (columns in order, key columns) of every table, from the models (through the column tables
+# generated from them); meta is created by migrate().
 KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    m.__table__.name: (  # type: ignore[attr-defined]
-        tuple(c.name for c in m.__table__.columns),  # type: ignore[attr-defined]
-        tuple(c.name for c in m.__table__.primary_key.columns),  # type: ignore[attr-defined]
-    )
-    for m in TABLES
+    name: (tuple(column for column, _type in columns), layout.KEYS[name])
+    for name, columns in layout.COLUMNS.items()
 }
 KEYS["meta"] = (("key", "value"), ("key",))
 

@@ -20,8 +20,8 @@ import duckdb
 import orjson
 import pyarrow as pa
 
-from deskbridge.sdk import models
-from deskbridge.warehouse.schema import arrow_schema
+from deskbridge.sdk import canonical
+from deskbridge.warehouse.layout import arrow_schema
 
 VIEW_PREFIX = "ticket_fields_"
 # the value column the pivot view reads for each field type
@@ -63,7 +63,7 @@ def field_records(
     """``ticket_fields`` records of the tickets whose rows carry ``fields``."""
     out = []
     for row in rows:
-        for value in row.get(models.FIELDS_KEY) or ():
+        for value in row.get(canonical.FIELDS_KEY) or ():
             out.append(
                 {
                     "connection": connection,
@@ -138,7 +138,7 @@ class FieldWriter:
         Only rows that differ are replaced: DuckDB's primary key makes a delete and re-insert of
         the same key costly at commit (20,000 tickets with 5 fields each: 16 s instead of 7 s).
         """
-        carried = [str(r["source_id"]) for r in rows if models.FIELDS_KEY in r]
+        carried = [str(r["source_id"]) for r in rows if canonical.FIELDS_KEY in r]
         if not carried:
             return
         stored = {
@@ -166,7 +166,7 @@ class FieldWriter:
                 [connection],
             )
         if records:
-            schema = arrow_schema(models.TicketField)
+            schema = arrow_schema("ticket_fields")
             self._insert("ticket_fields", pa.Table.from_pylist(records, schema=schema))
             self.con.execute(
                 "UPDATE ticket_fields t SET label = f.label FROM fields f WHERE t.connection = ? "
@@ -180,7 +180,7 @@ class FieldWriter:
     ) -> dict[str, list[dict[str, Any]]]:
         """The stored fields of the tickets whose rows lack ``fields`` (as ``value_json`` holds
         them, which hashes alike), so a ticket read without its fields keeps its content hash."""
-        bare = [str(r["source_id"]) for r in rows if models.FIELDS_KEY not in r]
+        bare = [str(r["source_id"]) for r in rows if canonical.FIELDS_KEY not in r]
         stored: dict[str, list[dict[str, Any]]] = {}
         if not bare:
             return stored
@@ -208,7 +208,7 @@ class FieldWriter:
             [connection, [r["field_key"] for r in records]],
         )
         if records:
-            schema = arrow_schema(models.FieldDef)
+            schema = arrow_schema("fields")
             self._insert("fields", pa.Table.from_pylist(records, schema=schema))
         self.con.execute(
             "UPDATE ticket_fields t SET label = f.label FROM fields f WHERE t.connection = ? "

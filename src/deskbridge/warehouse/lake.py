@@ -21,12 +21,11 @@ from typing import Any, cast
 import duckdb
 
 from deskbridge.config import WarehouseConfig
-from deskbridge.sdk import models
+from deskbridge.sdk import canonical
 from deskbridge.sdk.errors import WarehouseError
 from deskbridge.warehouse.batches import utcnow
 from deskbridge.warehouse.dialect import LakeConnection
 from deskbridge.warehouse.duckerrors import translate
-from deskbridge.warehouse.schema import migrate
 from deskbridge.warehouse.store import MEMORY_LIMIT, Warehouse, worker_id
 from deskbridge.warehouse.transaction import transaction
 
@@ -183,14 +182,16 @@ class LakeWarehouse(Warehouse):
     def _migrate(self) -> None:
         """Migrate only a lake behind this version: every open rewriting the catalog would make
         concurrent workers' commits conflict."""
-        if self._version() == models.SCHEMA_VERSION:
+        if self._version() == canonical.SCHEMA_VERSION:
             return
+        from deskbridge.warehouse.schema import migrate  # SQLModel: only when the lake is behind
+
         try:
             with transaction(self.con):
                 migrate(self.con)
         except duckdb.TransactionException:
             # Workers started together race to create the lake: the loser finds it made.
-            if self._version() != models.SCHEMA_VERSION:
+            if self._version() != canonical.SCHEMA_VERSION:
                 raise
 
     def _checkpoint_views(self) -> None:

@@ -1,8 +1,18 @@
-"""DuckDB DDL derived from the SQLModel tables, and forward migration on open."""
+"""DuckDB DDL derived from the SQLModel tables, and forward migration.
+
+Importing SQLModel costs a run more than all its other imports together, so a run opens a
+warehouse already at the current schema through :mod:`deskbridge.warehouse.layout`, which
+needs only :mod:`deskbridge.sdk.columns` and :mod:`deskbridge.warehouse.columns`: the column
+tables this module generates from the declarations (``python -m deskbridge.warehouse.schema``
+rewrites them; a test fails when they drift).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import sys
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -14,10 +24,12 @@ from deskbridge.sdk import models
 from deskbridge.sdk.errors import FatalError
 from deskbridge.warehouse import comments, tables
 
-TABLES: tuple[type[SQLModel], ...] = (
+SDK_TABLES: tuple[type[SQLModel], ...] = (
     *models.ENTITY_MODELS.values(),
     models.TicketField,
     models.FieldDef,
+)
+WAREHOUSE_TABLES: tuple[type[SQLModel], ...] = (
     tables.TicketHistory,
     tables.SyncRun,
     tables.SyncState,
@@ -25,6 +37,7 @@ TABLES: tuple[type[SQLModel], ...] = (
     tables.SuspectedDeletion,
     *tables.PUSH_TABLES,
 )
+TABLES = SDK_TABLES + WAREHOUSE_TABLES
 # What each table holds, for tables whose model has no docstring (see table_descriptions()).
 TABLE_DESCRIPTIONS: dict[str, str] = {
     "tickets": "One row per ticket: subject, vendor and canonical status and priority, people, times.",
@@ -36,7 +49,12 @@ TABLE_DESCRIPTIONS: dict[str, str] = {
 }
 # meta is created by migrate() itself, before anything else.
 META_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
-    ("meta", "key", "VARCHAR", "schema_version, migrated_at, catalog_digest or snapshot_at."),
+    (
+        "meta",
+        "key",
+        "VARCHAR",
+        "schema_version, migrated_at, schema_key, catalog_digest or snapshot_at.",
+    ),
     ("meta", "value", "VARCHAR", "The value, as text."),
 )
 
@@ -149,3 +167,74 @@ def describe() -> list[tuple[str, str, str, str]]:
             meaning = (info.description if info else "") or ""
             out.append((table.name, column.name, duck_type(column), meaning))
     return out + list(META_COLUMNS)
+
+
+# -- the generated column tables --------------------------------------------------------
+GENERATED: dict[str, tuple[str, tuple[type[SQLModel], ...]]] = {
+    "src/deskbridge/sdk/columns.py": ("deskbridge.sdk.models", SDK_TABLES),
+    "src/deskbridge/warehouse/columns.py": ("deskbridge.warehouse.tables", WAREHOUSE_TABLES),
+}
+
+
+def columns_of(model: type[SQLModel]) -> tuple[tuple[str, str], ...]:
+    """(column, DuckDB type) of ``model``'s table, in order."""
+    table = model.__table__  # type: ignore[attr-defined]
+    return tuple((column.name, duck_type(column)) for column in table.columns)
+
+
+def keys_of(model: type[SQLModel]) -> tuple[str, ...]:
+    return tuple(c.name for c in model.__table__.primary_key.columns)  # type: ignore[attr-defined]
+
+
+def catalog_digest() -> str:
+    """Digest of everything :func:`migrate` derives from the models: DDL, descriptions, steps."""
+    parts = [create_table_sql(model) for model in TABLES]
+    parts += [repr(row) for row in [*table_descriptions().items(), *describe()]]
+    parts += [repr(item) for item in sorted(MIGRATIONS.items())]
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def render_columns(source: str, models_: tuple[type[SQLModel], ...]) -> str:
+    """The text of a generated column table for ``models_`` (declared in module ``source``)."""
+    lines = [
+        f'"""The tables of :mod:`{source}`: columns in order, with DuckDB types, and keys.',
+        "",
+        "Generated from the SQLModel declarations by ``python -m deskbridge.warehouse.schema``; do not",
+        "edit. ``tests/test_schema_columns.py`` fails when it drifts from them. A run reads these",
+        "instead of importing SQLModel.",
+        '"""',
+        "",
+        "COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {",
+    ]
+    for model in models_:
+        lines.append(f'    "{model.__tablename__}": (')
+        lines += [f'        ("{name}", "{kind}"),' for name, kind in columns_of(model)]
+        lines.append("    ),")
+    lines += ["}", "KEYS: dict[str, tuple[str, ...]] = {"]
+    for model in models_:
+        keys = ", ".join(f'"{k}"' for k in keys_of(model)) + (
+            "," if len(keys_of(model)) == 1 else ""
+        )
+        lines.append(f'    "{model.__tablename__}": ({keys}),')
+    lines.append("}")
+    if source == "deskbridge.warehouse.tables":
+        lines += [
+            "# Digest of the DDL, descriptions and migration steps of every table (both modules).",
+            f'CATALOG_DIGEST = "{catalog_digest()}"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def write_generated(root: Path) -> list[Path]:
+    """Rewrite the generated column tables under the source tree ``root``; returns their paths."""
+    written = []
+    for path, (source, models_) in GENERATED.items():
+        target = root / path
+        target.write_text(render_columns(source, models_))
+        written.append(target)
+    return written
+
+
+if __name__ == "__main__":
+    for written in write_generated(Path(sys.argv[1] if len(sys.argv) > 1 else ".")):
+        print(written)

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from deskbridge.sdk.models import SYNCED_ENTITIES
+from deskbridge.sdk.canonical import SYNCED_ENTITIES
 from deskbridge.warehouse import service_state
 
 

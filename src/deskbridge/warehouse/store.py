@@ -21,13 +21,13 @@ from typing import Any, TypeVar
 import duckdb
 import structlog
 
-from deskbridge.sdk import models
+from deskbridge.sdk import canonical
 from deskbridge.sdk.contract import Batch, StreamSpec
 from deskbridge.sdk.errors import StateVersionError, WarehouseError, WarehouseMemoryError
 from deskbridge.sdk.redact import scrub
 from deskbridge.warehouse.batches import BatchWriter, utcnow
 from deskbridge.warehouse.duckerrors import check_file, locked, size_bytes, translate
-from deskbridge.warehouse.schema import arrow_schema, migrate
+from deskbridge.warehouse.layout import arrow_schema, migrate
 from deskbridge.warehouse.transaction import transaction
 from deskbridge.warehouse.view import ConnectionView
 
@@ -71,8 +71,8 @@ class Warehouse(BatchWriter):
         except BaseException as exc:
             self.con.close()
             raise translate(exc, self.path, memory_limit) from exc
-        self._schemas = {e: arrow_schema(m) for e, m in models.ENTITY_MODELS.items()}
-        self._fields = {e: models.canonical_fields(e) for e in models.ENTITY_MODELS}
+        self._schemas = {e: arrow_schema(e) for e in canonical.SYNCED_ENTITIES}
+        self._fields = {e: canonical.canonical_fields(e) for e in canonical.SYNCED_ENTITIES}
         self._written = 0  # bytes upserted by the open transaction
 
     def _checkpoint_views(self) -> None:

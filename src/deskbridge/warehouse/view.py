@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from deskbridge.sdk import models
+from deskbridge.sdk import canonical
 from deskbridge.sdk.contract import WarehouseView
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class ConnectionView(WarehouseView):
         return dict(self.con.execute(sql, params).fetchall())
 
     def values(self, entity: str, column: str, ids: list[str]) -> dict[str, Any]:
-        if column not in models.ENTITY_MODELS[entity].model_fields:
+        if column not in canonical.column_names(entity):
             raise ValueError(f"{entity} has no column {column!r}")
         where, params = self._where(False, {"source_id": ids})
         return dict(
@@ -48,7 +48,7 @@ class ConnectionView(WarehouseView):
         )
 
     def distinct(self, entity: str, column: str, **equals: Any) -> set[Any]:
-        if column not in models.ENTITY_MODELS[entity].model_fields:
+        if column not in canonical.column_names(entity):
             raise ValueError(f"{entity} has no column {column!r}")
         where, params = self._where(False, equals)
         sql = f"SELECT DISTINCT {column} FROM {entity} WHERE {where} AND {column} IS NOT NULL"

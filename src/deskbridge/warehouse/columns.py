@@ -1,0 +1,118 @@
+"""The tables of :mod:`deskbridge.warehouse.tables`: columns in order, with DuckDB types, and keys.
+
+Generated from the SQLModel declarations by ``python -m deskbridge.warehouse.schema``; do not
+edit. ``tests/test_schema_columns.py`` fails when it drifts from them. A run reads these
+instead of importing SQLModel.
+"""
+
+COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "ticket_history": (
+        ("connection", "VARCHAR"),
+        ("source_id", "VARCHAR"),
+        ("content_hash", "VARCHAR"),
+        ("seen_at", "TIMESTAMPTZ"),
+        ("run_id", "BIGINT"),
+        ("subject", "VARCHAR"),
+        ("status", "VARCHAR"),
+        ("status_category", "VARCHAR"),
+        ("priority", "VARCHAR"),
+        ("assignee_id", "VARCHAR"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+    "sync_runs": (
+        ("run_id", "BIGINT"),
+        ("connection", "VARCHAR"),
+        ("started_at", "TIMESTAMPTZ"),
+        ("ended_at", "TIMESTAMPTZ"),
+        ("status", "VARCHAR"),
+        ("full_refresh", "BOOLEAN"),
+        ("counts", "JSON"),
+        ("requests", "BIGINT"),
+        ("reconcile_requests", "BIGINT"),
+        ("error", "VARCHAR"),
+        ("worker", "VARCHAR"),
+        ("snapshot_id", "BIGINT"),
+    ),
+    "sync_state": (
+        ("connection", "VARCHAR"),
+        ("stream", "VARCHAR"),
+        ("state", "JSON"),
+        ("state_version", "BIGINT"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+    "service_state": (
+        ("connection", "VARCHAR"),
+        ("next_run_at", "TIMESTAMPTZ"),
+        ("backoff_until", "TIMESTAMPTZ"),
+        ("updated_at", "TIMESTAMPTZ"),
+    ),
+    "suspected_deletions": (
+        ("connection", "VARCHAR"),
+        ("entity", "VARCHAR"),
+        ("source_id", "VARCHAR"),
+        ("ticket_id", "VARCHAR"),
+        ("state", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("listed_from", "TIMESTAMPTZ"),
+        ("detected_at", "TIMESTAMPTZ"),
+        ("run_id", "BIGINT"),
+    ),
+    "crosswalk": (
+        ("link", "VARCHAR"),
+        ("entity", "VARCHAR"),
+        ("origin", "VARCHAR"),
+        ("origin_id", "VARCHAR"),
+        ("a_id", "VARCHAR"),
+        ("b_id", "VARCHAR"),
+        ("state", "VARCHAR"),
+        ("marker", "VARCHAR"),
+        ("base_a", "JSON"),
+        ("base_b", "JSON"),
+        ("hash_a", "VARCHAR"),
+        ("hash_b", "VARCHAR"),
+        ("pushed_at", "TIMESTAMPTZ"),
+    ),
+    "push_failures": (
+        ("link", "VARCHAR"),
+        ("entity", "VARCHAR"),
+        ("target", "VARCHAR"),
+        ("source_id", "VARCHAR"),
+        ("op", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("attempts", "BIGINT"),
+        ("first_failed_at", "TIMESTAMPTZ"),
+        ("last_failed_at", "TIMESTAMPTZ"),
+        ("resolved_at", "TIMESTAMPTZ"),
+    ),
+    "push_skips": (
+        ("link", "VARCHAR"),
+        ("entity", "VARCHAR"),
+        ("target", "VARCHAR"),
+        ("source_id", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("skipped_at", "TIMESTAMPTZ"),
+    ),
+    "push_runs": (
+        ("push_id", "BIGINT"),
+        ("link", "VARCHAR"),
+        ("started_at", "TIMESTAMPTZ"),
+        ("ended_at", "TIMESTAMPTZ"),
+        ("status", "VARCHAR"),
+        ("dry_run", "BOOLEAN"),
+        ("counts", "JSON"),
+        ("error", "VARCHAR"),
+    ),
+}
+KEYS: dict[str, tuple[str, ...]] = {
+    "ticket_history": ("connection", "source_id", "content_hash", "seen_at"),
+    "sync_runs": ("run_id",),
+    "sync_state": ("connection", "stream"),
+    "service_state": ("connection",),
+    "suspected_deletions": ("connection", "entity", "source_id"),
+    "crosswalk": ("link", "entity", "origin", "origin_id"),
+    "push_failures": ("link", "entity", "target", "source_id"),
+    "push_skips": ("link", "entity", "target", "source_id"),
+    "push_runs": ("push_id",),
+}
+# Digest of the DDL, descriptions and migration steps of every table (both modules).
+CATALOG_DIGEST = "630d986efd972f92f965d1ce5295356d"

@@ -1,0 +1,76 @@
+"""The schema as a run needs it, without SQLModel: Arrow schemas, and "is this warehouse current?".
+
+Opening a warehouse for writing used to derive and re-run the whole DDL from the SQLModel
+declarations, whose import alone costs more than the rest of a run's start-up. The column tables
+generated from them (:mod:`deskbridge.sdk.columns`, :mod:`deskbridge.warehouse.columns`) answer
+the same questions. A warehouse that :func:`migrate` brought to this
+version of deskbridge carries :func:`schema_key` in ``meta``; :func:`migrate` checks it, the
+version and that every table and view is there, and only otherwise imports SQLModel and migrates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import duckdb
+import pyarrow as pa
+
+from deskbridge.sdk import canonical
+from deskbridge.sdk import columns as sdk_columns
+from deskbridge.warehouse import columns
+from deskbridge.warehouse.views import VIEWS
+
+KEY = "schema_key"  # meta key: the schema_key() the warehouse was last migrated to
+COLUMNS = {**sdk_columns.COLUMNS, **columns.COLUMNS}
+KEYS = {**sdk_columns.KEYS, **columns.KEYS}
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "JSON": pa.string(),
+    "BOOLEAN": pa.bool_(),
+    "BIGINT": pa.int64(),
+    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+    "DOUBLE": pa.float64(),
+}
+
+
+def arrow_schema(table: str) -> pa.Schema:
+    """The Arrow schema bulk writes into ``table`` use: its columns in order, typed."""
+    return pa.schema([pa.field(n, ARROW_TYPES.get(t, pa.string())) for n, t in COLUMNS[table]])
+
+
+def schema_key() -> str:
+    """What a migration to this version of deskbridge installs: version, tables, views."""
+    parts = [str(canonical.SCHEMA_VERSION), columns.CATALOG_DIGEST, repr(VIEWS)]
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Bring the warehouse on ``con`` to the current schema (:func:`deskbridge.warehouse.schema.migrate`);
+    returns the version. A warehouse already there costs two small queries and no SQLModel."""
+    if current(con):
+        return canonical.SCHEMA_VERSION
+    from deskbridge.warehouse import schema
+
+    version = schema.migrate(con)
+    # Last: a warehouse carries the key only once all the migration did is in it.
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [KEY, schema_key()])
+    return version
+
+
+def current(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the warehouse holds every table and view of this version, this version's number and
+    its ``schema_key``: anything else (older, newer, a table or view gone) takes the migration."""
+    have = {
+        name
+        for (name,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE NOT internal "
+            "UNION ALL SELECT view_name FROM duckdb_views() WHERE NOT internal"
+        ).fetchall()
+    }
+    if not {"meta", *COLUMNS, *(view.name for view in VIEWS)} <= have:
+        return False
+    meta = dict(
+        con.execute(
+            "SELECT key, value FROM meta WHERE key IN ('schema_version', ?)", [KEY]
+        ).fetchall()
+    )
+    return meta == {"schema_version": str(canonical.SCHEMA_VERSION), KEY: schema_key()}
