@@ -30,7 +30,7 @@ import socket
 import ssl
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Self, TypeVar
@@ -51,6 +51,7 @@ from deskbridge.sdk.errors import (
     RetriableError,
 )
 from deskbridge.sdk.redact import excerpt, register, sanitize_url, scrub, scrub_for
+from deskbridge.sdk.transport import default_transport
 
 T = TypeVar("T")
 log = structlog.get_logger("deskbridge.http")
@@ -105,15 +106,19 @@ class HttpSession:
         self.credential_keys = tuple(credential_keys)
         self.add_secrets(secrets)
         self.options = options or HttpOptions()
+        self.auth = auth
         self.client = httpx.AsyncClient(
             base_url=base_url,
-            auth=auth,
-            transport=transport,
+            transport=transport or default_transport(_tls_context()),
             headers={"user-agent": "deskbridge", **(headers or {})},
             timeout=self.options.timeout_s,
             follow_redirects=False,
             verify=_tls_context(),
         )
+        base = self.client.base_url  # its path ends with "/"; the path may be empty
+        plain = base.is_absolute_url and not (base.query or base.fragment)
+        self._prefix = f"{str(base).removesuffix('/')}/" if plain else ""  # "" : let httpx join
+        self._host = _host(self.client.base_url)
         self._slots = asyncio.Semaphore(self.options.concurrency)
         adaptive = self.options.adaptive
         self._throttle = Throttle(Aimd(self.options.concurrency)) if adaptive else None
@@ -170,7 +175,8 @@ class HttpSession:
         where = {"vendor": self.vendor, "resource": resource, "record_id": record_id}
         safe = method.upper() != "POST" if idempotent is None else idempotent
         opts = self.options
-        policy = _RetryPolicy(self, safe, _host(self.client.base_url.join(url)))
+        relative = url.startswith("/") and "://" not in url
+        policy = _RetryPolicy(self, safe, self._host if relative else _host(httpx.URL(url)))
         try:
             async for attempt in stamina.retry_context(
                 on=policy.wait,
@@ -218,9 +224,10 @@ class HttpSession:
                 await self._limiter.acquire()
             self.counts[cost] += 1
             started = time.monotonic()
+            target, auth, kwargs = self._target(method, url, kwargs)
             try:
                 response = await self.client.request(
-                    method, url, extensions={_COST: cost}, **kwargs
+                    method, target, auth=auth, extensions={_COST: cost}, **kwargs
                 )
             except (httpx.TransportError, ConnectionError) as exc:
                 message = f"{type(exc).__name__}: {scrub(str(exc))}"
@@ -240,6 +247,27 @@ class HttpSession:
                 )
             return response
 
+    def _target(
+        self, method: str, url: str, kwargs: dict[str, Any]
+    ) -> tuple[httpx.URL | str, httpx.Auth | None, dict[str, Any]]:
+        """The URL to send, the auth flow still to run, and the other request arguments.
+
+        A relative path with its query in a mapping (every Kayako and Omnidesk read) becomes
+        one URL, parsed once, with a :class:`QueryAuth`'s fields already in it; httpx would
+        parse it four times (join, params, auth, merge). Anything else goes to httpx as it is.
+        """
+        params = kwargs.get("params")
+        if not self._prefix or "?" in url or not url.startswith("/"):
+            return url, self.auth, kwargs
+        if not isinstance(params, Mapping | None):
+            return url, self.auth, kwargs
+        signed = self.auth.query(method) if isinstance(self.auth, QueryAuth) else None
+        fields = {**(params or {}), **(signed or {})}
+        rest = {k: v for k, v in kwargs.items() if k != "params"}
+        query = f"?{httpx.QueryParams(fields)}" if fields else ""
+        target = httpx.URL(f"{self._prefix}{url[1:]}{query}")
+        return target, (None if signed is not None else self.auth), rest
+
     def _adapt(self, response: httpx.Response, sent_at: float, resource: str) -> None:
         """Tell the pace how the vendor answered a call to ``resource`` sent at ``sent_at``."""
         assert self._throttle is not None
@@ -252,6 +280,25 @@ class HttpSession:
         self._throttle.throttled(sent_at, wait)
         aimd = self._throttle.aimd
         log.debug("http.pace", host=_host(response.request.url), rate_per_s=round(aimd.rate, 2))
+
+
+class QueryAuth(httpx.Auth):
+    """Credentials that travel in the query string: :meth:`query` gives them for one request.
+
+    An :class:`HttpSession` puts them into the URL it builds (one parse per request); used as
+    a plain ``httpx.Auth`` elsewhere, the flow adds them to the request's URL.
+    """
+
+    def query(self, method: str) -> dict[str, str] | None:
+        """The query fields for one ``method`` request, made afresh per attempt; None when
+        this request needs :meth:`auth_flow` instead (e.g. a signed form body)."""
+        raise NotImplementedError
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        fields = self.query(request.method)
+        if fields:
+            request.url = request.url.copy_merge_params(fields)
+        yield request
 
 
 class Costed:
