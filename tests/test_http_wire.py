@@ -143,3 +143,18 @@ async def test_a_connection_the_server_closed_is_not_reused() -> None:
         assert await s.fetch("GET", "/b", parse=lambda r: r.text, resource="t") == "ok"
         assert s.counts == {"incremental": 2}  # no retry was needed
     assert len(connections) == 2
+
+
+async def test_a_cookie_the_vendor_sets_is_sent_back() -> None:
+    """Responses without Set-Cookie skip the jar; one that sets a cookie still fills it."""
+    sent: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        headers = {"set-cookie": "lb=node2; Path=/"} if len(sent) == 2 else {}
+        return httpx.Response(200, text="ok", headers=headers)
+
+    async with HttpSession("v", "http://v.test", transport=httpx.MockTransport(handler)) as s:
+        for _ in range(3):
+            await s.fetch("GET", "/x", parse=lambda r: r, resource="x")
+    assert sent == [None, None, "lb=node2"]

@@ -24,6 +24,7 @@ import asyncio
 import copy
 import email.utils
 import errno
+import functools
 import logging
 import random
 import socket
@@ -115,6 +116,8 @@ class HttpSession:
             follow_redirects=False,
             verify=_tls_context(),
         )
+        if isinstance(getattr(self.client, "_cookies", None), httpx.Cookies):
+            self.client._cookies = _Cookies()  # httpx takes no jar class; the setter wraps
         base = self.client.base_url  # its path ends with "/"; the path may be empty
         plain = base.is_absolute_url and not (base.query or base.fragment)
         self._prefix = f"{str(base).removesuffix('/')}/" if plain else ""  # "" : let httpx join
@@ -177,23 +180,25 @@ class HttpSession:
         opts = self.options
         relative = url.startswith("/") and "://" not in url
         policy = _RetryPolicy(self, safe, self._host if relative else _host(httpx.URL(url)))
+        once = functools.partial(self._attempt, method, url, where, cost, allow, parse, kwargs)
         try:
+            try:  # most requests succeed at once: no retry machinery for them
+                return await once()
+            except Exception as exc:
+                wait = policy.wait(exc)
+                if wait is False:
+                    raise
+                await asyncio.sleep(wait)
             async for attempt in stamina.retry_context(
                 on=policy.wait,
-                attempts=opts.retries + 1,
+                attempts=max(opts.retries, 1),  # the first one is above
                 timeout=None,
                 wait_initial=opts.backoff_initial_s,
                 wait_max=opts.backoff_max_s,
                 wait_jitter=opts.backoff_initial_s,
             ):
                 with attempt:
-                    response = await self._send(method, url, where, cost, **kwargs)
-                    if response.status_code not in allow:
-                        _raise_for_status(response, where)
-                    try:
-                        return parse(response)
-                    except PayloadError as exc:
-                        raise _TransientPayload(exc) from exc
+                    return await once()
         except _TransientPayload as exc:
             raise exc.cause from None
         except _Unsent as exc:
@@ -203,6 +208,25 @@ class HttpSession:
         except (AuthError, PermissionDenied) as exc:
             raise self._check_credentials(exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        where: dict[str, Any],
+        cost: str,
+        allow: tuple[int, ...],
+        parse: Callable[[httpx.Response], T],
+        kwargs: dict[str, Any],
+    ) -> T:
+        """One attempt: send, check the status, parse (a payload error may be transient)."""
+        response = await self._send(method, url, where, cost, **kwargs)
+        if response.status_code not in allow:
+            _raise_for_status(response, where)
+        try:
+            return parse(response)
+        except PayloadError as exc:
+            raise _TransientPayload(exc) from exc
 
     def _unreachable(self, reason: str, host: str) -> HostUnreachable:
         key = self.config_key or f"{self.vendor} base_url"
@@ -280,6 +304,19 @@ class HttpSession:
         self._throttle.throttled(sent_at, wait)
         aimd = self._throttle.aimd
         log.debug("http.pace", host=_host(response.request.url), rate_per_s=round(aimd.rate, 2))
+
+
+class _Cookies(httpx.Cookies):
+    """The session's cookies, looked at only when a response sets some.
+
+    httpx asks the jar about every response through a urllib request it builds for that
+    (~2 % of a read's CPU); a response without ``Set-Cookie`` gives the jar nothing to keep
+    (``Set-Cookie2`` is ignored by its default policy), so that question is skipped.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
 
 
 class QueryAuth(httpx.Auth):
