@@ -34,10 +34,10 @@ from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from types import ModuleType
 from typing import Any, Self, TypeVar
 
 import httpx
-import stamina
 import structlog
 from aiolimiter import AsyncLimiter
 
@@ -60,9 +60,16 @@ INCREMENTAL = "incremental"
 _COST = "deskbridge.cost"  # the request extension that carries a request's cost to auth flows
 QUICK_RETRIES = (0.25, 0.5)  # waits before giving up on a refused connection or an unknown host
 
-# Each retry is logged once by HttpSession with the host, the attempt and the wait; stamina's
-# own line (the callable's repr, its args and the exception's) would say it again, unreadably.
-stamina.instrumentation.set_on_retry_hooks([])
+
+@cache
+def _stamina() -> ModuleType:
+    """stamina, imported at the first retry (a run that needs none does not load it)."""
+    import stamina
+
+    # Each retry is logged once by HttpSession with the host, the attempt and the wait;
+    # stamina's own line (the callable's repr, its args and the exception's) would say it again.
+    stamina.instrumentation.set_on_retry_hooks([])
+    return stamina
 
 
 @dataclass(frozen=True)
@@ -189,7 +196,7 @@ class HttpSession:
                 if wait is False:
                     raise
                 await asyncio.sleep(wait)
-            async for attempt in stamina.retry_context(
+            async for attempt in _stamina().retry_context(
                 on=policy.wait,
                 attempts=max(opts.retries, 1),  # the first one is above
                 timeout=None,
@@ -474,11 +481,16 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
-def reject_html(response: httpx.Response, vendor: str, resource: str) -> None:
-    """Raise a clear :class:`PayloadError` when a 200 carries an HTML page instead of data."""
+def is_html(response: httpx.Response) -> bool:
+    """Whether a response carries an HTML page (a proxy's, a login form) rather than data."""
     ctype = response.headers.get("content-type", "")
     head = response.content[:200].lstrip().lower()
-    if "text/html" in ctype or head.startswith((b"<!doctype html", b"<html")):
+    return "text/html" in ctype or head.startswith((b"<!doctype html", b"<html"))
+
+
+def reject_html(response: httpx.Response, vendor: str, resource: str) -> None:
+    """Raise a clear :class:`PayloadError` when a 200 carries an HTML page instead of data."""
+    if is_html(response):
         title = scrub_for(response.request, _html_title(response.text))
         raise PayloadError(
             f"expected data, got an HTML page{f' titled {title!r}' if title else ''} "
