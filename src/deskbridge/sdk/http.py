@@ -185,8 +185,9 @@ class HttpSession:
         where = {"vendor": self.vendor, "resource": resource, "record_id": record_id}
         safe = method.upper() != "POST" if idempotent is None else idempotent
         opts = self.options
-        relative = url.startswith("/") and "://" not in url
-        policy = _RetryPolicy(self, safe, self._host if relative else _host(httpx.URL(url)))
+        own = _own_path(url)
+        host = self._host if own else _host(self.client.base_url.join(url))
+        policy = _RetryPolicy(self, safe, host)
         once = functools.partial(self._attempt, method, url, where, cost, allow, parse, kwargs)
         try:
             try:  # most requests succeed at once: no retry machinery for them
@@ -288,7 +289,7 @@ class HttpSession:
         parse it four times (join, params, auth, merge). Anything else goes to httpx as it is.
         """
         params = kwargs.get("params")
-        if not self._prefix or "?" in url or not url.startswith("/"):
+        if not self._prefix or "?" in url or not _own_path(url):
             return url, self.auth, kwargs
         if not isinstance(params, Mapping | None):
             return url, self.auth, kwargs
@@ -382,6 +383,11 @@ def _unreachable(exc: BaseException) -> str | None:
             return "connection refused"
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _own_path(url: str) -> bool:
+    """Whether ``url`` is a plain path on the session's host ("/api/x", not "//host/x")."""
+    return url.startswith("/") and not url.startswith("//") and "://" not in url
 
 
 def _host(url: httpx.URL) -> str:
