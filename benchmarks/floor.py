@@ -3,9 +3,11 @@
     python benchmarks/floor.py omnidesk BASE_URL DB_PATH --concurrency 8   (credentials: env)
 
 Omnidesk: the ticket list in pages of 5,000, then GET item for every ticket, ``concurrency``
-at a time over one ``httpx.AsyncClient``, each body decoded with orjson. Kayako: departments
-and statuses, ``ListAll`` in pages of 500, then every ticket's posts, each signed and parsed with
-lxml. Then every record goes into DuckDB in one Arrow insert. No retries, validation, mapping
+at a time over one ``httpx.AsyncClient``, each body decoded with orjson. Kayako: the requests of
+a full sync: the four lookups and the count cache, staff, users in pages of 1,000, ``ListAll``
+in pages of 500, every ticket's posts, then the open-ticket reconcile's ``ListAll`` over the
+unresolved statuses; each signed and parsed with lxml. Then every ticket goes into DuckDB in one
+Arrow insert. No retries, validation, mapping
 or checkpoints: what is left is the cost any client pays for these requests.
 """
 
@@ -65,23 +67,46 @@ def _record(el: Any) -> Record:
     return dict(el.attrib) | {child.tag: child.text or "" for child in el if not len(child)}
 
 
-async def kayako(client: httpx.AsyncClient, slots: asyncio.Semaphore) -> list[Record]:
-    departments = ",".join(_record(d)["id"] for d in await _xml(client, "/Base/Department"))
-    statuses = ",".join(_record(s)["id"] for s in await _xml(client, "/Tickets/TicketStatus"))
+async def _listing(client: httpx.AsyncClient, ids: str, statuses: str, sort: str) -> list[Record]:
+    """Every ticket of ``ListAll`` over these departments and statuses, in pages of 500."""
     tickets: list[Record] = []
     while True:
-        route = f"/Tickets/Ticket/ListAll/{departments}/{statuses}/-1/-1/500/{len(tickets)}/ticketid/ASC"
+        route = f"/Tickets/Ticket/ListAll/{ids}/{statuses}/-1/-1/500/{len(tickets)}/{sort}"
         page = [_record(t) for t in await _xml(client, route)]
         tickets += page
         if len(page) < 500:
+            return tickets
+
+
+async def kayako(client: httpx.AsyncClient, slots: asyncio.Semaphore) -> list[Record]:
+    routes = ("/Base/Department", "/Tickets/TicketStatus", "/Tickets/TicketPriority")
+    lookups = await asyncio.gather(
+        *(_xml(client, r) for r in (*routes, "/Tickets/TicketType", "/Tickets/TicketCount"))
+    )
+    departments = ",".join(_record(d)["id"] for d in lookups[0])
+    statuses = [_record(s) for s in lookups[1]]
+    people = [_record(s) for s in await _xml(client, "/Base/Staff")]
+    next_user = 1
+    while True:
+        page = [_record(u) for u in await _xml(client, f"/Base/User/Filter/{next_user}/1000")]
+        people += page
+        if len(page) < 1000:
             break
+        next_user = max(int(u["id"]) for u in page) + 1
+    tickets = await _listing(
+        client, departments, ",".join(s["id"] for s in statuses), "lastactivity/DESC"
+    )
 
     async def posts(ticket: Record) -> Record:
         async with slots:
             root = await _xml(client, f"/Tickets/TicketPost/ListAll/{ticket['id']}")
         return ticket | {"posts": orjson.dumps([_record(p) for p in root]).decode()}
 
-    return list(await asyncio.gather(*map(posts, tickets)))
+    read = list(await asyncio.gather(*map(posts, tickets)))
+    # the sync's open-ticket reconcile: one more listing, of the unresolved statuses
+    unresolved = ",".join(s["id"] for s in statuses if s.get("markasresolved") != "1")
+    await _listing(client, departments, unresolved, "ticketid/ASC")
+    return read
 
 
 async def run(vendor: str, base_url: str, concurrency: int) -> list[Record]:

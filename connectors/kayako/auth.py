@@ -11,13 +11,15 @@ from urllib.parse import urlencode
 
 import httpx
 
+from deskbridge.sdk.http import QueryAuth
+
 
 def sign(secret_key: str, salt: str) -> str:
     digest = hmac.new(secret_key.encode(), salt.encode(), hashlib.sha256).digest()
     return base64.b64encode(digest).decode()
 
 
-class KayakoAuth(httpx.Auth):
+class KayakoAuth(QueryAuth):
     """Adds apikey, salt and signature: to the query for GET/DELETE, to the form body otherwise."""
 
     requires_request_body = True
@@ -25,15 +27,20 @@ class KayakoAuth(httpx.Auth):
     def __init__(self, api_key: str, secret_key: str) -> None:
         self._api_key, self._secret_key = api_key, secret_key
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def fields(self) -> dict[str, str]:
+        """A fresh salt and its signature: every request (every attempt) signs anew."""
         salt = secrets.token_hex(16)
-        fields = {"apikey": self._api_key, "salt": salt, "signature": sign(self._secret_key, salt)}
+        return {"apikey": self._api_key, "salt": salt, "signature": sign(self._secret_key, salt)}
+
+    def query(self, method: str) -> dict[str, str] | None:
+        return self.fields() if method in ("GET", "DELETE") else None
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         if request.method in ("GET", "DELETE"):
-            request.url = request.url.copy_merge_params(fields)
-            yield request
+            yield from super().auth_flow(request)
             return
         body = request.content
-        body += (b"&" if body else b"") + urlencode(fields).encode()
+        body += (b"&" if body else b"") + urlencode(self.fields()).encode()
         headers = {k: v for k, v in request.headers.items() if k.lower() != "content-length"}
         headers["content-type"] = "application/x-www-form-urlencoded"
         yield httpx.Request(request.method, request.url, headers=headers, content=body)

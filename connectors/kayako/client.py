@@ -11,6 +11,7 @@ from lxml import etree
 from lxml.etree import _Element as Element
 
 from deskbridge.sdk import Costed, HttpSession, PayloadError, check_ids, excerpt, reject_html
+from deskbridge.sdk.http import is_html
 
 API_PATH = "/api/index.php"
 Record = dict[str, Any]
@@ -41,7 +42,8 @@ def _parser() -> etree.XMLParser:
 
 def parse_xml(response: httpx.Response) -> Element:
     """The XML root of a response, or a PayloadError saying what arrived instead."""
-    reject_html(response, "kayako", _route_of(response))
+    if is_html(response):  # the route is named only then: reading it parses the query
+        reject_html(response, "kayako", _route_of(response))
     try:
         root = etree.fromstring(response.content, _parser())
     except etree.XMLSyntaxError as exc:

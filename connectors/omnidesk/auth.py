@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
-
-import httpx
+from deskbridge.sdk.http import QueryAuth
 
 
-class ApiKeyAuth(httpx.Auth):
+class ApiKeyAuth(QueryAuth):
     """Adds ``apiKey`` to the query string; log lines mask it through ``sanitize_url``."""
 
     def __init__(self, api_key: str) -> None:
-        self._api_key = api_key
+        self._fields = {"apiKey": api_key}
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.url = request.url.copy_merge_params({"apiKey": self._api_key})
-        yield request
+    def query(self, method: str) -> dict[str, str]:
+        return self._fields

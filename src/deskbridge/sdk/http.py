@@ -24,19 +24,20 @@ import asyncio
 import copy
 import email.utils
 import errno
+import functools
 import logging
 import random
 import socket
 import ssl
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
+from types import ModuleType
 from typing import Any, Self, TypeVar
 
 import httpx
-import stamina
 import structlog
 from aiolimiter import AsyncLimiter
 
@@ -51,6 +52,7 @@ from deskbridge.sdk.errors import (
     RetriableError,
 )
 from deskbridge.sdk.redact import excerpt, register, sanitize_url, scrub, scrub_for
+from deskbridge.sdk.transport import default_transport
 
 T = TypeVar("T")
 log = structlog.get_logger("deskbridge.http")
@@ -58,9 +60,16 @@ INCREMENTAL = "incremental"
 _COST = "deskbridge.cost"  # the request extension that carries a request's cost to auth flows
 QUICK_RETRIES = (0.25, 0.5)  # waits before giving up on a refused connection or an unknown host
 
-# Each retry is logged once by HttpSession with the host, the attempt and the wait; stamina's
-# own line (the callable's repr, its args and the exception's) would say it again, unreadably.
-stamina.instrumentation.set_on_retry_hooks([])
+
+@cache
+def _stamina() -> ModuleType:
+    """stamina, imported at the first retry (a run that needs none does not load it)."""
+    import stamina
+
+    # Each retry is logged once by HttpSession with the host, the attempt and the wait;
+    # stamina's own line (the callable's repr, its args and the exception's) would say it again.
+    stamina.instrumentation.set_on_retry_hooks([])
+    return stamina
 
 
 @dataclass(frozen=True)
@@ -105,15 +114,21 @@ class HttpSession:
         self.credential_keys = tuple(credential_keys)
         self.add_secrets(secrets)
         self.options = options or HttpOptions()
+        self.auth = auth
         self.client = httpx.AsyncClient(
             base_url=base_url,
-            auth=auth,
-            transport=transport,
+            transport=transport or default_transport(_tls_context()),
             headers={"user-agent": "deskbridge", **(headers or {})},
             timeout=self.options.timeout_s,
             follow_redirects=False,
             verify=_tls_context(),
         )
+        if isinstance(getattr(self.client, "_cookies", None), httpx.Cookies):
+            self.client._cookies = _Cookies()  # httpx takes no jar class; the setter wraps
+        base = self.client.base_url  # its path ends with "/"; the path may be empty
+        plain = base.is_absolute_url and not (base.query or base.fragment)
+        self._prefix = f"{str(base).removesuffix('/')}/" if plain else ""  # "" : let httpx join
+        self._host = _host(self.client.base_url)
         self._slots = asyncio.Semaphore(self.options.concurrency)
         adaptive = self.options.adaptive
         self._throttle = Throttle(Aimd(self.options.concurrency)) if adaptive else None
@@ -170,24 +185,28 @@ class HttpSession:
         where = {"vendor": self.vendor, "resource": resource, "record_id": record_id}
         safe = method.upper() != "POST" if idempotent is None else idempotent
         opts = self.options
-        policy = _RetryPolicy(self, safe, _host(self.client.base_url.join(url)))
+        own = _own_path(url)
+        host = self._host if own else _host(self.client.base_url.join(url))
+        policy = _RetryPolicy(self, safe, host)
+        once = functools.partial(self._attempt, method, url, where, cost, allow, parse, kwargs)
         try:
-            async for attempt in stamina.retry_context(
+            try:  # most requests succeed at once: no retry machinery for them
+                return await once()
+            except Exception as exc:
+                wait = policy.wait(exc)
+                if wait is False:
+                    raise
+                await asyncio.sleep(wait)
+            async for attempt in _stamina().retry_context(
                 on=policy.wait,
-                attempts=opts.retries + 1,
+                attempts=max(opts.retries, 1),  # the first one is above
                 timeout=None,
                 wait_initial=opts.backoff_initial_s,
                 wait_max=opts.backoff_max_s,
                 wait_jitter=opts.backoff_initial_s,
             ):
                 with attempt:
-                    response = await self._send(method, url, where, cost, **kwargs)
-                    if response.status_code not in allow:
-                        _raise_for_status(response, where)
-                    try:
-                        return parse(response)
-                    except PayloadError as exc:
-                        raise _TransientPayload(exc) from exc
+                    return await once()
         except _TransientPayload as exc:
             raise exc.cause from None
         except _Unsent as exc:
@@ -197,6 +216,25 @@ class HttpSession:
         except (AuthError, PermissionDenied) as exc:
             raise self._check_credentials(exc) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        where: dict[str, Any],
+        cost: str,
+        allow: tuple[int, ...],
+        parse: Callable[[httpx.Response], T],
+        kwargs: dict[str, Any],
+    ) -> T:
+        """One attempt: send, check the status, parse (a payload error may be transient)."""
+        response = await self._send(method, url, where, cost, **kwargs)
+        if response.status_code not in allow:
+            _raise_for_status(response, where)
+        try:
+            return parse(response)
+        except PayloadError as exc:
+            raise _TransientPayload(exc) from exc
 
     def _unreachable(self, reason: str, host: str) -> HostUnreachable:
         key = self.config_key or f"{self.vendor} base_url"
@@ -218,9 +256,10 @@ class HttpSession:
                 await self._limiter.acquire()
             self.counts[cost] += 1
             started = time.monotonic()
+            target, auth, kwargs = self._target(method, url, kwargs)
             try:
                 response = await self.client.request(
-                    method, url, extensions={_COST: cost}, **kwargs
+                    method, target, auth=auth, extensions={_COST: cost}, **kwargs
                 )
             except (httpx.TransportError, ConnectionError) as exc:
                 message = f"{type(exc).__name__}: {scrub(str(exc))}"
@@ -240,6 +279,27 @@ class HttpSession:
                 )
             return response
 
+    def _target(
+        self, method: str, url: str, kwargs: dict[str, Any]
+    ) -> tuple[httpx.URL | str, httpx.Auth | None, dict[str, Any]]:
+        """The URL to send, the auth flow still to run, and the other request arguments.
+
+        A relative path with its query in a mapping (every Kayako and Omnidesk read) becomes
+        one URL, parsed once, with a :class:`QueryAuth`'s fields already in it; httpx would
+        parse it four times (join, params, auth, merge). Anything else goes to httpx as it is.
+        """
+        params = kwargs.get("params")
+        if not self._prefix or "?" in url or not _own_path(url):
+            return url, self.auth, kwargs
+        if not isinstance(params, Mapping | None):
+            return url, self.auth, kwargs
+        signed = self.auth.query(method) if isinstance(self.auth, QueryAuth) else None
+        fields = {**(params or {}), **(signed or {})}
+        rest = {k: v for k, v in kwargs.items() if k != "params"}
+        query = f"?{httpx.QueryParams(fields)}" if fields else ""
+        target = httpx.URL(f"{self._prefix}{url[1:]}{query}")
+        return target, (None if signed is not None else self.auth), rest
+
     def _adapt(self, response: httpx.Response, sent_at: float, resource: str) -> None:
         """Tell the pace how the vendor answered a call to ``resource`` sent at ``sent_at``."""
         assert self._throttle is not None
@@ -252,6 +312,38 @@ class HttpSession:
         self._throttle.throttled(sent_at, wait)
         aimd = self._throttle.aimd
         log.debug("http.pace", host=_host(response.request.url), rate_per_s=round(aimd.rate, 2))
+
+
+class _Cookies(httpx.Cookies):
+    """The session's cookies, looked at only when a response sets some.
+
+    httpx asks the jar about every response through a urllib request it builds for that
+    (~2 % of a read's CPU); a response without ``Set-Cookie`` gives the jar nothing to keep
+    (``Set-Cookie2`` is ignored by its default policy), so that question is skipped.
+    """
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        if "set-cookie" in response.headers:
+            super().extract_cookies(response)
+
+
+class QueryAuth(httpx.Auth):
+    """Credentials that travel in the query string: :meth:`query` gives them for one request.
+
+    An :class:`HttpSession` puts them into the URL it builds (one parse per request); used as
+    a plain ``httpx.Auth`` elsewhere, the flow adds them to the request's URL.
+    """
+
+    def query(self, method: str) -> dict[str, str] | None:
+        """The query fields for one ``method`` request, made afresh per attempt; None when
+        this request needs :meth:`auth_flow` instead (e.g. a signed form body)."""
+        raise NotImplementedError
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        fields = self.query(request.method)
+        if fields:
+            request.url = request.url.copy_merge_params(fields)
+        yield request
 
 
 class Costed:
@@ -291,6 +383,11 @@ def _unreachable(exc: BaseException) -> str | None:
             return "connection refused"
         seen = seen.__cause__ or seen.__context__
     return None
+
+
+def _own_path(url: str) -> bool:
+    """Whether ``url`` is a plain path on the session's host ("/api/x", not "//host/x")."""
+    return url.startswith("/") and not url.startswith("//") and "://" not in url
 
 
 def _host(url: httpx.URL) -> str:
@@ -390,11 +487,16 @@ def retry_after(value: str | None) -> float | None:
     return max(0.0, parsed.timestamp() - time.time())
 
 
-def reject_html(response: httpx.Response, vendor: str, resource: str) -> None:
-    """Raise a clear :class:`PayloadError` when a 200 carries an HTML page instead of data."""
+def is_html(response: httpx.Response) -> bool:
+    """Whether a response carries an HTML page (a proxy's, a login form) rather than data."""
     ctype = response.headers.get("content-type", "")
     head = response.content[:200].lstrip().lower()
-    if "text/html" in ctype or head.startswith((b"<!doctype html", b"<html")):
+    return "text/html" in ctype or head.startswith((b"<!doctype html", b"<html"))
+
+
+def reject_html(response: httpx.Response, vendor: str, resource: str) -> None:
+    """Raise a clear :class:`PayloadError` when a 200 carries an HTML page instead of data."""
+    if is_html(response):
         title = scrub_for(response.request, _html_title(response.text))
         raise PayloadError(
             f"expected data, got an HTML page{f' titled {title!r}' if title else ''} "

@@ -1,0 +1,160 @@
+"""What a request looks like on the wire: one URL built per request, auth in its query string,
+and the connection pool's streams over real loopback sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import parse_qsl
+
+import httpx
+import pytest
+
+from deskbridge.sdk.http import HttpSession
+from deskbridge.sdk.transport import QuickStream
+from deskbridge_connectors.kayako.auth import KayakoAuth, sign
+from deskbridge_connectors.omnidesk.auth import ApiKeyAuth
+
+CALLS = [
+    ("/api/v2/ticket/12", None),
+    ("/api/index.php", {"e": "/Tickets/TicketPost/ListAll/12"}),
+    ("/a b/ü", {"x": [1, 2], "y": None, "z": "a b&c/é"}),
+    ("/p?q=1", {"r": 2}),
+]
+
+
+async def _urls(auth: httpx.Auth | None, base: str, by_httpx: bool) -> list[str]:
+    """The URLs a session sends for :data:`CALLS`; ``by_httpx``: as httpx joins them itself."""
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(200, text="ok")
+
+    async with HttpSession("v", base, auth=auth, transport=httpx.MockTransport(handler)) as s:
+        if by_httpx:
+            s._prefix = ""  # the session's own switch to httpx's joining and auth flow
+        for path, params in CALLS:
+            await s.fetch("GET", path, params=params, parse=lambda r: r, resource="r")
+    return seen
+
+
+def _unsalted(url: str) -> str:
+    return "&".join(f"{k}={v}" for k, v in parse_qsl(url) if k not in ("salt", "signature"))
+
+
+@pytest.mark.parametrize("base", ["http://helpdesk.test", "http://helpdesk.test:8080/desk/"])
+async def test_a_built_url_is_the_one_httpx_would_send(base: str) -> None:
+    """Paths, list and empty params, quoting, a query already in the path: byte for byte."""
+    for auth in (None, ApiKeyAuth("k&y=1")):
+        assert await _urls(auth, base, by_httpx=False) == await _urls(auth, base, by_httpx=True)
+    kayako = KayakoAuth("ak", "sk")
+    built, joined = await _urls(kayako, base, False), await _urls(kayako, base, True)
+    assert list(map(_unsalted, built)) == list(map(_unsalted, joined))
+
+
+async def test_kayako_signs_each_request_anew_in_the_query_and_writes_in_the_body() -> None:
+    """GET: apikey, a fresh salt and its signature in the query; PUT: in the form body."""
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, text="ok")
+
+    auth = KayakoAuth("ak", "sk")
+    async with HttpSession(
+        "kayako", "http://k.test", auth=auth, transport=httpx.MockTransport(handler)
+    ) as s:
+        for _ in range(2):
+            await s.fetch(
+                "GET", "/api/index.php", params={"e": "/X"}, parse=lambda r: r, resource="x"
+            )
+        await s.fetch(
+            "PUT",
+            "/api/index.php",
+            params={"e": "/Y"},
+            data={"a": "1"},
+            parse=lambda r: r,
+            resource="y",
+        )
+    queries = [dict(r.url.params) for r in sent[:2]]
+    assert [sorted(q) for q in queries] == [["apikey", "e", "salt", "signature"]] * 2
+    assert queries[0]["salt"] != queries[1]["salt"]
+    assert all(q["signature"] == sign("sk", q["salt"]) for q in queries)
+    body = dict(parse_qsl(sent[2].content.decode()))
+    assert dict(sent[2].url.params) == {"e": "/Y"}
+    assert body == {
+        "a": "1",
+        "apikey": "ak",
+        "salt": body["salt"],
+        "signature": sign("sk", body["salt"]),
+    }
+
+
+@asynccontextmanager
+async def _server(close_after_first: bool) -> AsyncIterator[tuple[str, list[int]]]:
+    """A loopback HTTP/1.1 server; it can close the first connection once it has answered."""
+    connections: list[int] = []
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        handlers.add(asyncio.current_task())  # type: ignore[arg-type]
+        connections.append(len(connections))
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            while await reader.readuntil(b"\r\n\r\n"):
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                await writer.drain()
+                if close_after_first and len(connections) == 1:
+                    break
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}", connections
+    finally:
+        server.close()
+        await asyncio.wait(handlers, timeout=5)  # the client has hung up: each handler ends
+        await server.wait_closed()
+
+
+async def test_loopback_requests_reuse_one_quick_connection() -> None:
+    """Sequential requests share one keep-alive connection, through the quick streams."""
+    async with _server(close_after_first=False) as (url, connections), HttpSession("v", url) as s:
+        streams = [
+            await s.fetch(
+                "GET", f"/t/{i}", parse=lambda r: r.extensions["network_stream"], resource="t"
+            )
+            for i in range(3)
+        ]
+    assert len(connections) == 1
+    assert all(isinstance(st, QuickStream) for st in streams)
+
+
+async def test_a_connection_the_server_closed_is_not_reused() -> None:
+    """The server hangs up an idle connection: the next request opens a new one, no error."""
+    async with _server(close_after_first=True) as (url, connections), HttpSession("v", url) as s:
+        assert await s.fetch("GET", "/a", parse=lambda r: r.text, resource="t") == "ok"
+        await asyncio.sleep(0.05)  # the close reaches the client's socket
+        assert await s.fetch("GET", "/b", parse=lambda r: r.text, resource="t") == "ok"
+        assert s.counts == {"incremental": 2}  # no retry was needed
+    assert len(connections) == 2
+
+
+async def test_a_cookie_the_vendor_sets_is_sent_back() -> None:
+    """Responses without Set-Cookie skip the jar; one that sets a cookie still fills it."""
+    sent: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        headers = {"set-cookie": "lb=node2; Path=/"} if len(sent) == 2 else {}
+        return httpx.Response(200, text="ok", headers=headers)
+
+    async with HttpSession("v", "http://v.test", transport=httpx.MockTransport(handler)) as s:
+        for _ in range(3):
+            await s.fetch("GET", "/x", parse=lambda r: r, resource="x")
+    assert sent == [None, None, "lb=node2"]
