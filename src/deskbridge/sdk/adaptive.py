@@ -110,10 +110,9 @@ class Aimd:
 
     def limit(self) -> float | None:
         """The vendor's limit as found: the rate of the last cut, or the rate probed up to
-        since a resumed start without one; None for a session never paced."""
-        if self.rate <= 0:
-            return None
-        return self.peak if self.rate_cut_at > -math.inf else max(self.peak, self.rate)
+        since (a cut right after a pause saw few successes, and says too little); None for a
+        session never paced."""
+        return max(self.peak, self.rate) if self.rate > 0 else None
 
     def served_rate(self, now: float) -> float:
         """Successes in the last second: what the vendor has been serving."""
