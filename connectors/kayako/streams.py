@@ -8,7 +8,9 @@
   the open reconcile skip statuses that neither the helpdesk nor the warehouse has tickets in.
 * **Open reconcile** (every run): ``ListAll`` over the unresolved statuses, sorted by ticket id.
   ListAll carries each ticket's staff notes and time tracks, which don't move ``lastactivity``,
-  so this pass costs one request per page of open tickets, not one per ticket. Open tickets the
+  so this pass costs one request per page of open tickets, not one per ticket. The count cache
+  gives the listing's length, so its pages are requested a window at a time rather than each
+  after the one before (the pager checks them in order as before). Open tickets the
   warehouse knows but the listing lacks are fetched one by one: a 404 marks them deleted.
 * **Closed reconcile** (every ``closed_reconcile_every``): the same over resolved statuses, and a
   full re-read of users.
