@@ -52,7 +52,7 @@ async def test_a_refused_grant_is_shared_by_every_request_waiting_on_it(tmp_path
         retries=3,
     )
     emu = emu_of(h)
-    emu.knobs.rate_limit_per_s = 1
+    emu.knobs.rate_limit_per_s = 2  # a full token again by the time Retry-After: 1 has passed
     await drain_bucket(h.transport)
     emu.reset_counts()
 
