@@ -9,7 +9,9 @@ above). For each R, ``--concurrency`` tasks (8) share one
 :class:`~deskbridge.sdk.http.HttpSession` at that concurrency, fetching a one-ticket page for
 ``--seconds``, in three modes measured in the same run:
 
-* ``adaptive``: the default, told nothing but the concurrency;
+* ``adaptive``: the default, told nothing but the concurrency, first contact with the limit;
+* ``again``: adaptive, a second session right after the first: it starts at the pace the first
+  one learned (``deskbridge.sdk.adaptive.PACES``; an install without that memory starts over);
 * ``static``: the baseline: ``rate_limit_per_s`` set to R by hand, adaptive off;
 * ``fixed``: adaptive off, no rate limit: what a connection without a limit set did before,
   and what the machine serves at this concurrency (no pace can beat it).
@@ -40,7 +42,7 @@ from deskbridge.sdk.emulator import Knobs
 from deskbridge.sdk.errors import RetriableError
 from deskbridge.sdk.http import HttpOptions, HttpSession
 
-MODES = ("adaptive", "static", "fixed")
+MODES = ("adaptive", "again", "static", "fixed")
 
 
 @dataclass
@@ -103,8 +105,17 @@ def serve_asgi(latency_ms: float) -> Server:
 SERVERS = {"process": serve_process, "asgi": serve_asgi}
 
 
+def forget_paces() -> None:
+    """Each R starts with nothing learned: every run here talks to the same host."""
+    try:
+        from deskbridge.sdk.adaptive import PACES
+    except ImportError:  # an install from before the pace memory
+        return
+    PACES.forget()
+
+
 def options(mode: str, rate: float, concurrency: int) -> HttpOptions:
-    if mode == "adaptive":
+    if mode in ("adaptive", "again"):
         return HttpOptions(concurrency=concurrency)
     limit = rate if mode == "static" else 0
     return HttpOptions(concurrency=concurrency, adaptive=False, rate_limit_per_s=limit)
@@ -168,6 +179,7 @@ def main() -> None:
             f" {'gave up':>7}"
         )
         for rate in [float(r) for r in args.rates.split(",")]:
+            forget_paces()
             for mode in args.modes.split(","):
                 result = asyncio.run(run(server, mode, rate, args.seconds, args.concurrency))
                 whole, steady = result.figures(rate), result.figures(rate, args.warmup)

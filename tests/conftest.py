@@ -15,6 +15,7 @@ from deskbridge import registry
 from deskbridge.cli import logs
 from deskbridge.pull import engine
 from deskbridge.sandbox import build_emulator, sandbox_connection
+from deskbridge.sdk.adaptive import PACES
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.emulator import Emulator
 from deskbridge.testing import NO_PG, assert_matches_truth, duplicate_keys, pg_dsn, scratch_lake
@@ -103,3 +104,11 @@ def log_capture() -> Iterator[io.StringIO]:
     logs.configure("debug", json=True, stream=buffer)
     yield buffer
     logs.configure("warning", json=True, stream=io.StringIO())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_paces() -> Iterator[None]:
+    """Each test starts with no vendor limit learned by an earlier test's sessions."""
+    PACES.forget()
+    yield
+    PACES.forget()

@@ -8,7 +8,9 @@
   the open reconcile skip statuses that neither the helpdesk nor the warehouse has tickets in.
 * **Open reconcile** (every run): ``ListAll`` over the unresolved statuses, sorted by ticket id.
   ListAll carries each ticket's staff notes and time tracks, which don't move ``lastactivity``,
-  so this pass costs one request per page of open tickets, not one per ticket. Open tickets the
+  so this pass costs one request per page of open tickets, not one per ticket. The count cache
+  gives the listing's length, so its pages are requested a window at a time rather than each
+  after the one before (the pager checks them in order as before). Open tickets the
   warehouse knows but the listing lacks are fetched one by one: a 404 marks them deleted.
 * **Closed reconcile** (every ``closed_reconcile_every``): the same over resolved statuses, and a
   full re-read of users.
@@ -278,7 +280,9 @@ class KayakoReader:
             ]
             return stale, await self._posts(stale)
 
-        pages = self._pages(",".join(statuses), "ticketid", "ASC")
+        csv = ",".join(statuses)
+        # the count cache says how long the listing is, so its pages can be asked for together
+        pages = self._pages(csv, "ticketid", "ASC", expect=self._count("statuses", csv))
         async with aclosing(read_ahead(pages, stale_posts, depth=1)) as read:
             async for listed, (stale, stale_posts_read) in read:
                 page = listed.records
@@ -321,12 +325,22 @@ class KayakoReader:
         )
 
     # -- paging -------------------------------------------------------------------------------
-    def _pages(self, statuses: str, sort: str, order: str) -> OffsetPager:
-        """ListAll over every department and these (CSV) statuses, by offset."""
+    def _pages(
+        self, statuses: str, sort: str, order: str, expect: int | None = None
+    ) -> OffsetPager:
+        """ListAll over every department and these (CSV) statuses, by offset; with ``expect``
+        (rows the listing should hold), the pages below it are requested a window at a time."""
 
         async def fetch(start: int, size: int) -> OffsetPage:
             return OffsetPage(
                 await self.client.list_tickets(self.departments, statuses, size, start, sort, order)
             )
 
-        return OffsetPager(fetch, self.options.page_size, lambda t: str(t["id"]), vendor="kayako")
+        return OffsetPager(
+            fetch,
+            self.options.page_size,
+            lambda t: str(t["id"]),
+            vendor="kayako",
+            expect=expect,
+            ahead=self.client.session.options.concurrency,
+        )

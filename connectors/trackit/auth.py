@@ -55,6 +55,9 @@ class TrackitAuth(httpx.Auth):
         self._token: Token | None = None
         self._refused: AuthError | None = None
         self._lock = asyncio.Lock()
+        self._rounds = 0  # renewals finished, failed or not
+        self._failed: Exception | None = None  # how the last one failed, if it did
+        self._failed_until = 0.0  # monotonic; the last failure's Retry-After ends then
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """The steps, for sync clients: log in if needed, send, and on 401 renew and resend once."""
@@ -73,17 +76,36 @@ class TrackitAuth(httpx.Auth):
         used: Token | None = None
         for attempt in range(2):
             if attempt or not self._fresh():
+                seen = self._rounds
                 async with self._lock:
+                    if self._failed is not None and (
+                        self._rounds != seen or time.monotonic() < self._failed_until
+                    ):
+                        # The renewal this request waited on failed, or the endpoint asked for a
+                        # pause that has not passed: share that outcome (the request retries after
+                        # its backoff or the Retry-After) instead of sending a grant of its own.
+                        raise self._failed.with_traceback(None)
                     flow = self._renew(used)
-                    outgoing = next(flow, None)
-                    while outgoing is not None:
-                        reply = yield outgoing
-                        await reply.aread()
-                        outgoing = _send(flow, reply)
+                    try:
+                        outgoing = next(flow, None)
+                        while outgoing is not None:
+                            reply = yield outgoing
+                            await reply.aread()
+                            outgoing = _send(flow, reply)
+                    except Exception as exc:
+                        self._finished(exc)
+                        raise
+                    self._finished(None)
             used = self._token
             response = yield self._signed(request)
             if response.status_code != 401:
                 return
+
+    def _finished(self, failure: Exception | None) -> None:
+        self._rounds += 1
+        self._failed = failure
+        pause = getattr(failure, "retry_after", None) or 0.0
+        self._failed_until = time.monotonic() + pause
 
     def _fresh(self) -> bool:
         token = self._token
@@ -153,8 +175,11 @@ def _token_body(response: httpx.Response) -> dict[str, Any]:
             f"no token endpoint at {response.request.url}; check base_url and api_path", **where
         )
     if response.status_code == 429 or response.status_code >= 500:
+        wait = response.headers.get("retry-after", "").strip()
         raise TokenUnavailable(
-            f"vendor answered {response.status_code}: {excerpt(response, 200)}", **where
+            f"vendor answered {response.status_code}: {excerpt(response, 200)}",
+            retry_after=float(wait) if wait.isascii() and wait.isdigit() else None,
+            **where,
         )
     try:
         reject_html(response, VENDOR, "token")

@@ -16,6 +16,9 @@ delay, with additive increase and multiplicative decrease (AIMD):
   note) rises well above the lowest seen for it (the vendor queues), raised by one per window of
   successes otherwise.
 * **pause**: a ``Retry-After`` holds every request of the session until it has passed.
+* **memory**: :data:`PACES` keeps the limit each host was last found at; the next session to it
+  starts paced as if it had just been cut there (a little below, climbing back, then probing up)
+  instead of unpaced, so a limit costs its first-contact 429s once, not every run.
 
 Each response cuts at most once: a throttle or slow answer to a request sent before the last cut
 says nothing new. The configured ``concurrency`` and ``rate_limit_per_s`` stay ceilings.
@@ -99,6 +102,18 @@ class Aimd:
         self.slope = self.peak * (1 - self.decrease) / self.climb_s
         self.rate_cut_at = now
 
+    def resume(self, limit: float) -> None:
+        """Start paced as just after a cut at ``limit`` (a rate a former session was cut at)."""
+        self.peak = limit
+        self.rate = max(self.min_rate, limit * self.decrease)
+        self.slope = limit * (1 - self.decrease) / self.climb_s
+
+    def limit(self) -> float | None:
+        """The vendor's limit as found: the rate of the last cut, or the rate probed up to
+        since (a cut right after a pause saw few successes, and says too little); None for a
+        session never paced."""
+        return max(self.peak, self.rate) if self.rate > 0 else None
+
     def served_rate(self, now: float) -> float:
         """Successes in the last second: what the vendor has been serving."""
         self._expire(now)
@@ -129,6 +144,54 @@ class _Rtt:
     def rising(self, factor: float, floor_s: float) -> bool:
         """Whether the smoothed round trip is well above the lowest seen: the vendor queues."""
         return self.smooth > max(self.low * factor, self.low + floor_s)
+
+
+class Paces:
+    """The limit each host was last found at, by key (vendor and host), for the next session.
+
+    Kept for the process (the service's runs share it) and, through :meth:`items` and
+    :meth:`update`, by whoever persists it between processes. A limit older than ``ttl_s`` is
+    forgotten: a vendor's plan may have changed, and an unpaced start finds it again.
+    """
+
+    def __init__(self, ttl_s: float = 24 * 3600.0) -> None:
+        self.ttl_s = ttl_s
+        self._limits: dict[str, tuple[float, float]] = {}  # key -> (limit, wall time found)
+
+    def start(self, key: str, concurrency: int) -> Aimd:
+        """The pacing of a new session to ``key``: resumed at its remembered limit, if any."""
+        aimd = Aimd(concurrency)
+        limit = self.get(key)
+        if limit is not None:
+            aimd.resume(limit)
+        return aimd
+
+    def get(self, key: str) -> float | None:
+        found = self._limits.get(key)
+        if found is None or time.time() - found[1] > self.ttl_s:
+            return None
+        return found[0]
+
+    def keep(self, key: str, aimd: Aimd) -> None:
+        """Remember where a session ended up; one that never met a limit changes nothing."""
+        limit = aimd.limit()
+        if limit is not None:
+            self._limits[key] = (limit, time.time())
+
+    def forget(self) -> None:
+        self._limits.clear()
+
+    def items(self) -> dict[str, tuple[float, float]]:
+        return dict(self._limits)
+
+    def update(self, limits: dict[str, tuple[float, float]]) -> None:
+        """Take limits persisted by an earlier process; newer ones already known win."""
+        for key, (limit, found_at) in limits.items():
+            if key not in self._limits or self._limits[key][1] < found_at:
+                self._limits[key] = (limit, found_at)
+
+
+PACES = Paces()
 
 
 class Throttle:

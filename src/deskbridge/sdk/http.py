@@ -41,7 +41,7 @@ import httpx
 import structlog
 from aiolimiter import AsyncLimiter
 
-from deskbridge.sdk.adaptive import Aimd, Throttle
+from deskbridge.sdk.adaptive import PACES, Throttle
 from deskbridge.sdk.errors import (
     AuthError,
     FatalError,
@@ -131,7 +131,10 @@ class HttpSession:
         self._host = _host(self.client.base_url)
         self._slots = asyncio.Semaphore(self.options.concurrency)
         adaptive = self.options.adaptive
-        self._throttle = Throttle(Aimd(self.options.concurrency)) if adaptive else None
+        # sessions to one host share what the last one learned of its limit (adaptive.PACES)
+        self._pace_key = f"{vendor} {self.client.base_url.host}:{self.client.base_url.port or ''}"
+        pace = PACES.start(self._pace_key, self.options.concurrency) if adaptive else None
+        self._throttle = Throttle(pace) if pace is not None else None
         rate = self.options.rate_limit_per_s
         self._limiter = AsyncLimiter(rate, 1.0) if rate > 0 else None
         self.counts: Counter[str] = Counter()
@@ -146,6 +149,8 @@ class HttpSession:
         await self.aclose()
 
     async def aclose(self) -> None:
+        if self._throttle is not None:
+            PACES.keep(self._pace_key, self._throttle.aimd)
         await self.client.aclose()
 
     @property

@@ -58,6 +58,13 @@ class OffsetPager:
     reaches the vendor's total. A vendor that repeats itself (a page it already gave, at another
     offset or after a step back) raises :class:`PayloadError`, as does one that keeps shifting.
     Accepted pages move the offset forward, so a listing always ends. Iterate it once per listing.
+
+    ``expect`` (a count the vendor gave elsewhere, e.g. a count cache) lets up to ``ahead`` of the
+    next full pages' offsets below it be requested while earlier pages are still out. Each page
+    is still checked against the pages before it, in listing order, exactly as one read after
+    the other (which of two pages was read first does not change what the overlap proves), and
+    a step back drops the pages requested ahead. Past ``expect`` the pages go one at a time: a
+    count that is off costs requests (a high one up to ``ahead`` empty pages), never a record.
     """
 
     def __init__(
@@ -69,25 +76,37 @@ class OffsetPager:
         vendor: str,
         resource: str = "tickets",
         max_step_backs: int = 20,
+        expect: int | None = None,
+        ahead: int = 0,
     ) -> None:
         if size < 2:
             raise ValueError("pages that overlap need at least two rows")
         self.fetch, self.size, self.key = fetch, size, key
         self.overlap = max(1, size // 20)
         self.vendor, self.resource, self.max_step_backs = vendor, resource, max_step_backs
+        self.expect, self.ahead = expect, ahead
 
     async def __aiter__(self) -> AsyncGenerator[Listed, None]:
+        ahead = _Ahead(self)
+        try:
+            async for listed in self._pages(ahead):
+                yield listed
+        finally:
+            await ahead.drop()
+
+    async def _pages(self, ahead: _Ahead) -> AsyncGenerator[Listed, None]:
         seen: set[str] = set()
         answers: set[tuple[str, ...]] = set()
         start, step_backs = 0, 0
         while True:
-            page = await self.fetch(start, self.size)
+            page = await ahead.page(start)
             ids = [self.key(r) for r in page.records]
             if start > 0 and seen and seen.isdisjoint(ids):
                 step_backs += 1  # rows shifted up past the overlap: look again, earlier
                 if step_backs > self.max_step_backs:
                     raise self._error("keeps shifting under the paginator")
                 start = max(0, start - self.size // 2)
+                await ahead.drop()  # requested for offsets this listing no longer reads
                 continue
             if ids and tuple(ids) in answers:
                 raise self._error(f"repeats itself: offset {start} gave a page already read")
@@ -127,6 +146,34 @@ class OffsetPager:
         return PayloadError(
             f"the {self.resource} listing {what}", vendor=self.vendor, resource=self.resource
         )
+
+
+class _Ahead:
+    """The pages of one listing requested before their turn, by offset."""
+
+    def __init__(self, pager: OffsetPager) -> None:
+        self.pager = pager
+        self.pending: dict[int, asyncio.Future[OffsetPage]] = {}
+
+    async def page(self, start: int) -> OffsetPage:
+        """The page at ``start``; first asks for the next full pages' offsets below ``expect``."""
+        pager, step = self.pager, self.pager.size - self.pager.overlap
+        if pager.expect is not None:
+            for offset in range(start + step, start + step * (pager.ahead + 1), step):
+                if offset >= pager.expect:
+                    break
+                if offset not in self.pending:
+                    self.pending[offset] = asyncio.ensure_future(pager.fetch(offset, pager.size))
+        early = self.pending.pop(start, None)
+        return await early if early is not None else await pager.fetch(start, pager.size)
+
+    async def drop(self) -> None:
+        """Cancel the pages asked for ahead; their errors belong to nobody now."""
+        futures, self.pending = list(self.pending.values()), {}
+        for future in futures:
+            future.cancel()
+        if futures:
+            await asyncio.gather(*futures, return_exceptions=True)
 
 
 async def read_ahead(
