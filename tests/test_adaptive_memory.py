@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 from test_adaptive import hammer, omnidesk, session_to
 
-from deskbridge.sdk.adaptive import Aimd, Paces
+from deskbridge.pull.engine import sync
+from deskbridge.sandbox import build_emulator, sandbox_connection
+from deskbridge.sdk.adaptive import PACES, Aimd, Paces
+from deskbridge.sdk.emulator import Knobs
+from deskbridge.warehouse.store import Warehouse
 
 
 def test_a_resumed_pace_starts_below_the_limit_and_climbs_back() -> None:
@@ -61,3 +67,31 @@ async def test_a_second_session_starts_at_the_learned_pace_without_429s() -> Non
         done = await hammer(second, key, 2.0)
     assert emulator.total_requests - before == done  # no request of the second run refused
     assert done >= 0.8 * 10 * 2
+
+
+@pytest.mark.asyncio
+async def test_the_learned_pace_outlives_the_process_in_the_warehouse(tmp_path: Path) -> None:
+    """A sync meets an unannounced limit; the next process (paces forgotten) reads the limit from
+    the warehouse and starts paced at it (how that spares 429s: the in-process test above)."""
+    emulator = build_emulator("omnidesk", tickets=80, knobs=Knobs(rate_limit_per_s=15))
+    config = sandbox_connection(
+        emulator, "http://emulator", name="paced", concurrency=8, retries=8, retry_backoff_s=0.05
+    )
+    refused, known = [], []
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        for full_refresh in (False, True):  # the second reads everything again, as the first did
+            PACES.forget()  # a new process
+            PACES.update(wh.load_paces())
+            known.append(PACES.get("omnidesk emulator:"))
+            before = emulator.throttled
+            await sync(
+                wh, config, full_refresh=full_refresh,
+                transport=httpx.ASGITransport(app=emulator.app),  # type: ignore[arg-type]
+            )  # fmt: skip
+            refused.append(emulator.throttled - before)
+            time.sleep(1.1)  # the bucket fills again, as between two runs
+        stored = wh.load_paces()
+        assert list(stored) == ["omnidesk emulator:"] and 5 < stored["omnidesk emulator:"][0] < 25
+        assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (80,)
+    assert known[0] is None and known[1] is not None  # read back by the "new process"
+    assert refused[0] >= 1 and refused[1] <= refused[0], refused

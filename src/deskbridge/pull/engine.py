@@ -28,6 +28,7 @@ import structlog
 from deskbridge import registry
 from deskbridge.pull import deletions
 from deskbridge.pull.writer import Writer
+from deskbridge.sdk.adaptive import PACES
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.sdk.contract import Connector, Progress, ReadContext
 from deskbridge.sdk.redact import scrub
@@ -66,6 +67,7 @@ async def sync(
 ) -> RunResult:
     """Sync one connection into the warehouse; failures are recorded, then raised."""
     started = time.perf_counter()
+    PACES.update(warehouse.load_paces())  # a vendor's limit found by an earlier process
     # A config error (a credential not set) is raised before the run exists, so it is no failed run.
     connector = build_connector(config, transport)
     try:
@@ -100,6 +102,7 @@ async def sync(
         counts = writer.counts
         requests = dict(connector.request_counts)
         warehouse.finish_run(run_id, "success", counts, requests)
+        _keep_paces(warehouse)
     except BaseException as exc:
         requests = dict(connector.request_counts)
         interrupted = isinstance(exc, asyncio.CancelledError | KeyboardInterrupt)
@@ -110,6 +113,7 @@ async def sync(
         message = interruption(counts) if interrupted else scrub(f"{type(exc).__name__}: {exc}")
         try:
             warehouse.finish_run(run_id, status, counts, requests, error=message)
+            _keep_paces(warehouse)
         # e.g. the disk is full: the run's own failure is what to report
         except Exception as record_exc:
             bound.warning(
@@ -120,6 +124,13 @@ async def sync(
     seconds = time.perf_counter() - started
     bound.info("sync.done", seconds=round(seconds, 2), requests=requests, **_summary(counts))
     return RunResult(config.name, run_id, "success", dict(counts), requests, None, seconds)
+
+
+def _keep_paces(warehouse: Warehouse) -> None:
+    """Store the limits the session met (closed by now), so the next process starts paced."""
+    paces = PACES.items()
+    if paces and paces != warehouse.load_paces():
+        warehouse.save_paces(paces)
 
 
 def interruption(counts: Counter[str]) -> str:

@@ -76,6 +76,7 @@ class Emulator(ABC):
         self.requests: Counter[str] = Counter()
         self._faults = _Faults()
         self._bucket = (0.0, -math.inf)  # tokens left, when counted
+        self.throttled = 0  # requests the token bucket answered 429
         self._app: ASGIApp | None = None
 
     # -- what each vendor emulator provides -------------------------------------------
@@ -162,7 +163,13 @@ class Emulator(ABC):
         async def stats(request: Request) -> Response:
             if request.method == "POST":
                 self.reset_counts()
-            return JSONResponse({"total": self.total_requests, "by_path": dict(self.requests)})
+            return JSONResponse(
+                {
+                    "total": self.total_requests,
+                    "by_path": dict(self.requests),
+                    "throttled": self.throttled,
+                }
+            )
 
         return Starlette(
             routes=[
@@ -196,6 +203,7 @@ class _KnobsMiddleware:
             await asyncio.sleep(emu.knobs.latency_ms / 1000)
         wait = emu._over_rate()
         if wait is not None:
+            emu.throttled += 1
             await _plain(send, 429, b"Too Many Requests", {"retry-after": str(wait)})
             return
         n = emu.knobs.fail_every_n

@@ -160,6 +160,22 @@ class Warehouse(BatchWriter):
             ],
         )
 
+    # -- vendor paces (deskbridge.sdk.adaptive) --------------------------------------------
+    def load_paces(self) -> dict[str, tuple[float, float]]:
+        """Request limits vendor hosts were last found at (key -> (limit/s, when found))."""
+        row = self.con.execute("SELECT value FROM meta WHERE key = 'paces'").fetchone()
+        try:
+            found = json.loads(row[0]) if row else {}
+            return {str(k): (float(v[0]), float(v[1])) for k, v in found.items()}
+        except (ValueError, TypeError, IndexError, AttributeError):
+            return {}  # a hand-edited value: the pace is learned again
+
+    def save_paces(self, paces: Mapping[str, tuple[float, float]]) -> None:
+        """Keep ``paces`` for the next process (a CLI run starts where the last one was cut)."""
+        with self.transaction():
+            self.con.execute("DELETE FROM meta WHERE key = 'paces'")
+            self.con.execute("INSERT INTO meta VALUES ('paces', ?)", [json.dumps(paces)])
+
     # -- cursor state -----------------------------------------------------------------
     def load_states(self, connection: str, streams: Iterable[StreamSpec]) -> dict[str, Any]:
         rows = self.con.execute(
