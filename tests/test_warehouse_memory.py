@@ -11,8 +11,13 @@ from deskbridge.warehouse.store import CACHE_LIMIT, Warehouse
 
 
 def _tickets(first: int, n: int, subject: str) -> list[dict[str, object]]:
-    return [
-        {"source_id": str(i), "subject": subject, "status": "Open", "raw": {"pad": "x" * 4000}}
+    return [  # random text: DuckDB cannot compress it away
+        {
+            "source_id": str(i),
+            "subject": subject,
+            "status": "Open",
+            "raw": {"pad": os.urandom(2000).hex()},
+        }
         for i in range(first, first + n)
     ]
 
@@ -23,18 +28,19 @@ def _cached(wh: Warehouse) -> int:
 
 
 def test_the_cache_is_cut_back_after_each_batch_and_the_limit_restored(tmp_path: Path) -> None:
-    """~40 MB of rows in 4 batches: after each, DuckDB holds at most CACHE_LIMIT, and the
-    configured memory_limit is back for the next batch."""
+    """~40 MB of rows, all read back (DuckDB caches them, within memory_limit): the next batch
+    leaves at most CACHE_LIMIT cached, and the configured memory_limit is back."""
     with Warehouse(tmp_path / "w.duckdb", memory_limit="128MB") as wh:
         run_id, started = wh.start_run("c", False)
         for part in range(4):
-            batch = Batch(rows={"tickets": _tickets(part * 2500, 2500, os.urandom(8).hex())})
+            batch = Batch(rows={"tickets": _tickets(part * 2500, 2500, "s")})
             wh.apply_batch("c", run_id, started, batch, {})
-            assert _cached(wh) <= size_bytes(CACHE_LIMIT)
-            assert wh.con.execute("SELECT current_setting('memory_limit')").fetchone() == (
-                "122.0 MiB",
-            )
-        assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (10_000,)
+        wh.con.execute("SELECT max(raw) FROM tickets").fetchall()
+        assert _cached(wh) > size_bytes(CACHE_LIMIT)
+        wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _tickets(20_000, 10, "s")}), {})
+        assert _cached(wh) <= size_bytes(CACHE_LIMIT)
+        assert wh.con.execute("SELECT current_setting('memory_limit')").fetchone() == ("122.0 MiB",)
+        assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (10_010,)
 
 
 def test_rows_stored_before_are_replaced_not_doubled(tmp_path: Path) -> None:
