@@ -155,10 +155,11 @@ class BatchWriter(FieldWriter):
         try:
             if entity == "tickets" and changed:
                 self._write_history(changed)
-            self.con.execute(
-                f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT source_id FROM batch_in)",
-                [connection],
-            )
+            if old:  # only rows stored before: a first sync deletes nothing, so scans nothing
+                self.con.execute(
+                    f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(?::VARCHAR[]))",
+                    [connection, list(old)],
+                )
             cols = ", ".join(table.column_names)
             self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {cols} FROM batch_in")
         finally:
@@ -166,6 +167,9 @@ class BatchWriter(FieldWriter):
                 duckdb.Error
             ):  # an aborted transaction must not hide its cause
                 self.con.unregister("batch_in")
+            del table
+            # Arrow's allocator keeps freed buffers for reuse; a slice's would add up to the peak.
+            pa.default_memory_pool().release_unused()
         return changed
 
     def _kept(self, entity: str, connection: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:

@@ -40,6 +40,11 @@ MEMORY_LIMIT = "128MB"
 # share of memory_limit (estimated), or it commits what it has and goes on (see apply_batch).
 WRITE_SHARE = 4
 MEMORY_HEADROOM = 8  # a batch may raise the limit to this many times memory_limit before failing
+# What DuckDB may keep cached between two batches. Within memory_limit it keeps every block a
+# batch touched (the key columns each upsert scans, the rows appended since the last checkpoint),
+# so a long sync's memory grew with the warehouse until it reached the limit; cut back after each
+# commit, it stays flat. Evicted blocks are read again from the file (or its temp file) if needed.
+CACHE_LIMIT = "32MB"
 
 
 def worker_id() -> str:
@@ -217,6 +222,7 @@ class Warehouse(BatchWriter):
                 try:
                     counts = self._apply_batch(connection, run_id, run_started, batch, versions)
                     self._checkpoint_views()
+                    self._trim_cache()
                     return counts
                 except WarehouseMemoryError:
                     if limit * 2 > size_bytes(self.memory_limit) * MEMORY_HEADROOM:
@@ -232,6 +238,15 @@ class Warehouse(BatchWriter):
         finally:
             if limit != size_bytes(self.memory_limit):
                 self._set_memory(self.memory_limit)
+
+    def _trim_cache(self) -> None:
+        """Evict DuckDB's cached blocks down to :data:`CACHE_LIMIT`: lowering the limit evicts."""
+        if size_bytes(self.memory_limit) <= size_bytes(CACHE_LIMIT):
+            return
+        # Refused when the blocks in use cannot fit (nothing to evict then): the limit stays.
+        with contextlib.suppress(duckdb.Error):
+            self.con.execute("SET memory_limit = ?", [CACHE_LIMIT])
+        self.con.execute("SET memory_limit = ?", [self.memory_limit])
 
     def _set_memory(self, limit: str) -> None:
         try:
