@@ -75,6 +75,25 @@ def test_first_seen_kept_last_synced_moves(wh: Warehouse) -> None:
     assert second[0] == first[0] and second[1] > first[1]
 
 
+def test_a_row_read_again_unchanged_is_only_marked_seen(wh: Warehouse) -> None:
+    """Same hash and payload: only last_synced_at moves; a payload-only change is written whole,
+    keeping its run_id (its canonical content did not change)."""
+    columns = "source_id, subject, raw, content_hash, first_seen_at, run_id, deleted_at"
+    apply(wh, Batch(rows={"tickets": [ticket(1), ticket(2)]}))
+    before = wh.con.execute(f"SELECT {columns}, last_synced_at FROM tickets ORDER BY 1").fetchall()
+    moved = {**ticket(2), "raw": {"id": 2, "extra": "seen only in the payload"}}
+    assert apply(wh, Batch(rows={"tickets": [ticket(1), moved]})) == {
+        "tickets.read": 2,
+        "tickets.changed": 0,
+    }
+    after = wh.con.execute(f"SELECT {columns}, last_synced_at FROM tickets ORDER BY 1").fetchall()
+    assert after[0][:-1] == before[0][:-1] and after[0][-1] > before[0][-1]
+    assert after[1][2] == '{"id":2,"extra":"seen only in the payload"}'
+    assert after[1][:2] + after[1][3:7] == before[1][:2] + before[1][3:7]
+    assert after[1][-1] > before[1][-1]
+    assert wh.con.execute("SELECT count(*) FROM ticket_history").fetchone() == (2,)
+
+
 def test_scope_makes_missing_children_candidates_not_deletions(wh: Warehouse) -> None:
     """A complete scope over a ticket makes the children it lacks deletion candidates; nothing is deleted yet."""
     apply(wh, Batch(rows={"notes": [note(1, 1), note(2, 1), note(3, 2)]}))

@@ -8,6 +8,7 @@ and the cursor state that covers it. Nothing is ever dropped; gone records get `
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -140,16 +141,28 @@ class BatchWriter(FieldWriter):
 
         DELETE + INSERT, not INSERT ... ON CONFLICT: DuckDB's conflict update of wide rows holds
         several times their size in memory (4 rows of 6 MB failed at 128MB; replaced, 72 MB fit).
+        A row read again exactly as stored (same hash, same payload) only has its
+        ``last_synced_at`` moved: a reconcile re-reading the open backlog rewrites nothing.
         """
         old = self._kept(entity, connection, [r["source_id"] for r in part])
         changed: list[str] = []
+        seen: list[str] = []
         for record in part:
-            first_seen, old_run, old_hash = old.get(record["source_id"], (None, None, None))
+            first_seen, old_run, old_hash, old_raw = old.get(record["source_id"], (None,) * 4)
             record["first_seen_at"] = first_seen or record["first_seen_at"]
             if old_hash != record["content_hash"]:
                 changed.append(record["source_id"])
+            elif old_raw == hashlib.md5(record["raw"].encode()).hexdigest():
+                seen.append(record["source_id"])
             else:
                 record["run_id"] = old_run
+        if seen:
+            self._touch(entity, connection, seen, part[0]["last_synced_at"])
+            unseen = set(seen)
+            part = [r for r in part if r["source_id"] not in unseen]
+            old = {k: v for k, v in old.items() if k not in unseen}
+            if not part:
+                return changed
         table = pa.Table.from_pylist(part, schema=self._schemas[entity])
         self.con.register("batch_in", table)
         try:
@@ -173,13 +186,22 @@ class BatchWriter(FieldWriter):
         return changed
 
     def _kept(self, entity: str, connection: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:
-        """What an upsert keeps of stored rows: first_seen_at, and run_id and hash if not deleted."""
+        """What an upsert keeps of stored rows: first_seen_at, and run_id, hash and the md5 of
+        the payload if not deleted."""
         rows = self.con.execute(
-            f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END "
-            f"FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(?::VARCHAR[]))",
+            f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END, "
+            f"md5(raw::VARCHAR) FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(?::VARCHAR[]))",
             [connection, ids],
         ).fetchall()
         return {r[0]: r[1:] for r in rows}
+
+    def _touch(self, entity: str, connection: str, ids: list[str], now: datetime) -> None:
+        """Rows read again unchanged: seen now (a listing's deletion check counts on it)."""
+        self.con.execute(
+            f"UPDATE {entity} SET last_synced_at = ? WHERE connection = ? "
+            "AND source_id IN (SELECT unnest(?::VARCHAR[]))",
+            [now, connection, ids],
+        )
 
     def _write_history(self, changed: list[str]) -> None:
         cols = ", ".join(HISTORY_COLUMNS)
