@@ -23,6 +23,7 @@ from deskbridge.config import LinkConfig, Side
 from deskbridge.push.markers import LEGACY, link_tag
 from deskbridge.sdk.errors import ConfigError
 from deskbridge.warehouse.deletions import VENDOR_PROOFS
+from deskbridge.warehouse.idlist import id_list
 from deskbridge.warehouse.store import Warehouse, utcnow
 
 XW_KEY = ("entity", "origin", "origin_id")
@@ -324,8 +325,8 @@ def field_values(
     rows = con.execute(
         "SELECT ticket_id, field_key, type, value_text, value_number, value_time, value_bool, "
         "value_json FROM ticket_fields WHERE connection = ? AND deleted_at IS NULL "
-        "AND field_key IN (SELECT unnest(?::VARCHAR[]))",
-        [conn, keys],
+        "AND field_key IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+        [conn, id_list(keys)],
     ).fetchall()
     out: dict[str, dict[str, Any]] = {}
     for ticket_id, key, *value in rows:
@@ -381,8 +382,8 @@ def field_types(con: duckdb.DuckDBPyConnection, conn: str, keys: list[str]) -> d
         return {}
     rows = con.execute(
         "SELECT field_key, type FROM fields WHERE connection = ? AND deleted_at IS NULL "
-        "AND field_key IN (SELECT unnest(?::VARCHAR[]))",
-        [conn, keys],
+        "AND field_key IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+        [conn, id_list(keys)],
     ).fetchall()
     return dict(rows)
 
@@ -421,8 +422,8 @@ def _gone(con: duckdb.DuckDBPyConnection, entity: str, conn: str) -> dict[str, s
     parent = "NULL" if entity == "tickets" else "ticket_id"
     rows = con.execute(
         f"SELECT source_id, {parent} FROM {entity} WHERE connection = ? AND deleted_at IS NOT NULL "
-        "AND deleted_proof IN (SELECT unnest(?::VARCHAR[]))",  # only what the vendor answered gone
-        [conn, list(VENDOR_PROOFS)],
+        "AND deleted_proof IN (SELECT unnest(string_split(?, chr(31))[2:]))",  # only what the vendor answered gone
+        [conn, id_list(VENDOR_PROOFS)],
     ).fetchall()
     return dict(rows)
 

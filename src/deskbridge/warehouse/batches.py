@@ -26,6 +26,7 @@ from deskbridge.sdk.redact import redact_mapping
 from deskbridge.warehouse.deletions import VENDOR_PROOFS, Candidate, Decision
 from deskbridge.warehouse.duckerrors import record_too_large
 from deskbridge.warehouse.fields import FieldWriter
+from deskbridge.warehouse.idlist import id_list
 
 CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
@@ -170,8 +171,8 @@ class BatchWriter(FieldWriter):
                 self._write_history(changed)
             if old:  # only rows stored before: a first sync deletes nothing, so scans nothing
                 self.con.execute(
-                    f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(?::VARCHAR[]))",
-                    [connection, list(old)],
+                    f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                    [connection, id_list(old)],
                 )
             cols = ", ".join(table.column_names)
             self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {cols} FROM batch_in")
@@ -190,8 +191,8 @@ class BatchWriter(FieldWriter):
         the payload if not deleted."""
         rows = self.con.execute(
             f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END, "
-            f"md5(raw::VARCHAR) FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(?::VARCHAR[]))",
-            [connection, ids],
+            f"md5(raw::VARCHAR) FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            [connection, id_list(ids)],
         ).fetchall()
         return {r[0]: r[1:] for r in rows}
 
@@ -199,8 +200,8 @@ class BatchWriter(FieldWriter):
         """Rows read again unchanged: seen now (a listing's deletion check counts on it)."""
         self.con.execute(
             f"UPDATE {entity} SET last_synced_at = ? WHERE connection = ? "
-            "AND source_id IN (SELECT unnest(?::VARCHAR[]))",
-            [now, connection, ids],
+            "AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            [now, connection, id_list(ids)],
         )
 
     def _write_history(self, changed: list[str]) -> None:
@@ -208,8 +209,8 @@ class BatchWriter(FieldWriter):
         self.con.execute(
             f"INSERT OR IGNORE INTO ticket_history (connection, source_id, content_hash, seen_at, run_id, "
             f"{cols}) SELECT connection, source_id, content_hash, last_synced_at, run_id, {cols} "
-            "FROM batch_in WHERE source_id IN (SELECT unnest(?::VARCHAR[]))",
-            [changed],
+            "FROM batch_in WHERE source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            [id_list(changed)],
         )
 
     def _close_scope(
@@ -226,8 +227,8 @@ class BatchWriter(FieldWriter):
             params.append(listed_from)
         else:
             column = "source_id" if scope.entity == "tickets" else "ticket_id"
-            sql += f"AND last_synced_at < ? AND {column} IN (SELECT unnest(?::VARCHAR[])) "
-            params += [now, list(scope.ticket_ids)]
+            sql += f"AND last_synced_at < ? AND {column} IN (SELECT unnest(string_split(?, chr(31))[2:])) "
+            params += [now, id_list(scope.ticket_ids)]
         for column, value in scope.match.items():
             sql += f"AND {column} = ? "
             params.append(value)
@@ -275,32 +276,32 @@ class BatchWriter(FieldWriter):
         n = len(
             self.con.execute(
                 f"UPDATE {entity} SET deleted_at = ?, deleted_proof = ? WHERE connection = ? "
-                "AND deleted_at IS NULL AND source_id IN (SELECT unnest(?::VARCHAR[])) RETURNING 1",
-                [now, proof, connection, ids],
+                "AND deleted_at IS NULL AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:])) RETURNING 1",
+                [now, proof, connection, id_list(ids)],
             ).fetchall()
         )
         self.con.execute(
             "DELETE FROM suspected_deletions WHERE connection = ? AND entity = ? "
-            "AND source_id IN (SELECT unnest(?::VARCHAR[]))",
-            [connection, entity, ids],
+            "AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            [connection, entity, id_list(ids)],
         )
         if entity == "tickets":  # a ticket's children go with it, proven as well as it is
             child_proof = "parent" if proof in VENDOR_PROOFS else proof
             for child in CHILD_ENTITIES:
                 self.con.execute(
                     f"UPDATE {child} SET deleted_at = ?, deleted_proof = ? WHERE connection = ? "
-                    "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
-                    [now, child_proof, connection, ids],
+                    "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                    [now, child_proof, connection, id_list(ids)],
                 )
             self.con.execute(
                 "UPDATE ticket_fields SET deleted_at = ? WHERE connection = ? "
-                "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
-                [now, connection, ids],
+                "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                [now, connection, id_list(ids)],
             )
             self.con.execute(
                 "DELETE FROM suspected_deletions WHERE connection = ? AND entity <> 'tickets' "
-                "AND ticket_id IN (SELECT unnest(?::VARCHAR[]))",
-                [connection, ids],
+                "AND ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                [connection, id_list(ids)],
             )
         return n
 
@@ -355,9 +356,9 @@ class BatchWriter(FieldWriter):
             if decision.held:  # one statement for all of them: a guard may hold thousands
                 self.con.execute(
                     "UPDATE suspected_deletions s SET state = 'held', reason = h.reason FROM "
-                    "(SELECT unnest(?::VARCHAR[]) AS source_id, unnest(?::VARCHAR[]) AS reason) h "
+                    "(SELECT unnest(string_split(?, chr(31))[2:]) AS source_id, unnest(string_split(?, chr(31))[2:]) AS reason) h "
                     "WHERE s.connection = ? AND s.entity = ? AND s.source_id = h.source_id",
-                    [list(decision.held), list(decision.held.values()), connection, entity],
+                    [id_list(decision.held), id_list(decision.held.values()), connection, entity],
                 )
         counts["deletions.held"] += len(decision.held)
         return counts
@@ -400,8 +401,8 @@ class BatchWriter(FieldWriter):
         if ids:
             self.con.execute(
                 "DELETE FROM suspected_deletions WHERE connection = ? AND entity = ? "
-                "AND source_id IN (SELECT unnest(?::VARCHAR[]))",
-                [connection, entity, [str(i) for i in ids]],
+                "AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                [connection, entity, id_list(ids)],
             )
 
 

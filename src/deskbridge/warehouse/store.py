@@ -27,7 +27,7 @@ from deskbridge.sdk.errors import StateVersionError, WarehouseError, WarehouseMe
 from deskbridge.sdk.redact import scrub
 from deskbridge.warehouse.batches import BatchWriter, utcnow
 from deskbridge.warehouse.duckerrors import check_file, locked, size_bytes, translate
-from deskbridge.warehouse.layout import arrow_schema, migrate
+from deskbridge.warehouse.layout import arrow_schema, current, migrate
 from deskbridge.warehouse.transaction import transaction
 from deskbridge.warehouse.view import ConnectionView
 
@@ -88,6 +88,10 @@ class Warehouse(BatchWriter):
             self._checkpoint()
 
     def _migrate(self) -> None:
+        if current(self.con):
+            # Nothing to write, so no checkpoint: DuckDB 1.4 spins in one that has nothing of its
+            # own while another connection of the process holds the file (a second Warehouse).
+            return
         migrate(self.con)
         # DuckDB 1.4 cannot replay a view's DDL from the WAL after a crash ("no default database
         # set"), so the views the migration (re)creates go into the file before any run starts.
