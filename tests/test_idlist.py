@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from deskbridge.warehouse.idlist import id_list
+from deskbridge.warehouse.idlist import IDS, id_list
 
-SPLIT = "SELECT unnest(string_split(?, chr(31))[2:])"
+SPLIT = f"SELECT {IDS}"
 
 
 @pytest.mark.parametrize(

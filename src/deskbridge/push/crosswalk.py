@@ -23,7 +23,7 @@ from deskbridge.config import LinkConfig, Side
 from deskbridge.push.markers import LEGACY, link_tag
 from deskbridge.sdk.errors import ConfigError
 from deskbridge.warehouse.deletions import VENDOR_PROOFS
-from deskbridge.warehouse.idlist import id_list
+from deskbridge.warehouse.idlist import IDS, id_list
 from deskbridge.warehouse.store import Warehouse, utcnow
 
 XW_KEY = ("entity", "origin", "origin_id")
@@ -325,7 +325,7 @@ def field_values(
     rows = con.execute(
         "SELECT ticket_id, field_key, type, value_text, value_number, value_time, value_bool, "
         "value_json FROM ticket_fields WHERE connection = ? AND deleted_at IS NULL "
-        "AND field_key IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+        f"AND field_key IN (SELECT {IDS})",
         [conn, id_list(keys)],
     ).fetchall()
     out: dict[str, dict[str, Any]] = {}
@@ -382,7 +382,7 @@ def field_types(con: duckdb.DuckDBPyConnection, conn: str, keys: list[str]) -> d
         return {}
     rows = con.execute(
         "SELECT field_key, type FROM fields WHERE connection = ? AND deleted_at IS NULL "
-        "AND field_key IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+        f"AND field_key IN (SELECT {IDS})",
         [conn, id_list(keys)],
     ).fetchall()
     return dict(rows)
@@ -422,7 +422,7 @@ def _gone(con: duckdb.DuckDBPyConnection, entity: str, conn: str) -> dict[str, s
     parent = "NULL" if entity == "tickets" else "ticket_id"
     rows = con.execute(
         f"SELECT source_id, {parent} FROM {entity} WHERE connection = ? AND deleted_at IS NOT NULL "
-        "AND deleted_proof IN (SELECT unnest(string_split(?, chr(31))[2:]))",  # only what the vendor answered gone
+        f"AND deleted_proof IN (SELECT {IDS})",  # only what the vendor answered gone
         [conn, id_list(VENDOR_PROOFS)],
     ).fetchall()
     return dict(rows)

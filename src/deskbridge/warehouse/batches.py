@@ -26,7 +26,7 @@ from deskbridge.sdk.redact import redact_mapping
 from deskbridge.warehouse.deletions import VENDOR_PROOFS, Candidate, Decision
 from deskbridge.warehouse.duckerrors import record_too_large
 from deskbridge.warehouse.fields import FieldWriter
-from deskbridge.warehouse.idlist import id_list
+from deskbridge.warehouse.idlist import IDS, id_list
 
 CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
@@ -171,7 +171,7 @@ class BatchWriter(FieldWriter):
                 self._write_history(changed)
             if old:  # only rows stored before: a first sync deletes nothing, so scans nothing
                 self.con.execute(
-                    f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                    f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})",
                     [connection, id_list(old)],
                 )
             cols = ", ".join(table.column_names)
@@ -191,7 +191,7 @@ class BatchWriter(FieldWriter):
         the payload if not deleted."""
         rows = self.con.execute(
             f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END, "
-            f"md5(raw::VARCHAR) FROM {entity} WHERE connection = ? AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            f"md5(raw::VARCHAR) FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})",
             [connection, id_list(ids)],
         ).fetchall()
         return {r[0]: r[1:] for r in rows}
@@ -200,7 +200,7 @@ class BatchWriter(FieldWriter):
         """Rows read again unchanged: seen now (a listing's deletion check counts on it)."""
         self.con.execute(
             f"UPDATE {entity} SET last_synced_at = ? WHERE connection = ? "
-            "AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            f"AND source_id IN (SELECT {IDS})",
             [now, connection, id_list(ids)],
         )
 
@@ -209,7 +209,7 @@ class BatchWriter(FieldWriter):
         self.con.execute(
             f"INSERT OR IGNORE INTO ticket_history (connection, source_id, content_hash, seen_at, run_id, "
             f"{cols}) SELECT connection, source_id, content_hash, last_synced_at, run_id, {cols} "
-            "FROM batch_in WHERE source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            f"FROM batch_in WHERE source_id IN (SELECT {IDS})",
             [id_list(changed)],
         )
 
@@ -227,7 +227,7 @@ class BatchWriter(FieldWriter):
             params.append(listed_from)
         else:
             column = "source_id" if scope.entity == "tickets" else "ticket_id"
-            sql += f"AND last_synced_at < ? AND {column} IN (SELECT unnest(string_split(?, chr(31))[2:])) "
+            sql += f"AND last_synced_at < ? AND {column} IN (SELECT {IDS}) "
             params += [now, id_list(scope.ticket_ids)]
         for column, value in scope.match.items():
             sql += f"AND {column} = ? "
@@ -276,13 +276,13 @@ class BatchWriter(FieldWriter):
         n = len(
             self.con.execute(
                 f"UPDATE {entity} SET deleted_at = ?, deleted_proof = ? WHERE connection = ? "
-                "AND deleted_at IS NULL AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:])) RETURNING 1",
+                f"AND deleted_at IS NULL AND source_id IN (SELECT {IDS}) RETURNING 1",
                 [now, proof, connection, id_list(ids)],
             ).fetchall()
         )
         self.con.execute(
             "DELETE FROM suspected_deletions WHERE connection = ? AND entity = ? "
-            "AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            f"AND source_id IN (SELECT {IDS})",
             [connection, entity, id_list(ids)],
         )
         if entity == "tickets":  # a ticket's children go with it, proven as well as it is
@@ -290,17 +290,17 @@ class BatchWriter(FieldWriter):
             for child in CHILD_ENTITIES:
                 self.con.execute(
                     f"UPDATE {child} SET deleted_at = ?, deleted_proof = ? WHERE connection = ? "
-                    "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                    f"AND deleted_at IS NULL AND ticket_id IN (SELECT {IDS})",
                     [now, child_proof, connection, id_list(ids)],
                 )
             self.con.execute(
                 "UPDATE ticket_fields SET deleted_at = ? WHERE connection = ? "
-                "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                f"AND deleted_at IS NULL AND ticket_id IN (SELECT {IDS})",
                 [now, connection, id_list(ids)],
             )
             self.con.execute(
                 "DELETE FROM suspected_deletions WHERE connection = ? AND entity <> 'tickets' "
-                "AND ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                f"AND ticket_id IN (SELECT {IDS})",
                 [connection, id_list(ids)],
             )
         return n
@@ -356,7 +356,7 @@ class BatchWriter(FieldWriter):
             if decision.held:  # one statement for all of them: a guard may hold thousands
                 self.con.execute(
                     "UPDATE suspected_deletions s SET state = 'held', reason = h.reason FROM "
-                    "(SELECT unnest(string_split(?, chr(31))[2:]) AS source_id, unnest(string_split(?, chr(31))[2:]) AS reason) h "
+                    f"(SELECT {IDS} AS source_id, {IDS} AS reason) h "
                     "WHERE s.connection = ? AND s.entity = ? AND s.source_id = h.source_id",
                     [id_list(decision.held), id_list(decision.held.values()), connection, entity],
                 )
@@ -401,7 +401,7 @@ class BatchWriter(FieldWriter):
         if ids:
             self.con.execute(
                 "DELETE FROM suspected_deletions WHERE connection = ? AND entity = ? "
-                "AND source_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                f"AND source_id IN (SELECT {IDS})",
                 [connection, entity, id_list(ids)],
             )
 

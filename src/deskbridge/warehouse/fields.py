@@ -21,7 +21,7 @@ import orjson
 import pyarrow as pa
 
 from deskbridge.sdk import canonical
-from deskbridge.warehouse.idlist import id_list
+from deskbridge.warehouse.idlist import IDS, id_list
 from deskbridge.warehouse.layout import arrow_schema
 
 VIEW_PREFIX = "ticket_fields_"
@@ -146,7 +146,7 @@ class FieldWriter:
             (t, k): rest
             for t, k, *rest in self.con.execute(
                 "SELECT ticket_id, field_key, type, CAST(value_json AS VARCHAR), deleted_at "
-                "FROM ticket_fields WHERE connection = ? AND ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                f"FROM ticket_fields WHERE connection = ? AND ticket_id IN (SELECT {IDS})",
                 [connection, id_list(carried)],
             ).fetchall()
         }
@@ -172,7 +172,7 @@ class FieldWriter:
             self.con.execute(
                 "UPDATE ticket_fields t SET label = f.label FROM fields f WHERE t.connection = ? "
                 "AND f.connection = t.connection AND f.field_key = t.field_key AND f.label IS NOT NULL "
-                "AND t.label IS DISTINCT FROM f.label AND t.ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+                f"AND t.label IS DISTINCT FROM f.label AND t.ticket_id IN (SELECT {IDS})",
                 [connection, id_list(carried)],
             )
 
@@ -187,7 +187,7 @@ class FieldWriter:
             return stored
         for ticket_id, key, value in self.con.execute(
             "SELECT ticket_id, field_key, value_json FROM ticket_fields WHERE connection = ? "
-            "AND deleted_at IS NULL AND ticket_id IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            f"AND deleted_at IS NULL AND ticket_id IN (SELECT {IDS})",
             [connection, id_list(bare)],
         ).fetchall():
             stored.setdefault(ticket_id, []).append({"key": key, "value": orjson.loads(value)})
@@ -201,11 +201,11 @@ class FieldWriter:
         before = self._catalog_rows(connection)
         self.con.execute(
             "UPDATE fields SET deleted_at = ? WHERE connection = ? AND deleted_at IS NULL "
-            "AND field_key NOT IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            f"AND field_key NOT IN (SELECT {IDS})",
             [now, connection, id_list(r["field_key"] for r in records)],
         )
         self.con.execute(
-            "DELETE FROM fields WHERE connection = ? AND field_key IN (SELECT unnest(string_split(?, chr(31))[2:]))",
+            f"DELETE FROM fields WHERE connection = ? AND field_key IN (SELECT {IDS})",
             [connection, id_list(r["field_key"] for r in records)],
         )
         if records:

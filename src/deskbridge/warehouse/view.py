@@ -8,7 +8,7 @@ import duckdb
 
 from deskbridge.sdk import canonical
 from deskbridge.sdk.contract import WarehouseView
-from deskbridge.warehouse.idlist import id_list
+from deskbridge.warehouse.idlist import IDS, id_list
 
 if TYPE_CHECKING:
     from deskbridge.warehouse.store import Warehouse
@@ -60,7 +60,7 @@ class ConnectionView(WarehouseView):
         params: list[Any] = [self.connection]
         for column, value in equals.items():
             if isinstance(value, list | tuple | set):
-                sql += f" AND {column} IN (SELECT unnest(string_split(?, chr(31))[2:]))"
+                sql += f" AND {column} IN (SELECT {IDS})"
                 params.append(id_list(value))
             else:
                 sql += f" AND {column} = ?"
