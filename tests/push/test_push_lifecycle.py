@@ -220,7 +220,7 @@ async def test_assignees_are_matched_by_explicit_table_email_and_name(tmp_path: 
 
         from rich.console import Console
 
-        from deskbridge.cli.push import print_people
+        from deskbridge.cli.links import print_people
 
         console = Console(width=250, record=True)
         assert print_people(pair.link, pair.wh.path, False, console) == 1  # a's staff 6
