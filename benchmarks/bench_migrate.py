@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchkit import Sandbox
 
 from deskbridge.cli import logs
 from deskbridge.config import Settings
@@ -27,7 +25,6 @@ from deskbridge.push.migrate import migrate, migration_link
 from deskbridge.sdk.connection import ConnectionConfig
 from deskbridge.warehouse.store import Warehouse
 
-EXE = shutil.which("deskbridge") or str(Path(sys.executable).with_name("deskbridge"))
 AUTHORS = {
     "kayako": "staff:1",
     "trackit": "technician:1",
@@ -35,28 +32,6 @@ AUTHORS = {
     "omnidesk": "staff:1",
     "whmcs": "admin:1",
 }
-
-
-def sandbox(
-    vendor: str, tickets: int, latency_ms: float, seed: int
-) -> tuple[subprocess.Popen[str], dict]:
-    proc = subprocess.Popen(
-        [
-            EXE,
-            "sandbox",
-            vendor,
-            "--json",
-            "--tickets",
-            str(tickets),
-            "--latency-ms",
-            str(latency_ms),
-            "--seed",
-            str(seed),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    return proc, json.loads(proc.stdout.readline())  # type: ignore[union-attr]
 
 
 def connection(name: str, vendor: str, info: dict, concurrency: int) -> ConnectionConfig:
@@ -75,13 +50,14 @@ def connection(name: str, vendor: str, info: dict, concurrency: int) -> Connecti
 
 
 async def one_run(args: argparse.Namespace, tickets: int, concurrency: int) -> dict[str, float]:
-    src_proc, src = sandbox(args.source, tickets, 0, 7)
-    dst_proc, dst = sandbox(args.target, 1, args.latency_ms, 8)
-    try:
+    with (
+        Sandbox(args.source, tickets, 0, seed=7) as src,
+        Sandbox(args.target, 1, args.latency_ms, seed=8) as dst,
+    ):
         settings = Settings(
             connections={
-                "src": connection("src", args.source, src, 8),
-                "dst": connection("dst", args.target, dst, concurrency),
+                "src": connection("src", args.source, src.info, 8),
+                "dst": connection("dst", args.target, dst.info, concurrency),
             }
         )
         link = migration_link(settings, "src", "dst", AUTHORS.get(args.target))
@@ -99,10 +75,6 @@ async def one_run(args: argparse.Namespace, tickets: int, concurrency: int) -> d
             "failed": len(result.failures),
             "migrated": sum(c["migrated"] for c in report.rows.values()),
         }
-    finally:
-        for proc in (src_proc, dst_proc):
-            proc.terminate()
-            proc.wait()
 
 
 def main() -> None:

@@ -30,7 +30,14 @@ EXE = shutil.which("deskbridge") or str(Path(sys.executable).with_name("deskbrid
 class Sandbox:
     """``deskbridge sandbox VENDOR`` in its own process; ``info`` is its JSON line."""
 
-    def __init__(self, vendor: str, tickets: int, latency_ms: float = 0.0, exe: str = EXE) -> None:
+    def __init__(
+        self,
+        vendor: str,
+        tickets: int,
+        latency_ms: float = 0.0,
+        exe: str = EXE,
+        seed: int | None = None,
+    ) -> None:
         started = time.perf_counter()
         self.vendor = vendor
         self.proc = subprocess.Popen(
@@ -43,6 +50,7 @@ class Sandbox:
                 str(tickets),
                 "--latency-ms",
                 str(latency_ms),
+                *(["--seed", str(seed)] if seed is not None else []),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -104,12 +112,14 @@ def write_config(
 @dataclass
 class Run:
     """One sync process: wall and CPU seconds of the process, the run's own duration (from its
-    record, so without start-up), requests, rows read, peak RSS."""
+    record, so without start-up), requests (``reconcile`` of them settling deletions), rows
+    read, peak RSS."""
 
     wall_s: float
     cpu_s: float
     run_s: float
     requests: int
+    reconcile: int
     rows: int
     tickets: int
     rss_mb: float
@@ -141,6 +151,7 @@ def sync(config: Path, env: dict[str, str], exe: str = EXE, *extra: str) -> Run:
         cpu_s=usage.ru_utime + usage.ru_stime,
         run_s=float(seconds),
         requests=int(requests) + int(reconcile),
+        reconcile=int(reconcile),
         rows=sum(read.values()),
         tickets=int(read.get("tickets.read", 0)),
         rss_mb=usage.ru_maxrss / 1024,
