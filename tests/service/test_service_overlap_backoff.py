@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
 
@@ -41,6 +41,37 @@ def test_slow_run_is_never_started_twice(tmp_path: Path) -> None:
     assert all(later[0] >= earlier[1] for earlier, later in pairwise(spans))
 
 
+def status_while_backing_off(
+    service: ServiceProcess, config: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """``deskbridge status`` run wholly inside one backoff wait, which it must then show.
+
+    Started once the run before the wait has closed the warehouse (``running`` is false) and
+    ended before ``backoff_until``: no run can start, or hold the warehouse, in between. A status
+    that outlasts the wait (a busy machine) proves nothing either way: the next wait is used.
+    """
+    for _ in range(5):
+        body = service.wait_for(lambda b: not b["connections"][0]["running"], timeout=60)
+        conn = body["connections"][0]
+        until = datetime.fromisoformat(conn["backoff_until"])
+        shown = subprocess.run(
+            [DESKBRIDGE, "status", "-c", str(config)],
+            env={**env, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if datetime.now(UTC) < until:
+            return shown
+        service.wait_for(
+            lambda b, seen=conn["consecutive_failures"]: (
+                b["connections"][0]["consecutive_failures"] > seen
+            ),
+            timeout=60,
+        )
+    raise AssertionError("deskbridge status never ended within a backoff wait")
+
+
 def test_failing_runs_back_off_and_show_in_status(tmp_path: Path) -> None:
     """Failing runs wait 1, 2, 4, 8 s between tries, shown by health and status; success resets."""
     box = SandboxProcess("kayako", "--tickets", "20")
@@ -52,13 +83,7 @@ def test_failing_runs_back_off_and_show_in_status(tmp_path: Path) -> None:
         env = write_config(config, {"desk": box}, '{ every = "1s" }', {}, retries=0)
         service = ServiceProcess(config, env, *backoff)
         service.wait_for(lambda b: b["connections"][0]["consecutive_failures"] >= 4, timeout=60)
-        shown = subprocess.run(
-            [DESKBRIDGE, "status", "-c", str(config)],
-            env={**env, "COLUMNS": "200"},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        shown = status_while_backing_off(service, config, env)
         code, body = service.health()
         assert service.stop()[0] == 0
         assert (
