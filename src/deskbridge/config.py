@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -381,7 +381,7 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
     return settings
 
 
-def _check_link(where: str, link: LinkConfig, settings: Settings, known: dict[str, Any]) -> None:
+def _check_link(where: str, link: LinkConfig, settings: Settings, known: Mapping[str, Any]) -> None:
 
     for side in ("a", "b"):
         if getattr(link, side) not in settings.connections:
