@@ -83,11 +83,17 @@ def describe(label: str, run: Run) -> str:
 
 
 def measure(
-    vendor: str, tickets: int, change_pct: float, concurrency: int, exes: list[str], idle_runs: int
+    vendor: str,
+    tickets: int,
+    change_pct: float,
+    concurrency: int,
+    exes: list[str],
+    idle_runs: int,
+    latency_ms: float = 0.0,
 ) -> None:
     """Each install in ``exes`` syncs the same sandbox into its own warehouse, step by step, and
     the syncs that find nothing alternate between them."""
-    with Sandbox(vendor, tickets, 0.0, exes[0]) as box, contextlib.ExitStack() as stack:
+    with Sandbox(vendor, tickets, latency_ms, exes[0]) as box, contextlib.ExitStack() as stack:
         configs = []
         for _ in exes:
             config, env = write_config(
@@ -103,6 +109,8 @@ def measure(
             for i, ((c, e), exe) in enumerate(zip(configs, exes, strict=True)):
                 firsts[i].append(first_request(c, e, exe))
         idle = [sync(c, e, exe) for (c, e), exe in zip(configs, exes, strict=True)]
+    if latency_ms:
+        print(f"(every answer of the sandbox {latency_ms:g} ms late, as a remote vendor's)")
     cpu_first = []
     for i, exe in enumerate(exes):
         cpu_first.append(
@@ -151,6 +159,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--idle", type=int, default=3, help="syncs that find nothing, measured")
     parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added to every answer, as a remote vendor's"
+    )
+    parser.add_argument(
         "--exe",
         nargs="+",
         default=[EXE],
@@ -158,7 +169,15 @@ def main() -> None:
     )
     args = parser.parse_args()
     for vendor in args.vendors:
-        measure(vendor, args.tickets, args.change_pct, args.concurrency, args.exe, args.idle)
+        measure(
+            vendor,
+            args.tickets,
+            args.change_pct,
+            args.concurrency,
+            args.exe,
+            args.idle,
+            args.latency_ms,
+        )
 
 
 if __name__ == "__main__":
