@@ -7,12 +7,16 @@ Per vendor: a full sync of a fresh sandbox (the baseline, same run), then ``/mut
 own, from its record, and the process wall time) as fractions of the full sync's. Then syncs
 that find nothing (``--idle`` of them): the process CPU time and wall time from launching
 ``deskbridge sync`` to its first request (the floor of every incremental run, start-up
-included), and the process's whole CPU time.
+included), and the process's whole CPU time. ``--exe old/bin/deskbridge new/bin/deskbridge``
+measures two installs on the same sandbox, their idle syncs alternated, and prints the ratio.
+Bytecode is written and read as an installed package would (``PYTHONDONTWRITEBYTECODE`` is
+dropped): compiling the package from source on every start would be measured otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import socket
 import statistics
@@ -79,15 +83,57 @@ def describe(label: str, run: Run) -> str:
 
 
 def measure(
-    vendor: str, tickets: int, change_pct: float, concurrency: int, exe: str, idle_runs: int
+    vendor: str,
+    tickets: int,
+    change_pct: float,
+    concurrency: int,
+    exes: list[str],
+    idle_runs: int,
+    latency_ms: float = 0.0,
 ) -> None:
-    with Sandbox(vendor, tickets, 0.0, exe) as box, tempfile.TemporaryDirectory() as tmp:
-        config, env = write_config(box, Path(tmp), concurrency)
-        full = sync(config, env, exe)
+    """Each install in ``exes`` syncs the same sandbox into its own warehouse, step by step, and
+    the syncs that find nothing alternate between them."""
+    with Sandbox(vendor, tickets, latency_ms, exes[0]) as box, contextlib.ExitStack() as stack:
+        configs = []
+        for _ in exes:
+            config, env = write_config(
+                box, Path(stack.enter_context(tempfile.TemporaryDirectory())), concurrency
+            )
+            env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode
+            configs.append((config, env))
+        full = [sync(c, e, exe) for (c, e), exe in zip(configs, exes, strict=True)]
         box.mutate(max(1, int(tickets * change_pct / 100)))
-        inc = sync(config, env, exe)
-        firsts = [first_request(config, env, exe) for _ in range(idle_runs)]
-        idle = sync(config, env, exe)
+        inc = [sync(c, e, exe) for (c, e), exe in zip(configs, exes, strict=True)]
+        firsts: list[list[tuple[float, float, float]]] = [[] for _ in exes]
+        for _ in range(idle_runs):
+            for i, ((c, e), exe) in enumerate(zip(configs, exes, strict=True)):
+                firsts[i].append(first_request(c, e, exe))
+        idle = [sync(c, e, exe) for (c, e), exe in zip(configs, exes, strict=True)]
+    if latency_ms:
+        print(f"(every answer of the sandbox {latency_ms:g} ms late, as a remote vendor's)")
+    cpu_first = []
+    for i, exe in enumerate(exes):
+        cpu_first.append(
+            report(
+                vendor, tickets, change_pct, concurrency, exe, full[i], inc[i], idle[i], firsts[i]
+            )
+        )
+    for exe, cpu in zip(exes[1:], cpu_first[1:], strict=True):
+        print(f"  CPU before the first request, {exe} / {exes[0]}: {cpu / cpu_first[0]:.2f}")
+
+
+def report(
+    vendor: str,
+    tickets: int,
+    change_pct: float,
+    concurrency: int,
+    exe: str,
+    full: Run,
+    inc: Run,
+    idle: Run,
+    firsts: list[tuple[float, float, float]],
+) -> float:
+    """Print one install's figures; returns its median CPU before the first request."""
     print(f"{vendor}, {tickets} tickets, concurrency {concurrency}, {exe}")
     print(describe("full (baseline)", full))
     print(describe(f"after {change_pct:g}% changed", inc))
@@ -99,9 +145,10 @@ def measure(
     )
     wall, cpu, whole = (statistics.median(f[i] for f in firsts) for i in range(3))
     print(
-        f"  nothing changed (median of {idle_runs}): first request {wall:.2f} s after launch, "
+        f"  nothing changed (median of {len(firsts)}): first request {wall:.2f} s after launch, "
         f"{cpu:.2f} s CPU before it; {whole:.2f} s CPU in all, {idle.requests} requests"
     )
+    return cpu
 
 
 def main() -> None:
@@ -111,10 +158,26 @@ def main() -> None:
     parser.add_argument("--change-pct", type=float, default=1.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--idle", type=int, default=3, help="syncs that find nothing, measured")
-    parser.add_argument("--exe", default=EXE, help="the deskbridge executable to measure")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="added to every answer, as a remote vendor's"
+    )
+    parser.add_argument(
+        "--exe",
+        nargs="+",
+        default=[EXE],
+        help="the deskbridge executables to measure (the first is the baseline of the ratios)",
+    )
     args = parser.parse_args()
     for vendor in args.vendors:
-        measure(vendor, args.tickets, args.change_pct, args.concurrency, args.exe, args.idle)
+        measure(
+            vendor,
+            args.tickets,
+            args.change_pct,
+            args.concurrency,
+            args.exe,
+            args.idle,
+            args.latency_ms,
+        )
 
 
 if __name__ == "__main__":

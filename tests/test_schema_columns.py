@@ -68,27 +68,30 @@ def test_a_current_warehouse_opens_without_migrating(tmp_path: Path) -> None:
         assert meta(wh)[layout.KEY] == layout.schema_key()
 
 
-HEAVY = ["sqlalchemy", "sqlmodel"]
-WATCHED = [*HEAVY, "starlette"]  # starlette: an emulator's web stack, no part of a sync
-# Runs `deskbridge sync` in this process, then names the packages of argv it imported.
+HEAVY = ["pyarrow", "sqlalchemy", "sqlmodel"]
+# starlette: an emulator's web stack, no part of a sync; click: httpx's own command line
+WATCHED = [*HEAVY, "starlette", "click"]
+# Runs the `deskbridge` console script's `sync` in this process, then names the packages of
+# argv it imported and whether the garbage collector is on again.
 DRIVER = """
-import json, sys
-from deskbridge.cli.app import main
+import gc, json, sys
+from deskbridge.cli.launch import main
 watched, sys.argv, code = set(sys.argv[1:]), ["deskbridge", "sync"], 0
 try:
     main()
 except SystemExit as exc:
     code = exc.code
-heavy = sorted({m.split(".")[0] for m in sys.modules} & watched)
-print("IMPORTED " + json.dumps({"code": code, "heavy": heavy}))
+heavy = sorted({m.split(".")[0] for m in sys.modules if sys.modules[m]} & watched)
+print("IMPORTED " + json.dumps({"code": code, "heavy": heavy, "gc": gc.isenabled()}))
 """
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("vendor", ["kayako", "omnidesk"])
 def test_sync_on_a_current_warehouse_imports_no_sqlmodel(tmp_path: Path, vendor: str) -> None:
-    """The first sync creates the warehouse (SQLModel's DDL); the next one does not import it.
-    Neither imports the emulators' web stack."""
+    """The first sync creates the warehouse (SQLModel's DDL) and writes (Arrow); the next one,
+    which finds nothing new, imports neither. Neither imports the emulators' web stack nor
+    httpx's command line, and both end with the garbage collector on."""
     sandbox = start_in_thread(build_emulator(vendor, seed=3, tickets=5))
     try:
         creds = sandbox.emulator.credentials()
@@ -117,6 +120,6 @@ def test_sync_on_a_current_warehouse_imports_no_sqlmodel(tmp_path: Path, vendor:
         for run in runs
     ]
     assert reports == [
-        {"code": 0, "heavy": HEAVY},
-        {"code": 0, "heavy": []},
+        {"code": 0, "heavy": HEAVY, "gc": True},
+        {"code": 0, "heavy": [], "gc": True},
     ]

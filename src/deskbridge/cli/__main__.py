@@ -1,3 +1,3 @@
-from deskbridge.cli.app import main
+from deskbridge.cli.launch import main
 
 main()

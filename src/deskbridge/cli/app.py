@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from collections.abc import Callable
@@ -180,7 +181,10 @@ def _command_of(args: list[str]) -> str | None:
 def main() -> None:
     """The ``deskbridge`` console script."""
     args = hoist_global_options(sys.argv[1:])
-    build(_command_of(args))(args=args, prog_name="deskbridge")
+    command = build(_command_of(args))
+    gc.freeze()  # the command's modules are loaded (cli/launch.py): no collection rescans them
+    gc.enable()
+    command(args=args, prog_name="deskbridge")
 
 
 def __getattr__(name: str) -> typer.Typer:

@@ -6,6 +6,7 @@ against both connectors (:mod:`deskbridge.config.checks`) before anything runs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +51,7 @@ def load_settings(path: Path | str | None = None, **overrides: Any) -> Settings:
     return settings
 
 
-def _check_link(where: str, link: LinkConfig, settings: Settings, known: dict[str, Any]) -> None:
+def _check_link(where: str, link: LinkConfig, settings: Settings, known: Mapping[str, Any]) -> None:
 
     for side in ("a", "b"):
         if getattr(link, side) not in settings.connections:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from deskbridge.sdk import canonical
 from deskbridge.sdk.contract import Batch, Scope, content_hash
@@ -27,6 +26,7 @@ from deskbridge.warehouse.deletions import VENDOR_PROOFS, Candidate, Decision
 from deskbridge.warehouse.duckerrors import record_too_large
 from deskbridge.warehouse.fields import FieldWriter
 from deskbridge.warehouse.idlist import IDS, id_list
+from deskbridge.warehouse.layout import arrow_schema
 
 CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
@@ -45,7 +45,6 @@ class BatchWriter(FieldWriter):
     memory_limit: str
     write_budget: int  # bytes one transaction may hold uncommitted
     _written: int  # bytes upserted by the open transaction
-    _schemas: dict[str, pa.Schema]
     _fields: dict[str, tuple[str, ...]]
 
     if TYPE_CHECKING:
@@ -164,7 +163,9 @@ class BatchWriter(FieldWriter):
             old = {k: v for k, v in old.items() if k not in unseen}
             if not part:
                 return changed
-        table = pa.Table.from_pylist(part, schema=self._schemas[entity])
+        import pyarrow as pa  # at the first write, see layout.arrow_schema
+
+        table = pa.Table.from_pylist(part, schema=arrow_schema(entity))
         self.con.register("batch_in", table)
         try:
             if entity == "tickets" and changed:
@@ -246,6 +247,8 @@ class BatchWriter(FieldWriter):
         listed_from: datetime,
         now: datetime,
     ) -> None:
+        import pyarrow as pa  # at the first write, see layout.arrow_schema
+
         table = pa.table(
             {
                 "source_id": [m[0] for m in missing],

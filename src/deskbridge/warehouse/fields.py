@@ -14,15 +14,17 @@ import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 import orjson
-import pyarrow as pa
 
 from deskbridge.sdk import canonical
 from deskbridge.warehouse.idlist import IDS, id_list
 from deskbridge.warehouse.layout import arrow_schema
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 VIEW_PREFIX = "ticket_fields_"
 # the value column the pivot view reads for each field type
@@ -157,6 +159,10 @@ class FieldWriter:
             != [r["type"], r["value_json"], None]  # labels follow the catalog
         ]
         gone = [*stored, *((r["ticket_id"], r["field_key"]) for r in records)]
+        if not (gone or records):
+            return
+        import pyarrow as pa  # at the first write, see layout.arrow_schema
+
         if gone:
             keys = pa.table({"ticket_id": [g[0] for g in gone], "field_key": [g[1] for g in gone]})
             self._run_with(
@@ -197,6 +203,8 @@ class FieldWriter:
         self, connection: str, specs: Sequence[Mapping[str, Any]], now: datetime
     ) -> int:
         """Store the connection's whole catalog; returns how many definitions changed or went."""
+        import pyarrow as pa  # at the first write, see layout.arrow_schema
+
         records = [_spec_record(connection, spec, now) for spec in specs]
         before = self._catalog_rows(connection)
         self.con.execute(

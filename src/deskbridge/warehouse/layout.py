@@ -10,31 +10,42 @@ version and that every table and view is there, and only otherwise imports SQLMo
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from typing import TYPE_CHECKING
 
 import duckdb
-import pyarrow as pa
 
 from deskbridge.sdk import canonical
 from deskbridge.sdk import columns as sdk_columns
 from deskbridge.warehouse import columns
 from deskbridge.warehouse.views import VIEWS
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 KEY = "schema_key"  # meta key: the schema_key() the warehouse was last migrated to
 COLUMNS = {**sdk_columns.COLUMNS, **columns.COLUMNS}
 KEYS = {**sdk_columns.KEYS, **columns.KEYS}
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "JSON": pa.string(),
-    "BOOLEAN": pa.bool_(),
-    "BIGINT": pa.int64(),
-    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    "DOUBLE": pa.float64(),
-}
 
 
+@functools.cache
 def arrow_schema(table: str) -> pa.Schema:
-    """The Arrow schema bulk writes into ``table`` use: its columns in order, typed."""
-    return pa.schema([pa.field(n, ARROW_TYPES.get(t, pa.string())) for n, t in COLUMNS[table]])
+    """The Arrow schema bulk writes into ``table`` use: its columns in order, typed.
+
+    pyarrow is imported here, at the first write, not with the warehouse: a run that finds
+    nothing new never loads it.
+    """
+    import pyarrow as pa
+
+    types = {
+        "JSON": pa.string(),
+        "BOOLEAN": pa.bool_(),
+        "BIGINT": pa.int64(),
+        "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
+        "DOUBLE": pa.float64(),
+    }
+    return pa.schema([pa.field(n, types.get(t, pa.string())) for n, t in COLUMNS[table]])
 
 
 def schema_key() -> str:

@@ -27,7 +27,7 @@ from deskbridge.sdk.errors import StateVersionError, WarehouseError, WarehouseMe
 from deskbridge.sdk.redact import scrub
 from deskbridge.warehouse.batches import BatchWriter, utcnow
 from deskbridge.warehouse.duckerrors import check_file, locked, size_bytes, translate
-from deskbridge.warehouse.layout import arrow_schema, current, migrate
+from deskbridge.warehouse.layout import current, migrate
 from deskbridge.warehouse.transaction import transaction
 from deskbridge.warehouse.view import ConnectionView
 
@@ -76,7 +76,6 @@ class Warehouse(BatchWriter):
         except BaseException as exc:
             self.con.close()
             raise translate(exc, self.path, memory_limit) from exc
-        self._schemas = {e: arrow_schema(e) for e in canonical.SYNCED_ENTITIES}
         self._fields = {e: canonical.canonical_fields(e) for e in canonical.SYNCED_ENTITIES}
         self._written = 0  # bytes upserted by the open transaction
 
