@@ -82,7 +82,8 @@ try:
 except SystemExit as exc:
     code = exc.code
 heavy = sorted({m.split(".")[0] for m in sys.modules if sys.modules[m]} & watched)
-print("IMPORTED " + json.dumps({"code": code, "heavy": heavy, "gc": gc.isenabled()}))
+dataset = "pyarrow.dataset" in sys.modules
+print("IMPORTED " + json.dumps({"code": code, "heavy": heavy, "gc": gc.isenabled(), "dataset": dataset}))
 """
 
 
@@ -91,7 +92,8 @@ print("IMPORTED " + json.dumps({"code": code, "heavy": heavy, "gc": gc.isenabled
 def test_sync_on_a_current_warehouse_imports_no_sqlmodel(tmp_path: Path, vendor: str) -> None:
     """The first sync creates the warehouse (SQLModel's DDL) and writes (Arrow); the next one,
     which finds nothing new, imports neither. Neither imports the emulators' web stack nor
-    httpx's command line, and both end with the garbage collector on."""
+    httpx's command line, nor pyarrow.dataset (rows reach DuckDB through the Arrow C stream),
+    and both end with the garbage collector on."""
     sandbox = start_in_thread(build_emulator(vendor, seed=3, tickets=5))
     try:
         creds = sandbox.emulator.credentials()
@@ -120,6 +122,6 @@ def test_sync_on_a_current_warehouse_imports_no_sqlmodel(tmp_path: Path, vendor:
         for run in runs
     ]
     assert reports == [
-        {"code": 0, "heavy": HEAVY, "gc": True},
-        {"code": 0, "heavy": [], "gc": True},
+        {"code": 0, "heavy": HEAVY, "gc": True, "dataset": False},
+        {"code": 0, "heavy": [], "gc": True, "dataset": False},
     ]

@@ -7,7 +7,6 @@ and the cursor state that covers it. Nothing is ever dropped; gone records get `
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections import Counter
@@ -27,6 +26,7 @@ from deskbridge.warehouse.duckerrors import record_too_large
 from deskbridge.warehouse.fields import FieldWriter
 from deskbridge.warehouse.idlist import IDS, id_list
 from deskbridge.warehouse.layout import arrow_schema
+from deskbridge.warehouse.staging import staged
 
 CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
@@ -166,22 +166,18 @@ class BatchWriter(FieldWriter):
         import pyarrow as pa  # at the first write, see layout.arrow_schema
 
         table = pa.Table.from_pylist(part, schema=arrow_schema(entity))
-        self.con.register("batch_in", table)
         try:
-            if entity == "tickets" and changed:
-                self._write_history(changed)
-            if old:  # only rows stored before: a first sync deletes nothing, so scans nothing
-                self.con.execute(
-                    f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})",
-                    [connection, id_list(old)],
-                )
-            cols = ", ".join(table.column_names)
-            self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {cols} FROM batch_in")
+            with staged(self.con, "batch_in", table):
+                if entity == "tickets" and changed:
+                    self._write_history(changed)
+                if old:  # only rows stored before: a first sync deletes nothing, so scans nothing
+                    self.con.execute(
+                        f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})",
+                        [connection, id_list(old)],
+                    )
+                cols = ", ".join(table.column_names)
+                self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {cols} FROM batch_in")
         finally:
-            with contextlib.suppress(
-                duckdb.Error
-            ):  # an aborted transaction must not hide its cause
-                self.con.unregister("batch_in")
             del table
             # Arrow's allocator keeps freed buffers for reuse; a slice's would add up to the peak.
             pa.default_memory_pool().release_unused()
@@ -255,8 +251,7 @@ class BatchWriter(FieldWriter):
                 "ticket_id": pa.array([m[1] for m in missing], pa.string()),
             }
         )
-        self.con.register("missing_in", table)
-        try:
+        with staged(self.con, "missing_in", table):
             self.con.execute(
                 "INSERT INTO suspected_deletions (connection, entity, source_id, ticket_id, state, "
                 "listed_from, detected_at, run_id) SELECT ?, ?, source_id, ticket_id, 'candidate', ?, ?, ? "
@@ -266,9 +261,6 @@ class BatchWriter(FieldWriter):
                 "THEN 'held' ELSE 'candidate' END",
                 [connection, entity, listed_from, now, run_id],
             )
-        finally:
-            with contextlib.suppress(duckdb.Error):
-                self.con.unregister("missing_in")
 
     def _delete(
         self, connection: str, entity: str, ids: list[str], now: datetime, proof: str

@@ -10,7 +10,6 @@ recreates the connection's pivot view, ``ticket_fields_<connection>``.
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time
@@ -22,6 +21,7 @@ import orjson
 from deskbridge.sdk import canonical
 from deskbridge.warehouse.idlist import IDS, id_list
 from deskbridge.warehouse.layout import arrow_schema
+from deskbridge.warehouse.staging import staged
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -261,15 +261,9 @@ class FieldWriter:
     def _run_with(
         self, name: str, data: pa.Table, sql: str, params: list[Any] | None = None
     ) -> None:
-        """Run ``sql`` with ``data`` registered as the relation ``name``."""
-        self.con.register(name, data)
-        try:
+        """Run ``sql`` with ``data`` as the relation ``name``."""
+        with staged(self.con, name, data):
             self.con.execute(sql, params or [])
-        finally:
-            with contextlib.suppress(
-                duckdb.Error
-            ):  # an aborted transaction must not hide its cause
-                self.con.unregister(name)
 
 
 def _spec_record(connection: str, spec: Mapping[str, Any], now: datetime) -> dict[str, Any]:
