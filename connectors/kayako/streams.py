@@ -270,10 +270,11 @@ class KayakoReader:
             return
         known = {lookups.statuses[s] for s in statuses}
         stored = set(self.read_ctx.warehouse.ids("tickets", status=sorted(known)))
-        posts_held = self.read_ctx.warehouse.child_counts("notes", kind="reply")
 
         async def stale_posts(listed: Listed) -> tuple[list[Record], list[Read]]:
             fresh = [t for t in listed.records if t["id"] not in self.seen.walked]
+            # the page's own reply counts: the whole table's would grow with the helpdesk
+            posts_held = self._replies_held(fresh)
             # a deleted reply leaves lastactivity alone but lowers the reply count
             stale = [
                 t for t in fresh if int(t.get("replies") or 0) + 1 != posts_held.get(t["id"], 0)
@@ -304,6 +305,13 @@ class KayakoReader:
         if closed:
             self.state["closed_reconciled_at"] = time.time()
             yield Batch(state={"tickets": dict(self.state)})
+
+    def _replies_held(self, tickets: list[Record]) -> dict[str, int]:
+        """``{ticket id: replies stored}`` for these tickets (none asked, no query)."""
+        if not tickets:
+            return {}
+        ids = [t["id"] for t in tickets]
+        return self.read_ctx.warehouse.child_counts("notes", kind="reply", ticket_id=ids)
 
     async def _custom_catalog(self) -> list[FieldSpec]:
         """The ticket custom fields, with the values of each choice field (one request each)."""
