@@ -44,6 +44,7 @@ from deskbridge.sdk import (
 from . import mapping as m
 from .client import KayakoClient, Record
 from .reread import add_ticket, custom_fields, read_tickets
+from .ticketids import TicketIds
 
 USER_PAGE = 1000
 Read = tuple[list[Record], list[FieldValue] | None]  # a ticket's posts, and its custom fields
@@ -62,8 +63,8 @@ def _epoch(value: datetime | None) -> int | None:
 class Pass:
     """Ticket ids one run has already handled, so passes don't redo each other's work."""
 
-    walked: set[str] = field(default_factory=set)
-    listed: set[str] = field(default_factory=set)
+    walked: TicketIds = field(default_factory=TicketIds)
+    listed: TicketIds = field(default_factory=TicketIds)
 
 
 class KayakoReader:
@@ -299,7 +300,9 @@ class KayakoReader:
                     Scope("time_entries", ids),
                 ]
                 yield batch
-        missing = sorted(stored - self.seen.listed - self.seen.walked, key=int)
+        missing = sorted(
+            (i for i in stored if i not in self.seen.listed and i not in self.seen.walked), key=int
+        )
         if missing:
             yield await read_tickets(self.client, missing, lookups)
         if closed:
