@@ -44,6 +44,7 @@ from deskbridge.sdk import (
 from . import mapping as m
 from .client import KayakoClient, Record
 from .reread import add_ticket, custom_fields, read_tickets
+from .ticketids import TicketIds
 
 USER_PAGE = 1000
 Read = tuple[list[Record], list[FieldValue] | None]  # a ticket's posts, and its custom fields
@@ -62,8 +63,8 @@ def _epoch(value: datetime | None) -> int | None:
 class Pass:
     """Ticket ids one run has already handled, so passes don't redo each other's work."""
 
-    walked: set[str] = field(default_factory=set)
-    listed: set[str] = field(default_factory=set)
+    walked: TicketIds = field(default_factory=TicketIds)
+    listed: TicketIds = field(default_factory=TicketIds)
 
 
 class KayakoReader:
@@ -270,10 +271,11 @@ class KayakoReader:
             return
         known = {lookups.statuses[s] for s in statuses}
         stored = set(self.read_ctx.warehouse.ids("tickets", status=sorted(known)))
-        posts_held = self.read_ctx.warehouse.child_counts("notes", kind="reply")
 
         async def stale_posts(listed: Listed) -> tuple[list[Record], list[Read]]:
             fresh = [t for t in listed.records if t["id"] not in self.seen.walked]
+            # the page's own reply counts: the whole table's would grow with the helpdesk
+            posts_held = self._replies_held(fresh)
             # a deleted reply leaves lastactivity alone but lowers the reply count
             stale = [
                 t for t in fresh if int(t.get("replies") or 0) + 1 != posts_held.get(t["id"], 0)
@@ -298,12 +300,21 @@ class KayakoReader:
                     Scope("time_entries", ids),
                 ]
                 yield batch
-        missing = sorted(stored - self.seen.listed - self.seen.walked, key=int)
+        missing = sorted(
+            (i for i in stored if i not in self.seen.listed and i not in self.seen.walked), key=int
+        )
         if missing:
             yield await read_tickets(self.client, missing, lookups)
         if closed:
             self.state["closed_reconciled_at"] = time.time()
             yield Batch(state={"tickets": dict(self.state)})
+
+    def _replies_held(self, tickets: list[Record]) -> dict[str, int]:
+        """``{ticket id: replies stored}`` for these tickets (none asked, no query)."""
+        if not tickets:
+            return {}
+        ids = [t["id"] for t in tickets]
+        return self.read_ctx.warehouse.child_counts("notes", kind="reply", ticket_id=ids)
 
     async def _custom_catalog(self) -> list[FieldSpec]:
         """The ticket custom fields, with the values of each choice field (one request each)."""

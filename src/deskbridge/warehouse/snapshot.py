@@ -30,6 +30,9 @@ if TYPE_CHECKING:
     from deskbridge.warehouse.lake import LakeSpec
 
 
+_CHECKED = "deskbridge_snapshot_check"  # the copy's name while publish checks it
+
+
 def snapshot_path(warehouse: Path) -> Path:
     """Where the snapshot of ``warehouse`` lives: ``x.duckdb`` -> ``x.snapshot.duckdb``."""
     return warehouse.with_name(f"{warehouse.stem}.snapshot{warehouse.suffix or '.duckdb'}")
@@ -48,7 +51,7 @@ def publish(con: duckdb.DuckDBPyConnection, source: Path, target: Path) -> datet
     try:
         shutil.copyfile(source, tmp)
         _fsync(tmp)
-        _check(tmp)
+        _check(con, tmp)
         # A WAL left by someone who opened the snapshot for writing belongs to the old file.
         Path(f"{target}.wal").unlink(missing_ok=True)
         os.replace(tmp, target)
@@ -70,22 +73,28 @@ def published_at(path: Path) -> datetime | None:
     return datetime.fromisoformat(row[0]) if row else None
 
 
-def _check(path: Path) -> None:
-    """Refuse to publish a copy that does not open, or lacks a view."""
-    con = duckdb.connect(str(path), read_only=True)
+def _check(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse to publish a copy that does not open, or lacks a view.
+
+    The copy is attached to the warehouse's own connection, read-only: a second DuckDB instance
+    would add its own memory to the end of every run.
+    """
+    quoted = str(path).replace("'", "''")
+    con.execute(f"ATTACH '{quoted}' AS {_CHECKED} (READ_ONLY)")
     try:
         have = {
             v
             for (v,) in con.execute(
-                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = ?",
+                [_CHECKED],
             ).fetchall()
         }
         missing = sorted({v.name for v in VIEWS} - have)
         if missing:
             raise RuntimeError(f"snapshot copy lacks views {', '.join(missing)}")
-        con.execute("SELECT count(*) FROM sync_runs").fetchone()
+        con.execute(f"SELECT count(*) FROM {_CHECKED}.sync_runs").fetchone()
     finally:
-        con.close()
+        con.execute(f"DETACH {_CHECKED}")
 
 
 def _fsync(path: Path) -> None:
