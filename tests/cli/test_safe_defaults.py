@@ -133,6 +133,9 @@ def test_config_error_is_no_run_and_ctrl_c_is_interrupted(tmp_path: Path) -> Non
                 stdout=subprocess.DEVNULL,
                 stderr=sink,
                 text=True,
+                # A test run started in the background inherits SIGINT ignored, as its children
+                # would, and a sync then rightly ignores Ctrl-C: give this one the default.
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
             )
         # Interrupted once some pages are in, by progress rather than by the clock: at 100 ms an
         # answer the ~450 requests of the run take ~6 s, so most are still to come.
