@@ -17,6 +17,7 @@ def test_membership_is_exact_for_every_kind_of_id() -> None:
 
 
 def test_a_million_sequential_ids_take_a_bit_each() -> None:
+    """A million ids from 1 fit in about a bit each (the bitmap at most doubles), all kept."""
     ids = TicketIds(str(n) for n in range(1, 1_000_001))
     assert len(ids.bits) <= 2 * 1_000_001 // 8 + 1 and not ids.other
     assert "1000000" in ids and "1000001" not in ids
