@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import httpx
 
+from deskbridge.warehouse.attached import close_writer, open_writer
+
 if TYPE_CHECKING:
     from deskbridge.warehouse.lake import LakeSpec
 
@@ -85,11 +87,13 @@ def secret_hits(db_path: Path | str, secrets: list[str]) -> list[str]:
     if Path(db_path).is_dir():
         return _lake_hits(Path(db_path), secrets)
     hits = []
-    con = duckdb.connect(str(db_path))
+    # Through the DuckDB that a Warehouse still open in this process shares (see attached.py).
+    con = open_writer(Path(db_path))
     try:
         columns = con.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE data_type IN ('VARCHAR', 'JSON') AND table_schema = 'main'"
+            "WHERE data_type IN ('VARCHAR', 'JSON') AND table_schema = 'main' "
+            "AND table_catalog = current_database()"
         ).fetchall()
         for table, column in columns:
             for secret in secrets:
@@ -100,7 +104,7 @@ def secret_hits(db_path: Path | str, secrets: list[str]) -> list[str]:
                 if n:
                     hits.append(f"{table}.{column}")
     finally:
-        con.close()
+        close_writer(Path(db_path), con)
     data = Path(db_path).read_bytes()
     hits += [f"file bytes ({s[:4]}…)" for s in secrets if s.encode() in data]
     return hits

@@ -25,6 +25,7 @@ from deskbridge.sdk import canonical
 from deskbridge.sdk.contract import Batch, StreamSpec
 from deskbridge.sdk.errors import StateVersionError, WarehouseError, WarehouseMemoryError
 from deskbridge.sdk.redact import scrub
+from deskbridge.warehouse.attached import close_writer, open_writer
 from deskbridge.warehouse.batches import BatchWriter, utcnow
 from deskbridge.warehouse.duckerrors import check_file, locked, size_bytes, translate
 from deskbridge.warehouse.layout import current, migrate
@@ -66,6 +67,7 @@ class Warehouse(BatchWriter):
         """Open (and create or migrate) the warehouse; a writer waits ``lock_wait_s`` for another one."""
         self.path, self.memory_limit = Path(path), memory_limit
         self.write_budget = size_bytes(memory_limit) // WRITE_SHARE
+        self._attached = False  # opened by open_writer: close_writer closes it
         self.con = self._connect(read_only, lock_wait_s)
         try:
             self.con.execute("SET TimeZone = 'UTC'")
@@ -74,7 +76,7 @@ class Warehouse(BatchWriter):
                 _refuse_foreign(self.con, self.path)
                 self._migrate()
         except BaseException as exc:
-            self.con.close()
+            self._close_con()
             raise translate(exc, self.path, memory_limit) from exc
         self._fields = {e: canonical.canonical_fields(e) for e in canonical.SYNCED_ENTITIES}
         self._written = 0  # bytes upserted by the open transaction
@@ -107,7 +109,11 @@ class Warehouse(BatchWriter):
         deadline = time.monotonic() + lock_wait_s
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only)
+                if read_only:
+                    return duckdb.connect(str(self.path), read_only=True)
+                con = open_writer(self.path)
+                self._attached = True
+                return con
             except (duckdb.Error, OSError) as exc:
                 if not locked(exc) or time.monotonic() >= deadline:
                     raise translate(exc, self.path, self.memory_limit, lock_wait_s) from exc
@@ -124,7 +130,14 @@ class Warehouse(BatchWriter):
             raise translate(exc, self.path, self.memory_limit) from exc
 
     def close(self) -> None:
-        self.con.close()
+        self._close_con()
+
+    def _close_con(self) -> None:
+        if self._attached:
+            self._attached = False
+            close_writer(self.path, self.con)
+        else:
+            self.con.close()
 
     def __enter__(self) -> Warehouse:
         return self
@@ -256,7 +269,7 @@ class Warehouse(BatchWriter):
             self.con.execute("SET memory_limit = ?", [limit])
         except duckdb.Error:  # a failed checkpoint invalidates the connection: open it again
             with contextlib.suppress(duckdb.Error):
-                self.con.close()
+                self._close_con()
             self.con = self._connect(False, 5.0)
             self.con.execute("SET TimeZone = 'UTC'")
             self.con.execute("SET memory_limit = ?", [limit])
