@@ -88,7 +88,9 @@ def test_a_writer_stores_small_row_groups_so_a_checkpoint_rewrites_little(tmp_pa
         assert _row_groups(wh.con, "tickets") == [ROW_GROUP_ROWS, ROW_GROUP_ROWS, 3616]
     assert not Path(f"{path}.wal").exists()  # the last writer's close checkpointed the file
     with Warehouse(path) as wh:
-        assert wh.con.execute("SELECT count(DISTINCT source_id) FROM tickets").fetchone() == (20_000,)
+        assert wh.con.execute("SELECT count(DISTINCT source_id) FROM tickets").fetchone() == (
+            20_000,
+        )
         assert _row_groups(wh.con, "tickets")[:2] == [ROW_GROUP_ROWS, ROW_GROUP_ROWS]
 
 
@@ -106,9 +108,27 @@ def test_two_writers_in_one_process_share_the_file_until_the_last_closes(tmp_pat
     second.close()
     con = duckdb.connect(str(path), read_only=True)
     try:
-        assert con.execute("SELECT subject, count(*) FROM tickets GROUP BY ALL ORDER BY 1").fetchall() == [
+        assert con.execute(
+            "SELECT subject, count(*) FROM tickets GROUP BY ALL ORDER BY 1"
+        ).fetchall() == [
             ("a", 3),
             ("b", 2),
         ]
     finally:
         con.close()
+
+
+def test_looking_up_new_ids_reads_no_stored_payload(tmp_path: Path) -> None:
+    """~40 MB of payloads stored, the file opened again (nothing cached): the upsert's lookup of
+    ids not stored yet (every slice of a first sync) reads the ids alone, so DuckDB caches a few
+    MB, not the payloads; ids that are stored still bring back what the upsert keeps."""
+    with Warehouse(tmp_path / "w.duckdb", memory_limit="128MB") as wh:
+        run_id, started = wh.start_run("c", False)
+        for part in range(4):
+            batch = Batch(rows={"tickets": _tickets(part * 2500, 2500, "s")})
+            wh.apply_batch("c", run_id, started, batch, {})
+    with Warehouse(tmp_path / "w.duckdb", memory_limit="128MB") as wh:
+        assert wh._kept("tickets", "c", [str(i) for i in range(20_000, 22_000)]) == {}
+        assert _cached(wh) < 6 * 10**6  # 2.4 MB; the payloads: 11 MB
+        kept = wh._kept("tickets", "c", ["5", "20000"])
+        assert list(kept) == ["5"] and kept["5"][2] is not None  # its hash

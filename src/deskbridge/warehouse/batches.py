@@ -185,11 +185,21 @@ class BatchWriter(FieldWriter):
 
     def _kept(self, entity: str, connection: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:
         """What an upsert keeps of stored rows: first_seen_at, and run_id, hash and the md5 of
-        the payload if not deleted."""
+        the payload if not deleted.
+
+        The ids are looked up first on their own: DuckDB matches an ``IN`` subquery after the
+        scan, so the full query reads every stored payload to keep a few, and its cost (and the
+        blocks it caches) grew with the table. Most rows of a long sync are new, so the payloads
+        are then read for the ids found, if any.
+        """
+        where = f"FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})"
+        found = self.con.execute(f"SELECT source_id {where}", [connection, id_list(ids)]).fetchall()
+        if not found:
+            return {}
         rows = self.con.execute(
             f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END, "
-            f"md5(raw::VARCHAR) FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})",
-            [connection, id_list(ids)],
+            f"md5(raw::VARCHAR) {where}",
+            [connection, id_list([r[0] for r in found])],
         ).fetchall()
         return {r[0]: r[1:] for r in rows}
 
