@@ -301,3 +301,21 @@ def test_deletions_from_before_proofs_are_marked_legacy(tmp_path: Path) -> None:
     with Warehouse(tmp_path / "w.duckdb") as wh:
         rows = wh.con.execute("SELECT source_id, deleted_proof FROM tickets ORDER BY 1").fetchall()
     assert rows == [("1", None), ("2", "legacy")]
+
+
+@pytest.mark.parametrize("stem", ['it\'s "ours"', "memory"])
+def test_a_warehouse_whose_name_needs_quoting_opens_writes_and_reopens(
+    tmp_path: Path, stem: str
+) -> None:
+    """Quotes in the file's name, or a name DuckDB keeps for itself, still attach for writing:
+    the rows written are there when the file is opened again, by a writer and by a reader."""
+    path = tmp_path / f"{stem}.duckdb"
+    with Warehouse(path) as wh:
+        run_id, started = wh.start_run("c", False)
+        wh.apply_batch(
+            "c", run_id, started, Batch(rows={"tickets": [{"source_id": "1", "subject": "s"}]}), {}
+        )
+    with Warehouse(path) as wh:
+        assert wh.con.execute("SELECT source_id, subject FROM tickets").fetchall() == [("1", "s")]
+    with Warehouse(path, read_only=True) as wh:
+        assert wh.con.execute("SELECT count(*) FROM tickets").fetchone() == (1,)

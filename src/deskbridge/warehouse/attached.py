@@ -21,6 +21,8 @@ from pathlib import Path
 
 import duckdb
 
+from deskbridge.warehouse.sqltext import ident, literal
+
 ROW_GROUP_ROWS = 8192  # a multiple of DuckDB's vector size (2,048)
 _RESERVED = {"memory", "system", "temp", "main"}
 
@@ -44,8 +46,7 @@ def _key(path: Path) -> str:
 def _alias(path: Path) -> str:
     """The name ``duckdb.connect`` gives the file (its stem), so ``current_database()`` and
     error messages read as they would for an analyst who opens it."""
-    stem = path.stem if path.stem.lower() not in _RESERVED else "warehouse"
-    return '"' + stem.replace('"', '""') + '"'
+    return ident(path.stem if path.stem.lower() not in _RESERVED else "warehouse")
 
 
 def open_writer(path: Path) -> duckdb.DuckDBPyConnection:
@@ -61,9 +62,10 @@ def open_writer(path: Path) -> duckdb.DuckDBPyConnection:
             # Spilled blocks go where duckdb.connect(path) puts them: next to the file.
             base = duckdb.connect(":memory:", config={"temp_directory": f"{path}.tmp"})
             alias = _alias(path)
-            quoted = str(path).replace("'", "''")
             try:
-                base.execute(f"ATTACH '{quoted}' AS {alias} (ROW_GROUP_SIZE {ROW_GROUP_ROWS})")
+                base.execute(
+                    f"ATTACH {literal(str(path))} AS {alias} (ROW_GROUP_SIZE {ROW_GROUP_ROWS})"
+                )
             except BaseException:
                 base.close()
                 raise

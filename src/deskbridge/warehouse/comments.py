@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import duckdb
 
+from deskbridge.warehouse.sqltext import literal
 from deskbridge.warehouse.transaction import transaction
 from deskbridge.warehouse.views import VIEWS, View
 
@@ -51,9 +52,9 @@ def _view_statements(views: Iterable[View]) -> list[str]:
     out = []
     for view in views:
         out.append(f"CREATE OR REPLACE VIEW {view.name} AS {view.sql.strip()}")
-        out.append(f"COMMENT ON VIEW {view.name} IS {_quote(view.description)}")
+        out.append(f"COMMENT ON VIEW {view.name} IS {literal(view.description)}")
         out += [
-            f"COMMENT ON COLUMN {view.name}.{c} IS {_quote(m)}" for c, m in view.columns.items()
+            f"COMMENT ON COLUMN {view.name}.{c} IS {literal(m)}" for c, m in view.columns.items()
         ]
     return out
 
@@ -61,10 +62,6 @@ def _view_statements(views: Iterable[View]) -> list[str]:
 def _table_comments(
     tables: Mapping[str, str], columns: Iterable[tuple[str, str, str, str]]
 ) -> list[str]:
-    out = [f"COMMENT ON TABLE {name} IS {_quote(text)}" for name, text in tables.items()]
-    out += [f"COMMENT ON COLUMN {t}.{c} IS {_quote(m)}" for t, c, _type, m in columns if m]
+    out = [f"COMMENT ON TABLE {name} IS {literal(text)}" for name, text in tables.items()]
+    out += [f"COMMENT ON COLUMN {t}.{c} IS {literal(m)}" for t, c, _type, m in columns if m]
     return out
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

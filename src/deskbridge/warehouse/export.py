@@ -6,6 +6,8 @@ from pathlib import Path
 
 import duckdb
 
+from deskbridge.warehouse.sqltext import literal
+
 FORMATS = {"parquet": "(FORMAT parquet, COMPRESSION zstd)"}
 
 
@@ -32,7 +34,8 @@ def export(
     written = []
     for name in relations(con):
         target = out_dir / f"{name}.{fmt}"
-        path = str(target).replace("'", "''")
-        rows = con.execute(f"COPY (SELECT * FROM {name}) TO '{path}' {FORMATS[fmt]}").fetchone()
+        rows = con.execute(
+            f"COPY (SELECT * FROM {name}) TO {literal(str(target))} {FORMATS[fmt]}"
+        ).fetchone()
         written.append((name, int(rows[0]) if rows else 0, target))
     return written

@@ -21,6 +21,7 @@ import orjson
 from deskbridge.sdk import canonical
 from deskbridge.warehouse.idlist import IDS, id_list
 from deskbridge.warehouse.layout import arrow_schema
+from deskbridge.warehouse.sqltext import ident, literal
 from deskbridge.warehouse.staging import staged
 
 if TYPE_CHECKING:
@@ -107,24 +108,14 @@ def pivot_sql(connection: str, catalog: list[tuple[str, str | None, str]]) -> st
             name = column_name(f"{name} {key}", key)
         taken.add(name)
         value = PIVOT_COLUMN.get(kind, "value_text")
-        columns.append(
-            f"max({value}) FILTER (WHERE f.field_key = {_literal(key)}) AS {_ident(name)}"
-        )
+        columns.append(f"max({value}) FILTER (WHERE f.field_key = {literal(key)}) AS {ident(name)}")
     select = ", ".join(["t.source_id AS ticket_id", "t.number", "t.subject", *columns])
     return (
-        f"CREATE OR REPLACE VIEW {_ident(view_name(connection))} AS SELECT {select} FROM tickets t "
+        f"CREATE OR REPLACE VIEW {ident(view_name(connection))} AS SELECT {select} FROM tickets t "
         "LEFT JOIN ticket_fields f ON f.connection = t.connection AND f.ticket_id = t.source_id "
-        f"AND f.deleted_at IS NULL WHERE t.connection = {_literal(connection)} "
+        f"AND f.deleted_at IS NULL WHERE t.connection = {literal(connection)} "
         "AND t.deleted_at IS NULL GROUP BY t.source_id, t.number, t.subject"
     )
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 class FieldWriter:

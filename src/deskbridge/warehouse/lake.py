@@ -26,6 +26,7 @@ from deskbridge.sdk.errors import WarehouseError
 from deskbridge.warehouse.batches import utcnow
 from deskbridge.warehouse.dialect import LakeConnection
 from deskbridge.warehouse.duckerrors import translate
+from deskbridge.warehouse.sqltext import literal
 from deskbridge.warehouse.store import MEMORY_LIMIT, Warehouse, worker_id
 from deskbridge.warehouse.transaction import transaction
 
@@ -82,10 +83,10 @@ class LakeSpec:
     def attach_sql(self, alias: str = ALIAS, *, read_only: bool = False) -> str:
         """The ``ATTACH`` statement an analyst types too (``snapshot`` pins a version)."""
         target = f"postgres:{self.postgres}" if self.postgres else self.catalog
-        options = [f"DATA_PATH {_quote(str(self.data_path))}"]
+        options = [f"DATA_PATH {literal(str(self.data_path))}"]
         if read_only:
             options.append("READ_ONLY")
-        return f"ATTACH {_quote('ducklake:' + target)} AS {alias} ({', '.join(options)})"
+        return f"ATTACH {literal('ducklake:' + target)} AS {alias} ({', '.join(options)})"
 
     def describe(self) -> str:
         """The lake, told without the catalog's password."""
@@ -248,10 +249,6 @@ def next_run_id(dsn: str) -> int:
         pg.execute("CREATE SEQUENCE IF NOT EXISTS deskbridge_run_ids")
         row = pg.execute("SELECT nextval('deskbridge_run_ids')").fetchone()
     return int(row[0])  # type: ignore[index]
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def lake_spec(config: WarehouseConfig) -> LakeSpec:

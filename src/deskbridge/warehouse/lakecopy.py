@@ -14,6 +14,7 @@ from pathlib import Path
 from deskbridge.sdk.errors import WarehouseError
 from deskbridge.warehouse.dialect import KEYS
 from deskbridge.warehouse.lake import LakeSpec, LakeWarehouse
+from deskbridge.warehouse.sqltext import literal
 
 
 def copy_file_into(source: Path, spec: LakeSpec) -> dict[str, int]:
@@ -30,7 +31,7 @@ def copy_file_into(source: Path, spec: LakeSpec) -> dict[str, int]:
                 f"{spec.describe()} already holds {busy[0]} runs; migrate into an empty lake"
             )
         alias = f"source_{os.getpid()}_{threading.get_ident()}"
-        wh.con.execute(f"ATTACH '{_escape(source)}' AS {alias} (READ_ONLY)")
+        wh.con.execute(f"ATTACH {literal(str(source))} AS {alias} (READ_ONLY)")
         try:
             counts = _copy_tables(wh, alias)
         finally:
@@ -74,7 +75,3 @@ def seed_run_ids(dsn: str, at_least: int) -> None:
             "(SELECT last_value FROM deskbridge_run_ids)))",
             [at_least],
         )
-
-
-def _escape(path: Path) -> str:
-    return str(path).replace("'", "''")

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
+from deskbridge.warehouse.sqltext import literal
 from deskbridge.warehouse.views import VIEWS
 
 if TYPE_CHECKING:
@@ -79,8 +80,7 @@ def _check(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     The copy is attached to the warehouse's own connection, read-only: a second DuckDB instance
     would add its own memory to the end of every run.
     """
-    quoted = str(path).replace("'", "''")
-    con.execute(f"ATTACH '{quoted}' AS {_CHECKED} (READ_ONLY)")
+    con.execute(f"ATTACH {literal(str(path))} AS {_CHECKED} (READ_ONLY)")
     try:
         have = {
             v
