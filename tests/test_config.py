@@ -42,7 +42,7 @@ def test_example_config_loads() -> None:
         0,
         True,
     )
-    assert conn.options == {"page_size": 500, "lookback": "5m", "closed_reconcile_every": "24h"}
+    assert conn.options == {"page_size": 200, "lookback": "5m", "closed_reconcile_every": "24h"}
     assert conn.schedule is not None and conn.schedule.every == "15m"
 
 

@@ -30,7 +30,12 @@ from .writer import KayakoWriter
 
 
 class KayakoOptions(ConnectorOptions):
-    page_size: int = Field(500, ge=10, le=5000, description="Tickets per ListAll request.")
+    page_size: int = Field(
+        200,
+        ge=10,
+        le=5000,
+        description="Tickets per ListAll request; a page and its posts are held until they commit.",
+    )
     lookback: Duration = Field(
         "5m", description="Overlap below the watermark, for clock skew and ties."
     )
