@@ -30,6 +30,7 @@ from deskbridge.sdk import (
     Batch,
     FieldSpec,
     FieldValue,
+    IdSet,
     Listed,
     OffsetPage,
     OffsetPager,
@@ -44,7 +45,6 @@ from deskbridge.sdk import (
 from . import mapping as m
 from .client import KayakoClient, Record
 from .reread import add_ticket, custom_fields, read_tickets
-from .ticketids import TicketIds
 
 USER_PAGE = 1000
 Read = tuple[list[Record], list[FieldValue] | None]  # a ticket's posts, and its custom fields
@@ -63,8 +63,8 @@ def _epoch(value: datetime | None) -> int | None:
 class Pass:
     """Ticket ids one run has already handled, so passes don't redo each other's work."""
 
-    walked: TicketIds = field(default_factory=TicketIds)
-    listed: TicketIds = field(default_factory=TicketIds)
+    walked: IdSet = field(default_factory=IdSet)
+    listed: IdSet = field(default_factory=IdSet)
 
 
 class KayakoReader:

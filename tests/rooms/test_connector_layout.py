@@ -11,7 +11,6 @@ VENDORS = sorted(p.name for p in CONNECTORS.iterdir() if (p / "connector.py").ex
 CLIENT = {"__init__", "connector", "auth", "client", "streams", "reread", "mapping", "writer"}
 # A vendor's extra modules, each with the reason it is not folded into the standard files.
 EXTRAS = {
-    "kayako": {"ticketids"},  # a run's walked and listed ids at a bit each, flat in memory
     "m4": {"clock"},  # M4 sends local times without an offset: the server's zone and clock
     "trackit": {
         "catalog",  # the field-sequence catalog the mappings are checked against

@@ -25,6 +25,7 @@ PUBLIC = {
     "HttpConnector",
     "HttpOptions",
     "HttpSession",
+    "IdSet",
     "InvalidRecord",
     "Knobs",
     "Listed",

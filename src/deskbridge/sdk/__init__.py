@@ -47,6 +47,7 @@ from deskbridge.sdk.errors import (
     VendorRejected,
 )
 from deskbridge.sdk.http import Costed, HttpOptions, HttpSession, reject_html
+from deskbridge.sdk.idset import IdSet
 from deskbridge.sdk.mappings import ValueMap, VendorMapping
 from deskbridge.sdk.paging import Listed, OffsetPage, OffsetPager, WalkState, read_ahead
 from deskbridge.sdk.redact import excerpt, sanitize_url, scrub
@@ -94,6 +95,7 @@ __all__ = [
     "HttpConnector",
     "HttpOptions",
     "HttpSession",
+    "IdSet",
     "InvalidRecord",
     "Knobs",
     "Listed",

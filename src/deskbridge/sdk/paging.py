@@ -11,12 +11,16 @@ steps back when a page shares no record with what it has already read. A vendor 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import AsyncGenerator, AsyncIterable, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import orjson
+
 from deskbridge.sdk.errors import PayloadError
+from deskbridge.sdk.idset import IdSet
 
 Record = dict[str, Any]
 P = TypeVar("P")
@@ -95,8 +99,9 @@ class OffsetPager:
             await ahead.drop()
 
     async def _pages(self, ahead: _Ahead) -> AsyncGenerator[Listed, None]:
-        seen: set[str] = set()
-        answers: set[tuple[str, ...]] = set()
+        # What a listing has handed out, kept small: it grew a full sync's memory with the helpdesk.
+        seen = IdSet()
+        answers: set[bytes] = set()  # a digest of each page's ids
         start, step_backs = 0, 0
         while True:
             page = await ahead.page(start)
@@ -108,9 +113,10 @@ class OffsetPager:
                 start = max(0, start - self.size // 2)
                 await ahead.drop()  # requested for offsets this listing no longer reads
                 continue
-            if ids and tuple(ids) in answers:
+            answer = hashlib.blake2b(orjson.dumps(ids), digest_size=16).digest()
+            if ids and answer in answers:
                 raise self._error(f"repeats itself: offset {start} gave a page already read")
-            answers.add(tuple(ids))
+            answers.add(answer)
             fresh = self._fresh(page.records, ids, seen)
             last = self._last(start, page)
             yield Listed(fresh, last, page.total)
@@ -134,7 +140,7 @@ class OffsetPager:
         return page.total is not None and start + len(page.records) >= page.total
 
     @staticmethod
-    def _fresh(records: Sequence[Record], ids: list[str], seen: set[str]) -> list[Record]:
+    def _fresh(records: Sequence[Record], ids: list[str], seen: IdSet) -> list[Record]:
         fresh = []
         for record, ident in zip(records, ids, strict=True):
             if ident not in seen:

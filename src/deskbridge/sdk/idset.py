@@ -1,9 +1,9 @@
-"""A set of Kayako ticket ids at one bit each: what a run has walked or listed stays small.
+"""A set of record ids at one bit each: what a run has walked, listed or paged stays small.
 
-Kayako numbers tickets with an auto-increment integer, so a run's walked and listed ids fit a
-bitmap as long as the highest id: ~125 KB at a million tickets, where a set of the id strings
-takes ~90 MB (it grew every full sync's memory with the helpdesk). An id that is not a plain
-decimal number below :data:`BITS` goes into an ordinary set, so membership stays exact.
+Helpdesks number tickets with an auto-increment integer, so the ids a run has seen fit a bitmap
+as long as the highest id: ~125 KB at a million tickets, where a set of the id strings takes
+~90 MB (it grew every full sync's memory with the helpdesk). An id that is not a plain decimal
+number below :data:`BITS` goes into an ordinary set, so membership stays exact.
 """
 
 from __future__ import annotations
@@ -13,13 +13,20 @@ from collections.abc import Iterable
 BITS = 1 << 28  # the bitmap stops at 32 MB; ids above it are kept as strings
 
 
-class TicketIds:
-    """``add``, ``update`` and ``in`` of a set of id strings, one bit per numeric id."""
+class IdSet:
+    """``add``, ``update``, ``in`` and ``len`` of a set of id strings, one bit per numeric id."""
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
         self.bits = bytearray()
         self.other: set[str] = set()
+        self.count = 0  # numeric ids held
         self.update(ids)
+
+    def __len__(self) -> int:
+        return self.count + len(self.other)
+
+    def isdisjoint(self, ids: Iterable[str]) -> bool:
+        return not any(i in self for i in ids)
 
     def add(self, ticket_id: str) -> None:
         n = _number(ticket_id)
@@ -28,7 +35,10 @@ class TicketIds:
             return
         if n >> 3 >= len(self.bits):  # grow by doubling: appends stay cheap
             self.bits.extend(bytes(max((n >> 3) + 1 - len(self.bits), len(self.bits))))
-        self.bits[n >> 3] |= 1 << (n & 7)
+        bit = 1 << (n & 7)
+        if not self.bits[n >> 3] & bit:
+            self.bits[n >> 3] |= bit
+            self.count += 1
 
     def update(self, ids: Iterable[str]) -> None:
         for ticket_id in ids:
