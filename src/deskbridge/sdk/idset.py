@@ -28,10 +28,10 @@ class IdSet:
     def isdisjoint(self, ids: Iterable[str]) -> bool:
         return not any(i in self for i in ids)
 
-    def add(self, ticket_id: str) -> None:
-        n = _number(ticket_id)
+    def add(self, record_id: str) -> None:
+        n = _number(record_id)
         if n is None:
-            self.other.add(ticket_id)
+            self.other.add(record_id)
             return
         if n >> 3 >= len(self.bits):  # grow by doubling: appends stay cheap
             self.bits.extend(bytes(max((n >> 3) + 1 - len(self.bits), len(self.bits))))
@@ -41,21 +41,21 @@ class IdSet:
             self.count += 1
 
     def update(self, ids: Iterable[str]) -> None:
-        for ticket_id in ids:
-            self.add(ticket_id)
+        for record_id in ids:
+            self.add(record_id)
 
-    def __contains__(self, ticket_id: object) -> bool:
-        n = _number(ticket_id) if isinstance(ticket_id, str) else None
+    def __contains__(self, record_id: object) -> bool:
+        n = _number(record_id) if isinstance(record_id, str) else None
         if n is None:
-            return ticket_id in self.other
+            return record_id in self.other
         return n >> 3 < len(self.bits) and bool(self.bits[n >> 3] >> (n & 7) & 1)
 
 
-def _number(ticket_id: str) -> int | None:
+def _number(record_id: str) -> int | None:
     """The id as a bit index: ASCII digits without a leading zero ("7" and "07" stay distinct)."""
-    if not (ticket_id.isascii() and ticket_id.isdigit()) or len(ticket_id) > 9:
+    if not (record_id.isascii() and record_id.isdigit()) or len(record_id) > 9:
         return None
-    if ticket_id[0] == "0" and ticket_id != "0":
+    if record_id[0] == "0" and record_id != "0":
         return None
-    n = int(ticket_id)
+    n = int(record_id)
     return n if n < BITS else None
