@@ -14,6 +14,7 @@ from conftest import Harness, make_harness
 
 from deskbridge.sdk.errors import DeskbridgeError
 from deskbridge_connectors.omnidesk.emulator import OmnideskEmulator
+from deskbridge_connectors.omnidesk.emulator.store import Person, Post
 
 pytestmark = pytest.mark.asyncio
 LIST = "/api/v2/ticket"
@@ -142,6 +143,43 @@ async def test_deletion_found_by_total_and_confirmed_with_404(h: Harness) -> Non
     emu.reset_counts()
     await h.sync()
     assert dict(emu.requests) == {LIST: 1}
+
+
+def write_as(post: Post, staff: Person) -> None:
+    """Make ``staff`` the author of ``post``, as the emulator's seed writes one."""
+    post.user_id, post.user_name, post.sender, post.sender_name = (
+        staff.id,
+        staff.name,
+        staff.email,
+        staff.name,
+    )
+
+
+async def test_staff_whose_notes_all_went_with_deleted_tickets_are_closed(h: Harness) -> None:
+    """A reconcile closes a staff member whose every note was on a ticket deleted in this run;
+    one whose notes are partly there keeps their row, and so does everyone else."""
+    emu = emulator(h)
+    staff_posts = {t.id: [p for p in t.posts() if p.user_id] for t in emu.data.tickets.values()}
+    doomed = next(t for t in emu.data.tickets.values() if len(staff_posts[t.id]) >= 2)
+    kept = next(t for t in emu.data.tickets.values() if t is not doomed and staff_posts[t.id])
+    only_there = staff_posts[doomed.id][0].user_id
+    partly = next(s for s in emu.data.staff if s != only_there)
+    others = [s for s in emu.data.staff if s not in (only_there, partly)]
+    for t in emu.data.tickets.values():  # only_there writes on doomed alone, partly on both
+        for post in t.posts():
+            if post.user_id == only_there and t is not doomed:
+                write_as(post, emu.data.staff[others[0]])
+    for post in (staff_posts[doomed.id][-1], staff_posts[kept.id][0]):
+        write_as(post, emu.data.staff[partly])
+    await h.sync()
+    staff = "SELECT source_id FROM people WHERE kind = 'staff' AND deleted_at IS NULL"
+    before = {r[0] for r in h.wh.con.execute(staff).fetchall()}
+    assert {f"staff:{only_there}", f"staff:{partly}"} <= before
+    emu.data.delete(doomed)
+    await h.sync()
+    h.assert_truth()
+    after = {r[0] for r in h.wh.con.execute(staff).fetchall()}
+    assert after == before - {f"staff:{only_there}"}
 
 
 async def test_ticket_moved_to_another_customer_triggers_a_reconcile(h: Harness) -> None:
