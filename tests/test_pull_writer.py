@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from deskbridge.pull.writer import Writer
-from deskbridge.sdk.contract import Batch
+from deskbridge.pull.writer import Writer, merge, merge_scopes
+from deskbridge.sdk.contract import Batch, Scope
 from deskbridge.warehouse.store import Warehouse
 
 
@@ -75,3 +75,71 @@ async def test_a_failed_read_still_hands_over_the_batches_before_it(tmp_path: Pa
     assert wh.committed == [1, 2]
     assert _state(wh) == '{"page": 2}'
     wh.close()
+
+
+def _note(i: int, ticket_id: int, kind: str = "reply") -> dict[str, Any]:
+    return {
+        "source_id": f"post:{i}",
+        "ticket_id": str(ticket_id),
+        "kind": kind,
+        "visibility": "public",
+        "body": f"b{i}",
+        "raw": {},
+    }
+
+
+def _pages() -> list[Batch]:
+    """Three listing pages, each re-reading its tickets' notes in full but one."""
+    return [
+        Batch(rows={"notes": [_note(1, 1)]}, complete=[Scope("notes", ("1",))]),
+        Batch(rows={"notes": [_note(3, 2)]}, complete=[Scope("notes", ("2",))]),
+        Batch(
+            rows={"notes": [_note(6, 3, "note")]},
+            complete=[Scope("notes", ("3",), {"kind": "note"}), Scope("notes", ("4",))],
+        ),
+    ]
+
+
+async def _suspected_after_pages(path: Path, commit_rows: int) -> list[tuple[Any, ...]]:
+    with Warehouse(path) as wh:
+        run_id, started = wh.start_run("c", False)
+        stored = [_note(1, 1), _note(2, 1), _note(3, 2), _note(4, 2), _note(5, 3, "note")]
+        stored += [_note(7, 3), _note(8, 4)]
+        wh.apply_batch("c", run_id, started, Batch(rows={"notes": stored}), {})
+        run_id, started = wh.start_run("c", False)
+        writer = Writer(wh, "c", run_id, started, {}, commit_rows, commit_interval_s=3600)
+
+        async def pages() -> AsyncIterator[Batch]:
+            for page in _pages():
+                yield page
+
+        await writer.consume(pages())
+        await writer.flush()
+        return wh.con.execute(
+            "SELECT source_id, ticket_id FROM suspected_deletions ORDER BY 1"
+        ).fetchall()
+
+
+async def test_coalesced_pages_close_their_scopes_as_they_would_apart(tmp_path: Path) -> None:
+    """Pages committed together close one scope per table and match, over all their tickets,
+    and the same stored rows become deletion candidates as when each page commits alone."""
+    merged = merge(_pages())
+    assert merged.complete == [
+        Scope("notes", ("1", "2", "4")),
+        Scope("notes", ("3",), {"kind": "note"}),
+    ]
+    apart = await _suspected_after_pages(tmp_path / "apart.duckdb", commit_rows=0)
+    together = await _suspected_after_pages(tmp_path / "together.duckdb", commit_rows=100)
+    expected = [("post:2", "1"), ("post:4", "2"), ("post:5", "3"), ("post:8", "4")]
+    assert apart == together == expected
+
+
+def test_whole_connection_scopes_stay_apart_and_in_order() -> None:
+    since = None
+    scopes = [
+        Scope("people", None, {"kind": "requester"}, since),
+        Scope("notes", ("1",)),
+        Scope("people", None, {"kind": "staff"}, since),
+        Scope("notes", ("1", "2")),
+    ]
+    assert merge_scopes(scopes) == [scopes[0], Scope("notes", ("1", "2")), scopes[2]]

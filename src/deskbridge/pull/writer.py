@@ -18,9 +18,10 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from deskbridge.sdk.contract import Batch, WarehouseView
+from deskbridge.sdk.contract import Batch, Scope, WarehouseView
 from deskbridge.warehouse.store import Warehouse, in_thread
 
 QUEUE_DEPTH = 2  # batches read ahead of the writer; bounds the memory a slow commit can hold
@@ -168,4 +169,31 @@ def merge(batches: list[Batch]) -> Batch:
         out.fields = batch.fields if batch.fields is not None else out.fields
     out.rows = {entity: list(bucket.values()) for entity, bucket in rows.items()}
     out.deleted = {entity: list(ids) for entity, ids in deleted.items()}
+    out.complete = merge_scopes(out.complete)
     return out
+
+
+def merge_scopes(scopes: list[Scope]) -> list[Scope]:
+    """Scopes over tickets that differ only in their tickets, as one scope over all of them.
+
+    Closing a scope is a query over its table, so a commit of many small batches (an open-backlog
+    listing, page after page) ran one per page and per child table. Each closes independently of
+    the others (rows in it that the commit did not carry), so one over the union closes the same.
+    """
+    out: list[Scope | tuple[str, tuple[tuple[str, str], ...], datetime | None]] = []
+    tickets: dict[tuple[str, tuple[tuple[str, str], ...], datetime | None], dict[str, None]] = {}
+    for scope in scopes:
+        if scope.ticket_ids is None:
+            out.append(scope)
+            continue
+        key = (scope.entity, tuple(sorted(scope.match.items())), scope.since)
+        if key not in tickets:
+            tickets[key] = {}
+            out.append(key)
+        tickets[key].update(dict.fromkeys(scope.ticket_ids))
+    return [
+        item
+        if isinstance(item, Scope)
+        else Scope(item[0], tuple(tickets[item]), dict(item[1]), item[2])
+        for item in out
+    ]
