@@ -132,3 +132,41 @@ def test_looking_up_new_ids_reads_no_stored_payload(tmp_path: Path) -> None:
         assert _cached(wh) < 6 * 10**6  # 2.4 MB; the payloads: 11 MB
         kept = wh._kept("tickets", "c", ["5", "20000"])
         assert list(kept) == ["5"] and kept["5"][2] is not None  # its hash
+
+
+def test_stored_ids_are_looked_up_in_one_query_while_slices_find_them(tmp_path: Path) -> None:
+    """A reconcile's slices are mostly rows already stored: once a slice finds most of its ids,
+    the next one reads what the upsert keeps at once, without the id-only lookup first, and
+    gets the same answer; a slice of new ids turns the id-only lookup back on."""
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        run_id, started = wh.start_run("c", False)
+        wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _tickets(0, 3000, "s")}), {})
+        ids = [str(i) for i in range(0, 2000)] + ["new-1"]
+        wh._stored_share.clear()
+        looked_up_first = wh._kept("tickets", "c", ids)
+        assert wh._stored_share["tickets"] > 0.99
+        statements: list[str] = []
+        con = wh.con
+        wh.con = Counting(con, statements)  # type: ignore[assignment]
+        try:
+            at_once = wh._kept("tickets", "c", ids)
+            assert len(statements) == 1
+            assert at_once == looked_up_first and len(at_once) == 2000
+            assert wh._kept("tickets", "c", [f"new-{i}" for i in range(50)]) == {}
+            assert wh._stored_share["tickets"] == 0.0
+            statements.clear()
+            assert wh._kept("tickets", "c", ["5", "new-2"]).keys() == {"5"}
+            assert len(statements) == 2  # ids first, then the payloads of the one found
+        finally:
+            wh.con = con
+
+
+class Counting:
+    """A DuckDB connection that notes each statement it runs."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, statements: list[str]) -> None:
+        self.con, self.statements = con, statements
+
+    def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
+        self.statements.append(sql)
+        return self.con.execute(sql, params)

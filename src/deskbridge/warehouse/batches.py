@@ -45,6 +45,7 @@ class BatchWriter(FieldWriter):
     memory_limit: str
     write_budget: int  # bytes one transaction may hold uncommitted
     _written: int  # bytes upserted by the open transaction
+    _stored_share: dict[str, float]  # share of the last slice's ids already stored, by entity
     _fields: dict[str, tuple[str, ...]]
 
     if TYPE_CHECKING:
@@ -187,20 +188,33 @@ class BatchWriter(FieldWriter):
         """What an upsert keeps of stored rows: first_seen_at, and run_id, hash and the md5 of
         the payload if not deleted.
 
-        The ids are looked up first on their own: DuckDB matches an ``IN`` subquery after the
-        scan, so the full query reads every stored payload to keep a few, and its cost (and the
-        blocks it caches) grew with the table. Most rows of a long sync are new, so the payloads
-        are then read for the ids found, if any.
+        DuckDB matches an ``IN`` subquery after the scan, so the full query reads every stored
+        payload of the table, and its cost (and the blocks it caches) grew with the table. While
+        the slices of an entity are mostly new rows (a first sync), the ids are looked up first
+        on their own, which scans only the id columns, and the payloads are read for the ids
+        found. While they are mostly stored rows (a reconcile re-reading an open backlog), that
+        lookup would find nearly every id, so the full query runs at once.
         """
         where = f"FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})"
-        found = self.con.execute(f"SELECT source_id {where}", [connection, id_list(ids)]).fetchall()
-        if not found:
-            return {}
+        if self._stored_share.get(entity, 0.0) < 0.5:
+            found = [
+                r[0]
+                for r in self.con.execute(
+                    f"SELECT source_id {where}", [connection, id_list(ids)]
+                ).fetchall()
+            ]
+            self._stored_share[entity] = len(found) / len(ids) if ids else 0.0
+            if not found:
+                return {}
+        else:
+            found = ids
         rows = self.con.execute(
             f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END, "
             f"md5(raw::VARCHAR) {where}",
-            [connection, id_list([r[0] for r in found])],
+            [connection, id_list(found)],
         ).fetchall()
+        if found is ids:
+            self._stored_share[entity] = len(rows) / len(ids) if ids else 0.0
         return {r[0]: r[1:] for r in rows}
 
     def _touch(self, entity: str, connection: str, ids: list[str], now: datetime) -> None:

@@ -80,6 +80,7 @@ class Warehouse(BatchWriter):
             raise translate(exc, self.path, memory_limit) from exc
         self._fields = {e: canonical.canonical_fields(e) for e in canonical.SYNCED_ENTITIES}
         self._written = 0  # bytes upserted by the open transaction
+        self._stored_share: dict[str, float] = {}  # of the last upsert slice's ids, by entity
 
     def _checkpoint_views(self) -> None:
         """Write a view the batch (re)created into the file: DuckDB 1.4 cannot replay one from the
