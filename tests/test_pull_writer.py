@@ -135,11 +135,21 @@ async def test_coalesced_pages_close_their_scopes_as_they_would_apart(tmp_path: 
 
 
 def test_whole_connection_scopes_stay_apart_and_in_order() -> None:
-    since = None
+    """A whole-connection scope keeps its place; ticket scopes of its table after it merge among
+    themselves, not with those before it (a row both cover keeps the later close's reading)."""
     scopes = [
-        Scope("people", None, {"kind": "requester"}, since),
+        Scope("people", None, {"kind": "requester"}),
         Scope("notes", ("1",)),
-        Scope("people", None, {"kind": "staff"}, since),
-        Scope("notes", ("1", "2")),
+        Scope("time_entries", ("1",)),
+        Scope("notes", None),
+        Scope("notes", ("2",)),
+        Scope("time_entries", ("2",)),
+        Scope("notes", ("1", "3")),
     ]
-    assert merge_scopes(scopes) == [scopes[0], Scope("notes", ("1", "2")), scopes[2]]
+    assert merge_scopes(scopes) == [
+        scopes[0],
+        Scope("notes", ("1",)),
+        Scope("time_entries", ("1", "2")),
+        scopes[3],
+        Scope("notes", ("2", "1", "3")),
+    ]

@@ -141,10 +141,12 @@ def test_stored_ids_are_looked_up_in_one_query_while_slices_find_them(tmp_path: 
     with Warehouse(tmp_path / "w.duckdb") as wh:
         run_id, started = wh.start_run("c", False)
         wh.apply_batch("c", run_id, started, Batch(rows={"tickets": _tickets(0, 3000, "s")}), {})
+        wh.con.execute("UPDATE tickets SET deleted_at = now() WHERE source_id = '7'")
         ids = [str(i) for i in range(0, 2000)] + ["new-1"]
         wh._stored_share.clear()
         looked_up_first = wh._kept("tickets", "c", ids)
         assert wh._stored_share["tickets"] > 0.99
+        assert looked_up_first["7"][2] is None and looked_up_first["8"][2] is not None
         statements: list[str] = []
         con = wh.con
         wh.con = Counting(con, statements)  # type: ignore[assignment]

@@ -179,21 +179,26 @@ def merge_scopes(scopes: list[Scope]) -> list[Scope]:
     Closing a scope is a query over its table, so a commit of many small batches (an open-backlog
     listing, page after page) ran one per page and per child table. Each closes independently of
     the others (rows in it that the commit did not carry), so one over the union closes the same.
+    A whole-connection scope of the same table stays between the ones before and after it: a row
+    both cover keeps the ``listed_from`` of whichever closed last, as it did apart.
     """
-    out: list[Scope | tuple[str, tuple[tuple[str, str], ...], datetime | None]] = []
-    tickets: dict[tuple[str, tuple[tuple[str, str], ...], datetime | None], dict[str, None]] = {}
+    Key = tuple[str, tuple[tuple[str, str], ...], datetime | None]
+    out: list[Scope | tuple[Key, dict[str, None]]] = []
+    groups: dict[Key, dict[str, None]] = {}  # open groups: their ticket ids, as first seen
     for scope in scopes:
         if scope.ticket_ids is None:
             out.append(scope)
+            for key in [k for k in groups if k[0] == scope.entity]:
+                del groups[key]  # later ticket scopes of this table close after it
             continue
         key = (scope.entity, tuple(sorted(scope.match.items())), scope.since)
-        if key not in tickets:
-            tickets[key] = {}
-            out.append(key)
-        tickets[key].update(dict.fromkeys(scope.ticket_ids))
+        if key not in groups:
+            groups[key] = {}
+            out.append((key, groups[key]))
+        groups[key].update(dict.fromkeys(scope.ticket_ids))
     return [
         item
         if isinstance(item, Scope)
-        else Scope(item[0], tuple(tickets[item]), dict(item[1]), item[2])
+        else Scope(item[0][0], tuple(item[1]), dict(item[0][1]), item[0][2])
         for item in out
     ]
