@@ -153,3 +153,22 @@ def test_whole_connection_scopes_stay_apart_and_in_order() -> None:
         scopes[3],
         Scope("notes", ("2", "1", "3")),
     ]
+
+
+def test_one_batch_closes_a_table_once_over_the_same_tickets() -> None:
+    """A Kayako reconcile page closes time entries for its stale tickets and for all its tickets:
+    one close over the union, so a missing entry is suspected (and counted) once."""
+    page = Batch(
+        state={"tickets": {"page": 1}},
+        complete=[
+            Scope("time_entries", ("2",)),
+            Scope("notes", ("1", "2"), {"kind": "note"}),
+            Scope("time_entries", ("1", "2")),
+        ],
+    )
+    merged = merge([page])
+    assert merged.complete == [
+        Scope("time_entries", ("2", "1")),
+        Scope("notes", ("1", "2"), {"kind": "note"}),
+    ]
+    assert merged.state == page.state and len(page.complete) == 3  # the page itself is unchanged

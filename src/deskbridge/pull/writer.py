@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -148,8 +148,9 @@ class GuardedView(WarehouseView):
 
 def merge(batches: list[Batch]) -> Batch:
     """One batch equivalent to applying ``batches`` in order."""
+    # One batch's scopes merge too: a page may close a table twice over the same tickets.
     if len(batches) == 1:
-        return batches[0]
+        return replace(batches[0], complete=merge_scopes(batches[0].complete))
     rows: dict[str, dict[str, dict[str, Any]]] = {}
     deleted: dict[str, dict[str, None]] = {}
     out = Batch()
