@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_warehouse import note
 
 from deskbridge.pull.writer import Writer, merge, merge_scopes
 from deskbridge.sdk.contract import Batch, Scope
@@ -77,24 +78,13 @@ async def test_a_failed_read_still_hands_over_the_batches_before_it(tmp_path: Pa
     wh.close()
 
 
-def _note(i: int, ticket_id: int, kind: str = "reply") -> dict[str, Any]:
-    return {
-        "source_id": f"post:{i}",
-        "ticket_id": str(ticket_id),
-        "kind": kind,
-        "visibility": "public",
-        "body": f"b{i}",
-        "raw": {},
-    }
-
-
 def _pages() -> list[Batch]:
     """Three listing pages, each re-reading its tickets' notes in full but one."""
     return [
-        Batch(rows={"notes": [_note(1, 1)]}, complete=[Scope("notes", ("1",))]),
-        Batch(rows={"notes": [_note(3, 2)]}, complete=[Scope("notes", ("2",))]),
+        Batch(rows={"notes": [note(1, 1)]}, complete=[Scope("notes", ("1",))]),
+        Batch(rows={"notes": [note(3, 2)]}, complete=[Scope("notes", ("2",))]),
         Batch(
-            rows={"notes": [_note(6, 3, "note")]},
+            rows={"notes": [note(6, 3, "note")]},
             complete=[Scope("notes", ("3",), {"kind": "note"}), Scope("notes", ("4",))],
         ),
     ]
@@ -103,8 +93,8 @@ def _pages() -> list[Batch]:
 async def _suspected_after_pages(path: Path, commit_rows: int) -> list[tuple[Any, ...]]:
     with Warehouse(path) as wh:
         run_id, started = wh.start_run("c", False)
-        stored = [_note(1, 1), _note(2, 1), _note(3, 2), _note(4, 2), _note(5, 3, "note")]
-        stored += [_note(7, 3), _note(8, 4)]
+        stored = [note(1, 1), note(2, 1), note(3, 2), note(4, 2), note(5, 3, "note")]
+        stored += [note(7, 3), note(8, 4)]
         wh.apply_batch("c", run_id, started, Batch(rows={"notes": stored}), {})
         run_id, started = wh.start_run("c", False)
         writer = Writer(wh, "c", run_id, started, {}, commit_rows, commit_interval_s=3600)
