@@ -42,6 +42,7 @@ from deskbridge.sdk import (
     read_ahead,
     reading,
 )
+from deskbridge.sdk.idset import id_number
 
 from . import mapping as m
 from .client import KayakoClient, Record
@@ -360,7 +361,8 @@ class RepliesHeld:
     200 open tickets. Asked about a page, this fetches the counts of the next :attr:`WINDOW`
     ticket numbers from the page's first, and answers the pages after it from those while they
     fall inside: a scan per several pages, and never more than a window's counts held. Ids that
-    are not plain numbers, or a page spread wider than a few windows, are asked about exactly.
+    are not plain numbers (:func:`~deskbridge.sdk.idset.id_number`), or a page spread wider
+    than a few windows, are asked about exactly.
     A ticket is listed once per pass, and only its own page re-reads its posts, so a count
     fetched ahead is still the stored one when its page comes.
     """
@@ -376,7 +378,7 @@ class RepliesHeld:
         if not tickets:
             return {}
         ids = [t["id"] for t in tickets]
-        numbers = [n for n in map(_ticket_number, ids) if n is not None]
+        numbers = [n for n in map(id_number, ids) if n is not None]
         if len(numbers) < len(ids):
             return self._ask(ids)
         low, high = min(numbers), max(numbers) + 1
@@ -389,9 +391,3 @@ class RepliesHeld:
 
     def _ask(self, ids: list[str]) -> dict[str, int]:
         return self.view.child_counts("notes", kind="reply", ticket_id=ids)
-
-
-def _ticket_number(ticket_id: str) -> int | None:
-    """A ticket id as its number, if it is written as one (no sign, no leading zero)."""
-    plain = ticket_id.isascii() and ticket_id.isdigit() and len(ticket_id) < 16
-    return int(ticket_id) if plain and (ticket_id == "0" or ticket_id[0] != "0") else None

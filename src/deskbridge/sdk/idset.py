@@ -29,7 +29,7 @@ class IdSet:
         return not any(i in self for i in ids)
 
     def add(self, record_id: str) -> None:
-        n = _number(record_id)
+        n = id_number(record_id)
         if n is None:
             self.other.add(record_id)
             return
@@ -45,14 +45,15 @@ class IdSet:
             self.add(record_id)
 
     def __contains__(self, record_id: object) -> bool:
-        n = _number(record_id) if isinstance(record_id, str) else None
+        n = id_number(record_id) if isinstance(record_id, str) else None
         if n is None:
             return record_id in self.other
         return n >> 3 < len(self.bits) and bool(self.bits[n >> 3] >> (n & 7) & 1)
 
 
-def _number(record_id: str) -> int | None:
-    """The id as a bit index: ASCII digits without a leading zero ("7" and "07" stay distinct)."""
+def id_number(record_id: str) -> int | None:
+    """The id as a number below :data:`BITS`, if it is written as one: ASCII digits without a
+    leading zero ("7" and "07" stay distinct ids); otherwise None."""
     if not (record_id.isascii() and record_id.isdigit()) or len(record_id) > 9:
         return None
     if record_id[0] == "0" and record_id != "0":

@@ -196,25 +196,20 @@ class BatchWriter(FieldWriter):
         lookup would find nearly every id, so the full query runs at once.
         """
         where = f"FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})"
+        found = ids
         if self._stored_share.get(entity, 0.0) < 0.5:
-            found = [
-                r[0]
-                for r in self.con.execute(
-                    f"SELECT source_id {where}", [connection, id_list(ids)]
-                ).fetchall()
-            ]
-            self._stored_share[entity] = len(found) / len(ids) if ids else 0.0
-            if not found:
-                return {}
-        else:
-            found = ids
-        rows = self.con.execute(
-            f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END, "
-            f"md5(raw::VARCHAR) {where}",
-            [connection, id_list(found)],
-        ).fetchall()
-        if found is ids:
-            self._stored_share[entity] = len(rows) / len(ids) if ids else 0.0
+            sql = f"SELECT source_id {where}"
+            found = [r[0] for r in self.con.execute(sql, [connection, id_list(ids)]).fetchall()]
+        rows = (
+            self.con.execute(
+                f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END, "
+                f"md5(raw::VARCHAR) {where}",
+                [connection, id_list(found)],
+            ).fetchall()
+            if found
+            else []
+        )
+        self._stored_share[entity] = len(rows) / len(ids) if ids else 0.0
         return {r[0]: r[1:] for r in rows}
 
     def _touch(self, entity: str, connection: str, ids: list[str], now: datetime) -> None:
