@@ -14,6 +14,10 @@
   warehouse knows but the listing lacks are fetched one by one: a 404 marks them deleted.
 * **Closed reconcile** (every ``closed_reconcile_every``): the same over resolved statuses, and a
   full re-read of users.
+
+A walk over everything (a first sync, ``--full-refresh``) lists every ticket with its notes and
+time tracks and closes the whole ticket scope, so a run that makes one from start to end
+reconciles nothing more. A resumed one does: it skipped what the run before it committed.
 """
 
 from __future__ import annotations
@@ -77,6 +81,7 @@ class KayakoReader:
         self.seen = Pass()
         self.tally = ctx.tally("tickets") if ctx else Tally(lambda *_: None, "tickets")
         self.lookups_read: m.Lookups | None = None
+        self.walked_all = False  # this run walked every ticket, from the first page to the last
 
     @property
     def read_ctx(self) -> ReadContext:
@@ -92,6 +97,8 @@ class KayakoReader:
             yield batch
         async for batch in self._walk(lookups):
             yield batch
+        if self.walked_all:
+            return  # the walk listed every ticket with its notes and time tracks: it reconciled
         self.client = self.client.costing("reconcile")
         async for batch in self._reconcile(
             lookups, self._listable(lookups.open_statuses, lookups), closed=False
@@ -207,6 +214,9 @@ class KayakoReader:
                 walk.done_below = lowest if lowest is not None else walk.done_below
                 if done:
                     self._finish_walk(walk, batch)
+                    # begun in this run, it listed every ticket now; a resumed one skipped those
+                    # an earlier run committed, whose hidden notes the reconcile still has to see
+                    self.walked_all = walk.full and not resumed
                 else:
                     self.state["walk"] = asdict(walk)
                 batch.state["tickets"] = dict(self.state)

@@ -81,7 +81,7 @@ def test_runs_lists_both_runs_with_counts_and_first_error_line(synced: Synced) -
     out = synced.run("runs", "support")
     assert out.returncode == 0, out.stderr
     [failed, good] = [shape(r) for r in rows(out.stdout, "Runs")]
-    assert good == ["1", "support", "success", "<time>", "<span>", "142", "0", "31", ""]
+    assert good == ["1", "support", "success", "<time>", "<span>", "142", "0", "28", ""]
     assert failed[:7] == ["2", "support", "failed", "<time>", "<span>", "0", "0"]
     assert failed[8].startswith("AuthError")
     assert all(len(line) <= 120 for line in out.stdout.splitlines())
@@ -100,7 +100,7 @@ def test_runs_show_has_streams_requests_and_the_full_error(synced: Synced) -> No
     ]
     assert rows(out.stdout, "Requests") == [
         ["incremental", "28"],
-        ["reconcile", "3"],
+        ["reconcile", "0"],  # a first sync walks everything: no reconcile listing
         ["write", "0"],
     ]
     failed = synced.run("runs", "show", "2")
@@ -158,7 +158,7 @@ def test_status_json_has_every_field(synced: Synced) -> None:
     assert conn["cursors"][0]["state"] == {"max_user_id": 20}
     [failed, good] = data["runs"]
     assert (failed["run_id"], failed["status"], failed["reconcile_requests"]) == (2, "failed", 0)
-    assert (good["run_id"], good["requests"], good["reconcile_requests"]) == (1, 28, 3)
+    assert (good["run_id"], good["requests"], good["reconcile_requests"]) == (1, 28, 0)
     assert failed["error"] == conn["last_error"] and good["duration_s"] > 0
     assert good["counts"]["tickets.changed"] == 20
     assert data["held_deletions"] == [] and data["links"] == []

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import Harness, make_harness
 
 from deskbridge.pull.engine import build_connector
 from deskbridge.sdk.contract import WriteOp
+from deskbridge.sdk.errors import DeskbridgeError
 
 PAGE = 50
 OVERLAP = PAGE // 20
@@ -57,12 +59,49 @@ def last_run(h: Harness) -> tuple[int, int]:
 
 
 async def test_first_run_cost(h: Harness) -> None:
-    """A first run: lookups, one ListAll page per page of tickets, one posts request per ticket."""
+    """A first run: lookups, one ListAll page per page of tickets, one posts request per ticket.
+    The walk listed every ticket with its notes and time tracks: no reconcile listing follows."""
     await h.sync()
     n = len(h.emulator.store.tickets)
     requests, reconcile = last_run(h)
     assert requests == LOOKUPS_AND_PEOPLE + pages(n) + n
-    assert reconcile == pages(len(open_ids(h)))  # every open ticket was walked: no re-reads
+    assert reconcile == 0
+    h.assert_truth()
+
+
+class DropPostsAfter(httpx.AsyncBaseTransport):
+    """Passes requests to the emulator until ``budget`` posts reads, then drops the connection."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, budget: int) -> None:
+        self.inner, self.budget = inner, budget
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("e", "").startswith("/Tickets/TicketPost/ListAll/"):
+            self.budget -= 1
+            if self.budget < 0:
+                raise httpx.ConnectError("connection dropped")
+        return await self.inner.handle_async_request(request)
+
+
+async def test_resumed_first_walk_still_reconciles_what_the_killed_run_committed(
+    h: Harness,
+) -> None:
+    """A first walk dies; a staff note lands on an open ticket it had committed (lastactivity
+    stays); the resumed walk skips that ticket, so the open reconcile must still run."""
+    original = h.transport
+    h.transport = DropPostsAfter(original, 120)
+    with pytest.raises(DeskbridgeError):
+        await h.sync(commit_rows=1)
+    h.transport = original
+    stored = {int(i) for (i,) in h.wh.con.execute("SELECT source_id FROM tickets").fetchall()}
+    tid = next(t for t in open_ids(h) if t in stored)
+    note_id = await write(
+        h, WriteOp.ADD_NOTE, tid, {"kind": "note", "body": "Seen in logs", "author_id": "staff:2"}
+    )
+    await h.sync()
+    assert last_run(h)[1] == pages(len(open_ids(h)))
+    note = h.wh.con.execute("SELECT ticket_id FROM notes WHERE source_id = ?", [note_id])
+    assert note.fetchone() == (str(tid),)
     h.assert_truth()
 
 
