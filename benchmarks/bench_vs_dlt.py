@@ -2,6 +2,7 @@
 
     python benchmarks/bench_vs_dlt.py --vendors omnidesk kayako --tickets 5000 --rounds 2
     python benchmarks/bench_vs_dlt.py --dlt-python /path/to/venv/bin/python   # dlt elsewhere
+    python benchmarks/bench_vs_dlt.py --vendors kayako --exe old/bin/deskbridge new/bin/deskbridge
 
 One sandbox per vendor serves every contender, run alternately for ``--rounds`` rounds, each in
 a process of its own into a fresh DuckDB file, so each CPU figure (user + system, ``os.wait4``)
@@ -20,6 +21,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from benchkit import EXE, Sandbox, sync, write_config
@@ -44,11 +46,16 @@ def contenders(box: Sandbox, args: argparse.Namespace) -> dict[str, object]:
         argv = [sys.executable, str(HERE / "floor.py"), box.vendor, base, str(tmp / "f.duckdb")]
         return _child_cpu([*argv, "--concurrency", str(args.concurrency)], env)
 
-    def deskbridge(tmp: Path) -> float:
-        config, sync_env = write_config(box, tmp, args.concurrency)
-        return sync(config, sync_env, args.exe).cpu_s
+    def deskbridge(exe: str) -> Callable[[Path], float]:
+        def run(tmp: Path) -> float:
+            config, sync_env = write_config(box, tmp, args.concurrency)
+            return sync(config, sync_env, exe).cpu_s
 
-    out["floor"], out["deskbridge"] = floor, deskbridge
+        return run
+
+    out["floor"] = floor
+    for i, exe in enumerate(args.exe):
+        out["deskbridge" if len(args.exe) == 1 else f"deskbridge {i + 1}"] = deskbridge(exe)
     if box.vendor == "omnidesk" and args.dlt_python:
 
         def dlt(tmp: Path) -> float:
@@ -61,7 +68,7 @@ def contenders(box: Sandbox, args: argparse.Namespace) -> dict[str, object]:
 
 def measure(vendor: str, args: argparse.Namespace) -> None:
     best: dict[str, float] = {}
-    with Sandbox(vendor, args.tickets, 0.0, args.exe) as box:
+    with Sandbox(vendor, args.tickets, 0.0, args.exe[0]) as box:
         runs = contenders(box, args)
         for _ in range(args.rounds):
             for name, run in runs.items():
@@ -69,14 +76,21 @@ def measure(vendor: str, args: argparse.Namespace) -> None:
                     cpu = run(Path(tmp))  # type: ignore[operator]
                 best[name] = min(best.get(name, cpu), cpu)
     floor = best["floor"]
-    print(f"{vendor}, {args.tickets} tickets, concurrency {args.concurrency}, {args.exe}")
+    print(f"{vendor}, {args.tickets} tickets, concurrency {args.concurrency}")
+    for i, exe in enumerate(args.exe):
+        print(f"  deskbridge{'' if len(args.exe) == 1 else f' {i + 1}'}: {exe}")
     for name, cpu in best.items():
         print(
             f"  {name:<14} {cpu:7.2f} s CPU = {cpu / args.tickets * 1000:5.2f} s per 1,000 "
             f"tickets = {cpu / floor:.2f}x the floor"
         )
+    ours = [name for name in best if name.startswith("deskbridge")]
     if "dlt rest_api" in best:
-        print(f"  dlt / deskbridge: {best['dlt rest_api'] / best['deskbridge']:.2f}x")
+        for name in ours:
+            print(f"  dlt / {name}: {best['dlt rest_api'] / best[name]:.2f}x")
+    if len(ours) > 1:
+        for name in ours[1:]:
+            print(f"  {name} / {ours[0]}: {best[name] / best[ours[0]]:.3f}x")
 
 
 def _dlt_python() -> str | None:
@@ -93,7 +107,12 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--exe", default=EXE, help="the deskbridge executable to measure")
+    parser.add_argument(
+        "--exe",
+        nargs="+",
+        default=[EXE],
+        help="the deskbridge executables to measure (several: alternately, with their ratio)",
+    )
     parser.add_argument("--dlt-python", default=_dlt_python(), help="an interpreter with dlt")
     args = parser.parse_args()
     if args.dlt_python is None:
