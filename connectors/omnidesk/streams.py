@@ -234,8 +234,11 @@ class OmnideskReader:
             return False
         if self.ctx.full_refresh or (recheck_from is not None and entry.latest >= recheck_from):
             return True
+        held = self.hashes.get(entry.id)
+        if held is None:  # not stored (every ticket of a first sync): no row to compare with
+            return True
         with reading("omnidesk", "tickets", entry.id):
-            return self.hashes.get(entry.id) != row_hash("tickets", m.ticket_row(entry.raw))
+            return held != row_hash("tickets", m.ticket_row(entry.raw))
 
     async def _read(self, ids: list[Entry] | list[str]) -> Batch:
         wanted = [i.id if isinstance(i, Entry) else i for i in ids]
