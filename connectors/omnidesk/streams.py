@@ -160,15 +160,14 @@ class OmnideskReader:
 
     def _requester_moved(self, batch: Batch) -> bool:
         """Whether a stored ticket changed customer (the old one may have no ticket left)."""
-        for row in batch.rows.get("tickets", ()):
-            if row["source_id"] not in self.stored:
-                continue
-            requester = row["requester_id"]
-            if requester is None or not self.ctx.warehouse.ids(
-                "tickets", source_id=row["source_id"], requester_id=requester
-            ):
-                return True
-        return False
+        rows = [r for r in batch.rows.get("tickets", ()) if r["source_id"] in self.stored]
+        if not rows:
+            return False
+        # one query for the batch, not one per ticket: a walk may carry hundreds of changes
+        held = self.ctx.warehouse.values("tickets", "requester_id", [r["source_id"] for r in rows])
+        return any(
+            r["requester_id"] is None or held.get(r["source_id"]) != r["requester_id"] for r in rows
+        )
 
     # -- complete listing --------------------------------------------------------------
     async def _complete_listing(self, *, advance: bool) -> AsyncIterator[Batch]:
