@@ -92,6 +92,43 @@ def test_a_row_read_again_unchanged_is_only_marked_seen(wh: Warehouse) -> None:
     assert after[1][:2] + after[1][3:7] == before[1][:2] + before[1][3:7]
     assert after[1][-1] > before[1][-1]
     assert wh.con.execute("SELECT count(*) FROM ticket_history").fetchone() == (2,)
+    digests = "SELECT source_id, raw_md5 = md5(CAST(raw AS VARCHAR)) FROM tickets ORDER BY 1"
+    assert wh.con.execute(digests).fetchall() == [("1", True), ("2", True)]
+
+
+def test_a_version_3_warehouse_gains_payload_digests_and_rewrites_nothing_read_again(
+    tmp_path: Path,
+) -> None:
+    """Rows stored before ``raw_md5`` get it filled in when the warehouse is opened; read again
+    unchanged, they are then only marked seen (the same physical row), not rewritten."""
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        apply(wh, Batch(rows={"tickets": [ticket(1), ticket(2)], "notes": [note(1, 1)]}))
+        for entity in ("tickets", "notes"):
+            wh.con.execute(f"UPDATE {entity} SET raw_md5 = NULL")
+        wh.con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+        wh.con.execute("DELETE FROM meta WHERE key = 'schema_key'")
+    with Warehouse(tmp_path / "w.duckdb") as wh:
+        query = (
+            "SELECT source_id, rowid, raw_md5 = md5(CAST(raw AS VARCHAR)), last_synced_at "
+            "FROM {} ORDER BY 1"
+        )
+        before = [wh.con.execute(query.format(e)).fetchall() for e in ("tickets", "notes")]
+        assert [[row[:3] for row in rows] for rows in before] == [
+            [("1", 0, True), ("2", 1, True)],
+            [("post:1", 0, True)],
+        ]
+        assert apply(
+            wh, Batch(rows={"tickets": [ticket(1), ticket(2)], "notes": [note(1, 1)]})
+        ) == {
+            "tickets.read": 2,
+            "tickets.changed": 0,
+            "notes.read": 1,
+            "notes.changed": 0,
+        }
+        after = [wh.con.execute(query.format(e)).fetchall() for e in ("tickets", "notes")]
+    for old_rows, new_rows in zip(before, after, strict=True):
+        for old, new in zip(old_rows, new_rows, strict=True):
+            assert new[:3] == old[:3] and new[3] > old[3]
 
 
 def test_scope_makes_missing_children_candidates_not_deletions(wh: Warehouse) -> None:

@@ -142,7 +142,7 @@ async def test_a_version_2_warehouse_gains_the_tables_and_fills_them(tmp_path: P
 
     h.wh = Warehouse(path)
     version = h.wh.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == (str(models.SCHEMA_VERSION),) == ("3",)
+    assert version == (str(models.SCHEMA_VERSION),) == ("4",)
     assert h.wh.con.execute("SELECT count(*) FROM ticket_fields").fetchone() == (0,)
     await h.sync(full_refresh=True)
     assert stored_fields(h.wh.con, h.config.name) == emu.ground_truth()["ticket_fields"]

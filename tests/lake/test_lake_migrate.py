@@ -79,6 +79,41 @@ async def test_file_warehouse_migrates_into_a_lake_equal(
         assert again.exit_code == 1 and "migrate into an empty lake" in again.output
 
 
+def test_a_file_from_before_payload_digests_arrives_with_them(tmp_path: Path) -> None:
+    """A file warehouse without ``raw_md5`` (schema 3) goes into the lake with each row's digest
+    filled in, as opening the file would have: the lake's next read of them rewrites nothing."""
+    from deskbridge.sdk.contract import Batch
+    from deskbridge.warehouse.lakecopy import copy_file_into
+    from deskbridge.warehouse.store import Warehouse
+
+    path = tmp_path / "old.duckdb"
+    with Warehouse(path) as wh:
+        run_id, started = wh.start_run("c", False)
+        rows = {
+            "tickets": [{"source_id": "1", "subject": "s", "raw": {"id": 1}}],
+            "notes": [{"source_id": "n1", "ticket_id": "1", "body": "b", "raw": {"id": "n1"}}],
+        }
+        wh.apply_batch("c", run_id, started, Batch(rows=rows), {})
+        for entity in ("tickets", "notes", "time_entries", "people", "attachments"):
+            wh.con.execute(f"ALTER TABLE {entity} DROP COLUMN raw_md5")
+    with scratch_lake(tmp_path / "lake") as spec:
+        copy_file_into(path, spec)
+        lake = LakeWarehouse(spec)
+        try:
+            digests = [
+                lake.con.execute(
+                    f"SELECT source_id, raw_md5, md5(CAST(raw AS VARCHAR)) FROM {entity}"
+                ).fetchall()
+                for entity in ("tickets", "notes")
+            ]
+        finally:
+            lake.close()
+    assert [[(sid, a == b and a is not None) for sid, a, b in rows] for rows in digests] == [
+        [("1", True)],
+        [("n1", True)],
+    ]
+
+
 def _config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
     path.write_text("")

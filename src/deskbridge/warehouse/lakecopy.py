@@ -45,7 +45,8 @@ def copy_file_into(source: Path, spec: LakeSpec) -> dict[str, int]:
 
 
 def _copy_tables(wh: LakeWarehouse, alias: str) -> dict[str, int]:
-    """Each table's columns the file has (an older file lacks newer ones: they stay empty)."""
+    """Each table's columns the file has. An older file lacks newer ones: they stay empty, but
+    for the payload digest, computed here as the migration would have."""
     have: dict[str, set[str]] = {}
     for table, column in wh.con.execute(
         "SELECT table_name, column_name FROM duckdb_columns() WHERE database_name = ?", [alias]
@@ -57,8 +58,13 @@ def _copy_tables(wh: LakeWarehouse, alias: str) -> dict[str, int]:
             # meta is the lake's own bookkeeping (schema version, comments digest)
             if table == "meta" or table not in have:
                 continue
-            cols = ", ".join(c for c in columns if c in have[table])
-            wh.con.execute(f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {alias}.main.{table}")
+            digest = "raw_md5" in columns and "raw_md5" not in have[table]
+            names = [c for c in columns if c in have[table] or (digest and c == "raw_md5")]
+            picks = ", ".join(
+                "md5(CAST(raw AS VARCHAR))" if digest and c == "raw_md5" else c for c in names
+            )
+            cols = ", ".join(names)
+            wh.con.execute(f"INSERT INTO {table} ({cols}) SELECT {picks} FROM {alias}.main.{table}")
             row = wh.con.execute(f"SELECT count(*) FROM {alias}.main.{table}").fetchone()
             counts[table] = int(row[0])  # type: ignore[index]
     return counts

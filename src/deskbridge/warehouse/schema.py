@@ -65,6 +65,11 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         f"UPDATE {entity} SET deleted_proof = 'legacy' WHERE deleted_at IS NOT NULL AND deleted_proof IS NULL"
         for entity in models.SYNCED_ENTITIES
     ),
+    # the payload digest an upsert compares, for rows stored before the column
+    4: tuple(
+        f"UPDATE {entity} SET raw_md5 = md5(CAST(raw AS VARCHAR)) WHERE raw_md5 IS NULL AND raw IS NOT NULL"
+        for entity in models.SYNCED_ENTITIES
+    ),
 }
 
 
