@@ -12,6 +12,7 @@ import pytest
 from deskbridge.sdk import models
 from deskbridge.sdk.contract import Batch, CursorKind, Scope, StreamSpec
 from deskbridge.sdk.errors import FatalError, StateVersionError, WarehouseError
+from deskbridge.warehouse.digest import RAW_DIGEST_SQL
 from deskbridge.warehouse.store import Warehouse
 
 
@@ -92,24 +93,24 @@ def test_a_row_read_again_unchanged_is_only_marked_seen(wh: Warehouse) -> None:
     assert after[1][:2] + after[1][3:7] == before[1][:2] + before[1][3:7]
     assert after[1][-1] > before[1][-1]
     assert wh.con.execute("SELECT count(*) FROM ticket_history").fetchone() == (2,)
-    digests = "SELECT source_id, raw_md5 = md5(CAST(raw AS VARCHAR)) FROM tickets ORDER BY 1"
+    digests = f"SELECT source_id, raw_digest = {RAW_DIGEST_SQL} FROM tickets ORDER BY 1"
     assert wh.con.execute(digests).fetchall() == [("1", True), ("2", True)]
 
 
 def test_a_version_3_warehouse_gains_payload_digests_and_rewrites_nothing_read_again(
     tmp_path: Path,
 ) -> None:
-    """Rows stored before ``raw_md5`` get it filled in when the warehouse is opened; read again
+    """Rows stored before ``raw_digest`` get it filled in when the warehouse is opened; read again
     unchanged, they are then only marked seen (the same physical row), not rewritten."""
     with Warehouse(tmp_path / "w.duckdb") as wh:
         apply(wh, Batch(rows={"tickets": [ticket(1), ticket(2)], "notes": [note(1, 1)]}))
         for entity in ("tickets", "notes"):
-            wh.con.execute(f"UPDATE {entity} SET raw_md5 = NULL")
+            wh.con.execute(f"UPDATE {entity} SET raw_digest = NULL")
         wh.con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
         wh.con.execute("DELETE FROM meta WHERE key = 'schema_key'")
     with Warehouse(tmp_path / "w.duckdb") as wh:
         query = (
-            "SELECT source_id, rowid, raw_md5 = md5(CAST(raw AS VARCHAR)), last_synced_at "
+            f"SELECT source_id, rowid, raw_digest = {RAW_DIGEST_SQL}, last_synced_at "
             "FROM {} ORDER BY 1"
         )
         before = [wh.con.execute(query.format(e)).fetchall() for e in ("tickets", "notes")]

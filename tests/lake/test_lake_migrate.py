@@ -80,9 +80,10 @@ async def test_file_warehouse_migrates_into_a_lake_equal(
 
 
 def test_a_file_from_before_payload_digests_arrives_with_them(tmp_path: Path) -> None:
-    """A file warehouse without ``raw_md5`` (schema 3) goes into the lake with each row's digest
+    """A file warehouse without ``raw_digest`` (schema 3) goes into the lake with each row's digest
     filled in, as opening the file would have: the lake's next read of them rewrites nothing."""
     from deskbridge.sdk.contract import Batch
+    from deskbridge.warehouse.digest import RAW_DIGEST_SQL
     from deskbridge.warehouse.lakecopy import copy_file_into
     from deskbridge.warehouse.store import Warehouse
 
@@ -95,14 +96,14 @@ def test_a_file_from_before_payload_digests_arrives_with_them(tmp_path: Path) ->
         }
         wh.apply_batch("c", run_id, started, Batch(rows=rows), {})
         for entity in ("tickets", "notes", "time_entries", "people", "attachments"):
-            wh.con.execute(f"ALTER TABLE {entity} DROP COLUMN raw_md5")
+            wh.con.execute(f"ALTER TABLE {entity} DROP COLUMN raw_digest")
     with scratch_lake(tmp_path / "lake") as spec:
         copy_file_into(path, spec)
         lake = LakeWarehouse(spec)
         try:
             digests = [
                 lake.con.execute(
-                    f"SELECT source_id, raw_md5, md5(CAST(raw AS VARCHAR)) FROM {entity}"
+                    f"SELECT source_id, raw_digest, {RAW_DIGEST_SQL} FROM {entity}"
                 ).fetchall()
                 for entity in ("tickets", "notes")
             ]

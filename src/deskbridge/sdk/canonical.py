@@ -13,13 +13,13 @@ import functools
 from deskbridge.sdk.columns import COLUMNS
 
 # 2: deleted_proof (rows deleted before it are marked 'legacy'); 3: ticket_fields and fields;
-# 4: raw_md5 (filled in for stored rows)
+# 4: raw_digest (filled in for stored rows)
 SCHEMA_VERSION = 4
 SYNCED_ENTITIES = ("tickets", "notes", "time_entries", "people", "attachments")
 BOOKKEEPING = (
     "raw",
     "content_hash",
-    "raw_md5",
+    "raw_digest",
     "first_seen_at",
     "last_synced_at",
     "deleted_at",

@@ -55,10 +55,10 @@ class Synced(SQLModel):
     content_hash: str = Field(
         description="Hash of the canonical fields; changes when content does."
     )
-    raw_md5: str | None = Field(
+    raw_digest: int | None = Field(
         default=None,
-        description="md5 of raw (hex): how a sync tells that a payload it reads again is "
-        "unchanged, without reading the stored one.",
+        description="63 bits of the md5 of raw: how a sync tells that a payload it reads again "
+        "is unchanged, without reading the stored one.",
     )
     first_seen_at: datetime = Field(description="When deskbridge first saw the record (UTC).")
     last_synced_at: datetime = Field(description="When a sync last read the record (UTC).")

@@ -7,7 +7,6 @@ and the cursor state that covers it. Nothing is ever dropped; gone records get `
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -22,6 +21,7 @@ from deskbridge.sdk import canonical
 from deskbridge.sdk.contract import Batch, Scope, content_hash
 from deskbridge.sdk.redact import redact_mapping
 from deskbridge.warehouse.deletions import VENDOR_PROOFS, Candidate, Decision
+from deskbridge.warehouse.digest import RAW_DIGEST_SQL, raw_digest
 from deskbridge.warehouse.duckerrors import record_too_large
 from deskbridge.warehouse.fields import FieldWriter
 from deskbridge.warehouse.idlist import IDS, id_list
@@ -153,7 +153,7 @@ class BatchWriter(FieldWriter):
             record["first_seen_at"] = first_seen or record["first_seen_at"]
             if old_hash != record["content_hash"]:
                 changed.append(record["source_id"])
-            elif old_raw == hashlib.md5(record["raw"].encode()).hexdigest():
+            elif old_raw == raw_digest(record["raw"]):
                 seen.append(record["source_id"])
             else:
                 record["run_id"] = old_run
@@ -179,7 +179,8 @@ class BatchWriter(FieldWriter):
                 cols = ", ".join(table.column_names)
                 # the payload digest is DuckDB's: native, on the writer's thread, off the GIL
                 picks = ", ".join(
-                    "md5(raw) AS raw_md5" if c == "raw_md5" else c for c in table.column_names
+                    f"{RAW_DIGEST_SQL} AS raw_digest" if c == "raw_digest" else c
+                    for c in table.column_names
                 )
                 self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {picks} FROM batch_in")
         finally:
@@ -189,13 +190,13 @@ class BatchWriter(FieldWriter):
         return changed
 
     def _kept(self, entity: str, connection: str, ids: list[str]) -> dict[str, tuple[Any, ...]]:
-        """What an upsert keeps of stored rows: first_seen_at, and run_id, hash and the md5 of
-        the payload if not deleted.
+        """What an upsert keeps of stored rows: first_seen_at, and run_id, hash and payload digest
+        if not deleted.
 
         DuckDB matches an ``IN`` subquery after the scan, so the query reads its columns for
-        every stored row of the table. The payload's digest is stored (``raw_md5``): computing
-        ``md5(raw)`` here read every stored payload, 2.4x the query's time at 105k notes, and
-        grew with the table. While the slices of an entity are mostly new rows (a first sync),
+        every stored row of the table. The payload's digest is stored (``raw_digest``):
+        computing ``md5(raw)`` here read every stored payload, 2.4x the query's time at 105k
+        notes, and grew with the table. While the slices of an entity are mostly new rows (a first sync),
         the ids are looked up first on their own, which scans only the id columns, and the rest
         is read for the ids found. While they are mostly stored rows (a reconcile re-reading an
         open backlog), that lookup would find nearly every id, so the full query runs at once.
@@ -208,7 +209,7 @@ class BatchWriter(FieldWriter):
         rows = (
             self.con.execute(
                 f"SELECT source_id, first_seen_at, run_id, CASE WHEN deleted_at IS NULL THEN content_hash END, "
-                f"raw_md5 {where}",
+                f"raw_digest {where}",
                 [connection, id_list(found)],
             ).fetchall()
             if found

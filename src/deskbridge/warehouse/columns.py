@@ -115,4 +115,4 @@ KEYS: dict[str, tuple[str, ...]] = {
     "push_runs": ("push_id",),
 }
 # Digest of the DDL, descriptions and migration steps of every table (both modules).
-CATALOG_DIGEST = "04b74db600d77b176f64bba16f36ee2d"
+CATALOG_DIGEST = "7c7dd667640915cc3039efa088fa3a31"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from deskbridge.sdk.errors import WarehouseError
 from deskbridge.warehouse.dialect import KEYS
+from deskbridge.warehouse.digest import RAW_DIGEST_SQL
 from deskbridge.warehouse.lake import LakeSpec, LakeWarehouse
 from deskbridge.warehouse.sqltext import literal
 
@@ -58,11 +59,9 @@ def _copy_tables(wh: LakeWarehouse, alias: str) -> dict[str, int]:
             # meta is the lake's own bookkeeping (schema version, comments digest)
             if table == "meta" or table not in have:
                 continue
-            digest = "raw_md5" in columns and "raw_md5" not in have[table]
-            names = [c for c in columns if c in have[table] or (digest and c == "raw_md5")]
-            picks = ", ".join(
-                "md5(CAST(raw AS VARCHAR))" if digest and c == "raw_md5" else c for c in names
-            )
+            digest = "raw_digest" in columns and "raw_digest" not in have[table]
+            names = [c for c in columns if c in have[table] or (digest and c == "raw_digest")]
+            picks = ", ".join(RAW_DIGEST_SQL if digest and c == "raw_digest" else c for c in names)
             cols = ", ".join(names)
             wh.con.execute(f"INSERT INTO {table} ({cols}) SELECT {picks} FROM {alias}.main.{table}")
             row = wh.con.execute(f"SELECT count(*) FROM {alias}.main.{table}").fetchone()

@@ -23,6 +23,7 @@ from sqlmodel import SQLModel
 from deskbridge.sdk import models
 from deskbridge.sdk.errors import FatalError
 from deskbridge.warehouse import comments, tables
+from deskbridge.warehouse.digest import RAW_DIGEST_SQL
 
 SDK_TABLES: tuple[type[SQLModel], ...] = (
     *models.ENTITY_MODELS.values(),
@@ -67,7 +68,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     # the payload digest an upsert compares, for rows stored before the column
     4: tuple(
-        f"UPDATE {entity} SET raw_md5 = md5(CAST(raw AS VARCHAR)) WHERE raw_md5 IS NULL AND raw IS NOT NULL"
+        f"UPDATE {entity} SET raw_digest = {RAW_DIGEST_SQL} WHERE raw_digest IS NULL AND raw IS NOT NULL"
         for entity in models.SYNCED_ENTITIES
     ),
 }
