@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import parse_qsl
@@ -12,8 +14,8 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from deskbridge.sdk.http import HttpSession
-from deskbridge.sdk.transport import QuickStream
+from deskbridge.sdk.http import HttpOptions, HttpSession
+from deskbridge.sdk.transport import QuickStream, Readiness
 from deskbridge_connectors.kayako.auth import KayakoAuth, sign
 from deskbridge_connectors.omnidesk.auth import ApiKeyAuth
 
@@ -94,8 +96,11 @@ async def test_kayako_signs_each_request_anew_in_the_query_and_writes_in_the_bod
 
 
 @asynccontextmanager
-async def _server(close_after_first: bool) -> AsyncIterator[tuple[str, list[int]]]:
-    """A loopback HTTP/1.1 server; it can close the first connection once it has answered."""
+async def _server(
+    close_after_first: bool, delay_s: float = 0.0
+) -> AsyncIterator[tuple[str, list[int]]]:
+    """A loopback HTTP/1.1 server; it can close the first connection once it has answered, and
+    answer each request ``delay_s`` late."""
     connections: list[int] = []
     handlers: set[asyncio.Task[None]] = set()
 
@@ -104,6 +109,7 @@ async def _server(close_after_first: bool) -> AsyncIterator[tuple[str, list[int]
         connections.append(len(connections))
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             while await reader.readuntil(b"\r\n\r\n"):
+                await asyncio.sleep(delay_s)
                 writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
                 await writer.drain()
                 if close_after_first and len(connections) == 1:
@@ -143,6 +149,57 @@ async def test_a_connection_the_server_closed_is_not_reused() -> None:
         assert await s.fetch("GET", "/b", parse=lambda r: r.text, resource="t") == "ok"
         assert s.counts == {"incremental": 2}  # no retry was needed
     assert len(connections) == 2
+
+
+async def test_a_session_keeps_as_many_connections_as_its_concurrency() -> None:
+    """32 requests in flight, three times over: the same 32 connections serve every round
+    (httpx alone keeps 20 between requests, so each round opened 12 new ones)."""
+    options = HttpOptions(concurrency=32, adaptive=False)
+    async with (
+        _server(close_after_first=False, delay_s=0.05) as (url, connections),
+        HttpSession("v", url, options=options) as s,
+    ):
+        for round_ in range(3):
+            answers = await asyncio.gather(
+                *(
+                    s.fetch("GET", f"/t/{round_}/{i}", parse=lambda r: r.text, resource="t")
+                    for i in range(32)
+                )
+            )
+            assert answers == ["ok"] * 32
+    assert len(connections) == 32
+
+
+async def test_readiness_polls_once_per_pass_of_the_loop_and_keeps_reused_fds() -> None:
+    """Sockets of one pool are polled together; an answer holds until the event loop's next
+    pass, as if each socket had been asked in turn; a socket closed and its fd number reused
+    stays watched for the new one."""
+    readiness = Readiness()
+    a, b = socket.socketpair()
+    c, d = socket.socketpair()
+    try:
+        first, _ = readiness.add(a), readiness.add(c)
+        assert (readiness.readable(a), readiness.readable(c)) == (False, False)
+        b.send(b"x")  # within the same pass: the answer already given stands
+        assert readiness.readable(a) is False
+        await asyncio.sleep(0)
+        assert (readiness.readable(a), readiness.readable(c)) == (True, False)
+        d.close()  # the peer hangs up: readable (a read returns b"")
+        await asyncio.sleep(0)
+        assert readiness.readable(c) is True
+        fd = a.fileno()
+        a.close()
+        assert readiness.readable(a) is True  # closed here: as good as closed by the server
+        e = socket.socket(fileno=os.dup2(c.fileno(), fd))  # a new socket on the same fd number
+        again = readiness.add(e)
+        readiness.discard(first)  # the old socket's late close leaves the new one watched
+        await asyncio.sleep(0)
+        assert readiness.readable(e) is True
+        readiness.discard(again)
+        e.close()
+    finally:
+        for s in (a, b, c, d):
+            s.close()
 
 
 async def test_a_cookie_the_vendor_sets_is_sent_back() -> None:

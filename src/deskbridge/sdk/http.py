@@ -117,7 +117,7 @@ class HttpSession:
         self.auth = auth
         self.client = httpx.AsyncClient(
             base_url=base_url,
-            transport=transport or default_transport(_tls_context()),
+            transport=transport or default_transport(_tls_context(), self.options.concurrency),
             headers={"user-agent": "deskbridge", **(headers or {})},
             timeout=self.options.timeout_s,
             follow_redirects=False,
