@@ -6,16 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import random
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from urllib.parse import parse_qsl
 
+import httpcore
 import httpx
 import pytest
+from httpcore._async.connection_pool import AsyncPoolRequest
 
 from deskbridge.sdk.http import HttpOptions, HttpSession
-from deskbridge.sdk.transport import QuickStream, Readiness
+from deskbridge.sdk.transport import QuickPool, QuickStream, Readiness
 from deskbridge_connectors.kayako.auth import KayakoAuth, sign
 from deskbridge_connectors.omnidesk.auth import ApiKeyAuth
 
@@ -215,3 +219,69 @@ async def test_a_cookie_the_vendor_sets_is_sent_back() -> None:
         for _ in range(3):
             await s.fetch("GET", "/x", parse=lambda r: r, resource="x")
     assert sent == [None, None, "lb=node2"]
+
+
+class _Conn:
+    """A pooled connection as the pool's pass sees it: its state, and the origin it serves."""
+
+    def __init__(self, rnd: random.Random, origin: httpcore.Origin, n: int) -> None:
+        self.n, self.origin = n, origin
+        self.closed, self.expired = rnd.random() < 0.1, rnd.random() < 0.1
+        self.idle = rnd.random() < 0.6
+        self.available = self.idle or rnd.random() < 0.1
+
+    def is_closed(self) -> bool:
+        return self.closed
+
+    def has_expired(self) -> bool:
+        return self.expired
+
+    def is_idle(self) -> bool:
+        return self.idle
+
+    def is_available(self) -> bool:
+        return self.available
+
+    def can_handle_request(self, origin: httpcore.Origin) -> bool:
+        return origin == self.origin
+
+
+def _pass(pool_class: type[httpcore.AsyncConnectionPool], seed: int) -> tuple[object, ...]:
+    """One bookkeeping pass over a random pool: what it closed, kept and assigned."""
+    rnd = random.Random(seed)
+    origins = [httpcore.URL(f"http://h{i}.test/").origin for i in range(2)]
+    created: list[_Conn] = []
+
+    class Pool(pool_class):  # type: ignore[misc, valid-type]
+        def create_connection(self, origin: httpcore.Origin) -> Any:
+            created.append(_Conn(random.Random(-len(created)), origin, 1000 + len(created)))
+            return created[-1]
+
+    pool = Pool(max_connections=rnd.randint(1, 12), max_keepalive_connections=rnd.randint(0, 8))
+    pool._connections = [_Conn(rnd, rnd.choice(origins), i) for i in range(rnd.randint(0, 12))]
+    requests = []
+    for _ in range(rnd.randint(0, 6)):
+        origin = rnd.choice(origins)
+        request = AsyncPoolRequest(httpcore.Request("GET", f"http://{origin.host.decode()}/"))
+        if rnd.random() < 0.3:
+            request.connection = pool._connections[0] if pool._connections else None
+        requests.append(request)
+    pool._requests = requests
+    closing = pool._assign_requests_to_connections()
+    return (
+        [c.n for c in closing],
+        [c.n for c in pool._connections],
+        [r.connection.n if r.connection else None for r in requests],  # type: ignore[attr-defined]
+    )
+
+
+async def test_the_quick_pool_decides_as_httpcores_own() -> None:
+    """Over 2,000 random pools (closed, expired, idle and busy connections, two origins, the
+    limits below and above), the linear pass closes, keeps and assigns what httpcore's does."""
+    for seed in range(2000):
+        assert _pass(QuickPool, seed) == _pass(httpcore.AsyncConnectionPool, seed), seed
+
+
+async def test_sessions_use_the_quick_pool() -> None:
+    async with HttpSession("v", "http://helpdesk.test") as s:
+        assert type(s.client._transport._pool) is QuickPool  # type: ignore[attr-defined]

@@ -165,6 +165,52 @@ class QuickBackend(AsyncNetworkBackend):
         await self._backend.sleep(seconds)
 
 
+class QuickPool(httpcore.AsyncConnectionPool):
+    """httpcore's pool, its bookkeeping pass linear in the connections.
+
+    httpcore 1.0's pass, run as each request starts and each response closes, counts the pool's
+    connections once for every idle one (``len([c.is_idle() for c in connections])``) and lists
+    the idle connections for every queued request, whether it needs them or not: with 32
+    connections, ~1,000 calls a pass and 13% of a client's samples. This pass decides exactly as
+    that one does (the count it took is the number of connections), without the rescans
+    (encode/httpcore#1035 proposes the same upstream). Set on the pool httpx built
+    (:func:`default_transport`) only for the httpcore it was written against.
+    """
+
+    def _assign_requests_to_connections(self) -> list[httpcore.AsyncConnectionInterface]:
+        closing: list[httpcore.AsyncConnectionInterface] = []
+        connections = self._connections
+        for connection in list(connections):
+            if connection.is_closed():
+                connections.remove(connection)
+            elif connection.has_expired() or (
+                connection.is_idle() and len(connections) > self._max_keepalive_connections
+            ):
+                connections.remove(connection)
+                closing.append(connection)
+        for pool_request in [r for r in self._requests if r.is_queued()]:
+            origin = pool_request.request.url.origin
+            available = next(
+                (c for c in connections if c.can_handle_request(origin) and c.is_available()),
+                None,
+            )
+            if available is not None:
+                pool_request.assign_to_connection(available)
+            elif len(connections) < self._max_connections:
+                connection = self.create_connection(origin)
+                connections.append(connection)
+                pool_request.assign_to_connection(connection)
+            else:
+                idle = next((c for c in connections if c.is_idle()), None)
+                if idle is not None:
+                    connections.remove(idle)
+                    closing.append(idle)
+                    connection = self.create_connection(origin)
+                    connections.append(connection)
+                    pool_request.assign_to_connection(connection)
+        return closing
+
+
 def default_transport(verify: ssl.SSLContext, concurrency: int = 0) -> httpx.AsyncHTTPTransport:
     """What ``httpx.AsyncClient`` would build by default, with :class:`QuickBackend` streams, and
     room to keep ``concurrency`` connections open between requests.
@@ -183,4 +229,6 @@ def default_transport(verify: ssl.SSLContext, concurrency: int = 0) -> httpx.Asy
     backend = getattr(pool, "_network_backend", None)
     if isinstance(pool, httpcore.AsyncConnectionPool) and isinstance(backend, AsyncNetworkBackend):
         pool._network_backend = QuickBackend(backend)
+        if type(pool) is httpcore.AsyncConnectionPool and httpcore.__version__.startswith("1.0."):
+            pool.__class__ = QuickPool
     return transport
