@@ -8,9 +8,10 @@ streams here keep the raw socket from the connect, and a pool's streams share on
 :class:`Readiness`: the first question of a pass over the pool polls every socket of the pool
 at once (one zero-timeout ``poll``, the same check), and the others of that pass read the
 answer. One pass runs without yielding to the event loop, so the answers are as fresh as
-asking each socket in turn: the next pass polls again. Everything else (TLS, proxies from the
-environment, timeouts, errors) is httpx's and httpcore's, unchanged; the pool keeps up to
-``concurrency`` connections open between requests.
+asking each socket in turn: the next pass polls again. The pool keeps up to ``concurrency``
+connections open between requests, and its bookkeeping pass is :class:`QuickPool`'s, linear in
+the connections. Everything else (TLS, proxies from the environment, timeouts, errors) is
+httpx's and httpcore's, unchanged.
 """
 
 from __future__ import annotations
