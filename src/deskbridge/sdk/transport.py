@@ -218,7 +218,7 @@ def default_transport(verify: ssl.SSLContext, concurrency: int = 0) -> httpx.Asy
 
     httpx keeps 20 idle connections by default: at a higher concurrency every answer past the
     20th closed its connection and the next request opened a new one (at 32 requests in flight
-    with 50 ms round trips, connecting and closing took ~10% of the client's CPU). httpx does
+    with 50 ms round trips, connecting and closing took ~8% of the client's samples). httpx does
     not take a network backend, so it is set on the pool it built; should a later httpx build
     its pool differently, the transport stays httpx's own, only slower.
     """

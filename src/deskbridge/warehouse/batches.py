@@ -196,10 +196,11 @@ class BatchWriter(FieldWriter):
         DuckDB matches an ``IN`` subquery after the scan, so the query reads its columns for
         every stored row of the table. The payload's digest is stored (``raw_digest``):
         computing ``md5(raw)`` here read every stored payload, 2.4x the query's time at 105k
-        notes, and grew with the table. While the slices of an entity are mostly new rows (a first sync),
-        the ids are looked up first on their own, which scans only the id columns, and the rest
-        is read for the ids found. While they are mostly stored rows (a reconcile re-reading an
-        open backlog), that lookup would find nearly every id, so the full query runs at once.
+        notes, and grew with the table. While the slices of an entity are mostly new rows (a
+        first sync), the ids are looked up first on their own, which scans only the id columns,
+        and the rest is read for the ids found. While they are mostly stored rows (a reconcile
+        re-reading an open backlog), that lookup would find nearly every id, so the full query
+        runs at once.
         """
         where = f"FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})"
         found = ids

@@ -1,9 +1,9 @@
 """The payload digest (``raw_digest``) an upsert compares, in SQL and in Python.
 
 The first 8 bytes of ``md5(raw)`` as a little-endian number, less its lowest bit, so that it
-fits a BIGINT: 8 bytes a row and no string heap (a 32-character hex column added ~15 MB to the
-peak of a 30k-ticket first sync). Stored with every row, so that a sync tells a payload it
-reads again unchanged without reading the stored one.
+fits a BIGINT: 8 bytes a row and no string heap, where a 32-character hex digest takes a
+string each. Stored with every row, so that a sync tells a payload it reads again unchanged
+without reading the stored one.
 """
 
 from __future__ import annotations
