@@ -26,7 +26,7 @@ from deskbridge.warehouse.duckerrors import record_too_large
 from deskbridge.warehouse.fields import FieldWriter
 from deskbridge.warehouse.idlist import IDS, id_list
 from deskbridge.warehouse.layout import arrow_schema
-from deskbridge.warehouse.staging import staged
+from deskbridge.warehouse.staging import staged, streamed
 
 CHILD_ENTITIES = ("notes", "time_entries", "attachments")
 HISTORY_COLUMNS = ("subject", "status", "status_category", "priority", "assignee_id", "updated_at")
@@ -96,9 +96,13 @@ class BatchWriter(FieldWriter):
         given: dict[str, Mapping[str, Any]] = {}
         # a ticket read without looking at its fields hashes with the stored ones
         stored = self._stored_field_values(connection, rows) if entity == "tickets" else {}
-        for row in rows:
+        # The last version of a record in a batch wins, in the place of its first: only that
+        # version is encoded and hashed (a page of Omnidesk tickets repeats its staff and
+        # requesters in every ticket).
+        last = {str(row["source_id"]): row for row in rows}
+        for source_id, row in last.items():
             record: dict[str, Any] = {f: row.get(f) for f in fields}
-            record["source_id"] = str(row["source_id"])
+            record["source_id"] = source_id
             record["connection"] = connection
             record["raw"] = orjson.dumps(redact_mapping(row.get("raw")), default=str).decode()
             kept = stored.get(record["source_id"])
@@ -106,8 +110,8 @@ class BatchWriter(FieldWriter):
             record["content_hash"] = content_hash(hashed, fields)
             record["first_seen_at"] = record["last_synced_at"] = now
             record["run_id"] = run_id
-            latest[record["source_id"]] = record  # the last version in a batch wins
-            given[record["source_id"]] = row
+            latest[source_id] = record
+            given[source_id] = row
         changed = 0
         for part in self._slices(entity, list(latest.values())):
             moved = self._write_slice(entity, connection, part)
@@ -168,9 +172,9 @@ class BatchWriter(FieldWriter):
 
         table = pa.Table.from_pylist(part, schema=arrow_schema(entity))
         try:
-            with staged(self.con, "batch_in", table):
+            with streamed(self.con, "batch_in", table) as rows:
                 if entity == "tickets" and changed:
-                    self._write_history(changed)
+                    self._write_history(rows(), changed)
                 if old:  # only rows stored before: a first sync deletes nothing, so scans nothing
                     self.con.execute(
                         f"DELETE FROM {entity} WHERE connection = ? AND source_id IN (SELECT {IDS})",
@@ -182,7 +186,7 @@ class BatchWriter(FieldWriter):
                     f"{RAW_DIGEST_SQL} AS raw_digest" if c == "raw_digest" else c
                     for c in table.column_names
                 )
-                self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {picks} FROM batch_in")
+                self.con.execute(f"INSERT INTO {entity} ({cols}) SELECT {picks} FROM {rows()}")
         finally:
             del table
             # Arrow's allocator keeps freed buffers for reuse; a slice's would add up to the peak.
@@ -227,12 +231,13 @@ class BatchWriter(FieldWriter):
             [now, connection, id_list(ids)],
         )
 
-    def _write_history(self, changed: list[str]) -> None:
+    def _write_history(self, rows: str, changed: list[str]) -> None:
+        """History rows of the ``changed`` tickets among the slice's rows (the relation ``rows``)."""
         cols = ", ".join(HISTORY_COLUMNS)
         self.con.execute(
             f"INSERT OR IGNORE INTO ticket_history (connection, source_id, content_hash, seen_at, run_id, "
             f"{cols}) SELECT connection, source_id, content_hash, last_synced_at, run_id, {cols} "
-            f"FROM batch_in WHERE source_id IN (SELECT {IDS})",
+            f"FROM {rows} WHERE source_id IN (SELECT {IDS})",
             [id_list(changed)],
         )
 
