@@ -45,6 +45,8 @@ from .reread import read_tickets
 
 log = structlog.get_logger("deskbridge.omnidesk")
 
+PEOPLE_KEPT = 4_096  # people rows remembered per pass (~2 MB): the staff, and the first customers
+
 
 @dataclass
 class Cursor:
@@ -94,6 +96,9 @@ class OmnideskReader:
         self.done: set[str] = set()  # tickets read (GET item) in this run
         self.deleted: list[str] = []
         self.staff_seen: set[str] = set()
+        # people rows written in this pass, to skip their repeats (every ticket read carries its
+        # requester and the staff of its timeline again); bounded, emptied when a pass starts
+        self.people_written: dict[str, Record] = {}
         self.tally = ctx.tally("tickets")
 
     async def read(self) -> AsyncIterator[Batch]:
@@ -177,6 +182,9 @@ class OmnideskReader:
         listed: set[str] = set()
         first: Listed | None = None
         every_read = True
+        # the people scope below counts on this pass writing every person it saw: one written
+        # by the walk before ``since`` is written again
+        self.people_written.clear()
 
         async def parts() -> AsyncIterator[tuple[Batch | None, list[str]]]:
             """In listing order: the people of tickets not read, then chunks of tickets to read."""
@@ -191,9 +199,9 @@ class OmnideskReader:
                 todo = [e.id for e in entries if self._needs_read(e, None)]
                 every_read = every_read and len(todo) == len(entries)
                 unread = {e.id for e in entries} - set(todo)
-                people = [
-                    p for e in entries if e.id in unread for p in (m.requester_row(e.raw),) if p
-                ]
+                people = self._new_people(
+                    [p for e in entries if e.id in unread for p in (m.requester_row(e.raw),) if p]
+                )
                 if people:
                     yield Batch(rows={"people": people}), []
                 for start in range(0, len(todo), self.options.page_size):
@@ -251,7 +259,28 @@ class OmnideskReader:
             self.hashes[ticket["source_id"]] = row_hash("tickets", ticket)
         people = batch.rows.get("people", ())
         self.staff_seen.update(p["source_id"] for p in people if p["kind"] == "staff")
+        if fresh := self._new_people(list(people)):
+            batch.rows["people"] = fresh
+        else:
+            batch.rows.pop("people", None)
         return batch
+
+    def _new_people(self, people: list[Record]) -> list[Record]:
+        """``people`` less the rows this pass has written already exactly as they are.
+
+        A skipped row is in another batch of the pass, and every batch of a pass commits before
+        the one closing it with the people scope: the person is written within the pass either
+        way. At most PEOPLE_KEPT rows are remembered.
+        """
+        written, fresh = self.people_written, []
+        for person in people:
+            key = person["source_id"]
+            if written.get(key) == person:
+                continue
+            fresh.append(person)
+            if key in written or len(written) < PEOPLE_KEPT:
+                written[key] = person
+        return fresh
 
     # -- people ------------------------------------------------------------------------
     def _staff_gone(self) -> list[str]:

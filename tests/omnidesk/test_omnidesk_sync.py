@@ -209,6 +209,32 @@ async def test_scheduled_reconcile_is_counted_apart(h: Harness) -> None:
     h.assert_truth()
 
 
+async def test_people_the_walk_wrote_stay_live_through_the_same_runs_listing(h: Harness) -> None:
+    """A run's walk writes the people of the tickets it reads; its complete listing sees them
+    again and must write them again, or its people scope would close them as unseen (the walk's
+    first batches commit while its next pages are fetched, before the listing starts)."""
+    with_options(h, reconcile_every="0s", page_size=10)
+    await h.sync()
+    ids = touch(emulator(h), 30, int(time.time()))
+    h.emulator.knobs.latency_ms = 30
+    await h.sync(commit_rows=1)
+    assert last_run(h) == (4 + len(ids), 1)
+    h.assert_truth()
+    closed = h.wh.con.execute("SELECT count(*) FROM people WHERE deleted_at IS NOT NULL")
+    assert closed.fetchone() == (0,)
+
+
+async def test_a_pass_writes_each_person_once(h: Harness) -> None:
+    """Every ticket read carries its customer and staff again: a first sync writes each person
+    once (60 tickets read 10 at a time here, each batch committed alone), and its rows equal the emulator's."""
+    with_options(h, page_size=10)
+    result = await h.sync(commit_rows=1)  # a commit per batch: the writer merges nothing
+    h.assert_truth()
+    people = h.wh.con.execute("SELECT count(*) FROM people").fetchone()
+    assert people is not None
+    assert result.counts["people.read"] == people[0]
+
+
 async def test_archived_tickets_are_pulled(h: Harness) -> None:
     """Closed tickets in the archive come along (searchArchived=yes) with their timelines."""
     await h.sync()
