@@ -25,14 +25,21 @@ def install(
     columns: Iterable[tuple[str, str, str, str]],
 ) -> None:
     """Create or replace every view and write all descriptions (``columns``: schema.describe())."""
-    statements = [*_view_statements(VIEWS), *_table_comments(tables, columns)]
-    digest = hashlib.blake2b("\n".join(statements).encode(), digest_size=16).hexdigest()
+    statements, digest = catalog(tables, columns)
     if _installed(con) == digest:
         return
     with transaction(con):
         for statement in statements:
             con.execute(statement)
         con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [DIGEST_KEY, digest])
+
+
+def catalog(
+    tables: Mapping[str, str], columns: Iterable[tuple[str, str, str, str]]
+) -> tuple[list[str], str]:
+    """The statements that create every view and write every description, and their digest."""
+    statements = [*_view_statements(VIEWS), *_table_comments(tables, columns)]
+    return statements, hashlib.blake2b("\n".join(statements).encode(), digest_size=16).hexdigest()
 
 
 def _installed(con: duckdb.DuckDBPyConnection) -> str | None:

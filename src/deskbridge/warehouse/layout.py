@@ -5,7 +5,9 @@ declarations, whose import alone costs more than the rest of a run's start-up. T
 generated from them (:mod:`deskbridge.sdk.columns`, :mod:`deskbridge.warehouse.columns`) answer
 the same questions. A warehouse that :func:`migrate` brought to this
 version of deskbridge carries :func:`schema_key` in ``meta``; :func:`migrate` checks it, the
-version and that every table and view is there, and only otherwise imports SQLModel and migrates.
+version and that every table and view is there. A new, empty database runs the script generated
+from the same declarations (:mod:`deskbridge.warehouse.creation`); only any other warehouse
+imports SQLModel and migrates.
 """
 
 from __future__ import annotations
@@ -56,8 +58,12 @@ def schema_key() -> str:
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Bring the warehouse on ``con`` to the current schema (:func:`deskbridge.warehouse.schema.migrate`);
-    returns the version. A warehouse already there costs two small queries and no SQLModel."""
+    returns the version. A warehouse already there costs two small queries and no SQLModel; a new
+    one runs the generated creation script, in one transaction, and no SQLModel either."""
     if current(con):
+        return canonical.SCHEMA_VERSION
+    if _empty(con):
+        _create(con)
         return canonical.SCHEMA_VERSION
     from deskbridge.warehouse import schema
 
@@ -85,3 +91,34 @@ def current(con: duckdb.DuckDBPyConnection) -> bool:
         ).fetchall()
     )
     return meta == {"schema_version": str(canonical.SCHEMA_VERSION), KEY: schema_key()}
+
+
+def _empty(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the database holds no table, view or sequence of its own (a new file)."""
+    row = con.execute(
+        "SELECT (SELECT count(*) FROM duckdb_tables() WHERE NOT internal) "
+        "+ (SELECT count(*) FROM duckdb_views() WHERE NOT internal) "
+        "+ (SELECT count(*) FROM duckdb_sequences())"
+    ).fetchone()
+    return row == (0,)
+
+
+def _create(con: duckdb.DuckDBPyConnection) -> None:
+    """What :func:`deskbridge.warehouse.schema.migrate` does to an empty database, from the script
+    generated from it (:mod:`deskbridge.warehouse.creation`), with the version, time and key."""
+    from datetime import datetime
+
+    from deskbridge.warehouse.creation import SCRIPT
+    from deskbridge.warehouse.transaction import transaction
+
+    with transaction(con):
+        con.execute(SCRIPT)
+        con.execute(
+            "INSERT INTO meta VALUES ('schema_version', ?), ('migrated_at', ?), (?, ?)",
+            [
+                str(canonical.SCHEMA_VERSION),
+                datetime.now().astimezone().isoformat(),
+                KEY,
+                schema_key(),
+            ],
+        )

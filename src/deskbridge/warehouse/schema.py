@@ -24,6 +24,7 @@ from deskbridge.sdk import models
 from deskbridge.sdk.errors import FatalError
 from deskbridge.warehouse import comments, tables
 from deskbridge.warehouse.digest import RAW_DIGEST_SQL
+from deskbridge.warehouse.sqltext import literal
 
 SDK_TABLES: tuple[type[SQLModel], ...] = (
     *models.ENTITY_MODELS.values(),
@@ -115,9 +116,28 @@ def create_table_sql(model: type[SQLModel]) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table.name} (\n{body}\n)"
 
 
+META_DDL = "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)"
+SEQUENCE_DDL = "CREATE SEQUENCE IF NOT EXISTS sync_run_ids START 1"
+
+
+def creation_script() -> str:
+    """What :func:`migrate` does to an empty warehouse, as one script, less the rows of ``meta``
+    that carry the version and the time: tables, views, descriptions and their digest. A new
+    warehouse runs the copy in :mod:`deskbridge.warehouse.creation` (no SQLModel)."""
+    catalog, digest = comments.catalog(table_descriptions(), describe())
+    statements = [
+        META_DDL,
+        SEQUENCE_DDL,
+        *(create_table_sql(model) for model in TABLES),
+        *catalog,
+        f"INSERT INTO meta VALUES ({literal(comments.DIGEST_KEY)}, {literal(digest)})",
+    ]
+    return ";\n".join(statements) + ";\n"
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Create what is missing and bring an older warehouse forward; returns the version."""
-    con.execute("CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)")
+    con.execute(META_DDL)
     row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     found = int(row[0]) if row else 0
     if found > models.SCHEMA_VERSION:
@@ -125,7 +145,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
             f"warehouse schema version {found} is newer than this deskbridge "
             f"(knows {models.SCHEMA_VERSION}); upgrade deskbridge"
         )
-    con.execute("CREATE SEQUENCE IF NOT EXISTS sync_run_ids START 1")
+    con.execute(SEQUENCE_DDL)
     for model in TABLES:
         con.execute(create_table_sql(model))
         _add_missing_columns(con, model)
@@ -231,14 +251,39 @@ def render_columns(source: str, models_: tuple[type[SQLModel], ...]) -> str:
     return "\n".join(lines) + "\n"
 
 
+CREATION = "src/deskbridge/warehouse/creation.py"
+
+
+def render_creation() -> str:
+    """The text of :mod:`deskbridge.warehouse.creation`: :func:`creation_script` as a constant."""
+    script = creation_script()
+    if '"""' in script or "\\" in script:  # a raw triple-quoted string could not hold it as is
+        raise ValueError("the creation script holds a triple quote or a backslash")
+    return "\n".join(
+        [
+            '"""What a new warehouse runs to reach the current schema: tables, views, descriptions.',
+            "",
+            "Generated from the SQLModel declarations by ``python -m deskbridge.warehouse.schema``; do not",
+            "edit. ``tests/test_schema_columns.py`` fails when it drifts from them, or when a warehouse",
+            "created from it differs from one the migration creates. A first run reads it instead of",
+            "importing SQLModel.",
+            '"""',
+            "",
+            f'SCRIPT = r"""\n{script}"""',
+            "",
+        ]
+    )
+
+
 def write_generated(root: Path) -> list[Path]:
-    """Rewrite the generated column tables under the source tree ``root``; returns their paths."""
+    """Rewrite the generated modules under the source tree ``root``; returns their paths."""
     written = []
     for path, (source, models_) in GENERATED.items():
         target = root / path
         target.write_text(render_columns(source, models_))
         written.append(target)
-    return written
+    (root / CREATION).write_text(render_creation())
+    return [*written, root / CREATION]
 
 
 if __name__ == "__main__":
