@@ -3,8 +3,10 @@
 Importing SQLModel costs a run more than all its other imports together, so a run opens a
 warehouse already at the current schema through :mod:`deskbridge.warehouse.layout`, which
 needs only :mod:`deskbridge.sdk.columns` and :mod:`deskbridge.warehouse.columns`: the column
-tables this module generates from the declarations (``python -m deskbridge.warehouse.schema``
-rewrites them; a test fails when they drift).
+tables this module generates from the declarations. A new warehouse runs
+:mod:`deskbridge.warehouse.creation`, the script this module generates of what :func:`migrate`
+does to an empty database. ``python -m deskbridge.warehouse.schema`` rewrites all three; a test
+fails when they drift.
 """
 
 from __future__ import annotations
