@@ -133,9 +133,9 @@ print("IMPORTED " + json.dumps({"code": code, "heavy": heavy, "gc": gc.isenabled
 @pytest.mark.parametrize("vendor", ["kayako", "omnidesk"])
 def test_sync_on_a_current_warehouse_imports_no_sqlmodel(tmp_path: Path, vendor: str) -> None:
     """The first sync creates the warehouse (from the generated script, no SQLModel) and writes
-    (Arrow); the next one, which finds nothing new, imports neither. Neither imports the emulators' web stack nor
-    httpx's command line, nor pyarrow.dataset (rows reach DuckDB through the Arrow C stream),
-    and both end with the garbage collector on."""
+    (Arrow); the next one, which finds nothing new, imports neither. Neither imports the
+    emulators' web stack nor httpx's command line, nor pyarrow.dataset (rows reach DuckDB
+    through the Arrow C stream), and both end with the garbage collector on."""
     sandbox = start_in_thread(build_emulator(vendor, seed=3, tickets=5))
     try:
         creds = sandbox.emulator.credentials()

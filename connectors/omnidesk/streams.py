@@ -200,7 +200,8 @@ class OmnideskReader:
                 every_read = every_read and len(todo) == len(entries)
                 unread = {e.id for e in entries} - set(todo)
                 people = self._new_people(
-                    [p for e in entries if e.id in unread for p in (m.requester_row(e.raw),) if p]
+                    [p for e in entries if e.id in unread for p in (m.requester_row(e.raw),) if p],
+                    remember=False,  # read ahead of the batches before it: they may fail first
                 )
                 if people:
                     yield Batch(rows={"people": people}), []
@@ -257,20 +258,20 @@ class OmnideskReader:
         self.deleted += batch.deleted.get("tickets", [])
         for ticket in batch.rows.get("tickets", ()):
             self.hashes[ticket["source_id"]] = row_hash("tickets", ticket)
-        people = batch.rows.get("people", ())
+        people = batch.rows.get("people", [])
         self.staff_seen.update(p["source_id"] for p in people if p["kind"] == "staff")
-        if fresh := self._new_people(list(people)):
+        if fresh := self._new_people(people):
             batch.rows["people"] = fresh
         else:
             batch.rows.pop("people", None)
         return batch
 
-    def _new_people(self, people: list[Record]) -> list[Record]:
-        """``people`` less the rows this pass has written already exactly as they are.
+    def _new_people(self, people: list[Record], *, remember: bool = True) -> list[Record]:
+        """``people`` less the rows this pass has handed over already exactly as they are.
 
-        A skipped row is in another batch of the pass, and every batch of a pass commits before
-        the one closing it with the people scope: the person is written within the pass either
-        way. At most PEOPLE_KEPT rows are remembered.
+        A skipped row is in a batch yielded before this one, which commits first; ``remember``
+        notes the rows kept for the batches after (not for rows computed ahead of batches still
+        to come). At most PEOPLE_KEPT rows are remembered.
         """
         written, fresh = self.people_written, []
         for person in people:
@@ -278,7 +279,7 @@ class OmnideskReader:
             if written.get(key) == person:
                 continue
             fresh.append(person)
-            if key in written or len(written) < PEOPLE_KEPT:
+            if remember and (key in written or len(written) < PEOPLE_KEPT):
                 written[key] = person
         return fresh
 

@@ -226,7 +226,8 @@ async def test_people_the_walk_wrote_stay_live_through_the_same_runs_listing(h: 
 
 async def test_a_pass_writes_each_person_once(h: Harness) -> None:
     """Every ticket read carries its customer and staff again: a first sync writes each person
-    once (60 tickets read 10 at a time here, each batch committed alone), and its rows equal the emulator's."""
+    once (60 tickets read 10 at a time here, each batch committed alone), and its rows equal
+    the emulator's."""
     with_options(h, page_size=10)
     result = await h.sync(commit_rows=1)  # a commit per batch: the writer merges nothing
     h.assert_truth()
